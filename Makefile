@@ -1,0 +1,85 @@
+# Mica: build, run, debug and test.
+#
+#   make                 build build/mica.iso
+#   make run [MEM=5G]    boot it in QEMU, serial console on this terminal
+#   make debug           boot it halted under QEMU's gdb stub (see README)
+#   make test            every test: style, host unit tests, QEMU system tests
+#   make clean
+#
+# `run`, `test` and the build install missing Debian packages first
+# (tools/deps.sh).
+
+BUILD   := build
+ISO     := $(BUILD)/mica.iso
+KERNEL  := $(BUILD)/kernel.elf
+MEM     ?= 128M
+CMDLINE ?=
+PYTHON  := /usr/bin/python3
+QEMU    := qemu-system-x86_64
+
+CC      := gcc
+NASM    := nasm
+ARCH    := kernel/arch/x86_64
+
+# A freestanding higher-half kernel: no red zone (interrupts would clobber
+# it), no SSE/x87/MMX (no FPU state is saved), the kernel code model (code
+# and data in the top 2 GiB), frame pointers for the panic backtrace.
+KCFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+	-mno-red-zone -mgeneral-regs-only -mcmodel=kernel \
+	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-O2 -g -Wall -Wextra -Werror \
+	-Iinclude -Ikernel -I$(ARCH) -MMD -MP
+KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(ARCH)/linker.ld \
+	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none -Wl,--no-warn-rwx-segments
+
+KSRC_C   := $(wildcard kernel/*.c kernel/lib/*.c $(ARCH)/*.c)
+KSRC_ASM := $(wildcard $(ARCH)/*.asm)
+KOBJ     := $(KSRC_C:%.c=$(BUILD)/%.o) $(KSRC_ASM:%.asm=$(BUILD)/%.asm.o)
+
+QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+
+.PHONY: all run debug test deps style system-test clean
+all: $(ISO)
+
+deps:
+	@tools/deps.sh
+
+$(BUILD)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/%.asm.o: %.asm | deps
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g -F dwarf $< -o $@
+
+$(KERNEL): $(KOBJ) $(ARCH)/linker.ld
+	$(CC) $(KLDFLAGS) -o $@ $(KOBJ)
+
+$(ISO): $(KERNEL) tools/mkiso.sh
+	tools/mkiso.sh $(KERNEL) $@ "$(CMDLINE)"
+
+# Quit QEMU with Ctrl-A then X.
+run: $(ISO)
+	$(QEMU) $(QEMU_FLAGS) -serial mon:stdio
+
+debug: $(ISO)
+	@echo "QEMU is halted with its gdb stub on :1234. In another terminal: gdb -x tools/gdbinit"
+	$(QEMU) $(QEMU_FLAGS) -serial mon:stdio -s -S
+
+-include tests/host/host.mk
+
+# Every C file formatted as .clang-format says.
+style: | deps
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h' 2>/dev/null || find kernel include tests -name '*.[ch]')
+
+system-test: $(KERNEL) | deps
+	$(PYTHON) -m pytest -v tests/system
+
+# The pytest summary is the last line.
+test: style host-test system-test
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(KOBJ:.o=.d)

@@ -1,0 +1,471 @@
+/*
+ * x86_64 4-level page tables (Intel SDM vol. 3A, 4.5).
+ *
+ * Levels are numbered 4 (PML4) down to 1 (page table); an entry at level L
+ * spans 4 KiB << 9*(L-1). Walks work on an inclusive last address so that
+ * a range may end at the very top of the address space.
+ *
+ * Each operation is split in two, as seL4 splits decode from invoke: a
+ * check pass walks the range, refuses overlaps, holes and partial large
+ * pages, and counts the tables a map will need; the act pass runs only if
+ * the check passed and enough frames are free, and it cannot fail.
+ *
+ * Kernel-half tables hang off PML4 entries 256..511 that every address
+ * space shares (pt_root_create copies them), so the level-3 tables they
+ * point at are never freed.
+ */
+#include <mica/error.h>
+#include <mica/layout.h>
+#include "cpu.h"
+#include "frame.h"
+#include "lib/string.h"
+#include "phys.h"
+#include "pt.h"
+
+/* Entry bits (SDM vol. 3A, table 4-19 and neighbours). */
+#define PTE_P (1ULL << 0)
+#define PTE_RW (1ULL << 1)
+#define PTE_US (1ULL << 2)
+#define PTE_PS (1ULL << 7)
+#define PTE_G (1ULL << 8)
+#define PTE_NX (1ULL << 63)
+#define PTE_ADDR 0x000FFFFFFFFFF000ULL
+
+#define ENTRIES 512
+
+static unsigned level_shift(int lvl)
+{
+	return MICA_PAGE_SHIFT + 9u * (unsigned)(lvl - 1);
+}
+
+static unsigned index_of(vaddr_t va, int lvl)
+{
+	return (va >> level_shift(lvl)) & (ENTRIES - 1);
+}
+
+/* The last address covered by the level-lvl entry that holds va. */
+static vaddr_t span_last(vaddr_t va, int lvl)
+{
+	return va | ((1ULL << level_shift(lvl)) - 1);
+}
+
+static uint64_t *table_at(paddr_t pa)
+{
+	return phys_to_virt(pa);
+}
+
+static bool is_canonical(vaddr_t va)
+{
+	return va < MICA_USER_TOP || va >= MICA_KERNEL_HALF;
+}
+
+static bool is_leaf(uint64_t e, int lvl)
+{
+	return lvl == 1 || (e & PTE_PS);
+}
+
+static uint64_t leaf_bits(unsigned flags, int lvl)
+{
+	uint64_t e = PTE_P;
+
+	if (flags & PT_WRITE)
+		e |= PTE_RW;
+	if (flags & PT_USER)
+		e |= PTE_US;
+	if (flags & PT_GLOBAL)
+		e |= PTE_G;
+	if (!(flags & PT_EXEC))
+		e |= PTE_NX;
+	if (lvl > 1)
+		e |= PTE_PS;
+	return e;
+}
+
+/* Rights live in the leaves; intermediate entries allow everything. */
+static uint64_t table_bits(vaddr_t va)
+{
+	return PTE_P | PTE_RW | (va < MICA_USER_TOP ? PTE_US : 0);
+}
+
+/*
+ * Validate a range request: flags, alignment, canonical form, overflow,
+ * and that the whole range lies in one half matching PT_USER. On success
+ * *last is the range's last byte.
+ */
+static int check_range(vaddr_t va, uint64_t npages, unsigned flags, vaddr_t *last)
+{
+	/* Flags known, never writable and executable together. */
+	if (flags & ~PT_FLAGS_ALL)
+		return MICA_EINVAL;
+	if ((flags & PT_WRITE) && (flags & PT_EXEC))
+		return MICA_EPERM;
+	/* A non-empty, page-aligned, canonical range. */
+	if (npages == 0)
+		return MICA_EINVAL;
+	if (!IS_ALIGNED(va, MICA_PAGE_SIZE))
+		return MICA_EALIGN;
+	if (!is_canonical(va))
+		return MICA_ERANGE;
+	/* No overflow, and the last page in the same half as the first. */
+	if (npages > (~0ULL >> MICA_PAGE_SHIFT))
+		return MICA_ERANGE;
+	uint64_t bytes = npages << MICA_PAGE_SHIFT;
+	if (bytes - 1 > ~0ULL - va)
+		return MICA_ERANGE;
+	*last = va + bytes - 1;
+	if (va < MICA_USER_TOP && *last >= MICA_USER_TOP)
+		return MICA_ERANGE;
+	/* User mappings in the user half, kernel mappings in the kernel half. */
+	if (!!(flags & PT_USER) != (va < MICA_USER_TOP))
+		return MICA_ERANGE;
+	if ((flags & PT_GLOBAL) && (flags & PT_USER))
+		return MICA_EINVAL;
+	return MICA_OK;
+}
+
+/* ---- TLB invalidation ---- */
+
+/* The pages one call changed, for precise invalidation afterwards. */
+struct flush {
+	vaddr_t va[PT_INVLPG_MAX];
+	unsigned n;
+	bool all;
+};
+
+static void flush_add(struct flush *f, vaddr_t va)
+{
+	if (f->n < PT_INVLPG_MAX)
+		f->va[f->n++] = va;
+	else
+		f->all = true;
+}
+
+/*
+ * Invalidate what a change to `root` left stale. Only the current address
+ * space and the shared kernel half can be cached in this CPU's TLB.
+ */
+static void flush_run(paddr_t root, vaddr_t va, struct flush *f)
+{
+	bool kernel = va >= MICA_KERNEL_HALF;
+
+	if (!kernel && (cpu_read_cr3() & PTE_ADDR) != root)
+		return;
+	if (!f->all) {
+		for (unsigned i = 0; i < f->n; i++)
+			cpu_invlpg(f->va[i]);
+	} else if (kernel) {
+		/* Global entries survive a CR3 load; toggling CR4.PGE drops them. */
+		uint64_t cr4 = cpu_read_cr4();
+		cpu_write_cr4(cr4 & ~CR4_PGE);
+		cpu_write_cr4(cr4);
+	} else {
+		cpu_write_cr3(cpu_read_cr3());
+	}
+}
+
+/* ---- map ---- */
+
+static bool use_large(int lvl, vaddr_t va, vaddr_t last, paddr_t pa, unsigned flags)
+{
+	return lvl == 2 && (flags & PT_LARGE) && IS_ALIGNED(va, MICA_LARGE_PAGE_SIZE) &&
+	       last == span_last(va, 2) && IS_ALIGNED(pa, MICA_LARGE_PAGE_SIZE);
+}
+
+/*
+ * Check pass of pt_map: refuse if anything in [va, last] is mapped, and
+ * count the tables to allocate. table == 0 stands for a table that does
+ * not exist yet (all of its entries empty).
+ */
+static int map_check(paddr_t table, int lvl, vaddr_t va, vaddr_t last, paddr_t pa,
+		     unsigned flags, uint64_t *need)
+{
+	if (table == 0 && lvl == 1)
+		return MICA_OK;
+	for (;;) {
+		vaddr_t seg = MIN(span_last(va, lvl), last);
+		uint64_t e = table ? table_at(table)[index_of(va, lvl)] : 0;
+		int rc = MICA_OK;
+
+		if (e & PTE_P) {
+			if (is_leaf(e, lvl))
+				return MICA_EEXIST;
+			rc = map_check(e & PTE_ADDR, lvl - 1, va, seg, pa, flags, need);
+		} else if (lvl > 1 && !use_large(lvl, va, seg, pa, flags)) {
+			(*need)++;
+			rc = map_check(0, lvl - 1, va, seg, pa, flags, need);
+		}
+		if (rc != MICA_OK)
+			return rc;
+		if (seg >= last)
+			return MICA_OK;
+		pa += seg - va + 1;
+		va = seg + 1;
+	}
+}
+
+/* Act pass of pt_map; tables were counted, so allocation cannot fail. */
+static void map_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, paddr_t pa, unsigned flags)
+{
+	for (;;) {
+		vaddr_t seg = MIN(span_last(va, lvl), last);
+		uint64_t *e = &table_at(table)[index_of(va, lvl)];
+
+		if (lvl == 1 || use_large(lvl, va, seg, pa, flags)) {
+			*e = pa | leaf_bits(flags, lvl);
+		} else {
+			if (!(*e & PTE_P)) {
+				paddr_t t;
+
+				(void)frame_alloc(&t); /* counted by map_check */
+				memset(table_at(t), 0, MICA_PAGE_SIZE);
+				*e = t | table_bits(va);
+			}
+			map_do(*e & PTE_ADDR, lvl - 1, va, seg, pa, flags);
+		}
+		if (seg >= last)
+			return;
+		pa += seg - va + 1;
+		va = seg + 1;
+	}
+}
+
+/*
+ * Map npages pages at va to the physical pages from pa in the table rooted
+ * at `root`, with `flags`. With PT_LARGE, 2 MiB pages are used wherever va
+ * and pa are both 2 MiB-aligned and a whole 2 MiB fits. Nothing may be
+ * mapped in the range already. Errors: MICA_EINVAL, MICA_EPERM, MICA_EALIGN,
+ * MICA_ERANGE (see check_range; pa past PT_PHYS_MAX), MICA_EEXIST (a page
+ * is mapped), MICA_ENOMEM (not enough frames for the tables).
+ */
+int pt_map(paddr_t root, vaddr_t va, paddr_t pa, uint64_t npages, unsigned flags)
+{
+	vaddr_t last;
+	uint64_t need = 0;
+	int rc = check_range(va, npages, flags, &last);
+
+	if (rc != MICA_OK)
+		return rc;
+	/* The physical range: aligned and nameable by an entry. */
+	if (!IS_ALIGNED(pa, MICA_PAGE_SIZE))
+		return MICA_EALIGN;
+	if (pa >= PT_PHYS_MAX || npages > (PT_PHYS_MAX - pa) >> MICA_PAGE_SHIFT)
+		return MICA_ERANGE;
+	/* Nothing mapped there; enough frames for the new tables. */
+	rc = map_check(root, 4, va, last, pa, flags, &need);
+	if (rc != MICA_OK)
+		return rc;
+	if (need > frame_free_count())
+		return MICA_ENOMEM;
+	map_do(root, 4, va, last, pa, flags);
+	return MICA_OK;
+}
+
+/* ---- unmap and protect ---- */
+
+/*
+ * Check pass of pt_unmap and pt_protect: every page of [va, last] must be
+ * mapped (MICA_ENOENT) and no large page may be covered only in part
+ * (MICA_EBUSY: it would have to be split).
+ */
+static int mapped_check(paddr_t table, int lvl, vaddr_t va, vaddr_t last)
+{
+	for (;;) {
+		vaddr_t seg = MIN(span_last(va, lvl), last);
+		uint64_t e = table_at(table)[index_of(va, lvl)];
+		int rc = MICA_OK;
+
+		if (!(e & PTE_P))
+			return MICA_ENOENT;
+		if (is_leaf(e, lvl)) {
+			bool whole = IS_ALIGNED(va, 1ULL << level_shift(lvl)) &&
+				     seg == span_last(va, lvl);
+
+			if (!whole)
+				return MICA_EBUSY;
+		} else {
+			rc = mapped_check(e & PTE_ADDR, lvl - 1, va, seg);
+		}
+		if (rc != MICA_OK)
+			return rc;
+		if (seg >= last)
+			return MICA_OK;
+		va = seg + 1;
+	}
+}
+
+static bool table_empty(paddr_t table)
+{
+	const uint64_t *t = table_at(table);
+
+	for (unsigned i = 0; i < ENTRIES; i++)
+		if (t[i] & PTE_P)
+			return false;
+	return true;
+}
+
+/* Act pass of pt_unmap: clear leaves, report them, free emptied tables. */
+static void unmap_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, pt_unmap_fn fn, void *arg,
+		     struct flush *f)
+{
+	for (;;) {
+		vaddr_t seg = MIN(span_last(va, lvl), last);
+		uint64_t *e = &table_at(table)[index_of(va, lvl)];
+
+		if (!(*e & PTE_P)) {
+			/* Only pt_root_destroy walks over holes. */
+		} else if (is_leaf(*e, lvl)) {
+			if (fn)
+				fn(arg, va, *e & PTE_ADDR, (seg - va + 1) >> MICA_PAGE_SHIFT);
+			*e = 0;
+			flush_add(f, va);
+		} else {
+			paddr_t child = *e & PTE_ADDR;
+			/* Shared kernel-half level-3 tables stay. */
+			bool keep = lvl == 4 && va >= MICA_KERNEL_HALF;
+
+			unmap_do(child, lvl - 1, va, seg, fn, arg, f);
+			if (!keep && table_empty(child)) {
+				*e = 0;
+				(void)frame_free(child, 1);
+			}
+		}
+		if (seg >= last)
+			return;
+		va = seg + 1;
+	}
+}
+
+/*
+ * Unmap npages pages at va from the table rooted at `root`, calling fn
+ * (if not NULL) for each mapping removed, and free page tables that become
+ * empty. Every page must be mapped. Errors: as check_range for the range
+ * (flags are not used), MICA_ENOENT (a page is not mapped), MICA_EBUSY (the
+ * range covers part of a 2 MiB page).
+ */
+int pt_unmap(paddr_t root, vaddr_t va, uint64_t npages, pt_unmap_fn fn, void *arg)
+{
+	vaddr_t last;
+	struct flush f = {.n = 0, .all = false};
+	/* Unmap takes no flags: check the range as the half it lies in. */
+	int rc = check_range(va, npages, va < MICA_USER_TOP ? PT_USER : 0, &last);
+
+	if (rc != MICA_OK)
+		return rc;
+	rc = mapped_check(root, 4, va, last);
+	if (rc != MICA_OK)
+		return rc;
+	unmap_do(root, 4, va, last, fn, arg, &f);
+	flush_run(root, va, &f);
+	return MICA_OK;
+}
+
+static void protect_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, unsigned flags,
+		       struct flush *f)
+{
+	for (;;) {
+		vaddr_t seg = MIN(span_last(va, lvl), last);
+		uint64_t *e = &table_at(table)[index_of(va, lvl)];
+
+		if (is_leaf(*e, lvl)) {
+			*e = (*e & PTE_ADDR) | leaf_bits(flags, lvl);
+			flush_add(f, va);
+		} else {
+			protect_do(*e & PTE_ADDR, lvl - 1, va, seg, flags, f);
+		}
+		if (seg >= last)
+			return;
+		va = seg + 1;
+	}
+}
+
+/*
+ * Give every page of [va, va + npages pages) the rights in `flags`
+ * (PT_WRITE, PT_EXEC, PT_USER, PT_GLOBAL; not PT_LARGE). Every page must be
+ * mapped. Errors: as pt_unmap, plus MICA_EINVAL for PT_LARGE.
+ */
+int pt_protect(paddr_t root, vaddr_t va, uint64_t npages, unsigned flags)
+{
+	vaddr_t last;
+	struct flush f = {.n = 0, .all = false};
+	int rc;
+
+	/* Flags: PT_LARGE describes a mapping's shape, not its rights. */
+	if (flags & PT_LARGE)
+		return MICA_EINVAL;
+	rc = check_range(va, npages, flags, &last);
+	if (rc != MICA_OK)
+		return rc;
+	rc = mapped_check(root, 4, va, last);
+	if (rc != MICA_OK)
+		return rc;
+	protect_do(root, 4, va, last, flags, &f);
+	flush_run(root, va, &f);
+	return MICA_OK;
+}
+
+/* ---- translate ---- */
+
+/*
+ * Translate va in the table rooted at `root`: store the physical address
+ * it maps to in *pa and its flags (PT_LARGE for a 2 MiB page) in *flags;
+ * either pointer may be NULL. Errors: MICA_ERANGE (non-canonical),
+ * MICA_ENOENT (not mapped).
+ */
+int pt_translate(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *flags)
+{
+	paddr_t table = root;
+
+	if (!is_canonical(va))
+		return MICA_ERANGE;
+	for (int lvl = 4; lvl >= 1; lvl--) {
+		uint64_t e = table_at(table)[index_of(va, lvl)];
+
+		if (!(e & PTE_P))
+			return MICA_ENOENT;
+		if (is_leaf(e, lvl)) {
+			uint64_t mask = (1ULL << level_shift(lvl)) - 1;
+
+			if (pa)
+				*pa = (e & PTE_ADDR & ~mask) + (va & mask);
+			if (flags)
+				*flags = ((e & PTE_RW) ? PT_WRITE : 0) | ((e & PTE_NX) ? 0 : PT_EXEC) |
+					 ((e & PTE_US) ? PT_USER : 0) | ((e & PTE_G) ? PT_GLOBAL : 0) |
+					 (lvl > 1 ? PT_LARGE : 0);
+			return MICA_OK;
+		}
+		table = e & PTE_ADDR;
+	}
+	return MICA_ENOENT; /* not reached: level 1 entries are leaves */
+}
+
+/* ---- roots ---- */
+
+/*
+ * Create an empty address space: a new PML4 whose kernel half is that of
+ * kernel_root (shared, not copied deeper). Errors: MICA_ENOMEM.
+ */
+int pt_root_create(paddr_t kernel_root, paddr_t *root)
+{
+	paddr_t t;
+
+	if (frame_alloc(&t) != MICA_OK)
+		return MICA_ENOMEM;
+	memset(table_at(t), 0, MICA_PAGE_SIZE);
+	memcpy(&table_at(t)[ENTRIES / 2], &table_at(kernel_root)[ENTRIES / 2],
+	       (ENTRIES / 2) * sizeof(uint64_t));
+	*root = t;
+	return MICA_OK;
+}
+
+/*
+ * Destroy an address space made by pt_root_create: unmap the whole user
+ * half (calling fn for every mapping), free its tables and the root. The
+ * root must not be the current one.
+ */
+void pt_root_destroy(paddr_t root, pt_unmap_fn fn, void *arg)
+{
+	struct flush f = {.n = 0, .all = false};
+
+	unmap_do(root, 4, 0, MICA_USER_TOP - 1, fn, arg, &f);
+	(void)frame_free(root, 1);
+}

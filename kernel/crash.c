@@ -1,0 +1,54 @@
+/*
+ * Provoked kernel faults, chosen with fault=KIND on the command line. The
+ * system tests use them to prove that each kind ends in the PANIC dump and
+ * a failure exit, and that the kernel image really is W^X.
+ */
+#include <mica/layout.h>
+#include "crash.h"
+#include "kprintf.h"
+#include "lib/string.h"
+#include "panic.h"
+#include "vm.h"
+
+static volatile int depth_limit = 1 << 30;
+
+/* Recurse until the boot stack runs into its guard page. */
+static int overflow(int depth)
+{
+	volatile char pad[256];
+
+	pad[0] = (char)depth;
+	if (depth > depth_limit)
+		return 0;
+	return overflow(depth + 1) + pad[0];
+}
+
+static const char ret_insn = (char)0xC3; /* in .rodata; executed by fault=xdata */
+static char data_byte = (char)0xC3;	  /* in .data; executed by fault=xdata */
+
+/* Provoke the fault `kind`; an unknown kind is reported and ignored. */
+void crash_run(const char *kind)
+{
+	kprintf("crash: provoking fault=%s\n", kind);
+	if (strcmp(kind, "pf") == 0) {
+		*(volatile uint64_t *)0xdeadb000ULL = 1; /* unmapped user-half page */
+	} else if (strcmp(kind, "gp") == 0) {
+		(void)*(volatile uint64_t *)0x8000000000000000ULL; /* non-canonical */
+	} else if (strcmp(kind, "ud") == 0) {
+		__asm__ volatile("ud2");
+	} else if (strcmp(kind, "de") == 0) {
+		__asm__ volatile("xorl %%ecx, %%ecx\n\tdivl %%ecx" : : : "eax", "ecx", "edx");
+	} else if (strcmp(kind, "stack") == 0) {
+		kprintf("crash: %d\n", overflow(0));
+	} else if (strcmp(kind, "wrodata") == 0) {
+		*(volatile char *)&ret_insn = 0; /* read-only data */
+	} else if (strcmp(kind, "xdata") == 0) {
+		((void (*)(void))(uintptr_t)&data_byte)(); /* no-execute data */
+	} else if (strcmp(kind, "panic") == 0) {
+		panic("provoked by fault=panic");
+	} else {
+		kprintf("crash: unknown fault kind '%s' ignored\n", kind);
+		return;
+	}
+	panic("fault=%s did not fault", kind);
+}

@@ -1,0 +1,231 @@
+/*
+ * Frame bitmap. A set bit means "usable and free"; frames that are not
+ * usable (holes, reserved ranges) stay clear forever, so they can never be
+ * handed out. Above the bitmap sits a summary: bit w is set when word w of
+ * the bitmap has at least one free frame, so a search skips 64 used frames
+ * per summary bit and 4096 per summary word. `hint` is the lowest word that
+ * may hold a free frame: allocation starts there, never at frame 0.
+ */
+#include <mica/error.h>
+#include <mica/layout.h>
+#include "frame.h"
+
+#define WORD_BITS 64
+
+static struct {
+	const struct memmap *map; /* usable ranges, for frame_free checks */
+	uint64_t *bits;		  /* 1 = free; nframes bits */
+	uint64_t *summary;	  /* 1 = bits[w] != 0; nwords bits */
+	uint64_t nframes;	  /* frames covered: 0 .. nframes-1 */
+	uint64_t nwords;	  /* words in bits[] */
+	uint64_t nsummary;	  /* words in summary[] */
+	uint64_t hint;		  /* no free frame below word `hint` */
+	uint64_t total;		  /* usable frames */
+	uint64_t nfree;		  /* free frames */
+} fb;
+
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+	return (a + b - 1) / b;
+}
+
+/* Bytes of metadata (bitmap plus summary) that frame_init() needs for m. */
+size_t frame_meta_bytes(const struct memmap *m)
+{
+	uint64_t nframes = memmap_end(m) >> MICA_PAGE_SHIFT;
+	uint64_t nwords = div_up(nframes, WORD_BITS);
+
+	return (nwords + div_up(nwords, WORD_BITS)) * sizeof(uint64_t);
+}
+
+static void set_free(uint64_t f)
+{
+	uint64_t w = f / WORD_BITS;
+
+	fb.bits[w] |= 1ULL << (f % WORD_BITS);
+	fb.summary[w / WORD_BITS] |= 1ULL << (w % WORD_BITS);
+	if (w < fb.hint)
+		fb.hint = w;
+	fb.nfree++;
+}
+
+static void set_used(uint64_t f)
+{
+	uint64_t w = f / WORD_BITS;
+
+	fb.bits[w] &= ~(1ULL << (f % WORD_BITS));
+	if (fb.bits[w] == 0)
+		fb.summary[w / WORD_BITS] &= ~(1ULL << (w % WORD_BITS));
+	fb.nfree--;
+}
+
+static bool is_free(uint64_t f)
+{
+	return f < fb.nframes && (fb.bits[f / WORD_BITS] >> (f % WORD_BITS)) & 1;
+}
+
+/*
+ * Take over `bytes` bytes at `meta` (frame_meta_bytes(m) at least) and
+ * mark every usable frame of m free. m must stay valid afterwards. Boot
+ * code then marks the frames it already uses with frame_mark_used().
+ */
+void frame_init(const struct memmap *m, void *meta, size_t bytes)
+{
+	fb.map = m;
+	fb.nframes = memmap_end(m) >> MICA_PAGE_SHIFT;
+	fb.nwords = div_up(fb.nframes, WORD_BITS);
+	fb.nsummary = div_up(fb.nwords, WORD_BITS);
+	fb.bits = meta;
+	fb.summary = fb.bits + fb.nwords;
+	fb.hint = fb.nwords;
+	fb.total = m->usable_frames;
+	fb.nfree = 0;
+	for (size_t i = 0; i < bytes / sizeof(uint64_t); i++)
+		fb.bits[i] = 0;
+	for (size_t r = 0; r < m->nusable; r++)
+		for (paddr_t pa = m->usable[r].start; pa < m->usable[r].end; pa += MICA_PAGE_SIZE)
+			set_free(pa >> MICA_PAGE_SHIFT);
+}
+
+/*
+ * Mark the frames overlapping [pa, pa + n frames) used, whatever their
+ * state: for boot-time ranges (the low MiB, the kernel image, the boot
+ * information) that may overlap each other or unusable memory. Returns how
+ * many frames changed from free to used.
+ */
+uint64_t frame_mark_used(paddr_t pa, uint64_t n)
+{
+	uint64_t first = pa >> MICA_PAGE_SHIFT, changed = 0;
+
+	for (uint64_t f = first; f < first + n && f < fb.nframes; f++) {
+		if (is_free(f)) {
+			set_used(f);
+			changed++;
+		}
+	}
+	return changed;
+}
+
+/* The first free frame at or after frame `from`, or fb.nframes if none. */
+static uint64_t next_free(uint64_t from)
+{
+	uint64_t w = from / WORD_BITS;
+
+	if (from >= fb.nframes)
+		return fb.nframes;
+	/* The rest of the first word. */
+	uint64_t bits = fb.bits[w] & (~0ULL << (from % WORD_BITS));
+	if (bits)
+		return w * WORD_BITS + (uint64_t)__builtin_ctzll(bits);
+	/* Then whole words, found through the summary. */
+	w++;
+	for (uint64_t s = w / WORD_BITS; s < fb.nsummary; s++) {
+		uint64_t sum = fb.summary[s];
+
+		if (s == w / WORD_BITS)
+			sum &= ~0ULL << (w % WORD_BITS);
+		if (sum) {
+			uint64_t word = s * WORD_BITS + (uint64_t)__builtin_ctzll(sum);
+
+			return word * WORD_BITS + (uint64_t)__builtin_ctzll(fb.bits[word]);
+		}
+	}
+	return fb.nframes;
+}
+
+/*
+ * Allocate one frame; store its physical address in *pa. Returns
+ * MICA_ENOMEM when no frame is free.
+ */
+int frame_alloc(paddr_t *pa)
+{
+	uint64_t f = next_free(fb.hint * WORD_BITS);
+
+	if (f >= fb.nframes) {
+		fb.hint = fb.nwords;
+		return MICA_ENOMEM;
+	}
+	fb.hint = f / WORD_BITS;
+	set_used(f);
+	*pa = f << MICA_PAGE_SHIFT;
+	return MICA_OK;
+}
+
+/*
+ * Allocate n physically contiguous frames whose first frame number is a
+ * multiple of `align` (a power of two, in frames; 1 for none). Returns
+ * MICA_EINVAL for n == 0 or a bad alignment, MICA_ENOMEM if no run fits.
+ */
+int frame_alloc_run(uint64_t n, uint64_t align, paddr_t *pa)
+{
+	if (n == 0 || align == 0 || (align & (align - 1)) != 0)
+		return MICA_EINVAL;
+	if (n > fb.nfree)
+		return MICA_ENOMEM;
+
+	uint64_t start = ALIGN_UP(next_free(fb.hint * WORD_BITS), align);
+	while (start < fb.nframes && fb.nframes - start >= n) {
+		uint64_t f = start;
+
+		while (f < start + n && is_free(f))
+			f++;
+		if (f == start + n) {
+			for (f = start; f < start + n; f++)
+				set_used(f);
+			*pa = start << MICA_PAGE_SHIFT;
+			return MICA_OK;
+		}
+		/* Frame f is in use: the next candidate starts after it. */
+		start = ALIGN_UP(next_free(f + 1), align);
+	}
+	return MICA_ENOMEM;
+}
+
+/*
+ * Free n frames starting at pa. Every frame must be usable and allocated;
+ * otherwise nothing changes and the call returns MICA_EALIGN (pa not
+ * frame-aligned), MICA_EINVAL (n == 0), MICA_ERANGE (a frame outside usable
+ * memory, or the range overflows) or MICA_ENOENT (a frame already free).
+ */
+int frame_free(paddr_t pa, uint64_t n)
+{
+	uint64_t first = pa >> MICA_PAGE_SHIFT;
+
+	/* The range: aligned, non-empty, no overflow. */
+	if (!IS_ALIGNED(pa, MICA_PAGE_SIZE))
+		return MICA_EALIGN;
+	if (n == 0)
+		return MICA_EINVAL;
+	if (first >= fb.nframes || n > fb.nframes - first)
+		return MICA_ERANGE;
+	/* Every frame usable and currently allocated. */
+	for (uint64_t f = first; f < first + n; f++) {
+		if (!memmap_is_usable(fb.map, f << MICA_PAGE_SHIFT))
+			return MICA_ERANGE;
+		if (is_free(f))
+			return MICA_ENOENT;
+	}
+	for (uint64_t f = first; f < first + n; f++)
+		set_free(f);
+	return MICA_OK;
+}
+
+/* Is the frame holding pa usable and free? */
+bool frame_is_free(paddr_t pa)
+{
+	return is_free(pa >> MICA_PAGE_SHIFT);
+}
+
+/* How many frames are free. */
+uint64_t frame_free_count(void)
+{
+	return fb.nfree;
+}
+
+/* The counts printed as the `frames:` line. */
+void frame_stats(struct frame_stats *s)
+{
+	s->total = fb.total;
+	s->free = fb.nfree;
+	s->used = fb.total - fb.nfree;
+}

@@ -1,0 +1,136 @@
+/*
+ * kmain: the boot sequence after boot.asm has reached the higher half.
+ * Order matters: the boot information is read through the boot page
+ * tables' view of the low 4 GiB, the frame bitmap is placed with the boot
+ * allocator, and only then are the final page tables built.
+ */
+#include <mica/error.h>
+#include <mica/layout.h>
+#include "bootalloc.h"
+#include "cmdline.h"
+#include "cpu.h"
+#include "crash.h"
+#include "frame.h"
+#include "gdt.h"
+#include "kprintf.h"
+#include "lib/string.h"
+#include "mb2.h"
+#include "memmap.h"
+#include "multiboot2.h"
+#include "panic.h"
+#include "phys.h"
+#include "serial.h"
+#include "trap.h"
+#include "vm.h"
+
+/* boot.asm maps the low 4 GiB; early structures must lie below this. */
+#define BOOT_MAP_END (4ULL << 30)
+
+void kmain(paddr_t mbi_pa);
+
+static struct memmap map;
+static struct boot_info boot;
+
+/* Print the loader's memory map: one E820 line per entry, ends inclusive. */
+static void print_memmap(void)
+{
+	for (size_t i = 0; i < map.nentries; i++) {
+		const struct memmap_entry *e = &map.entry[i];
+		uint64_t last = e->length - 1 > ~0ULL - e->base ? ~0ULL : e->base + e->length - 1;
+
+		if (e->length == 0) {
+			kprintf("memmap: empty entry at 0x%lx ignored\n", e->base);
+			continue;
+		}
+		if (e->type > MEMMAP_BAD)
+			kprintf("E820: [mem 0x%lx-0x%lx] type %u\n", e->base, last, e->type);
+		else
+			kprintf("E820: [mem 0x%lx-0x%lx] %s\n", e->base, last,
+				memmap_type_name(e->type));
+	}
+}
+
+/*
+ * The physical ranges in use before the frame bitmap exists: the low MiB,
+ * the kernel image, the boot information and the modules. Returns the count.
+ */
+static size_t boot_ranges(paddr_t mbi_pa, struct mem_range *r)
+{
+	size_t n = 0;
+	const struct mb2_info_header *h = phys_to_virt(mbi_pa);
+
+	r[n++] = (struct mem_range){0, MICA_LOW_MEMORY_END};
+	r[n++] = (struct mem_range){(paddr_t)__kernel_phys_start, (paddr_t)__kernel_phys_end};
+	r[n++] = (struct mem_range){mbi_pa, mbi_pa + h->total_size};
+	for (size_t i = 0; i < boot.nmodules; i++)
+		r[n++] = (struct mem_range){boot.module[i].start, boot.module[i].end};
+	return n;
+}
+
+/* Called by boot.asm in long mode, on the boot stack; never returns. */
+void kmain(paddr_t mbi_pa)
+{
+	struct mem_range busy[3 + MB2_MAX_MODULES];
+	struct frame_stats st;
+	const char *err;
+
+	serial_init();
+	gdt_init();
+	idt_init();
+	kprintf("mica: booting\n");
+
+	/* What the boot loader tells us. */
+	err = mb2_parse(phys_to_virt(mbi_pa), &boot, &map);
+	if (err)
+		boot_fail(err);
+	cmdline_init(boot.cmdline);
+	kprintf("mica: loader \"%s\", command line \"%s\", %zu modules\n", boot.loader,
+		boot.cmdline, boot.nmodules);
+	if (boot.modules_dropped)
+		kprintf("mica: %zu modules beyond the first %d ignored\n", boot.modules_dropped,
+			MB2_MAX_MODULES);
+	print_memmap();
+	if (memmap_compute(&map) != MICA_OK)
+		boot_fail("the memory map has more ranges than Mica can hold");
+	err = memmap_check(&map);
+	if (err)
+		boot_fail(err);
+
+	/* The frame bitmap, placed by the boot allocator clear of everything in use. */
+	size_t nbusy = boot_ranges(mbi_pa, busy);
+	size_t meta = frame_meta_bytes(&map);
+	paddr_t arena;
+	if (memmap_find_free(&map, busy, nbusy, meta, BOOT_MAP_END, &arena) != MICA_OK)
+		boot_fail("no room below 4 GiB for the frame bitmap");
+	bootalloc_init(arena, arena + ALIGN_UP(meta, MICA_PAGE_SIZE));
+	void *bits = bootalloc(meta, sizeof(uint64_t));
+	if (!bits)
+		panic("bootalloc: cannot allocate the frame bitmap");
+	frame_init(&map, bits, meta);
+	for (size_t i = 0; i < nbusy; i++)
+		frame_mark_used(ALIGN_DOWN(busy[i].start, MICA_PAGE_SIZE),
+				(ALIGN_UP(busy[i].end, MICA_PAGE_SIZE) -
+				 ALIGN_DOWN(busy[i].start, MICA_PAGE_SIZE)) >>
+					MICA_PAGE_SHIFT);
+	paddr_t ba_start, ba_end;
+	bootalloc_close(&ba_start, &ba_end);
+	frame_mark_used(ba_start, (ba_end - ba_start) >> MICA_PAGE_SHIFT);
+	kprintf("memory: %lu KiB usable in %zu ranges, frame bitmap %zu bytes at 0x%lx\n",
+		map.usable_frames * (MICA_PAGE_SIZE / 1024), map.nusable, meta, arena);
+
+	/* The kernel's own address space. */
+	vm_init(&map);
+
+	frame_stats(&st);
+	kprintf("frames: total=%lu free=%lu used=%lu\n", st.total, st.free, st.used);
+
+	const char *fault = cmdline_get("fault");
+	if (fault)
+		crash_run(fault);
+
+	kprintf("kernel: ready\n");
+	const char *ready = cmdline_get("ready");
+	if (ready && strcmp(ready, "exit") == 0)
+		cpu_qemu_exit(QEMU_EXIT_SUCCESS);
+	cpu_halt_forever();
+}

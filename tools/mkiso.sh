@@ -1,0 +1,29 @@
+#!/bin/sh
+# Build a bootable GRUB ISO holding the kernel.
+# Usage: tools/mkiso.sh KERNEL.elf OUT.iso [CMDLINE] [LOADER]
+#   CMDLINE  the kernel command line (default: empty)
+#   LOADER   multiboot2 (default) or multiboot (only to test the refusal)
+set -eu
+
+kernel=$1
+out=$2
+cmdline=${3:-}
+loader=${4:-multiboot2}
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+mkdir -p "$dir/boot/grub"
+cp "$kernel" "$dir/boot/mica.elf"
+cat >"$dir/boot/grub/grub.cfg" <<CFG
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+set timeout=0
+set timeout_style=hidden
+set default=0
+menuentry "Mica" {
+	$loader /boot/mica.elf $cmdline
+	boot
+}
+CFG
+grub-mkrescue -o "$out" "$dir" >"$dir/log" 2>&1 || { cat "$dir/log" >&2; exit 1; }
