@@ -10,8 +10,9 @@ out=$2
 cmdline=${3:-}
 loader=${4:-multiboot2}
 
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+dir=$(mktemp -d)  # the ISO's tree
+log=$(mktemp)     # grub-mkrescue's output, kept out of the tree it packs
+trap 'rm -rf "$dir" "$log"' EXIT
 mkdir -p "$dir/boot/grub"
 cp "$kernel" "$dir/boot/mica.elf"
 cat >"$dir/boot/grub/grub.cfg" <<CFG
@@ -26,4 +27,4 @@ menuentry "Mica" {
 	boot
 }
 CFG
-grub-mkrescue -o "$out" "$dir" >"$dir/log" 2>&1 || { cat "$dir/log" >&2; exit 1; }
+grub-mkrescue -o "$out" "$dir" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
