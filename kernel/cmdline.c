@@ -11,7 +11,7 @@
 #include "lib/string.h"
 #include "types.h"
 
-#define CMDLINE_MAX 512
+#define CMDLINE_MAX   512
 #define CMDLINE_WORDS 32
 
 static char line[CMDLINE_MAX];

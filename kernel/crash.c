@@ -24,7 +24,7 @@ static int overflow(int depth)
 }
 
 static const char ret_insn = (char)0xC3; /* in .rodata; executed by fault=xdata */
-static char data_byte = (char)0xC3;	  /* in .data; executed by fault=xdata */
+static char data_byte = (char)0xC3;      /* in .data; executed by fault=xdata */
 
 /* Provoke the fault `kind`; an unknown kind is reported and ignored. */
 void crash_run(const char *kind)

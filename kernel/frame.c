@@ -14,14 +14,14 @@
 
 static struct {
 	const struct memmap *map; /* usable ranges, for frame_free checks */
-	uint64_t *bits;		  /* 1 = free; nframes bits */
-	uint64_t *summary;	  /* 1 = bits[w] != 0; nwords bits */
-	uint64_t nframes;	  /* frames covered: 0 .. nframes-1 */
-	uint64_t nwords;	  /* words in bits[] */
-	uint64_t nsummary;	  /* words in summary[] */
-	uint64_t hint;		  /* no free frame below word `hint` */
-	uint64_t total;		  /* usable frames */
-	uint64_t nfree;		  /* free frames */
+	uint64_t *bits;           /* 1 = free; nframes bits */
+	uint64_t *summary;        /* 1 = bits[w] != 0; nwords bits */
+	uint64_t nframes;         /* frames covered: 0 .. nframes-1 */
+	uint64_t nwords;          /* words in bits[] */
+	uint64_t nsummary;        /* words in summary[] */
+	uint64_t hint;            /* no free frame below word `hint` */
+	uint64_t total;           /* usable frames */
+	uint64_t nfree;           /* free frames */
 } fb;
 
 static uint64_t div_up(uint64_t a, uint64_t b)

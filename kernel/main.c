@@ -46,7 +46,7 @@ static void print_memmap(void)
 			kprintf("E820: [mem 0x%lx-0x%lx] type %u\n", e->base, last, e->type);
 		else
 			kprintf("E820: [mem 0x%lx-0x%lx] %s\n", e->base, last,
-				memmap_type_name(e->type));
+			        memmap_type_name(e->type));
 	}
 }
 
@@ -85,10 +85,10 @@ void kmain(paddr_t mbi_pa)
 		boot_fail(err);
 	cmdline_init(boot.cmdline);
 	kprintf("mica: loader \"%s\", command line \"%s\", %zu modules\n", boot.loader,
-		boot.cmdline, boot.nmodules);
+	        boot.cmdline, boot.nmodules);
 	if (boot.modules_dropped)
 		kprintf("mica: %zu modules beyond the first %d ignored\n", boot.modules_dropped,
-			MB2_MAX_MODULES);
+		        MB2_MAX_MODULES);
 	print_memmap();
 	if (memmap_compute(&map) != MICA_OK)
 		boot_fail("the memory map has more ranges than Mica can hold");
@@ -109,14 +109,14 @@ void kmain(paddr_t mbi_pa)
 	frame_init(&map, bits, meta);
 	for (size_t i = 0; i < nbusy; i++)
 		frame_mark_used(ALIGN_DOWN(busy[i].start, MICA_PAGE_SIZE),
-				(ALIGN_UP(busy[i].end, MICA_PAGE_SIZE) -
-				 ALIGN_DOWN(busy[i].start, MICA_PAGE_SIZE)) >>
-					MICA_PAGE_SHIFT);
+		                (ALIGN_UP(busy[i].end, MICA_PAGE_SIZE) -
+		                 ALIGN_DOWN(busy[i].start, MICA_PAGE_SIZE)) >>
+		                    MICA_PAGE_SHIFT);
 	paddr_t ba_start, ba_end;
 	bootalloc_close(&ba_start, &ba_end);
 	frame_mark_used(ba_start, (ba_end - ba_start) >> MICA_PAGE_SHIFT);
 	kprintf("memory: %lu KiB usable in %zu ranges, frame bitmap %zu bytes at 0x%lx\n",
-		map.usable_frames * (MICA_PAGE_SIZE / 1024), map.nusable, meta, arena);
+	        map.usable_frames * (MICA_PAGE_SIZE / 1024), map.nusable, meta, arena);
 
 	/* The kernel's own address space. */
 	vm_init(&map);

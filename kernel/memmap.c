@@ -150,7 +150,7 @@ int memmap_compute(struct memmap *m)
 		if (e->type == MEMMAP_AVAILABLE || e->base >= end)
 			continue;
 		struct mem_range cut = {ALIGN_DOWN(e->base, MICA_PAGE_SIZE),
-					MIN(ALIGN_UP(end, MICA_PAGE_SIZE), MICA_PHYS_LIMIT)};
+		                        MIN(ALIGN_UP(end, MICA_PAGE_SIZE), MICA_PHYS_LIMIT)};
 		if (range_subtract(u, &n, cut) != MICA_OK)
 			return MICA_ENOMEM;
 	}
@@ -224,7 +224,7 @@ paddr_t memmap_end(const struct memmap *m)
  * the modules. Returns MICA_ENOMEM if there is no such run.
  */
 int memmap_find_free(const struct memmap *m, const struct mem_range *busy, size_t nbusy,
-		     uint64_t size, paddr_t limit, paddr_t *out)
+                     uint64_t size, paddr_t limit, paddr_t *out)
 {
 	size = ALIGN_UP(size, MICA_PAGE_SIZE);
 	for (size_t i = 0; i < m->nusable; i++) {

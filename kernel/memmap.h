@@ -9,14 +9,14 @@
 #include "types.h"
 
 /* E820 / multiboot2 memory types. */
-#define MEMMAP_AVAILABLE 1
-#define MEMMAP_RESERVED 2
+#define MEMMAP_AVAILABLE        1
+#define MEMMAP_RESERVED         2
 #define MEMMAP_ACPI_RECLAIMABLE 3
-#define MEMMAP_ACPI_NVS 4
-#define MEMMAP_BAD 5
+#define MEMMAP_ACPI_NVS         4
+#define MEMMAP_BAD              5
 
 #define MEMMAP_MAX_ENTRIES 256 /* raw entries a map may have */
-#define MEMMAP_MAX_RANGES 256  /* usable ranges after subtraction */
+#define MEMMAP_MAX_RANGES  256 /* usable ranges after subtraction */
 
 /* One entry as the loader gave it. */
 struct memmap_entry {
@@ -49,6 +49,6 @@ const char *memmap_type_name(uint32_t type);
 bool memmap_is_usable(const struct memmap *m, paddr_t pa);
 paddr_t memmap_end(const struct memmap *m);
 int memmap_find_free(const struct memmap *m, const struct mem_range *busy, size_t nbusy,
-		     uint64_t size, paddr_t limit, paddr_t *out);
+                     uint64_t size, paddr_t limit, paddr_t *out);
 
 #endif /* KERNEL_MEMMAP_H */

@@ -73,10 +73,11 @@ void vm_init(const struct memmap *m)
 		const struct mem_range *r = &m->usable[i];
 		uint64_t n = (r->end - r->start) >> MICA_PAGE_SHIFT;
 		int rc = pt_map(kernel_root, MICA_DIRECT_MAP_BASE + r->start, r->start, n,
-				PT_WRITE | PT_GLOBAL | PT_LARGE);
+		                PT_WRITE | PT_GLOBAL | PT_LARGE);
 
 		if (rc != MICA_OK)
-			panic("vm: cannot map RAM 0x%lx-0x%lx (error %d)", r->start, r->end - 1, rc);
+			panic("vm: cannot map RAM 0x%lx-0x%lx (error %d)", r->start, r->end - 1,
+			      rc);
 		for (paddr_t pa = r->start; pa < r->end;) {
 			unsigned f = 0;
 
@@ -101,10 +102,10 @@ void vm_init(const struct memmap *m)
 	cpu_write_cr4(cpu_read_cr4() | CR4_PGE);
 
 	kprintf("vm: direct map at 0x%lx: %lu x 2 MiB + %lu x 4 KiB pages\n",
-		(uint64_t)MICA_DIRECT_MAP_BASE, large, small);
+	        (uint64_t)MICA_DIRECT_MAP_BASE, large, small);
 	char r[4][4];
 	kprintf("vm: kernel image at 0x%lx: text %s, rodata %s, data %s, stack guard %s\n",
-		(uint64_t)__text_start, rights((vaddr_t)__text_start, r[0]),
-		rights((vaddr_t)__rodata_start, r[1]), rights((vaddr_t)boot_stack, r[2]),
-		rights((vaddr_t)boot_stack_guard, r[3]));
+	        (uint64_t)__text_start, rights((vaddr_t)__text_start, r[0]),
+	        rights((vaddr_t)__rodata_start, r[1]), rights((vaddr_t)boot_stack, r[2]),
+	        rights((vaddr_t)boot_stack_guard, r[3]));
 }

@@ -6,15 +6,15 @@
 #ifndef MICA_ERROR_H
 #define MICA_ERROR_H
 
-#define MICA_ERRORS(X)                                                         \
-	X(MICA_OK, 0, "success")                                                   \
-	X(MICA_EINVAL, -1, "invalid argument (bad flags, zero count, bad value)")  \
-	X(MICA_EALIGN, -2, "address or size not aligned to the page size")         \
-	X(MICA_ERANGE, -3, "address not canonical, in the wrong half, or the range overflows") \
-	X(MICA_EEXIST, -4, "something is already mapped or allocated there")       \
-	X(MICA_ENOENT, -5, "nothing is mapped or allocated there")                 \
-	X(MICA_ENOMEM, -6, "out of memory (frames or table space)")                \
-	X(MICA_EPERM, -7, "rights refused (writable and executable together)")     \
+#define MICA_ERRORS(X)                                                                             \
+	X(MICA_OK, 0, "success")                                                                   \
+	X(MICA_EINVAL, -1, "invalid argument (bad flags, zero count, bad value)")                  \
+	X(MICA_EALIGN, -2, "address or size not aligned to the page size")                         \
+	X(MICA_ERANGE, -3, "address not canonical, in the wrong half, or the range overflows")     \
+	X(MICA_EEXIST, -4, "something is already mapped or allocated there")                       \
+	X(MICA_ENOENT, -5, "nothing is mapped or allocated there")                                 \
+	X(MICA_ENOMEM, -6, "out of memory (frames or table space)")                                \
+	X(MICA_EPERM, -7, "rights refused (writable and executable together)")                     \
 	X(MICA_EBUSY, -8, "the range is part of a larger mapping or object")
 
 enum mica_error {

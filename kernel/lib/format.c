@@ -107,9 +107,9 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		switch (*fmt) {
 		case 'd':
 		case 'i': {
-			intmax_t v = lng >= 2	? va_arg(ap, long long)
-				     : lng == 1 ? va_arg(ap, long)
-						: va_arg(ap, int);
+			intmax_t v = lng >= 2   ? va_arg(ap, long long)
+			             : lng == 1 ? va_arg(ap, long)
+			                        : va_arg(ap, int);
 			if (lng == -1)
 				v = (short)v;
 			else if (lng <= -2)
@@ -125,9 +125,9 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'x':
 		case 'X':
 		case 'o': {
-			uintmax_t v = lng >= 2	 ? va_arg(ap, unsigned long long)
-				      : lng == 1 ? va_arg(ap, unsigned long)
-						 : va_arg(ap, unsigned int);
+			uintmax_t v = lng >= 2   ? va_arg(ap, unsigned long long)
+			              : lng == 1 ? va_arg(ap, unsigned long)
+			                         : va_arg(ap, unsigned int);
 			if (lng == -1)
 				v = (unsigned short)v;
 			else if (lng <= -2)

@@ -8,13 +8,13 @@
 
 #include "types.h"
 
-#define CR0_WP (1ULL << 16)
-#define CR4_PGE (1ULL << 7)
+#define CR0_WP   (1ULL << 16)
+#define CR4_PGE  (1ULL << 7)
 #define MSR_EFER 0xC0000080u
 #define EFER_NXE (1ULL << 11)
 
 /* QEMU's isa-debug-exit device: writing v makes QEMU exit with (v << 1) | 1. */
-#define QEMU_EXIT_PORT 0xf4
+#define QEMU_EXIT_PORT    0xf4
 #define QEMU_EXIT_SUCCESS 0x10 /* QEMU's exit status 33 */
 #define QEMU_EXIT_FAILURE 0x11 /* QEMU's exit status 35 */
 

@@ -29,13 +29,13 @@ static struct tss tss;
 
 /* Null, kernel code and data, user data and code, then the 16-byte TSS. */
 static uint64_t gdt[7] = {
-	0,
-	0x00AF9A000000FFFFULL, /* kernel code: present, DPL 0, long mode */
-	0x00CF92000000FFFFULL, /* kernel data */
-	0x00CFF2000000FFFFULL, /* user data: DPL 3 */
-	0x00AFFA000000FFFFULL, /* user code: DPL 3, long mode */
-	0,		       /* TSS, filled in by gdt_init */
-	0,
+    0,
+    0x00AF9A000000FFFFULL, /* kernel code: present, DPL 0, long mode */
+    0x00CF92000000FFFFULL, /* kernel data */
+    0x00CFF2000000FFFFULL, /* user data: DPL 3 */
+    0x00AFFA000000FFFFULL, /* user code: DPL 3, long mode */
+    0,                     /* TSS, filled in by gdt_init */
+    0,
 };
 
 /* Load the kernel's GDT and TSS and reload every segment register. */
@@ -49,24 +49,24 @@ void gdt_init(void)
 
 	/* A 64-bit available TSS descriptor (type 9), present. */
 	gdt[GDT_TSS / 8] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89ULL << 40) |
-			   ((limit >> 16 & 0xF) << 48) | ((base >> 24 & 0xFF) << 56);
+	                   ((limit >> 16 & 0xF) << 48) | ((base >> 24 & 0xFF) << 56);
 	gdt[GDT_TSS / 8 + 1] = base >> 32;
 
 	struct gdt_ptr p = {sizeof(gdt) - 1, (uint64_t)gdt};
 	__asm__ volatile("lgdt %0\n\t"
-			 "pushq %1\n\t"
-			 "leaq 1f(%%rip), %%rax\n\t"
-			 "pushq %%rax\n\t"
-			 "lretq\n"
-			 "1:\n\t"
-			 "movw %w2, %%ds\n\t"
-			 "movw %w2, %%es\n\t"
-			 "movw %w2, %%ss\n\t"
-			 "xorl %%eax, %%eax\n\t"
-			 "movw %%ax, %%fs\n\t"
-			 "movw %%ax, %%gs\n\t"
-			 "ltr %w3"
-			 :
-			 : "m"(p), "i"(GDT_KERNEL_CODE), "r"(GDT_KERNEL_DATA), "r"(GDT_TSS)
-			 : "rax", "memory");
+	                 "pushq %1\n\t"
+	                 "leaq 1f(%%rip), %%rax\n\t"
+	                 "pushq %%rax\n\t"
+	                 "lretq\n"
+	                 "1:\n\t"
+	                 "movw %w2, %%ds\n\t"
+	                 "movw %w2, %%es\n\t"
+	                 "movw %w2, %%ss\n\t"
+	                 "xorl %%eax, %%eax\n\t"
+	                 "movw %%ax, %%fs\n\t"
+	                 "movw %%ax, %%gs\n\t"
+	                 "ltr %w3"
+	                 :
+	                 : "m"(p), "i"(GDT_KERNEL_CODE), "r"(GDT_KERNEL_DATA), "r"(GDT_TSS)
+	                 : "rax", "memory");
 }

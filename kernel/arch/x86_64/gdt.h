@@ -5,14 +5,14 @@
 /* Selectors. The order suits syscall/sysret (STAR) for the user ones. */
 #define GDT_KERNEL_CODE 0x08
 #define GDT_KERNEL_DATA 0x10
-#define GDT_USER_DATA 0x18
-#define GDT_USER_CODE 0x20
-#define GDT_TSS 0x28
+#define GDT_USER_DATA   0x18
+#define GDT_USER_CODE   0x20
+#define GDT_TSS         0x28
 
 /* Interrupt stack table slots (TSS.IST1..7), for faults that must not use
  * a possibly broken current stack. */
 #define IST_DOUBLE_FAULT 1
-#define IST_NMI_MC 2
+#define IST_NMI_MC       2
 
 void gdt_init(void);
 

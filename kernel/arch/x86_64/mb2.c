@@ -47,7 +47,7 @@ static void parse_module(const struct mb2_tag_module *t, struct boot_info *bi)
 		return;
 	}
 	bi->module[bi->nmodules++] = (struct mb2_module){
-		t->mod_start, t->mod_end, tag_string(t->cmdline, t->size - (uint32_t)sizeof(*t))};
+	    t->mod_start, t->mod_end, tag_string(t->cmdline, t->size - (uint32_t)sizeof(*t))};
 }
 
 /*

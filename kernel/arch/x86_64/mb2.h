@@ -5,7 +5,7 @@
 #include "memmap.h"
 #include "types.h"
 
-#define MB2_MAX_MODULES 32
+#define MB2_MAX_MODULES   32
 #define MB2_MAX_INFO_SIZE (1u << 20) /* a larger boot information is refused */
 
 struct mb2_module {

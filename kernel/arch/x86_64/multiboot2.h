@@ -10,11 +10,11 @@
 
 #define MB2_BOOTLOADER_MAGIC 0x36d76289u /* in EAX at entry */
 
-#define MB2_TAG_END 0
-#define MB2_TAG_CMDLINE 1
+#define MB2_TAG_END         0
+#define MB2_TAG_CMDLINE     1
 #define MB2_TAG_LOADER_NAME 2
-#define MB2_TAG_MODULE 3
-#define MB2_TAG_MMAP 6
+#define MB2_TAG_MODULE      3
+#define MB2_TAG_MMAP        6
 
 struct mb2_info_header {
 	uint32_t total_size;

@@ -23,12 +23,12 @@
 #include "pt.h"
 
 /* Entry bits (SDM vol. 3A, table 4-19 and neighbours). */
-#define PTE_P (1ULL << 0)
-#define PTE_RW (1ULL << 1)
-#define PTE_US (1ULL << 2)
-#define PTE_PS (1ULL << 7)
-#define PTE_G (1ULL << 8)
-#define PTE_NX (1ULL << 63)
+#define PTE_P    (1ULL << 0)
+#define PTE_RW   (1ULL << 1)
+#define PTE_US   (1ULL << 2)
+#define PTE_PS   (1ULL << 7)
+#define PTE_G    (1ULL << 8)
+#define PTE_NX   (1ULL << 63)
 #define PTE_ADDR 0x000FFFFFFFFFF000ULL
 
 #define ENTRIES 512
@@ -176,8 +176,8 @@ static bool use_large(int lvl, vaddr_t va, vaddr_t last, paddr_t pa, unsigned fl
  * count the tables to allocate. table == 0 stands for a table that does
  * not exist yet (all of its entries empty).
  */
-static int map_check(paddr_t table, int lvl, vaddr_t va, vaddr_t last, paddr_t pa,
-		     unsigned flags, uint64_t *need)
+static int map_check(paddr_t table, int lvl, vaddr_t va, vaddr_t last, paddr_t pa, unsigned flags,
+                     uint64_t *need)
 {
 	if (table == 0 && lvl == 1)
 		return MICA_OK;
@@ -277,8 +277,8 @@ static int mapped_check(paddr_t table, int lvl, vaddr_t va, vaddr_t last)
 		if (!(e & PTE_P))
 			return MICA_ENOENT;
 		if (is_leaf(e, lvl)) {
-			bool whole = IS_ALIGNED(va, 1ULL << level_shift(lvl)) &&
-				     seg == span_last(va, lvl);
+			bool whole =
+			    IS_ALIGNED(va, 1ULL << level_shift(lvl)) && seg == span_last(va, lvl);
 
 			if (!whole)
 				return MICA_EBUSY;
@@ -305,7 +305,7 @@ static bool table_empty(paddr_t table)
 
 /* Act pass of pt_unmap: clear leaves, report them, free emptied tables. */
 static void unmap_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, pt_unmap_fn fn, void *arg,
-		     struct flush *f)
+                     struct flush *f)
 {
 	for (;;) {
 		vaddr_t seg = MIN(span_last(va, lvl), last);
@@ -360,7 +360,7 @@ int pt_unmap(paddr_t root, vaddr_t va, uint64_t npages, pt_unmap_fn fn, void *ar
 }
 
 static void protect_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, unsigned flags,
-		       struct flush *f)
+                       struct flush *f)
 {
 	for (;;) {
 		vaddr_t seg = MIN(span_last(va, lvl), last);
@@ -428,9 +428,10 @@ int pt_translate(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *flags)
 			if (pa)
 				*pa = (e & PTE_ADDR & ~mask) + (va & mask);
 			if (flags)
-				*flags = ((e & PTE_RW) ? PT_WRITE : 0) | ((e & PTE_NX) ? 0 : PT_EXEC) |
-					 ((e & PTE_US) ? PT_USER : 0) | ((e & PTE_G) ? PT_GLOBAL : 0) |
-					 (lvl > 1 ? PT_LARGE : 0);
+				*flags = ((e & PTE_RW) ? PT_WRITE : 0) |
+				         ((e & PTE_NX) ? 0 : PT_EXEC) |
+				         ((e & PTE_US) ? PT_USER : 0) |
+				         ((e & PTE_G) ? PT_GLOBAL : 0) | (lvl > 1 ? PT_LARGE : 0);
 			return MICA_OK;
 		}
 		table = e & PTE_ADDR;

@@ -10,11 +10,11 @@
 #include "types.h"
 
 /* Mapping flags. Every present mapping is readable. */
-#define PT_WRITE (1u << 0)  /* writable */
-#define PT_EXEC (1u << 1)   /* executable (otherwise NX) */
-#define PT_USER (1u << 2)   /* user-accessible: only in the user half */
-#define PT_GLOBAL (1u << 3) /* global (kept across CR3 loads): kernel half */
-#define PT_LARGE (1u << 4)  /* pt_map may use 2 MiB pages where aligned */
+#define PT_WRITE     (1u << 0) /* writable */
+#define PT_EXEC      (1u << 1) /* executable (otherwise NX) */
+#define PT_USER      (1u << 2) /* user-accessible: only in the user half */
+#define PT_GLOBAL    (1u << 3) /* global (kept across CR3 loads): kernel half */
+#define PT_LARGE     (1u << 4) /* pt_map may use 2 MiB pages where aligned */
 #define PT_FLAGS_ALL (PT_WRITE | PT_EXEC | PT_USER | PT_GLOBAL | PT_LARGE)
 
 /* Above this many pages changed, one full TLB flush beats invlpg each. */

@@ -2,7 +2,7 @@
 #include "cpu.h"
 #include "serial.h"
 
-#define COM1 0x3F8
+#define COM1          0x3F8
 #define LSR_THR_EMPTY 0x20
 
 /* Program the UART; boot.asm did the same, this makes the kernel not rely on it. */

@@ -29,31 +29,31 @@ extern const uint64_t isr_stubs[32];
 static struct idt_entry idt[256];
 
 static const char *const names[32] = {
-	[0] = "#DE divide error",
-	[1] = "#DB debug",
-	[2] = "NMI non-maskable interrupt",
-	[3] = "#BP breakpoint",
-	[4] = "#OF overflow",
-	[5] = "#BR bound range exceeded",
-	[6] = "#UD invalid opcode",
-	[7] = "#NM device not available",
-	[8] = "#DF double fault",
-	[9] = "coprocessor segment overrun",
-	[10] = "#TS invalid TSS",
-	[11] = "#NP segment not present",
-	[12] = "#SS stack-segment fault",
-	[13] = "#GP general protection",
-	[14] = "#PF page fault",
-	[15] = "reserved vector 15",
-	[16] = "#MF x87 floating-point error",
-	[17] = "#AC alignment check",
-	[18] = "#MC machine check",
-	[19] = "#XM SIMD floating-point exception",
-	[20] = "#VE virtualization exception",
-	[21] = "#CP control protection",
-	[28] = "#HV hypervisor injection",
-	[29] = "#VC VMM communication",
-	[30] = "#SX security exception",
+    [0] = "#DE divide error",
+    [1] = "#DB debug",
+    [2] = "NMI non-maskable interrupt",
+    [3] = "#BP breakpoint",
+    [4] = "#OF overflow",
+    [5] = "#BR bound range exceeded",
+    [6] = "#UD invalid opcode",
+    [7] = "#NM device not available",
+    [8] = "#DF double fault",
+    [9] = "coprocessor segment overrun",
+    [10] = "#TS invalid TSS",
+    [11] = "#NP segment not present",
+    [12] = "#SS stack-segment fault",
+    [13] = "#GP general protection",
+    [14] = "#PF page fault",
+    [15] = "reserved vector 15",
+    [16] = "#MF x87 floating-point error",
+    [17] = "#AC alignment check",
+    [18] = "#MC machine check",
+    [19] = "#XM SIMD floating-point exception",
+    [20] = "#VE virtualization exception",
+    [21] = "#CP control protection",
+    [28] = "#HV hypervisor injection",
+    [29] = "#VC VMM communication",
+    [30] = "#SX security exception",
 };
 
 /* The printed name of an exception vector. */
@@ -76,12 +76,12 @@ void idt_init(void)
 		else if (v == 2 || v == 18)
 			ist = IST_NMI_MC;
 		idt[v] = (struct idt_entry){
-			.offset_low = a & 0xFFFF,
-			.selector = GDT_KERNEL_CODE,
-			.ist = ist,
-			.type_attr = 0x8E, /* present, DPL 0, 64-bit interrupt gate */
-			.offset_mid = (a >> 16) & 0xFFFF,
-			.offset_high = (uint32_t)(a >> 32),
+		    .offset_low = a & 0xFFFF,
+		    .selector = GDT_KERNEL_CODE,
+		    .ist = ist,
+		    .type_attr = 0x8E, /* present, DPL 0, 64-bit interrupt gate */
+		    .offset_mid = (a >> 16) & 0xFFFF,
+		    .offset_high = (uint32_t)(a >> 32),
 		};
 	}
 	struct idt_ptr p = {sizeof(idt) - 1, (uint64_t)idt};
@@ -92,8 +92,8 @@ void idt_init(void)
 static void print_pf_error(uint64_t e)
 {
 	kprintf("  error 0x%lx: %s %s %s%s%s\n", e, (e & 1) ? "present" : "not-present",
-		(e & 2) ? "write" : "read", (e & 4) ? "user" : "supervisor",
-		(e & 8) ? " reserved-bit" : "", (e & 16) ? " instruction-fetch" : "");
+	        (e & 2) ? "write" : "read", (e & 4) ? "user" : "supervisor",
+	        (e & 8) ? " reserved-bit" : "", (e & 16) ? " instruction-fetch" : "");
 }
 
 /* Entered from isr.asm for every exception. */
@@ -101,20 +101,20 @@ void trap_handler(struct trap_frame *f)
 {
 	panic_begin();
 	kprintf("PANIC: %s (vector %lu) in %s mode\n", trap_name(f->vector), f->vector,
-		(f->cs & 3) ? "user" : "kernel");
+	        (f->cs & 3) ? "user" : "kernel");
 	if (f->vector == TRAP_PF)
 		print_pf_error(f->error);
 	else
 		kprintf("  error 0x%lx\n", f->error);
 	kprintf("  cr2 0x%016lx  cr3 0x%016lx\n", cpu_read_cr2(), cpu_read_cr3());
-	kprintf("  rip 0x%016lx  rsp 0x%016lx  rflags 0x%lx  cs 0x%lx  ss 0x%lx\n", f->rip,
-		f->rsp, f->rflags, f->cs, f->ss);
+	kprintf("  rip 0x%016lx  rsp 0x%016lx  rflags 0x%lx  cs 0x%lx  ss 0x%lx\n", f->rip, f->rsp,
+	        f->rflags, f->cs, f->ss);
 	kprintf("  rax 0x%016lx  rbx 0x%016lx  rcx 0x%016lx  rdx 0x%016lx\n", f->rax, f->rbx,
-		f->rcx, f->rdx);
+	        f->rcx, f->rdx);
 	kprintf("  rsi 0x%016lx  rdi 0x%016lx  rbp 0x%016lx  r8  0x%016lx\n", f->rsi, f->rdi,
-		f->rbp, f->r8);
-	kprintf("  r9  0x%016lx  r10 0x%016lx  r11 0x%016lx  r12 0x%016lx\n", f->r9, f->r10,
-		f->r11, f->r12);
+	        f->rbp, f->r8);
+	kprintf("  r9  0x%016lx  r10 0x%016lx  r11 0x%016lx  r12 0x%016lx\n", f->r9, f->r10, f->r11,
+	        f->r12);
 	kprintf("  r13 0x%016lx  r14 0x%016lx  r15 0x%016lx\n", f->r13, f->r14, f->r15);
 	panic_backtrace(f->rbp);
 	panic_end();
