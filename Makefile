@@ -29,7 +29,7 @@ KCFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
 	-O2 -g -Wall -Wextra -Werror \
 	-Iinclude -Ikernel -I$(ARCH) -MMD -MP
-KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(ARCH)/linker.ld \
+KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(BUILD)/linker.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
 KSRC_C   := $(wildcard kernel/*.c kernel/lib/*.c $(ARCH)/*.c)
@@ -39,7 +39,7 @@ KOBJ     := $(KSRC_C:%.c=$(BUILD)/%.o) $(KSRC_ASM:%.asm=$(BUILD)/%.asm.o)
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all run debug test deps style system-test clean
+.PHONY: all run debug test deps style system-test clean FORCE
 all: $(ISO)
 
 deps:
@@ -49,15 +49,31 @@ $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(KCFLAGS) -c $< -o $@
 
-$(BUILD)/%.asm.o: %.asm | deps
+# The layout constants, for nasm and the linker script, from the one header.
+$(BUILD)/gen/layout.inc: include/mica/layout.h | deps
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -g -F dwarf $< -o $@
+	$(CC) -E -dM -D__ASSEMBLER__ $< | grep ' MICA_' | sed 's/^#define/%define/' > $@
 
-$(KERNEL): $(KOBJ) $(ARCH)/linker.ld
+$(BUILD)/linker.ld: $(ARCH)/linker.ld.S include/mica/layout.h | deps
+	@mkdir -p $(dir $@)
+	$(CC) -E -P -D__ASSEMBLER__ -Iinclude -x c $< -o $@
+
+$(BUILD)/%.asm.o: %.asm $(BUILD)/gen/layout.inc | deps
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g -F dwarf -I$(BUILD)/gen/ $< -o $@
+
+$(KERNEL): $(KOBJ) $(BUILD)/linker.ld
 	$(CC) $(KLDFLAGS) -o $@ $(KOBJ)
 
-$(ISO): $(KERNEL) tools/mkiso.sh
+# The command line is baked into the ISO's grub.cfg: rebuild when it changes.
+$(BUILD)/cmdline: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CMDLINE)' | cmp -s - $@ || echo '$(CMDLINE)' > $@
+
+$(ISO): $(KERNEL) $(BUILD)/cmdline tools/mkiso.sh
 	tools/mkiso.sh $(KERNEL) $@ "$(CMDLINE)"
+
+FORCE:
 
 # Quit QEMU with Ctrl-A then X.
 run: $(ISO)
@@ -67,7 +83,7 @@ debug: $(ISO)
 	@echo "QEMU is halted with its gdb stub on :1234. In another terminal: gdb -x tools/gdbinit"
 	$(QEMU) $(QEMU_FLAGS) -serial mon:stdio -s -S
 
--include tests/host/host.mk
+include tests/host/host.mk
 
 # Every C file formatted as .clang-format says.
 style: | deps

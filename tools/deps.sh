@@ -14,6 +14,7 @@ need() { # need PACKAGE TEST-COMMAND...
 }
 
 need gcc command -v gcc
+need libc6-dev test -f /usr/include/stdio.h
 need make command -v make
 need nasm command -v nasm
 need grub-common command -v grub-mkrescue
@@ -34,8 +35,10 @@ if [ "$(id -u)" = 0 ]; then
 	SUDO=""
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
 	SUDO="sudo -n"
+elif command -v sudo >/dev/null 2>&1 && [ -t 0 ]; then
+	SUDO="sudo" # asks for the password on this terminal
 else
-	echo "mica: cannot install packages (not root, and no password-less sudo)." >&2
+	echo "mica: cannot install packages (not root, and no sudo to ask)." >&2
 	echo "mica: please run: sudo apt-get install$missing" >&2
 	exit 1
 fi

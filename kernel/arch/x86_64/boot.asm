@@ -5,7 +5,8 @@
 ; Everything in the .boot sections runs at its physical address (1 MiB
 ; up); the rest of the kernel is linked at KERNEL_VBASE + physical.
 
-%define KERNEL_VBASE        0xFFFFFFFF80000000
+%include "layout.inc"                   ; include/mica/layout.h, for nasm
+
 %define MB2_HEADER_MAGIC    0xE85250D6
 %define MB2_LOADER_MAGIC    0x36D76289
 %define MB1_HEADER_MAGIC    0x1BADB002
@@ -13,6 +14,8 @@
 %define QEMU_EXIT_PORT      0xF4
 %define QEMU_EXIT_FAILURE   0x11
 
+%define PML4_SLOT(va) (((va) >> 39) & 511)
+%define PDPT_SLOT(va) (((va) >> 30) & 511)
 %define PTE_P   (1 << 0)
 %define PTE_RW  (1 << 1)
 %define PTE_PS  (1 << 7)
@@ -117,10 +120,10 @@ _start:
         inc ecx
         cmp ecx, 4
         jb .fill_pdpt
-        mov dword [boot_pdpt_high + 510 * 8], boot_pd + (PTE_P | PTE_RW)
-        mov dword [boot_pml4 + 0 * 8], boot_pdpt_low + (PTE_P | PTE_RW)
-        mov dword [boot_pml4 + 256 * 8], boot_pdpt_low + (PTE_P | PTE_RW)
-        mov dword [boot_pml4 + 511 * 8], boot_pdpt_high + (PTE_P | PTE_RW)
+        mov dword [boot_pdpt_high + PDPT_SLOT(MICA_KERNEL_VBASE) * 8], boot_pd + (PTE_P | PTE_RW)
+        mov dword [boot_pml4 + PML4_SLOT(0) * 8], boot_pdpt_low + (PTE_P | PTE_RW)
+        mov dword [boot_pml4 + PML4_SLOT(MICA_DIRECT_MAP_BASE) * 8], boot_pdpt_low + (PTE_P | PTE_RW)
+        mov dword [boot_pml4 + PML4_SLOT(MICA_KERNEL_VBASE) * 8], boot_pdpt_high + (PTE_P | PTE_RW)
 
         ; Long mode: PAE, the tables, EFER.LME and NXE, then paging with
         ; write protection in ring 0 (CR0.WP).

@@ -1,13 +1,16 @@
 /*
- * Kernel image layout. The .boot sections run where GRUB loads them (1 MiB
+ * Kernel image layout (preprocessed by cpp, so include/mica/layout.h's
+ * constants are the only copy). The .boot sections run where GRUB loads them (1 MiB
  * up, virtual = physical); the rest is linked at MICA_KERNEL_VBASE +
  * physical. Text, read-only data and data get their own page-aligned
  * segments so that vm.c can map them W^X.
  */
+#include <mica/layout.h>
+
 OUTPUT_FORMAT(elf64-x86-64)
 ENTRY(_start)
 
-KERNEL_VBASE = 0xFFFFFFFF80000000;
+KERNEL_VBASE = MICA_KERNEL_VBASE;
 
 PHDRS
 {
@@ -19,7 +22,7 @@ PHDRS
 
 SECTIONS
 {
-	. = 0x100000;
+	. = MICA_KERNEL_LOAD;
 	__kernel_phys_start = .;
 	.boot : {
 		KEEP(*(.multiboot))
@@ -30,7 +33,7 @@ SECTIONS
 		*(.boot.bss)
 	} :boot
 
-	. = ALIGN(4096) + KERNEL_VBASE;
+	. = ALIGN(MICA_PAGE_SIZE) + KERNEL_VBASE;
 
 	.text : AT(ADDR(.text) - KERNEL_VBASE) {
 		__text_start = .;
