@@ -36,6 +36,18 @@ KSRC_C   := $(wildcard kernel/*.c kernel/lib/*.c $(ARCH)/*.c)
 KSRC_ASM := $(wildcard $(ARCH)/*.asm)
 KOBJ     := $(KSRC_C:%.c=$(BUILD)/%.o) $(KSRC_ASM:%.asm=$(BUILD)/%.asm.o)
 
+# User programs (for now the kernel's test task): freestanding, static,
+# linked at MICA_USER_BASE. No SSE until the kernel saves FPU state.
+USER_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+	-mgeneral-regs-only -O2 -g -Wall -Wextra -Werror -Iinclude -I.
+USER_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/user/user.ld \
+	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
+USER_PROGS := $(BUILD)/user/ktest.elf
+
+$(BUILD)/user/%.elf: tests/user/%.c tests/user/user.ld $(wildcard libipc/*.h include/mica/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $<
+
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
@@ -89,7 +101,7 @@ include tests/host/host.mk
 style: | deps
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h' 2>/dev/null || find kernel include tests -name '*.[ch]')
 
-system-test: $(KERNEL) | deps
+system-test: $(KERNEL) $(USER_PROGS) | deps
 	$(PYTHON) -m pytest -v tests/system
 
 # The pytest summary is the last line.

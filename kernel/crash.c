@@ -8,6 +8,7 @@
 #include "kprintf.h"
 #include "lib/string.h"
 #include "panic.h"
+#include "phys.h"
 #include "vm.h"
 
 static volatile int depth_limit = 1 << 30;
@@ -44,6 +45,14 @@ void crash_run(const char *kind)
 		*(volatile char *)&ret_insn = 0; /* read-only data */
 	} else if (strcmp(kind, "xdata") == 0) {
 		((void (*)(void))(uintptr_t)&data_byte)(); /* no-execute data */
+	} else if (strcmp(kind, "wtext") == 0) {
+		*(volatile char *)__text_start = 0; /* read-only text */
+	} else if (strcmp(kind, "xstack") == 0) {
+		volatile char code[16] = {(char)0xC3};
+		((void (*)(void))(uintptr_t)code)(); /* no-execute stack */
+	} else if (strcmp(kind, "wdirect") == 0) {
+		/* The direct map's alias of the kernel text is read-only too. */
+		*(volatile char *)phys_to_virt(kimage_to_phys(__text_start)) = 0;
 	} else if (strcmp(kind, "panic") == 0) {
 		panic("provoked by fault=panic");
 	} else {

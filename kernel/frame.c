@@ -24,6 +24,15 @@ static struct {
 	uint64_t nfree;           /* free frames */
 } fb;
 
+/* Set bits in x (no libgcc: the kernel does not link it). */
+static uint64_t popcount(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+	return (x * 0x0101010101010101ULL) >> 56;
+}
+
 static uint64_t div_up(uint64_t a, uint64_t b)
 {
 	return (a + b - 1) / b;
@@ -78,26 +87,35 @@ void frame_init(const struct memmap *m, void *meta, size_t bytes)
 	fb.bits = meta;
 	fb.summary = fb.bits + fb.nwords;
 	fb.hint = fb.nwords;
-	fb.total = m->usable_frames;
 	fb.nfree = 0;
 	for (size_t i = 0; i < bytes / sizeof(uint64_t); i++)
 		fb.bits[i] = 0;
 	for (size_t r = 0; r < m->nusable; r++)
 		for (paddr_t pa = m->usable[r].start; pa < m->usable[r].end; pa += MICA_PAGE_SIZE)
 			set_free(pa >> MICA_PAGE_SHIFT);
+	/* The total is what the bitmap holds, counted, not what the map claims. */
+	fb.total = 0;
+	for (uint64_t w = 0; w < fb.nwords; w++)
+		fb.total += popcount(fb.bits[w]);
+	fb.nfree = fb.total;
 }
 
 /*
- * Mark the frames overlapping [pa, pa + n frames) used, whatever their
- * state: for boot-time ranges (the low MiB, the kernel image, the boot
- * information) that may overlap each other or unusable memory. Returns how
- * many frames changed from free to used.
+ * Mark every frame overlapping the byte range [start, end) used, whatever
+ * its state: for boot-time ranges (the low MiB, the kernel image, the boot
+ * information) that may be unaligned, overlap each other or unusable
+ * memory. Returns how many frames changed from free to used.
  */
-uint64_t frame_mark_used(paddr_t pa, uint64_t n)
+uint64_t frame_mark_used(paddr_t start, paddr_t end)
 {
-	uint64_t first = pa >> MICA_PAGE_SHIFT, changed = 0;
+	uint64_t changed = 0;
 
-	for (uint64_t f = first; f < first + n && f < fb.nframes; f++) {
+	if (end <= start)
+		return 0;
+	uint64_t first = start >> MICA_PAGE_SHIFT;
+	uint64_t last = (end - 1) >> MICA_PAGE_SHIFT; /* inclusive: no overflow */
+
+	for (uint64_t f = first; f <= last && f < fb.nframes; f++) {
 		if (is_free(f)) {
 			set_used(f);
 			changed++;

@@ -16,9 +16,12 @@ struct frame_stats {
 	uint64_t used;
 };
 
+/* The fixed serial line with the counts (tests read it). */
+#define FRAME_STATS_LINE "frames: total=%lu free=%lu used=%lu\n"
+
 size_t frame_meta_bytes(const struct memmap *m);
 void frame_init(const struct memmap *m, void *meta, size_t bytes);
-uint64_t frame_mark_used(paddr_t pa, uint64_t n);
+uint64_t frame_mark_used(paddr_t start, paddr_t end);
 int frame_alloc(paddr_t *pa);
 int frame_alloc_run(uint64_t n, uint64_t align, paddr_t *pa);
 int frame_free(paddr_t pa, uint64_t n);

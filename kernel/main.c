@@ -6,6 +6,7 @@
  */
 #include <mica/error.h>
 #include <mica/layout.h>
+#include "boottask.h"
 #include "bootalloc.h"
 #include "cmdline.h"
 #include "cpu.h"
@@ -18,7 +19,11 @@
 #include "memmap.h"
 #include "multiboot2.h"
 #include "panic.h"
+#include "percpu.h"
 #include "phys.h"
+#include "pic.h"
+#include "sched.h"
+#include "selftest.h"
 #include "serial.h"
 #include "trap.h"
 #include "vm.h"
@@ -70,7 +75,7 @@ static size_t boot_ranges(paddr_t mbi_pa, struct mem_range *r)
 /* Called by boot.asm in long mode, on the boot stack; never returns. */
 void kmain(paddr_t mbi_pa)
 {
-	struct mem_range busy[3 + MB2_MAX_MODULES];
+	struct mem_range busy[4 + MB2_MAX_MODULES]; /* boot_ranges() and the bitmap */
 	struct frame_stats st;
 	const char *err;
 
@@ -80,6 +85,8 @@ void kmain(paddr_t mbi_pa)
 	kprintf("mica: booting\n");
 
 	/* What the boot loader tells us. */
+	if (mbi_pa + MB2_MAX_INFO_SIZE > BOOT_MAP_END)
+		boot_fail("the boot information lies above the boot page tables' 4 GiB");
 	err = mb2_parse(phys_to_virt(mbi_pa), &boot, &map);
 	if (err)
 		boot_fail(err);
@@ -89,6 +96,9 @@ void kmain(paddr_t mbi_pa)
 	if (boot.modules_dropped)
 		kprintf("mica: %zu modules beyond the first %d ignored\n", boot.modules_dropped,
 		        MB2_MAX_MODULES);
+	for (size_t i = 0; i < boot.nmodules; i++)
+		kprintf("module: [mem 0x%lx-0x%lx] \"%s\"\n", boot.module[i].start,
+		        boot.module[i].end - 1, boot.module[i].cmdline);
 	print_memmap();
 	if (memmap_compute(&map) != MICA_OK)
 		boot_fail("the memory map has more ranges than Mica can hold");
@@ -108,29 +118,41 @@ void kmain(paddr_t mbi_pa)
 		panic("bootalloc: cannot allocate the frame bitmap");
 	frame_init(&map, bits, meta);
 	for (size_t i = 0; i < nbusy; i++)
-		frame_mark_used(ALIGN_DOWN(busy[i].start, MICA_PAGE_SIZE),
-		                (ALIGN_UP(busy[i].end, MICA_PAGE_SIZE) -
-		                 ALIGN_DOWN(busy[i].start, MICA_PAGE_SIZE)) >>
-		                    MICA_PAGE_SHIFT);
-	paddr_t ba_start, ba_end;
-	bootalloc_close(&ba_start, &ba_end);
-	frame_mark_used(ba_start, (ba_end - ba_start) >> MICA_PAGE_SHIFT);
+		frame_mark_used(busy[i].start, busy[i].end);
+	bootalloc_close(&busy[nbusy].start, &busy[nbusy].end);
+	frame_mark_used(busy[nbusy].start, busy[nbusy].end);
+	nbusy++;
 	kprintf("memory: %lu KiB usable in %zu ranges, frame bitmap %zu bytes at 0x%lx\n",
 	        map.usable_frames * (MICA_PAGE_SIZE / 1024), map.nusable, meta, arena);
 
 	/* The kernel's own address space. */
 	vm_init(&map);
 
+	/* Threads: the per-CPU area, the timer, the idle thread. */
+	percpu_init();
+	pic_init();
+	pit_init(SCHED_HZ);
+	pic_unmask(IRQ_TIMER);
+	sched_init();
+
+	/* The counts with the kernel complete, before any user task. */
 	frame_stats(&st);
-	kprintf("frames: total=%lu free=%lu used=%lu\n", st.total, st.free, st.used);
+	kprintf(FRAME_STATS_LINE, st.total, st.free, st.used);
+
+	const char *selftest = cmdline_get("selftest");
+	if (selftest && strcmp(selftest, "frames") == 0)
+		selftest_frames(&map, busy, nbusy);
 
 	const char *fault = cmdline_get("fault");
 	if (fault)
 		crash_run(fault);
 
+	if (boot.nmodules > 0)
+		boottask_start(&boot.module[0]);
+
 	kprintf("kernel: ready\n");
 	const char *ready = cmdline_get("ready");
 	if (ready && strcmp(ready, "exit") == 0)
 		cpu_qemu_exit(QEMU_EXIT_SUCCESS);
-	cpu_halt_forever();
+	sched_start();
 }

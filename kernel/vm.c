@@ -3,7 +3,8 @@
  * and then shared by every address space (the kernel half of each PML4):
  *  - the direct map: every usable frame at MICA_DIRECT_MAP_BASE + its
  *    physical address, writable, never executable, in 2 MiB pages where
- *    alignment allows;
+ *    alignment allows; the kernel image's own frames read-only there, so
+ *    the alias cannot be used to change kernel code or constants;
  *  - the kernel image at MICA_KERNEL_VBASE + physical, W^X: text read and
  *    execute, read-only data read only, data and bss read and write, with
  *    the page below the boot stack left unmapped as a guard.
@@ -26,6 +27,17 @@ static paddr_t kernel_root;
 paddr_t vm_kernel_root(void)
 {
 	return kernel_root;
+}
+
+/* Map [start, end) of physical memory into the direct map (if non-empty), or panic. */
+static void map_direct(paddr_t start, paddr_t end, unsigned flags)
+{
+	if (start >= end)
+		return;
+	int rc = pt_map(kernel_root, MICA_DIRECT_MAP_BASE + start, start,
+	                (end - start) >> MICA_PAGE_SHIFT, flags | PT_GLOBAL | PT_LARGE);
+	if (rc != MICA_OK)
+		panic("vm: cannot map RAM 0x%lx-0x%lx (error %d)", start, end - 1, rc);
 }
 
 /* Map a part of the kernel image at its link address, or panic. */
@@ -68,16 +80,22 @@ void vm_init(const struct memmap *m)
 		panic("vm: no frame for the kernel PML4");
 	memset(phys_to_virt(kernel_root), 0, MICA_PAGE_SIZE);
 
-	/* The direct map, range by range. */
+	/* The kernel-half PML4 slots, made once: every address space shares them. */
+	for (paddr_t pa = 0; pa < memmap_end(m); pa += 1UL << 39)
+		if (pt_kernel_slot_create(kernel_root, MICA_DIRECT_MAP_BASE + pa) != MICA_OK)
+			panic("vm: no frame for a direct-map table");
+	if (pt_kernel_slot_create(kernel_root, MICA_KERNEL_VBASE) != MICA_OK)
+		panic("vm: no frame for the kernel image's table");
+
+	/* The direct map, range by range, the kernel image's frames read-only. */
+	paddr_t img_start = (paddr_t)__kernel_phys_start;
+	paddr_t img_end = ALIGN_UP((paddr_t)__kernel_phys_end, MICA_PAGE_SIZE);
 	for (size_t i = 0; i < m->nusable; i++) {
 		const struct mem_range *r = &m->usable[i];
-		uint64_t n = (r->end - r->start) >> MICA_PAGE_SHIFT;
-		int rc = pt_map(kernel_root, MICA_DIRECT_MAP_BASE + r->start, r->start, n,
-		                PT_WRITE | PT_GLOBAL | PT_LARGE);
 
-		if (rc != MICA_OK)
-			panic("vm: cannot map RAM 0x%lx-0x%lx (error %d)", r->start, r->end - 1,
-			      rc);
+		map_direct(r->start, MIN(r->end, img_start), PT_WRITE);
+		map_direct(MAX(r->start, img_start), MIN(r->end, img_end), 0);
+		map_direct(MAX(r->start, img_end), r->end, PT_WRITE);
 		for (paddr_t pa = r->start; pa < r->end;) {
 			unsigned f = 0;
 

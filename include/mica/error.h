@@ -15,7 +15,12 @@
 	X(MICA_ENOENT, -5, "nothing is mapped or allocated there")                                 \
 	X(MICA_ENOMEM, -6, "out of memory (frames or table space)")                                \
 	X(MICA_EPERM, -7, "rights refused (writable and executable together)")                     \
-	X(MICA_EBUSY, -8, "the range is part of a larger mapping or object")
+	X(MICA_EBUSY, -8, "the range is part of a larger mapping or object")                       \
+	X(MICA_EBADH, -9, "no such handle: never given, closed, or naming another object type")    \
+	X(MICA_ERIGHTS, -10, "the handle lacks a right the call needs")                            \
+	X(MICA_ENOEXEC, -11, "not a valid executable for Mica (ELF64 x86_64, W^X segments)")       \
+	X(MICA_ENOSYS, -12, "no such system call")                                                 \
+	X(MICA_EFAULT, -13, "a user buffer is not mapped in the user half with the needed rights")
 
 enum mica_error {
 #define MICA_ERROR_ENUM(name, value, text) name = value,

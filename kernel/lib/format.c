@@ -2,12 +2,16 @@
  * A small printf formatter: flags '-' and '0', a field width (a number or
  * '*'), the length modifiers hh, h, l, ll, z and j, and the conversions
  * d i u x X o p s c %. No floating point (the kernel has no FPU state).
- * Output is truncated to the buffer, always NUL-terminated when size > 0;
+ * Widths above 4096 are cut to 4096. Output is truncated to the buffer,
+ * always NUL-terminated when size > 0;
  * the return value is the length the full output would have had.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include "lib/format.h"
+
+#define FMT_MAX_WIDTH 4096
+#define MIN_INT(a, b) ((a) < (b) ? (a) : (b))
 
 struct out {
 	char *buf;
@@ -77,17 +81,21 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			else
 				break;
 		}
+		/* Widths are capped at FMT_MAX_WIDTH, which also keeps them from overflowing. */
 		int width = 0;
 		if (*fmt == '*') {
 			width = va_arg(ap, int);
 			if (width < 0) {
 				left = true;
-				width = -width;
+				width = width < -FMT_MAX_WIDTH ? FMT_MAX_WIDTH : -width;
 			}
+			width = MIN_INT(width, FMT_MAX_WIDTH);
 			fmt++;
 		}
-		while (*fmt >= '0' && *fmt <= '9')
+		while (*fmt >= '0' && *fmt <= '9') {
 			width = width * 10 + (*fmt++ - '0');
+			width = MIN_INT(width, FMT_MAX_WIDTH);
+		}
 		int lng = 0; /* -2 hh, -1 h, 0 int, 1 long, 2 long long / size_t / intmax_t */
 		for (;; fmt++) {
 			if (*fmt == 'h')

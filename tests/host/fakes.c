@@ -6,6 +6,7 @@
 
 uint8_t *host_phys_base;
 struct fake_cpu fake_cpu;
+void (*fake_cpu_flush_hook)(void);
 
 void fake_cpu_reset(uint64_t cr3, uint64_t cr4)
 {
@@ -29,6 +30,8 @@ void cpu_write_cr3(uint64_t v)
 {
 	fake_cpu.cr3_writes++;
 	fake_cpu.cr3 = v;
+	if (fake_cpu_flush_hook)
+		fake_cpu_flush_hook();
 }
 
 uint64_t cpu_read_cr4(void)
@@ -42,6 +45,8 @@ void cpu_write_cr4(uint64_t v)
 		fake_cpu.cr4_written[fake_cpu.cr4_writes] = v;
 	fake_cpu.cr4_writes++;
 	fake_cpu.cr4 = v;
+	if (fake_cpu_flush_hook)
+		fake_cpu_flush_hook();
 }
 
 void cpu_invlpg(vaddr_t va)
@@ -49,4 +54,6 @@ void cpu_invlpg(vaddr_t va)
 	if (fake_cpu.invlpgs < FAKE_INVLPG_LOG)
 		fake_cpu.invlpg_va[fake_cpu.invlpgs] = va;
 	fake_cpu.invlpgs++;
+	if (fake_cpu_flush_hook)
+		fake_cpu_flush_hook();
 }

@@ -24,6 +24,13 @@ struct fake_cpu {
 extern uint8_t *host_phys_base;
 extern struct fake_cpu fake_cpu;
 
+/*
+ * If set, called at every TLB-invalidating operation (invlpg, CR3 write,
+ * CR4 write) after it is recorded, so a test can look at the state the
+ * code under test is in at that moment. fake_cpu_reset leaves it alone.
+ */
+extern void (*fake_cpu_flush_hook)(void);
+
 /* Set CR3 and CR4 and forget every recorded call. */
 void fake_cpu_reset(uint64_t cr3, uint64_t cr4);
 

@@ -239,6 +239,112 @@ static void test_truncation(void **state)
 	assert_int_equal(fmt_snprintf(buf, sizeof(buf), "%*d", 300, 1), 300);
 }
 
+/*
+ * Format into a heap buffer of exactly `size` bytes (ASan catches any
+ * overrun); return the formatted length. The caller frees *out.
+ */
+static int format_heap(char **out, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	*out = malloc(size);
+	assert_non_null(*out);
+	memset(*out, 'X', size);
+	va_start(ap, fmt);
+	int n = fmt_vsnprintf(*out, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* buf[from, to) is all c. */
+static void expect_run(const char *buf, size_t from, size_t to, char c)
+{
+	for (size_t i = from; i < to; i++)
+		if (buf[i] != c)
+			fail_msg("byte %zu is '%c', want '%c'", i, buf[i], c);
+}
+
+/* Format into an 8-byte buffer (not format-checked: widths gcc warns about). */
+static int fmt8(char *tmp, const char *fmt, ...)
+{
+	va_list ap;
+
+	memset(tmp, 'X', 8);
+	va_start(ap, fmt);
+	int n = fmt_vsnprintf(tmp, 8, fmt, ap);
+	va_end(ap);
+	assert_int_equal(strlen(tmp), n < 8 ? n : 7);
+	return n;
+}
+
+#define CAP 4096 /* the widest field format.c produces */
+
+static void test_width_capped(void **state)
+{
+	(void)state;
+	char *buf;
+
+	/* A '*' width of INT_MIN: left-justified, 4096 wide, no overflow negating it. */
+	assert_int_equal(format_heap(&buf, CAP + 1, "%*d", INT_MIN, 5), CAP);
+	assert_int_equal(strlen(buf), CAP);
+	assert_int_equal(buf[0], '5');
+	expect_run(buf, 1, CAP, ' ');
+	free(buf);
+	/* INT_MAX: right-justified, 4096 wide. */
+	assert_int_equal(format_heap(&buf, CAP + 1, "%*d", INT_MAX, 5), CAP);
+	assert_int_equal(strlen(buf), CAP);
+	expect_run(buf, 0, CAP - 1, ' ');
+	assert_int_equal(buf[CAP - 1], '5');
+	free(buf);
+	/* A written width past the cap, and one that would overflow an int. */
+	assert_int_equal(format_heap(&buf, CAP + 1, "%99999d", 5), CAP);
+	assert_int_equal(strlen(buf), CAP);
+	expect_run(buf, 0, CAP - 1, ' ');
+	assert_int_equal(buf[CAP - 1], '5');
+	free(buf);
+	assert_int_equal(format_heap(&buf, CAP + 1, "%-99999999999999999999d", -7), CAP);
+	assert_int_equal(strlen(buf), CAP);
+	assert_memory_equal(buf, "-7", 2);
+	expect_run(buf, 2, CAP, ' ');
+	free(buf);
+	/* Zero padding is capped the same way. */
+	assert_int_equal(format_heap(&buf, CAP + 1, "%0*d", INT_MAX, -42), CAP);
+	assert_int_equal(buf[0], '-');
+	expect_run(buf, 1, CAP - 2, '0');
+	assert_string_equal(buf + CAP - 2, "42");
+	free(buf);
+
+	/* At the cap and just past it, from both sides. */
+	char tmp[8];
+	assert_int_equal(fmt8(tmp, "%4095d", 1), 4095);
+	assert_int_equal(fmt8(tmp, "%4096d", 1), CAP);
+	assert_int_equal(fmt8(tmp, "%4097d", 1), CAP);
+	assert_int_equal(fmt8(tmp, "%*d", 4097, 1), CAP);
+	assert_int_equal(fmt8(tmp, "%*d|", -4096, 1), CAP + 1);
+	assert_int_equal(fmt8(tmp, "%*d|", -4097, 1), CAP + 1);
+	assert_int_equal(fmt8(tmp, "%*d|", INT_MIN + 1, 1), CAP + 1);
+	assert_string_equal(tmp, "1      ");
+	/* Every conversion that pads. */
+	assert_int_equal(fmt8(tmp, "%*s", INT_MAX, "ab"), CAP);
+	assert_int_equal(fmt8(tmp, "%*c", INT_MIN, 'c'), CAP);
+	assert_int_equal(fmt8(tmp, "%99999p", (void *)0x10), CAP);
+	assert_int_equal(fmt8(tmp, "%*lx", INT_MAX, ULONG_MAX), CAP);
+	/* A field longer than the width is never cut. */
+	assert_int_equal(fmt8(tmp, "%*s", 1, "abcdef"), 6);
+
+	/* The arguments after a capped '*' are read in order. */
+	assert_int_equal(format_heap(&buf, 2 * CAP + 8, "%*d|%*s|%d", INT_MIN, 1, INT_MAX, "x", 9),
+	                 2 * CAP + 3);
+	assert_int_equal(buf[0], '1');
+	assert_int_equal(buf[CAP], '|');
+	assert_int_equal(buf[2 * CAP], 'x');
+	assert_string_equal(buf + 2 * CAP + 1, "|9");
+	free(buf);
+	/* Widths up to the cap agree with the C library. */
+	same_as_libc("%4096d|%-4000x", 12, 0xabu);
+	same_as_libc("%*d|%*s", -4096, 3, 4096, "s");
+}
+
 static void test_exact_size_buffer(void **state)
 {
 	(void)state;
@@ -290,6 +396,7 @@ int main(void)
 	    cmocka_unit_test(test_strings_and_chars), cmocka_unit_test(test_mixed),
 	    cmocka_unit_test(test_odd_formats),       cmocka_unit_test(test_truncation),
 	    cmocka_unit_test(test_exact_size_buffer), cmocka_unit_test(test_agrees_with_libc),
+	    cmocka_unit_test(test_width_capped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -157,7 +157,7 @@ static void test_low_free_is_reused(void **state)
 	paddr_t pa, got;
 
 	/* Use the low memory and a few hundred frames above 1 MiB (several words). */
-	frame_mark_used(0, 1 * MiB / PAGE);
+	frame_mark_used(0, 1 * MiB);
 	for (int i = 0; i < 300; i++) {
 		assert_int_equal(frame_alloc(&pa), MICA_OK);
 		assert_int_equal(pa, 1 * MiB + (uint64_t)i * PAGE);
@@ -184,7 +184,7 @@ static void test_summary_skips_used_words(void **state)
 	paddr_t pa;
 
 	/* Everything used, then a few frames freed far apart. */
-	frame_mark_used(0, NFRAMES);
+	frame_mark_used(0, MAP_END);
 	expect_stats(0);
 	assert_int_equal(frame_alloc(&pa), MICA_ENOMEM);
 	const paddr_t frees[] = {MAP_END - PAGE, 16 * MiB - PAGE, 4 * MiB, 4 * MiB - PAGE,
@@ -207,7 +207,7 @@ static void test_runs_with_alignment(void **state)
 	(void)state;
 	paddr_t pa;
 
-	frame_mark_used(0, 1 * MiB / PAGE);
+	frame_mark_used(0, 1 * MiB);
 	assert_int_equal(frame_alloc(&pa), MICA_OK); /* 1 MiB: breaks 2 MiB alignment */
 	assert_int_equal(pa, 1 * MiB);
 
@@ -239,13 +239,13 @@ static void test_run_skips_hole(void **state)
 	paddr_t pa;
 
 	/* Leave 8 free frames just below the hole. */
-	frame_mark_used(0, HOLE_START / PAGE - 8);
+	frame_mark_used(0, HOLE_START - 8 * PAGE);
 	assert_int_equal(frame_alloc_run(16, 1, &pa), MICA_OK);
 	assert_int_equal(pa, HOLE_END);
 	assert_int_equal(frame_alloc_run(8, 1, &pa), MICA_OK);
 	assert_int_equal(pa, HOLE_START - 8 * PAGE);
 	/* A run may not span the gap between 16 MiB and 32 MiB either. */
-	frame_mark_used(0, 16 * MiB / PAGE - 4);
+	frame_mark_used(0, 16 * MiB - 4 * PAGE);
 	assert_int_equal(frame_alloc_run(8, 1, &pa), MICA_OK);
 	assert_int_equal(pa, 32 * MiB);
 }
@@ -274,7 +274,7 @@ static void test_run_refusals(void **state)
 	assert_int_equal(frame_free(0, 1), MICA_OK);
 	expect_unchanged(&s);
 	/* With frame 0 used, no frame is aligned to 2^63 frames. */
-	frame_mark_used(0, 1);
+	frame_mark_used(0, PAGE);
 	take(&s);
 	pa = 0x1234;
 	assert_int_equal(frame_alloc_run(1, 1ULL << 63, &pa), MICA_ENOMEM);
@@ -327,7 +327,7 @@ static void test_refused_frees_change_nothing(void **state)
 	struct snap s;
 	paddr_t a, b;
 
-	frame_mark_used(0, 1 * MiB / PAGE);
+	frame_mark_used(0, 1 * MiB);
 	assert_int_equal(frame_alloc(&a), MICA_OK);
 	assert_int_equal(frame_alloc(&b), MICA_OK);
 	assert_int_equal(b, a + PAGE);
@@ -350,7 +350,7 @@ static void test_refused_frees_change_nothing(void **state)
 	assert_int_equal(frame_free(20 * MiB, 1), MICA_ERANGE);
 	expect_unchanged(&s);
 	/* A range that runs into the hole, after used usable frames. */
-	frame_mark_used(HOLE_START - 2 * PAGE, 2);
+	frame_mark_used(HOLE_START - 2 * PAGE, HOLE_START);
 	take(&s);
 	assert_int_equal(frame_free(HOLE_START - 2 * PAGE, 3), MICA_ERANGE);
 	assert_false(frame_is_free(HOLE_START - 2 * PAGE));
@@ -358,7 +358,7 @@ static void test_refused_frees_change_nothing(void **state)
 	assert_int_equal(frame_free(MAP_END, 1), MICA_ERANGE);
 	assert_int_equal(frame_free(MAP_END + 1 * MiB, 1), MICA_ERANGE);
 	expect_unchanged(&s);
-	frame_mark_used(MAP_END - PAGE, 1);
+	frame_mark_used(MAP_END - PAGE, MAP_END);
 	take(&s);
 	assert_int_equal(frame_free(MAP_END - PAGE, 2), MICA_ERANGE);
 	assert_int_equal(frame_free(MAP_END - PAGE, UINT64_MAX), MICA_ERANGE);
@@ -378,21 +378,21 @@ static void test_mark_used(void **state)
 	(void)state;
 	paddr_t pa;
 
-	assert_int_equal(frame_mark_used(0, 0x90), 0x90);
+	assert_int_equal(frame_mark_used(0, 0x90 * PAGE), 0x90);
 	/* Straddles the reserved 0x9f000..0x100000 stretch: only usable frames count. */
-	assert_int_equal(frame_mark_used(0x90000, (1 * MiB + 16 * PAGE - 0x90000) / PAGE),
+	assert_int_equal(frame_mark_used(0x90000, 1 * MiB + 16 * PAGE),
 	                 (0x9f000 - 0x90000) / PAGE + 16);
 	expect_stats(usable_total() - 0x90 - 15 - 16);
 	/* Idempotent. */
-	assert_int_equal(frame_mark_used(0x90000, (1 * MiB + 16 * PAGE - 0x90000) / PAGE), 0);
+	assert_int_equal(frame_mark_used(0x90000, 1 * MiB + 16 * PAGE), 0);
 	/* Overlapping an earlier range: only the new part counts. */
-	assert_int_equal(frame_mark_used(1 * MiB + 8 * PAGE, 16), 8);
+	assert_int_equal(frame_mark_used(1 * MiB + 8 * PAGE, 1 * MiB + 24 * PAGE), 8);
 	/* Over the hole. */
-	assert_int_equal(frame_mark_used(HOLE_START - PAGE, (HOLE_END - HOLE_START) / PAGE + 2), 2);
+	assert_int_equal(frame_mark_used(HOLE_START - PAGE, HOLE_END + PAGE), 2);
 	/* Past the end of the bitmap: ignored, no overrun. */
-	assert_int_equal(frame_mark_used(MAP_END - PAGE, 1000), 1);
-	assert_int_equal(frame_mark_used(MAP_END + 1 * MiB, 1000), 0);
-	assert_int_equal(frame_mark_used(1 * MiB, 0), 0);
+	assert_int_equal(frame_mark_used(MAP_END - PAGE, MAP_END + 999 * PAGE), 1);
+	assert_int_equal(frame_mark_used(MAP_END + 1 * MiB, MAP_END + 1 * MiB + 1000 * PAGE), 0);
+	assert_int_equal(frame_mark_used(1 * MiB, 1 * MiB), 0);
 	expect_stats(usable_total() - 0x90 - 15 - 24 - 2 - 1);
 	assert_false(frame_is_free(HOLE_END));
 	assert_false(frame_is_free(MAP_END - PAGE));
@@ -404,6 +404,126 @@ static void test_mark_used(void **state)
 	assert_int_equal(frame_free(1 * MiB, 1), MICA_OK);
 	assert_int_equal(frame_alloc(&pa), MICA_OK);
 	assert_int_equal(pa, 1 * MiB);
+}
+
+static void test_mark_used_unaligned(void **state)
+{
+	(void)state;
+	const paddr_t f = 2 * MiB; /* frames f .. f + 7 PAGE: all usable and free */
+
+	/* Starting and ending inside a frame: both partial frames, nothing more. */
+	assert_int_equal(frame_mark_used(f + 0x800, f + PAGE + 0x10), 2);
+	assert_true(frame_is_free(f - PAGE));
+	assert_false(frame_is_free(f));
+	assert_false(frame_is_free(f + PAGE));
+	assert_true(frame_is_free(f + 2 * PAGE));
+	expect_stats(usable_total() - 2);
+
+	/* A few bytes inside one frame: that frame. */
+	assert_int_equal(frame_mark_used(f + 3 * PAGE + 1, f + 3 * PAGE + 2), 1);
+	assert_true(frame_is_free(f + 2 * PAGE));
+	assert_false(frame_is_free(f + 3 * PAGE));
+	assert_true(frame_is_free(f + 4 * PAGE));
+	/* A single byte: the last byte of a frame, then the first of the next. */
+	assert_int_equal(frame_mark_used(f + 5 * PAGE - 1, f + 5 * PAGE), 1);
+	assert_false(frame_is_free(f + 4 * PAGE));
+	assert_true(frame_is_free(f + 5 * PAGE));
+	assert_int_equal(frame_mark_used(f + 5 * PAGE, f + 5 * PAGE + 1), 1);
+	assert_false(frame_is_free(f + 5 * PAGE));
+	assert_true(frame_is_free(f + 6 * PAGE));
+
+	/* An end on a frame boundary is exclusive: the frame it starts stays free. */
+	assert_int_equal(frame_mark_used(f + 6 * PAGE + 0xfff, f + 7 * PAGE), 1);
+	assert_true(frame_is_free(f + 7 * PAGE));
+	/* One byte further and it is marked too. */
+	assert_int_equal(frame_mark_used(f + 6 * PAGE + 0xfff, f + 7 * PAGE + 1), 1);
+	assert_false(frame_is_free(f + 7 * PAGE));
+	assert_true(frame_is_free(f + 8 * PAGE));
+	assert_true(frame_is_free(f + 2 * PAGE));
+	expect_stats(usable_total() - 7);
+
+	/* Unaligned over the hole and across the low reserved stretch: usable frames only. */
+	assert_int_equal(frame_mark_used(HOLE_START - 1, HOLE_END + 1), 2);
+	assert_false(frame_is_free(HOLE_START - PAGE));
+	assert_false(frame_is_free(HOLE_END));
+	assert_true(frame_is_free(HOLE_END + PAGE));
+	assert_int_equal(frame_mark_used(0x9e123, 1 * MiB + 0x10), 2);
+	assert_false(frame_is_free(0x9e000));
+	assert_false(frame_is_free(1 * MiB));
+	assert_true(frame_is_free(1 * MiB + PAGE));
+	expect_stats(usable_total() - 11);
+}
+
+static void test_mark_used_empty_range(void **state)
+{
+	(void)state;
+	struct snap s;
+
+	take(&s);
+	/* end <= start: nothing, whatever the addresses. */
+	assert_int_equal(frame_mark_used(0, 0), 0);
+	assert_int_equal(frame_mark_used(2 * MiB, 2 * MiB), 0);
+	assert_int_equal(frame_mark_used(2 * MiB + 5, 2 * MiB + 5), 0);
+	assert_int_equal(frame_mark_used(2 * MiB + PAGE, 2 * MiB), 0);
+	assert_int_equal(frame_mark_used(2 * MiB + 1, 2 * MiB), 0);
+	assert_int_equal(frame_mark_used(MAP_END, 0), 0);
+	assert_int_equal(frame_mark_used(UINT64_MAX, 0), 0);
+	assert_int_equal(frame_mark_used(UINT64_MAX, 1 * MiB), 0);
+	assert_int_equal(frame_mark_used(UINT64_MAX, UINT64_MAX), 0);
+	expect_unchanged(&s);
+}
+
+static void test_mark_used_to_top_of_memory(void **state)
+{
+	(void)state;
+	struct snap s;
+	paddr_t pa;
+
+	/* Ranges ending at the very top of the address space: no overflow, no endless loop. */
+	assert_int_equal(frame_mark_used(MAP_END - PAGE, UINT64_MAX), 1);
+	assert_false(frame_is_free(MAP_END - PAGE));
+	assert_true(frame_is_free(MAP_END - 2 * PAGE));
+	expect_stats(usable_total() - 1);
+	take(&s);
+	assert_int_equal(frame_mark_used(UINT64_MAX - 1, UINT64_MAX), 0);
+	assert_int_equal(frame_mark_used(0xFFFFFFFFFFFFF000ULL, UINT64_MAX), 0);
+	assert_int_equal(frame_mark_used(MAP_END, UINT64_MAX), 0);
+	assert_int_equal(frame_mark_used(1ULL << 63, UINT64_MAX), 0);
+	expect_unchanged(&s);
+
+	/* Everything at once: every free usable frame, counted once. */
+	assert_int_equal(frame_mark_used(0, UINT64_MAX), usable_total() - 1);
+	expect_stats(0);
+	assert_int_equal(frame_alloc(&pa), MICA_ENOMEM);
+	assert_int_equal(frame_mark_used(0, UINT64_MAX), 0);
+	expect_stats(0);
+}
+
+static void test_total_counted_from_bitmap(void **state)
+{
+	(void)state;
+	static struct memmap lying;
+	struct frame_stats st;
+
+	/* Well formed: the bitmap's count is the map's count. */
+	frame_stats(&st);
+	assert_int_equal(st.total, map.usable_frames);
+	assert_int_equal(st.total, usable_total());
+
+	/*
+	 * The same ranges with a wrong usable_frames: the total is what the
+	 * bitmap holds, not what the map claims.
+	 */
+	lying = map;
+	lying.usable_frames = usable_total() + 12345;
+	frame_init(&lying, meta, frame_meta_bytes(&lying));
+	expect_stats(usable_total());
+	lying.usable_frames = 1;
+	frame_init(&lying, meta, frame_meta_bytes(&lying));
+	expect_stats(usable_total());
+	/* Stats stay consistent through use. */
+	assert_int_equal(frame_mark_used(0, 1 * MiB), 0x9f);
+	expect_stats(usable_total() - 0x9f);
 }
 
 static void test_never_unusable(void **state)
@@ -562,6 +682,10 @@ int main(void)
 	    T(test_exhaustion_and_recovery),
 	    T(test_refused_frees_change_nothing),
 	    T(test_mark_used),
+	    T(test_mark_used_unaligned),
+	    T(test_mark_used_empty_range),
+	    T(test_mark_used_to_top_of_memory),
+	    T(test_total_counted_from_bitmap),
 	    T(test_never_unusable),
 	    T(test_random_workload),
 	};

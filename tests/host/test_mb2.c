@@ -444,11 +444,13 @@ static void test_strings_without_nul(void **state)
 	assert_string_equal(bi.cmdline, "ab");
 }
 
-static void test_modules_bad_and_too_many(void **state)
+#define MALFORMED_MODULE "boot information has a malformed module tag"
+#define NO_END_TAG       "boot information has no end tag"
+
+static void test_modules_too_many(void **state)
 {
 	(void)state;
-	/* End before start: ignored. Then MB2_MAX_MODULES + 3 good ones. */
-	tag_module(0x400000, 0x300000, "backwards", 10);
+	/* MB2_MAX_MODULES + 3 good ones: the extra ones are counted, not kept. */
 	for (uint32_t i = 0; i < MB2_MAX_MODULES + 3; i++)
 		tag_module(0x1000000 + i * 0x1000, 0x1000000 + (i + 1) * 0x1000, "m", 2);
 	tag_mmap(sizeof(struct mb2_mmap_entry), qemu_map, 1, 0);
@@ -461,13 +463,100 @@ static void test_modules_bad_and_too_many(void **state)
 		assert_int_equal(bi.module[i].end, 0x1000000 + (i + 1) * 0x1000);
 	}
 
-	/* A module tag too short for its own fields: ignored, not read past. */
+	/* An empty module (end == start) is well formed. */
 	reset_blob();
-	tag_begin(MB2_TAG_MODULE, 12);
+	tag_module(0x200000, 0x200000, "empty", 6);
 	tag_mmap(sizeof(struct mb2_mmap_entry), qemu_map, 1, 0);
 	tag_end();
 	assert_null(parse());
+	assert_int_equal(bi.nmodules, 1);
+	assert_int_equal(bi.module[0].start, 0x200000);
+	assert_int_equal(bi.module[0].end, 0x200000);
+	assert_string_equal(bi.module[0].cmdline, "empty");
+
+	/* A tag of exactly the module fields, without a command line at all. */
+	reset_blob();
+	struct mb2_tag_module *t = tag_begin(MB2_TAG_MODULE, sizeof(*t));
+	t->mod_start = 0x300000;
+	t->mod_end = 0x301000;
+	tag_mmap(sizeof(struct mb2_mmap_entry), qemu_map, 1, 0);
+	tag_end();
+	assert_null(parse());
+	assert_int_equal(bi.nmodules, 1);
+	assert_int_equal(bi.module[0].end, 0x301000);
+	assert_string_equal(bi.module[0].cmdline, "");
+}
+
+/*
+ * A module whose extent is unknown cannot be kept out of the frame
+ * allocator: a malformed module tag refuses the whole boot information.
+ */
+static void test_module_end_before_start_refused(void **state)
+{
+	(void)state;
+	/* End before start, among good tags and before the map. */
+	tag_module(0x200000, 0x201000, "good", 5);
+	tag_module(0x400000, 0x300000, "backwards", 10);
+	tag_mmap(sizeof(struct mb2_mmap_entry), qemu_map, 1, 0);
+	tag_end();
+	assert_string_equal(parse(), MALFORMED_MODULE);
+
+	/* One byte backwards, after the map. */
+	reset_blob();
+	tag_mmap(sizeof(struct mb2_mmap_entry), qemu_map, 1, 0);
+	tag_module(0x300001, 0x300000, "m", 2);
+	tag_end();
+	assert_string_equal(parse(), MALFORMED_MODULE);
+
+	/* Extremes. */
+	reset_blob();
+	tag_mmap(sizeof(struct mb2_mmap_entry), qemu_map, 1, 0);
+	tag_module(UINT32_MAX, 0, "m", 2);
+	tag_end();
+	assert_string_equal(parse(), MALFORMED_MODULE);
+
+	/* Still refused when the module table is already full. */
+	reset_blob();
+	for (uint32_t i = 0; i < MB2_MAX_MODULES + 1; i++)
+		tag_module(0x1000000 + i * 0x1000, 0x1000000 + (i + 1) * 0x1000, "m", 2);
+	tag_module(0x400000, 0x300000, "backwards", 10);
+	tag_mmap(sizeof(struct mb2_mmap_entry), qemu_map, 1, 0);
+	tag_end();
+	assert_string_equal(parse(), MALFORMED_MODULE);
+
+	/* After the end tag it is not read at all. */
+	reset_blob();
+	tag_mmap(sizeof(struct mb2_mmap_entry), qemu_map, 1, 0);
+	tag_end();
+	tag_module(0x400000, 0x300000, "backwards", 10);
+	assert_null(parse());
 	assert_int_equal(bi.nmodules, 0);
+}
+
+static void test_module_tag_too_short_refused(void **state)
+{
+	(void)state;
+	/* Too short for its own fields: refused, and not read past (ASan). */
+	tag_begin(MB2_TAG_MODULE, 12);
+	tag_mmap(sizeof(struct mb2_mmap_entry), qemu_map, 1, 0);
+	tag_end();
+	assert_string_equal(parse(), MALFORMED_MODULE);
+
+	/* Only a header; and one byte short of the fields. */
+	const uint32_t sizes[] = {8, 9, sizeof(struct mb2_tag_module) - 1};
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		reset_blob();
+		tag_mmap(sizeof(struct mb2_mmap_entry), qemu_map, 1, 0);
+		tag_begin(MB2_TAG_MODULE, sizes[i]);
+		tag_end();
+		assert_string_equal(parse(), MALFORMED_MODULE);
+	}
+
+	/* As the last bytes of the information, with end and start fields beyond it. */
+	reset_blob();
+	tag_mmap(sizeof(struct mb2_mmap_entry), qemu_map, 1, 0);
+	tag_begin(MB2_TAG_MODULE, 8);
+	assert_string_equal(parse(), MALFORMED_MODULE);
 }
 
 static void test_reparse_forgets_previous(void **state)
@@ -490,9 +579,8 @@ static void test_reparse_forgets_previous(void **state)
 }
 
 /*
- * No end tag inside total_size. Refusing or accepting are both fine; what
- * matters is that nothing is read past total_size (ASan) and that an
- * accepted map is right.
+ * No end tag inside total_size: refused, without reading past total_size
+ * (ASan), and before the memory map is looked for.
  */
 static void test_last_tag_without_end_tag(void **state)
 {
@@ -500,16 +588,41 @@ static void test_last_tag_without_end_tag(void **state)
 	/* total_size ends right after the map. */
 	tag_string(MB2_TAG_CMDLINE, "c", 2);
 	tag_mmap(sizeof(struct mb2_mmap_entry), qemu_map, 2, 0);
-	const char *why = parse();
-	if (why == NULL)
-		expect_map(qemu_map, 2);
-	/* A total size that ends in the middle of a tag header: refused or stopped. */
+	assert_string_equal(parse(), NO_END_TAG);
+	/* A total size that ends in the middle of the end tag's header. */
 	reset_blob();
 	tag_mmap(sizeof(struct mb2_mmap_entry), qemu_map, 2, 0);
 	tag_end();
-	why = parse_as(blob_len - 4);
-	if (why == NULL)
-		expect_map(qemu_map, 2);
+	assert_string_equal(parse_as(blob_len - 4), NO_END_TAG);
+	assert_string_equal(parse_as(blob_len - 1), NO_END_TAG);
+	/* With the whole end tag it is accepted. */
+	assert_null(parse_as(blob_len));
+	expect_map(qemu_map, 2);
+}
+
+static void test_no_end_tag_refused(void **state)
+{
+	(void)state;
+	/* Only the header and one tag, or a header and nothing but padding. */
+	tag_mmap(sizeof(struct mb2_mmap_entry), qemu_map, 1, 0);
+	assert_string_equal(parse(), NO_END_TAG);
+	reset_blob();
+	tag_string(MB2_TAG_CMDLINE, "x", 2);
+	assert_string_equal(parse(), NO_END_TAG);
+
+	/* Checked before the memory map: neither an end tag nor a map. */
+	reset_blob();
+	tag_string(MB2_TAG_CMDLINE, "x", 2);
+	tag_module(0x200000, 0x201000, "m", 2);
+	assert_string_equal(parse(), NO_END_TAG);
+	reset_blob();
+	tag_begin(77, 16);
+	assert_string_equal(parse(), NO_END_TAG);
+
+	/* An end tag but no map: the memory map is what is missing. */
+	reset_blob();
+	tag_end();
+	assert_string_equal(parse(), "boot information has no memory map");
 }
 
 int main(void)
@@ -529,9 +642,12 @@ int main(void)
 	    T(test_tag_smaller_than_header_refused),
 	    T(test_bad_total_size_refused),
 	    T(test_strings_without_nul),
-	    T(test_modules_bad_and_too_many),
+	    T(test_modules_too_many),
+	    T(test_module_end_before_start_refused),
+	    T(test_module_tag_too_short_refused),
 	    T(test_reparse_forgets_previous),
 	    T(test_last_tag_without_end_tag),
+	    T(test_no_end_tag_refused),
 	};
 #undef T
 

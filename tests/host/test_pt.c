@@ -75,12 +75,14 @@ static int setup(void **state)
 	assert_int_equal(frame_alloc(&kroot), MICA_OK);
 	memset(phys_to_virt(kroot), 0, PAGE);
 	fake_cpu_reset(kroot, CR4_INIT);
+	fake_cpu_flush_hook = NULL;
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
+	fake_cpu_flush_hook = NULL;
 	free(meta);
 	meta = NULL;
 	return 0;
@@ -94,6 +96,15 @@ static uint64_t *table(paddr_t pa)
 static uint64_t nfree(void)
 {
 	return frame_free_count();
+}
+
+/*
+ * Give the kernel root's PML4 slot holding va its level-3 table, as boot
+ * code does for every slot the kernel uses: kernel-half maps need it.
+ */
+static void kslot(vaddr_t va)
+{
+	assert_int_equal(pt_kernel_slot_create(kroot, va), MICA_OK);
 }
 
 /* ---- walking the tables from the test's side ---- */
@@ -279,6 +290,10 @@ static void test_map_kernel_half(void **state)
 	uint64_t before = nfree();
 	const vaddr_t kimg = MICA_KERNEL_VBASE + MICA_KERNEL_LOAD;
 
+	/* A level-3 table for each of the two slots, made up front. */
+	kslot(kimg);
+	kslot(MICA_DIRECT_MAP_BASE);
+	assert_int_equal(before - nfree(), 2);
 	assert_int_equal(pt_map(kroot, kimg, MICA_KERNEL_LOAD, 4, PT_GLOBAL | PT_EXEC), MICA_OK);
 	assert_int_equal(
 	    pt_map(kroot, kimg + 4 * PAGE, MICA_KERNEL_LOAD + 4 * PAGE, 2, PT_GLOBAL | PT_WRITE),
@@ -361,8 +376,10 @@ static void test_large_pages_where_aligned(void **state)
 	assert_int_equal(before - nfree(), 1);
 	expect_mapped(kroot, va4 + LARGE, 21 * LARGE, 512, PT_USER);
 
-	/* Kernel half, global and large. */
+	/* Kernel half, global and large: a level-3 table for the slot, then a PD. */
 	before = nfree();
+	kslot(KVA);
+	assert_int_equal(before - nfree(), 1);
 	assert_int_equal(pt_map(kroot, KVA, 0, 512, PT_GLOBAL | PT_WRITE | PT_LARGE), MICA_OK);
 	assert_int_equal(before - nfree(), 2);
 	assert_int_equal(pt_translate(kroot, KVA + 0x1fffff, &pa, &f), MICA_OK);
@@ -372,6 +389,82 @@ static void test_large_pages_where_aligned(void **state)
 	uint64_t *pdpt = table(table(kroot)[288] & E_ADDR);
 	uint64_t *pd = table(pdpt[0] & E_ADDR);
 	assert_int_equal(pd[0], 0 | 0x1 | 0x2 | 0x80 | 0x100 | (1ULL << 63));
+}
+
+/* The PD entry for va in root: walked from the test's side. */
+static uint64_t *pd_entry(paddr_t root, vaddr_t va)
+{
+	uint64_t e = table(root)[(va >> 39) & 511];
+
+	assert_true(e & E_P);
+	e = table(e & E_ADDR)[(va >> 30) & 511];
+	assert_true(e & E_P);
+	return &table(e & E_ADDR)[(va >> 21) & 511];
+}
+
+static void test_large_never_over_a_table(void **state)
+{
+	(void)state;
+	const uint64_t before = nfree();
+	const vaddr_t w = UVA + 4 * LARGE; /* a 2 MiB window */
+	uint64_t *pde;
+
+	/* One 4 KiB page at the top of the window: a page table under its PD entry. */
+	assert_int_equal(pt_map(kroot, w + LARGE - PAGE, 0x5000, 1, PT_USER), MICA_OK);
+	assert_int_equal(before - nfree(), 3);
+	pde = pd_entry(kroot, w);
+	const uint64_t pt_entry = *pde;
+	assert_false(pt_entry & E_PS);
+	/* The other 511 pages, va and pa 2 MiB-aligned: 4 KiB pages, in the same table. */
+	assert_int_equal(pt_map(kroot, w, 10 * LARGE, 511, PT_USER | PT_WRITE | PT_LARGE), MICA_OK);
+	assert_int_equal(before - nfree(), 3);
+	assert_int_equal(*pde, pt_entry);
+	expect_mapped(kroot, w, 10 * LARGE, 511, PT_USER | PT_WRITE);
+	expect_mapped(kroot, w + LARGE - PAGE, 0x5000, 1, PT_USER);
+
+	/* The next window: one page at the bottom, then the other 511 and a whole window. */
+	assert_int_equal(pt_map(kroot, w + LARGE, 0x6000, 1, PT_USER), MICA_OK);
+	assert_int_equal(before - nfree(), 4);
+	assert_int_equal(
+	    pt_map(kroot, w + LARGE + PAGE, 12 * LARGE + PAGE, 511 + 512, PT_USER | PT_LARGE),
+	    MICA_OK);
+	/* The window without a table still gets its 2 MiB page. */
+	assert_int_equal(before - nfree(), 4);
+	expect_mapped(kroot, w + LARGE + PAGE, 12 * LARGE + PAGE, 511, PT_USER);
+	expect_mapped(kroot, w + 2 * LARGE, 13 * LARGE, 1, PT_USER | PT_LARGE);
+	assert_true(*pd_entry(kroot, w + 2 * LARGE) & E_PS);
+
+	/* No table leaked: unmapping everything gives every frame back. */
+	assert_int_equal(unmap(kroot, w, 3 * 512), MICA_OK);
+	assert_int_equal(nfree(), before);
+	assert_int_equal(count_tables(kroot), 1);
+}
+
+/*
+ * The same guard where a whole aligned 2 MiB fits: a page table that holds
+ * no mapping but is still linked (made here by clearing its only entry by
+ * hand; pt.c itself frees emptied tables) must be filled with 4 KiB pages,
+ * not replaced by a 2 MiB page, which would leak it.
+ */
+static void test_large_never_over_an_empty_table(void **state)
+{
+	(void)state;
+	const uint64_t before = nfree();
+	const vaddr_t w = UVA + 6 * LARGE;
+
+	assert_int_equal(pt_map(kroot, w + 7 * PAGE, 0x5000, 1, PT_USER), MICA_OK);
+	uint64_t *pde = pd_entry(kroot, w);
+	const uint64_t pt_entry = *pde;
+	table(pt_entry & E_ADDR)[7] = 0;
+	assert_int_equal(before - nfree(), 3);
+
+	assert_int_equal(pt_map(kroot, w, 10 * LARGE, 512, PT_USER | PT_LARGE), MICA_OK);
+	assert_int_equal(before - nfree(), 3);
+	assert_int_equal(*pde, pt_entry);
+	expect_mapped(kroot, w, 10 * LARGE, 512, PT_USER);
+	assert_int_equal(unmap(kroot, w, 512), MICA_OK);
+	assert_int_equal(nfree(), before);
+	assert_true(frame_is_free(pt_entry & E_ADDR));
 }
 
 /* ---- unmap ---- */
@@ -450,10 +543,13 @@ static void test_kernel_l3_tables_kept(void **state)
 	(void)state;
 	uint64_t before = nfree();
 
-	assert_int_equal(pt_map(kroot, KVA, 0x5000, 3, PT_WRITE), MICA_OK);
-	assert_int_equal(before - nfree(), 3);
+	kslot(KVA);
+	assert_int_equal(before - nfree(), 1);
 	const uint64_t slot = table(kroot)[288];
 	assert_true(slot & E_P);
+	assert_int_equal(pt_map(kroot, KVA, 0x5000, 3, PT_WRITE), MICA_OK);
+	assert_int_equal(before - nfree(), 3);
+	assert_int_equal(table(kroot)[288], slot);
 	recs_clear();
 	assert_int_equal(unmap(kroot, KVA, 3), MICA_OK);
 	assert_int_equal(rec_pages, 3);
@@ -468,6 +564,10 @@ static void test_kernel_l3_tables_kept(void **state)
 	assert_int_equal(before - nfree(), 3);
 	assert_int_equal(unmap(kroot, KVA + 7 * GiB, 1), MICA_OK);
 	assert_int_equal(before - nfree(), 1);
+	/* Asking for the slot again changes nothing. */
+	kslot(KVA + 100 * GiB);
+	assert_int_equal(before - nfree(), 1);
+	assert_int_equal(table(kroot)[288], slot);
 
 	/* The user half has no such exception. */
 	assert_int_equal(pt_map(kroot, UVA, 0x5000, 1, PT_USER), MICA_OK);
@@ -512,6 +612,7 @@ static void test_protect(void **state)
 	assert_int_equal(f, PT_USER | PT_WRITE | PT_LARGE);
 
 	/* Kernel half: global on and off. */
+	kslot(KVA);
 	assert_int_equal(pt_map(kroot, KVA, 0x9000, 1, PT_WRITE), MICA_OK);
 	assert_int_equal(pt_protect(kroot, KVA, 1, PT_GLOBAL | PT_EXEC), MICA_OK);
 	expect_mapped(kroot, KVA, 0x9000, 1, PT_GLOBAL | PT_EXEC);
@@ -527,6 +628,7 @@ static void test_refused_maps_change_nothing(void **state)
 	const unsigned U = PT_USER;
 
 	/* Something to collide with, and a kernel mapping. */
+	kslot(KVA);
 	assert_int_equal(pt_map(kroot, UVA, 0x100000, 8, U | PT_WRITE), MICA_OK);
 	assert_int_equal(pt_map(kroot, UVA + 2 * LARGE, 4 * LARGE, 512, U | PT_LARGE), MICA_OK);
 	assert_int_equal(pt_map(kroot, KVA, 0x100000, 1, 0), MICA_OK);
@@ -563,7 +665,7 @@ static void test_refused_maps_change_nothing(void **state)
 	assert_int_equal(pt_map(kroot, KVA + GiB, 0, UINT64_MAX, 0), MICA_ERANGE);
 	assert_int_equal(pt_map(kroot, KVA + GiB, 0, 1ULL << 52, 0), MICA_ERANGE);
 	assert_int_equal(pt_map(kroot, UVA + GiB, 0, 1ULL << 52, U), MICA_ERANGE);
-	assert_int_equal(pt_map(kroot, PAGE, 0, (1ULL << 35), U), MICA_ERANGE);
+	assert_int_equal(pt_map(kroot, MICA_USER_BASE, 0, (1ULL << 35), U), MICA_ERANGE);
 	/* Physical addresses beyond 52 bits. */
 	assert_int_equal(pt_map(kroot, UVA + GiB, PT_PHYS_MAX, 1, U), MICA_ERANGE);
 	assert_int_equal(pt_map(kroot, UVA + GiB, PT_PHYS_MAX - PAGE, 2, U), MICA_ERANGE);
@@ -576,6 +678,10 @@ static void test_refused_maps_change_nothing(void **state)
 	assert_int_equal(pt_map(kroot, UVA + LARGE, 0, 1024, U | PT_LARGE), MICA_EEXIST);
 	assert_int_equal(pt_map(kroot, UVA + 2 * LARGE, 4 * LARGE, 512, U | PT_LARGE), MICA_EEXIST);
 	assert_int_equal(pt_map(kroot, KVA, 0, 1, PT_GLOBAL), MICA_EEXIST);
+	/* Below MICA_USER_BASE, and kernel-half slots without a level-3 table. */
+	assert_int_equal(pt_map(kroot, MICA_USER_BASE - PAGE, 0, 1, U), MICA_ERANGE);
+	assert_int_equal(pt_map(kroot, KVA + 512 * GiB, 0, 1, 0), MICA_ERANGE);
+	assert_int_equal(pt_map(kroot, KVA + 512 * GiB - PAGE, 0, 2, 0), MICA_ERANGE);
 	expect_unchanged();
 	expect_unmapped(kroot, UVA + GiB, 1);
 	expect_unmapped(kroot, UVA + 8 * PAGE, 1);
@@ -583,6 +689,42 @@ static void test_refused_maps_change_nothing(void **state)
 	/* The last nameable physical page is accepted. */
 	assert_int_equal(pt_map(kroot, UVA + GiB, PT_PHYS_MAX - PAGE, 1, U), MICA_OK);
 	expect_mapped(kroot, UVA + GiB, PT_PHYS_MAX - PAGE, 1, U);
+}
+
+static void test_user_null_guard(void **state)
+{
+	(void)state;
+	const unsigned U = PT_USER;
+
+	/* Nothing below MICA_USER_BASE (4 MiB), so null-pointer accesses fault. */
+	assert_int_equal(MICA_USER_BASE, 0x400000);
+	snapshot();
+	assert_int_equal(pt_map(kroot, 0, 0x5000, 1, U), MICA_ERANGE);
+	assert_int_equal(pt_map(kroot, 0x1000, 0x5000, 1, U), MICA_ERANGE);
+	assert_int_equal(pt_map(kroot, 0x1000, 0x5000, 1, U | PT_WRITE), MICA_ERANGE);
+	assert_int_equal(pt_map(kroot, MICA_USER_BASE - PAGE, 0x5000, 1, U), MICA_ERANGE);
+	/* Starting below and ending above it. */
+	assert_int_equal(pt_map(kroot, MICA_USER_BASE - PAGE, 0x5000, 2, U), MICA_ERANGE);
+	assert_int_equal(pt_map(kroot, 0, 0x5000, 2048, U), MICA_ERANGE);
+	assert_int_equal(pt_map(kroot, 0, 0, 1024, U | PT_LARGE), MICA_ERANGE);
+	assert_int_equal(pt_map(kroot, 2 * MiB, 2 * MiB, 1024, U | PT_LARGE), MICA_ERANGE);
+	/* Unmap and protect refuse the range the same way (not "nothing mapped"). */
+	assert_int_equal(unmap(kroot, 0, 1), MICA_ERANGE);
+	assert_int_equal(unmap(kroot, 0x1000, 1), MICA_ERANGE);
+	assert_int_equal(unmap(kroot, MICA_USER_BASE - PAGE, 2), MICA_ERANGE);
+	assert_int_equal(pt_protect(kroot, 0, 1, U), MICA_ERANGE);
+	assert_int_equal(pt_protect(kroot, MICA_USER_BASE - PAGE, 2, U), MICA_ERANGE);
+	expect_unchanged();
+	assert_int_equal(table(kroot)[0], 0);
+	assert_int_equal(pt_translate(kroot, 0, NULL, NULL), MICA_ENOENT);
+
+	/* From MICA_USER_BASE up it works. */
+	assert_int_equal(pt_map(kroot, MICA_USER_BASE, 0x5000, 2, U), MICA_OK);
+	expect_mapped(kroot, MICA_USER_BASE, 0x5000, 2, U);
+	expect_unmapped(kroot, MICA_USER_BASE - PAGE, 1);
+	assert_int_equal(pt_protect(kroot, MICA_USER_BASE, 2, U | PT_WRITE), MICA_OK);
+	assert_int_equal(unmap(kroot, MICA_USER_BASE, 2), MICA_OK);
+	expect_unmapped(kroot, MICA_USER_BASE, 2);
 }
 
 static void test_eexist_only_last_page(void **state)
@@ -615,6 +757,7 @@ static void test_refused_unmap_and_protect_change_nothing(void **state)
 	assert_int_equal(
 	    pt_map(kroot, big - 4 * PAGE, 8 * LARGE - 4 * PAGE, 4 + 512, PT_USER | PT_LARGE),
 	    MICA_OK);
+	kslot(KVA);
 	assert_int_equal(pt_map(kroot, KVA, 0, 512, PT_LARGE), MICA_OK);
 	snapshot();
 	recs_clear();
@@ -649,6 +792,10 @@ static void test_refused_unmap_and_protect_change_nothing(void **state)
 	assert_int_equal(pt_protect(kroot, UVA + 1, 1, PT_USER), MICA_EALIGN);
 	assert_int_equal(pt_protect(kroot, MICA_USER_TOP, 1, PT_USER), MICA_ERANGE);
 	assert_int_equal(pt_protect(kroot, KVA, 512, PT_USER), MICA_ERANGE);
+	/* Below MICA_USER_BASE: refused as a range, not looked up. */
+	assert_int_equal(unmap(kroot, 0, 1), MICA_ERANGE);
+	assert_int_equal(unmap(kroot, MICA_USER_BASE - PAGE, 2), MICA_ERANGE);
+	assert_int_equal(pt_protect(kroot, PAGE, 1, PT_USER), MICA_ERANGE);
 	expect_unchanged();
 	assert_int_equal(nrecs, 0);
 	expect_mapped(kroot, UVA, 0x100000, 8, PT_USER | PT_WRITE);
@@ -675,7 +822,7 @@ static void test_enomem_does_not_half_map(void **state)
 	for (uint64_t f = 0; f < NFRAMES; f++)
 		if (frame_is_free(f * PAGE))
 			spare[nspare++] = f * PAGE;
-	assert_int_equal(frame_mark_used(0, NFRAMES), nspare);
+	assert_int_equal(frame_mark_used(0, RAM_SIZE), nspare);
 	assert_int_equal(nfree(), 0);
 
 	/* Needs a PD and two page tables (in the next GiB, across a PD entry). */
@@ -684,7 +831,9 @@ static void test_enomem_does_not_half_map(void **state)
 	snapshot();
 	assert_int_equal(pt_map(kroot, va, 0, 2, PT_USER), MICA_ENOMEM);
 	assert_int_equal(pt_root_create(kroot, &r), MICA_ENOMEM);
+	assert_int_equal(pt_kernel_slot_create(kroot, KVA), MICA_ENOMEM);
 	expect_unchanged();
+	assert_int_equal(table(kroot)[288], 0);
 	/* Within existing tables, no frame is needed. */
 	assert_int_equal(pt_map(kroot, UVA + PAGE, 0x101000, 1, PT_USER), MICA_OK);
 
@@ -720,6 +869,7 @@ static void test_top_of_address_space(void **state)
 	unsigned f;
 	uint64_t before = nfree();
 
+	kslot(TOP_PAGE);
 	assert_int_equal(pt_map(kroot, TOP_PAGE, 0x7000, 1, PT_WRITE), MICA_OK);
 	assert_int_equal(before - nfree(), 3);
 	assert_int_equal(pt_translate(kroot, 0xFFFFFFFFFFFFFFFFULL, &pa, &f), MICA_OK);
@@ -840,6 +990,7 @@ static void test_tlb_kernel_half(void **state)
 	paddr_t other;
 
 	/* The kernel half is shared: flushed whichever root is current. */
+	kslot(KVA);
 	assert_int_equal(pt_root_create(kroot, &other), MICA_OK);
 	fake_cpu_reset(other, CR4_INIT);
 	assert_int_equal(pt_map(kroot, KVA, 0, 3, PT_GLOBAL | PT_WRITE), MICA_OK);
@@ -872,6 +1023,131 @@ static void test_tlb_kernel_half(void **state)
 	assert_int_equal(fake_cpu.invlpgs, 0);
 }
 
+/*
+ * Emptied tables are freed only after the TLB flush: at every flush, the
+ * tables the call emptied are unlinked but still allocated, and hold no
+ * present entry (the hardware may still walk them).
+ */
+static paddr_t watched[4];
+static size_t nwatched;
+static unsigned hook_calls;
+static uint64_t hook_nfree;
+static bool hook_saw_free_table, hook_saw_present_entry;
+
+static void flush_hook(void)
+{
+	if (hook_calls++ == 0)
+		hook_nfree = nfree();
+	for (size_t i = 0; i < nwatched; i++) {
+		if (frame_is_free(watched[i]))
+			hook_saw_free_table = true;
+		for (unsigned k = 0; k < 512; k++)
+			if (table(watched[i])[k] & E_P)
+				hook_saw_present_entry = true;
+	}
+}
+
+static unsigned cb_flushes; /* flushes seen by the unmap callback */
+
+static void record_flushes(void *arg, vaddr_t va, paddr_t pa, uint64_t npages)
+{
+	record(arg, va, pa, npages);
+	cb_flushes += hook_calls;
+}
+
+/* Map npages at va, watch its three user tables, unmap with the hook on. */
+static void unmap_watched(vaddr_t va, uint64_t npages, unsigned flags)
+{
+	const uint64_t before = nfree();
+
+	assert_int_equal(pt_map(kroot, va, 0x5000, npages, flags), MICA_OK);
+	const uint64_t e4 = table(kroot)[(va >> 39) & 511];
+	const uint64_t e3 = table(e4 & E_ADDR)[(va >> 30) & 511];
+	const uint64_t e2 = table(e3 & E_ADDR)[(va >> 21) & 511];
+	nwatched = 0;
+	if (va < MICA_USER_TOP)
+		watched[nwatched++] = e4 & E_ADDR;
+	watched[nwatched++] = e3 & E_ADDR;
+	watched[nwatched++] = e2 & E_ADDR;
+	const uint64_t ntables = before - nfree();
+	assert_int_equal(ntables, nwatched);
+
+	hook_calls = cb_flushes = 0;
+	hook_saw_free_table = hook_saw_present_entry = false;
+	fake_cpu_clear_log();
+	fake_cpu_flush_hook = flush_hook;
+	recs_clear();
+	assert_int_equal(pt_unmap(kroot, va, npages, record_flushes, &cb_cookie), MICA_OK);
+	fake_cpu_flush_hook = NULL;
+
+	assert_true(hook_calls > 0);
+	assert_int_equal(cb_flushes, 0);                /* fn runs before the flush */
+	assert_int_equal(hook_nfree, before - ntables); /* tables still allocated then */
+	assert_false(hook_saw_free_table);
+	assert_false(hook_saw_present_entry);
+	/* Then every one is freed, and goes back clean (the chain link cleared). */
+	assert_int_equal(nfree(), before);
+	for (size_t i = 0; i < nwatched; i++) {
+		static const uint8_t zero[PAGE];
+
+		assert_true(frame_is_free(watched[i]));
+		assert_memory_equal(table(watched[i]), zero, PAGE);
+	}
+}
+
+static void test_tables_freed_after_flush(void **state)
+{
+	(void)state;
+	/* A few invlpgs. */
+	unmap_watched(UVA, 3, PT_USER);
+	assert_int_equal(fake_cpu.invlpgs, 3);
+	/* A CR3 reload. */
+	unmap_watched(UVA + 5 * GiB, 40, PT_USER | PT_WRITE);
+	assert_int_equal(fake_cpu.cr3_writes, 1);
+	assert_int_equal(fake_cpu.invlpgs, 0);
+	/* Kernel half, CR4.PGE toggled: the PD and page table; the level-3 table stays. */
+	kslot(KVA);
+	const uint64_t slot = table(kroot)[288];
+	unmap_watched(KVA, 33, PT_GLOBAL);
+	assert_int_equal(fake_cpu.cr4_writes, 2);
+	assert_int_equal(table(kroot)[288], slot);
+	assert_false(frame_is_free(slot & E_ADDR));
+	/* Kernel half, invlpg, with another root current. */
+	paddr_t other;
+	assert_int_equal(pt_root_create(kroot, &other), MICA_OK);
+	fake_cpu_reset(other, CR4_INIT);
+	unmap_watched(KVA + 3 * GiB, 1, 0);
+	assert_int_equal(fake_cpu.invlpgs, 1);
+}
+
+static void test_root_destroy_frees_clean_tables(void **state)
+{
+	(void)state;
+	paddr_t r;
+	static const uint8_t zero[PAGE];
+	static paddr_t t[64];
+	const uint64_t before = nfree();
+
+	/* Tables several deep, so that the freed ones chain through each other. */
+	assert_int_equal(pt_root_create(kroot, &r), MICA_OK);
+	assert_int_equal(pt_map(r, UVA, 0x5000, 1, PT_USER), MICA_OK);
+	assert_int_equal(pt_map(r, UVA + 3 * GiB, 0x5000, 1, PT_USER), MICA_OK);
+	assert_int_equal(pt_map(r, 0x0000010000000000ULL, 0x5000, 1, PT_USER), MICA_OK);
+	size_t n = 0;
+	for (unsigned i = 0; i < 256; i++)
+		if (table(r)[i] & E_P)
+			n = collect(table(r)[i] & E_ADDR, 3, t, n, ARRAY_SIZE(t));
+	assert_int_equal(n, 1 + 2 * 2 + 3); /* PDPT, 2 PDs, 2 PTs; PDPT, PD, PT */
+	fake_cpu_clear_log();
+	pt_root_destroy(r, NULL, NULL);
+	assert_int_equal(nfree(), before);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(frame_is_free(t[i]));
+		assert_memory_equal(table(t[i]), zero, PAGE);
+	}
+	assert_int_equal(fake_cpu.invlpgs + fake_cpu.cr3_writes + fake_cpu.cr4_writes, 0);
+}
+
 /* ---- roots ---- */
 
 static void test_root_create_shares_kernel_half(void **state)
@@ -880,6 +1156,8 @@ static void test_root_create_shares_kernel_half(void **state)
 	paddr_t r, pa;
 	unsigned f;
 
+	kslot(KVA);
+	kslot(MICA_KERNEL_VBASE);
 	assert_int_equal(pt_map(kroot, KVA, 0x123000, 1, PT_GLOBAL), MICA_OK);
 	assert_int_equal(pt_map(kroot, MICA_KERNEL_VBASE, 0x200000, 512, PT_LARGE | PT_EXEC),
 	                 MICA_OK);
@@ -918,6 +1196,7 @@ static void test_root_destroy_returns_everything(void **state)
 	paddr_t r;
 	static bool seen[8];
 
+	kslot(KVA);
 	assert_int_equal(pt_map(kroot, KVA, 0x123000, 1, PT_GLOBAL), MICA_OK);
 	assert_int_equal(pt_map(kroot, UVA, 0x5000, 1, PT_USER), MICA_OK);
 	const uint64_t before = nfree();
@@ -930,13 +1209,16 @@ static void test_root_destroy_returns_everything(void **state)
 	    {0x401000, 0x200000, 3},
 	    {UVA + LARGE, 6 * LARGE, 512},
 	    {UVA + 2 * LARGE, 7 * LARGE, 512},
-	    {0x00007FFFFFFFF000ULL, 0x3000, 1},
+	    {MICA_USER_TOP - PAGE, 0x3000, 1},         /* the highest user page */
 	    {0x0000008000000000ULL - PAGE, 0x4000, 2}, /* across a PML4 boundary */
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
 		assert_int_equal(pt_map(r, maps[i].va, maps[i].pa, maps[i].npages,
 		                        PT_USER | PT_WRITE | PT_LARGE),
 		                 MICA_OK);
+	/* The last page below 2^47 is not user half (a syscall there returns non-canonical). */
+	assert_int_equal(pt_map(r, 0x00007FFFFFFFF000ULL, 0x5000, 1, PT_USER | PT_WRITE),
+	                 MICA_ERANGE);
 	assert_true(before - nfree() > 1 + 6);
 	assert_int_equal(before - nfree(), 1 + count_user_tables(r));
 
@@ -975,6 +1257,122 @@ static void test_root_destroy_returns_everything(void **state)
 	recs_clear();
 	pt_root_destroy(r, NULL, NULL);
 	assert_int_equal(nfree(), before);
+}
+
+static void test_kernel_slot_create(void **state)
+{
+	(void)state;
+	const uint64_t before = nfree();
+
+	/* Only kernel-half addresses have kernel slots. */
+	snapshot();
+	assert_int_equal(pt_kernel_slot_create(kroot, 0), MICA_ERANGE);
+	assert_int_equal(pt_kernel_slot_create(kroot, UVA), MICA_ERANGE);
+	assert_int_equal(pt_kernel_slot_create(kroot, MICA_USER_TOP - PAGE), MICA_ERANGE);
+	assert_int_equal(pt_kernel_slot_create(kroot, MICA_USER_TOP), MICA_ERANGE);
+	assert_int_equal(pt_kernel_slot_create(kroot, MICA_KERNEL_HALF - 1), MICA_ERANGE);
+	expect_unchanged();
+
+	/* One level-3 table, cleared (the frame held garbage), linked without the user bit. */
+	assert_int_equal(pt_kernel_slot_create(kroot, KVA + 0x1234), MICA_OK);
+	assert_int_equal(before - nfree(), 1);
+	const uint64_t e = table(kroot)[288];
+	const paddr_t l3 = e & E_ADDR;
+	assert_int_equal(e & ~E_ADDR, 0x3); /* P RW: not US, not PS, not NX */
+	assert_false(frame_is_free(l3));
+	for (unsigned i = 0; i < 512; i++)
+		assert_int_equal(table(l3)[i], 0);
+	/* Only that slot; the user half untouched. */
+	for (unsigned i = 0; i < 512; i++)
+		if (i != 288)
+			assert_int_equal(table(kroot)[i], 0);
+
+	/* Again, anywhere in the slot: nothing changes. */
+	snapshot();
+	assert_int_equal(pt_kernel_slot_create(kroot, KVA), MICA_OK);
+	assert_int_equal(pt_kernel_slot_create(kroot, KVA + 512 * GiB - 1), MICA_OK);
+	expect_unchanged();
+
+	/* The first and last kernel slots. */
+	assert_int_equal(pt_kernel_slot_create(kroot, MICA_KERNEL_HALF), MICA_OK);
+	assert_int_equal(pt_kernel_slot_create(kroot, UINT64_MAX), MICA_OK);
+	assert_int_equal(before - nfree(), 3);
+	assert_true(table(kroot)[256] & E_P);
+	assert_true(table(kroot)[511] & E_P);
+	assert_int_equal(count_tables(kroot), 4);
+}
+
+static void test_kernel_map_needs_slot(void **state)
+{
+	(void)state;
+	const uint64_t before = nfree();
+	paddr_t other;
+
+	/* Slot 288 exists; 256, 289 and 511 do not. */
+	kslot(KVA);
+	assert_int_equal(pt_root_create(kroot, &other), MICA_OK);
+	snapshot();
+	assert_int_equal(pt_map(kroot, KVA + 512 * GiB, 0x5000, 1, 0), MICA_ERANGE);
+	assert_int_equal(pt_map(kroot, MICA_DIRECT_MAP_BASE, 0, 1, PT_WRITE), MICA_ERANGE);
+	assert_int_equal(pt_map(kroot, MICA_KERNEL_VBASE, 0, 512, PT_LARGE | PT_EXEC), MICA_ERANGE);
+	assert_int_equal(pt_map(kroot, TOP_PAGE, 0x7000, 1, PT_GLOBAL), MICA_ERANGE);
+	/* A range that starts in a slot that has one and runs into one that has not. */
+	assert_int_equal(pt_map(kroot, KVA + 512 * GiB - 4 * PAGE, 0x5000, 5, PT_WRITE),
+	                 MICA_ERANGE);
+	assert_int_equal(pt_map(kroot, KVA + 512 * GiB - LARGE, 0, 1024, PT_LARGE | PT_GLOBAL),
+	                 MICA_ERANGE);
+	/* Through another root's copy of the kernel half, the same. */
+	assert_int_equal(pt_map(other, KVA + 512 * GiB, 0x5000, 1, 0), MICA_ERANGE);
+	expect_unchanged();
+	expect_unmapped(kroot, KVA + 512 * GiB - 4 * PAGE, 4);
+	assert_int_equal(table(kroot)[289], 0);
+	assert_int_equal(table(other)[289], 0);
+
+	/* The slot that exists takes mappings. */
+	assert_int_equal(pt_map(kroot, KVA + 512 * GiB - 4 * PAGE, 0x5000, 4, PT_WRITE), MICA_OK);
+	expect_mapped(kroot, KVA + 512 * GiB - 4 * PAGE, 0x5000, 4, PT_WRITE);
+	/* Once the next slot is made, the range across both works too. */
+	kslot(KVA + 512 * GiB);
+	assert_int_equal(pt_map(kroot, KVA + 512 * GiB, 0x9000, 1, PT_WRITE), MICA_OK);
+	expect_mapped(kroot, KVA + 512 * GiB - 4 * PAGE, 0x5000, 4, PT_WRITE);
+	expect_mapped(kroot, KVA + 512 * GiB, 0x9000, 1, PT_WRITE);
+	assert_int_equal(unmap(kroot, KVA + 512 * GiB - 4 * PAGE, 5), MICA_OK);
+	/* Left: the two level-3 tables and the other root. */
+	assert_int_equal(before - nfree(), 3);
+}
+
+static void test_root_sees_later_kernel_mappings(void **state)
+{
+	(void)state;
+	paddr_t r, pa;
+	unsigned f;
+
+	/* The slot exists, but nothing is mapped in it yet when the root is made. */
+	kslot(KVA);
+	assert_int_equal(pt_root_create(kroot, &r), MICA_OK);
+	assert_int_equal(table(r)[288], table(kroot)[288]);
+	expect_unmapped(r, KVA, 1);
+
+	/* Mappings added afterwards through the kernel root: the same level-3 table. */
+	assert_int_equal(pt_map(kroot, KVA, 0x123000, 2, PT_GLOBAL | PT_WRITE), MICA_OK);
+	assert_int_equal(pt_map(kroot, KVA + 3 * GiB, 4 * LARGE, 512, PT_LARGE | PT_EXEC), MICA_OK);
+	expect_mapped(r, KVA, 0x123000, 2, PT_GLOBAL | PT_WRITE);
+	assert_int_equal(pt_translate(r, KVA + 3 * GiB + 0x4321, &pa, &f), MICA_OK);
+	assert_int_equal(pa, 4 * LARGE + 0x4321);
+	assert_int_equal(f, PT_EXEC | PT_LARGE);
+	/* Changed and removed: also seen. */
+	assert_int_equal(pt_protect(kroot, KVA, 2, 0), MICA_OK);
+	expect_mapped(r, KVA, 0x123000, 2, 0);
+	assert_int_equal(unmap(kroot, KVA + 3 * GiB, 512), MICA_OK);
+	expect_unmapped(r, KVA + 3 * GiB, 1);
+	assert_int_equal(table(r)[288], table(kroot)[288]);
+
+	/* Destroying the root leaves the shared table and the kernel's mappings alone. */
+	const uint64_t before = nfree();
+	pt_root_destroy(r, NULL, NULL);
+	assert_int_equal(nfree(), before + 1);
+	assert_false(frame_is_free(table(kroot)[288] & E_ADDR));
+	expect_mapped(kroot, KVA, 0x123000, 2, 0);
 }
 
 /* ---- random operations against a reference model ---- */
@@ -1121,11 +1519,14 @@ int main(void)
 	    T(test_map_translate_4k),
 	    T(test_map_kernel_half),
 	    T(test_large_pages_where_aligned),
+	    T(test_large_never_over_a_table),
+	    T(test_large_never_over_an_empty_table),
 	    T(test_unmap_reports_and_frees),
 	    T(test_unmap_frees_only_empty_tables),
 	    T(test_kernel_l3_tables_kept),
 	    T(test_protect),
 	    T(test_refused_maps_change_nothing),
+	    T(test_user_null_guard),
 	    T(test_eexist_only_last_page),
 	    T(test_refused_unmap_and_protect_change_nothing),
 	    T(test_enomem_does_not_half_map),
@@ -1134,8 +1535,13 @@ int main(void)
 	    T(test_tlb_reload_over_32),
 	    T(test_tlb_other_root_not_flushed),
 	    T(test_tlb_kernel_half),
+	    T(test_tables_freed_after_flush),
+	    T(test_root_destroy_frees_clean_tables),
 	    T(test_root_create_shares_kernel_half),
 	    T(test_root_destroy_returns_everything),
+	    T(test_kernel_slot_create),
+	    T(test_kernel_map_needs_slot),
+	    T(test_root_sees_later_kernel_mappings),
 	    T(test_random_against_reference),
 	};
 #undef T

@@ -41,25 +41,33 @@ class Run:
         return any(text in ln for ln in self.lines)
 
 
-def iso(cmdline="", loader="multiboot2"):
-    """An ISO whose GRUB entry boots the kernel with this command line."""
-    name = re.sub(r"[^A-Za-z0-9]+", "_", f"{loader}_{cmdline}").strip("_") or "plain"
+def iso(cmdline="", loader="multiboot2", modules=()):
+    """An ISO whose GRUB entry boots the kernel with this command line and modules."""
+    key = " ".join([loader, cmdline] + [Path(m).name for m in modules])
+    name = re.sub(r"[^A-Za-z0-9]+", "_", key).strip("_")
     out = ISO_CACHE / f"{name}.iso"
-    if not out.exists() or out.stat().st_mtime < KERNEL.stat().st_mtime:
+    newest = max([KERNEL.stat().st_mtime] + [Path(m).stat().st_mtime for m in modules])
+    if not out.exists() or out.stat().st_mtime < newest:
         ISO_CACHE.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [str(ROOT / "tools" / "mkiso.sh"), str(KERNEL), str(out), cmdline, loader],
+            [str(ROOT / "tools" / "mkiso.sh"), str(KERNEL), str(out), cmdline, loader,
+             " ".join(str(m) for m in modules)],
             check=True,
         )
     return out
 
 
-def boot(cmdline="ready=exit", mem="128M", cpu=None, loader="multiboot2", timeout=BOOT_TIMEOUT):
-    """Boot Mica and return its exit status and serial log."""
+def boot(cmdline="ready=exit", mem="128M", cpu=None, loader="multiboot2", modules=(),
+         timeout=BOOT_TIMEOUT, stays_up=False):
+    """Boot Mica and return its exit status and serial log.
+
+    With stays_up, QEMU is expected to still run at the timeout: it is
+    stopped then, and the run's rc is None.
+    """
     cmd = [
         "qemu-system-x86_64",
         "-m", mem,
-        "-cdrom", str(iso(cmdline, loader)),
+        "-cdrom", str(iso(cmdline, loader, modules)),
         "-boot", "d",
         "-display", "none",
         "-monitor", "none",
@@ -72,7 +80,11 @@ def boot(cmdline="ready=exit", mem="128M", cpu=None, loader="multiboot2", timeou
     try:
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
     except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode("utf-8", "replace")
+        out = (e.stdout or b"").decode("utf-8", "replace").replace("\r", "")
+        if stays_up:
+            return Run(None, out)
         raise AssertionError(f"QEMU did not exit within {timeout}s; serial log:\n{out}") from None
     log = p.stdout.decode("utf-8", "replace").replace("\r", "")
+    if stays_up:
+        raise AssertionError(f"QEMU exited with {p.returncode}, expected it to stay up:\n{log}")
     return Run(p.returncode, log)

@@ -32,3 +32,12 @@ def test_cpu_without_nx():
 
 def test_cpu_without_pae():
     assert_refused(mica.boot(cpu="qemu32,-pae,+lm"), "this CPU lacks PAE")
+
+
+def test_first_module_not_an_executable(tmp_path):
+    """GRUB's first module becomes the first task: it must be a Mica ELF."""
+    blob = tmp_path / "notelf.bin"
+    blob.write_bytes(b"\x7fELF" + bytes(200))
+    run = mica.boot(modules=[blob])
+    assert_refused(run, "the first module is not a Mica executable")
+    assert run.has('module "notelf.bin": '), run.log

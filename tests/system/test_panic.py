@@ -15,6 +15,10 @@ CASES = {
     "wrodata": ("#PF page fault (vector 14)", "error 0x3: present write supervisor"),
     "xdata": ("#PF page fault (vector 14)",
               "error 0x11: present read supervisor instruction-fetch"),
+    "wtext": ("#PF page fault (vector 14)", "error 0x3: present write supervisor"),
+    "xstack": ("#PF page fault (vector 14)",
+               "error 0x11: present read supervisor instruction-fetch"),
+    "wdirect": ("#PF page fault (vector 14)", "error 0x3: present write supervisor"),
     "gp": ("#GP general protection (vector 13)", "error 0x0"),
     "ud": ("#UD invalid opcode (vector 6)", "error 0x0"),
     "de": ("#DE divide error (vector 0)", "error 0x0"),
@@ -42,7 +46,7 @@ def test_exception_dump(kind):
     regs = register_values(run)
     for r in ["cr2", "cr3", "rip", "rsp", "rflags"] + REGS:
         assert r in regs, f"{r} missing:\n{run.log}"
-    assert regs["rip"] >= 0xFFFFFFFF80000000 or kind == "xdata", run.log
+    assert regs["rip"] >= 0xFFFFFFFF80000000 or kind in ("xdata", "xstack"), run.log
     assert run.has("backtrace:"), run.log
 
 

@@ -24,7 +24,7 @@ struct gdt_ptr {
 
 #define IST_STACK_SIZE 8192
 
-static uint8_t ist_stack[2][IST_STACK_SIZE] __attribute__((aligned(16)));
+static uint8_t ist_stack[IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));
 static struct tss tss;
 
 /* Null, kernel code and data, user data and code, then the 16-byte TSS. */
@@ -38,13 +38,19 @@ static uint64_t gdt[7] = {
     0,
 };
 
+/* The stack the CPU switches to on an interrupt or exception from user mode. */
+void gdt_set_rsp0(uint64_t top)
+{
+	tss.rsp[0] = top;
+}
+
 /* Load the kernel's GDT and TSS and reload every segment register. */
 void gdt_init(void)
 {
 	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
 
-	tss.ist[IST_DOUBLE_FAULT - 1] = (uint64_t)&ist_stack[0][IST_STACK_SIZE];
-	tss.ist[IST_NMI_MC - 1] = (uint64_t)&ist_stack[1][IST_STACK_SIZE];
+	for (int i = 0; i < IST_COUNT; i++)
+		tss.ist[i] = (uint64_t)&ist_stack[i][IST_STACK_SIZE];
 	tss.iomap_base = sizeof(tss); /* no I/O permission bitmap */
 
 	/* A 64-bit available TSS descriptor (type 9), present. */

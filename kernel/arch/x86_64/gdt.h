@@ -2,6 +2,8 @@
 #ifndef ARCH_GDT_H
 #define ARCH_GDT_H
 
+#include "types.h"
+
 /* Selectors. The order suits syscall/sysret (STAR) for the user ones. */
 #define GDT_KERNEL_CODE 0x08
 #define GDT_KERNEL_DATA 0x10
@@ -11,9 +13,12 @@
 
 /* Interrupt stack table slots (TSS.IST1..7), for faults that must not use
  * a possibly broken current stack. */
-#define IST_DOUBLE_FAULT 1
-#define IST_NMI_MC       2
+#define IST_DOUBLE_FAULT  1
+#define IST_NMI           2
+#define IST_MACHINE_CHECK 3
+#define IST_COUNT         3
 
 void gdt_init(void);
+void gdt_set_rsp0(uint64_t top);
 
 #endif /* ARCH_GDT_H */

@@ -1,10 +1,13 @@
-; Exception entry stubs for vectors 0-31. Each pushes a zero error code if
-; the CPU does not push one, then the vector number, then every general
-; register, and calls trap_handler(struct trap_frame *) (trap.h).
+; Entry stubs for the 32 exception vectors and the 16 legacy IRQs (vectors
+; 32-47, the remapped 8259 PIC). Each pushes a zero error code if the CPU
+; does not push one, then the vector number, swaps GS if it came from user
+; mode, pushes every general register and calls trap_handler(struct
+; trap_frame *) (trap.h). The way out is trap_return (entry.asm).
 
 bits 64
 section .text
 extern trap_handler
+extern trap_return
 
 %macro ISR_NOERR 1
 isr%1:
@@ -52,8 +55,17 @@ ISR_NOERR 28
 ISR_ERR   29
 ISR_ERR   30
 ISR_NOERR 31
+%assign i 32
+%rep 16
+ISR_NOERR i
+%assign i i + 1
+%endrep
 
 isr_common:
+        test byte [rsp + 24], 3         ; CS: from user mode?
+        jz .kernel
+        swapgs
+.kernel:
         push rax
         push rbx
         push rcx
@@ -72,29 +84,13 @@ isr_common:
         mov rdi, rsp
         cld
         call trap_handler
-        pop r15
-        pop r14
-        pop r13
-        pop r12
-        pop r11
-        pop r10
-        pop r9
-        pop r8
-        pop rbp
-        pop rdi
-        pop rsi
-        pop rdx
-        pop rcx
-        pop rbx
-        pop rax
-        add rsp, 16                     ; vector and error code
-        iretq
+        jmp trap_return
 
 section .rodata
 global isr_stubs
 isr_stubs:
 %assign i 0
-%rep 32
+%rep 48
         dq isr %+ i
 %assign i i + 1
 %endrep

@@ -38,16 +38,21 @@ static const char *parse_mmap(const struct mb2_tag_mmap *t, struct memmap *map)
 	return NULL;
 }
 
-static void parse_module(const struct mb2_tag_module *t, struct boot_info *bi)
+/*
+ * A module whose extent is unknown cannot be kept out of the frame
+ * allocator, so a malformed module tag refuses the boot.
+ */
+static const char *parse_module(const struct mb2_tag_module *t, struct boot_info *bi)
 {
 	if (t->size < sizeof(*t) || t->mod_end < t->mod_start)
-		return;
+		return "boot information has a malformed module tag";
 	if (bi->nmodules == MB2_MAX_MODULES) {
 		bi->modules_dropped++;
-		return;
+		return NULL;
 	}
 	bi->module[bi->nmodules++] = (struct mb2_module){
 	    t->mod_start, t->mod_end, tag_string(t->cmdline, t->size - (uint32_t)sizeof(*t))};
+	return NULL;
 }
 
 /*
@@ -69,14 +74,17 @@ const char *mb2_parse(const void *info, struct boot_info *bi, struct memmap *map
 
 	const uint8_t *base = info;
 	uint32_t off = sizeof(*h);
+	bool ended = false;
 	while (off + sizeof(struct mb2_tag) <= h->total_size) {
 		const struct mb2_tag *t = (const void *)(base + off);
 
 		/* Each tag: at least a header, and inside the total size. */
 		if (t->size < sizeof(*t) || t->size > h->total_size - off)
 			return "boot information has a malformed tag";
-		if (t->type == MB2_TAG_END)
+		if (t->type == MB2_TAG_END) {
+			ended = true;
 			break;
+		}
 		const char *err = NULL;
 		switch (t->type) {
 		case MB2_TAG_CMDLINE:
@@ -86,7 +94,7 @@ const char *mb2_parse(const void *info, struct boot_info *bi, struct memmap *map
 			bi->loader = tag_string((const char *)(t + 1), t->size - sizeof(*t));
 			break;
 		case MB2_TAG_MODULE:
-			parse_module((const void *)t, bi);
+			err = parse_module((const void *)t, bi);
 			break;
 		case MB2_TAG_MMAP:
 			err = parse_mmap((const void *)t, map);
@@ -99,6 +107,8 @@ const char *mb2_parse(const void *info, struct boot_info *bi, struct memmap *map
 			return err;
 		off += (t->size + 7) & ~7u;
 	}
+	if (!ended)
+		return "boot information has no end tag";
 	if (!have_mmap)
 		return "boot information has no memory map";
 	return NULL;

@@ -11,8 +11,10 @@
  * the check passed and enough frames are free, and it cannot fail.
  *
  * Kernel-half tables hang off PML4 entries 256..511 that every address
- * space shares (pt_root_create copies them), so the level-3 tables they
- * point at are never freed.
+ * space shares: pt_root_create copies them. So that a copy never goes
+ * stale, those entries are made once, at boot, by pt_kernel_slot_create;
+ * afterwards a kernel-half map into a slot without one is refused, and the
+ * level-3 tables they point at are never freed.
  */
 #include <mica/error.h>
 #include <mica/layout.h>
@@ -115,6 +117,9 @@ static int check_range(vaddr_t va, uint64_t npages, unsigned flags, vaddr_t *las
 	*last = va + bytes - 1;
 	if (va < MICA_USER_TOP && *last >= MICA_USER_TOP)
 		return MICA_ERANGE;
+	/* Nothing below MICA_USER_BASE: null-pointer accesses must fault. */
+	if (va < MICA_USER_BASE)
+		return MICA_ERANGE;
 	/* User mappings in the user half, kernel mappings in the kernel half. */
 	if (!!(flags & PT_USER) != (va < MICA_USER_TOP))
 		return MICA_ERANGE;
@@ -125,11 +130,17 @@ static int check_range(vaddr_t va, uint64_t npages, unsigned flags, vaddr_t *las
 
 /* ---- TLB invalidation ---- */
 
-/* The pages one call changed, for precise invalidation afterwards. */
+/*
+ * The pages one call changed, for precise invalidation afterwards, and the
+ * tables it emptied: they are freed only after the TLB no longer holds
+ * translations through them. Emptied tables are chained through their own
+ * first entry (they hold nothing else any more).
+ */
 struct flush {
 	vaddr_t va[PT_INVLPG_MAX];
 	unsigned n;
 	bool all;
+	paddr_t freed; /* chain of emptied tables, 0-terminated */
 };
 
 static void flush_add(struct flush *f, vaddr_t va)
@@ -163,6 +174,18 @@ static void flush_run(paddr_t root, vaddr_t va, struct flush *f)
 	}
 }
 
+/* Free the tables a call emptied, once the TLB has been flushed. */
+static void flush_free_tables(struct flush *f)
+{
+	while (f->freed) {
+		paddr_t t = f->freed;
+
+		f->freed = table_at(t)[0];
+		table_at(t)[0] = 0;
+		(void)frame_free(t, 1);
+	}
+}
+
 /* ---- map ---- */
 
 static bool use_large(int lvl, vaddr_t va, vaddr_t last, paddr_t pa, unsigned flags)
@@ -190,6 +213,9 @@ static int map_check(paddr_t table, int lvl, vaddr_t va, vaddr_t last, paddr_t p
 			if (is_leaf(e, lvl))
 				return MICA_EEXIST;
 			rc = map_check(e & PTE_ADDR, lvl - 1, va, seg, pa, flags, need);
+		} else if (lvl == 4 && va >= MICA_KERNEL_HALF) {
+			/* Kernel-half slots are made at boot only (pt_kernel_slot_create). */
+			return MICA_ERANGE;
 		} else if (lvl > 1 && !use_large(lvl, va, seg, pa, flags)) {
 			(*need)++;
 			rc = map_check(0, lvl - 1, va, seg, pa, flags, need);
@@ -210,7 +236,8 @@ static void map_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, paddr_t pa,
 		vaddr_t seg = MIN(span_last(va, lvl), last);
 		uint64_t *e = &table_at(table)[index_of(va, lvl)];
 
-		if (lvl == 1 || use_large(lvl, va, seg, pa, flags)) {
+		if (lvl == 1 || (!(*e & PTE_P) && use_large(lvl, va, seg, pa, flags))) {
+			/* A large page only where no table is (as map_check decided). */
 			*e = pa | leaf_bits(flags, lvl);
 		} else {
 			if (!(*e & PTE_P)) {
@@ -326,7 +353,8 @@ static void unmap_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, pt_unmap_
 			unmap_do(child, lvl - 1, va, seg, fn, arg, f);
 			if (!keep && table_empty(child)) {
 				*e = 0;
-				(void)frame_free(child, 1);
+				table_at(child)[0] = f->freed;
+				f->freed = child;
 			}
 		}
 		if (seg >= last)
@@ -338,14 +366,15 @@ static void unmap_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, pt_unmap_
 /*
  * Unmap npages pages at va from the table rooted at `root`, calling fn
  * (if not NULL) for each mapping removed, and free page tables that become
- * empty. Every page must be mapped. Errors: as check_range for the range
+ * empty. fn runs before the TLB flush, so it must not reuse the frame
+ * before pt_unmap returns. Every page must be mapped. Errors: as check_range for the range
  * (flags are not used), MICA_ENOENT (a page is not mapped), MICA_EBUSY (the
  * range covers part of a 2 MiB page).
  */
 int pt_unmap(paddr_t root, vaddr_t va, uint64_t npages, pt_unmap_fn fn, void *arg)
 {
 	vaddr_t last;
-	struct flush f = {.n = 0, .all = false};
+	struct flush f = {.n = 0, .all = false, .freed = 0};
 	/* Unmap takes no flags: check the range as the half it lies in. */
 	int rc = check_range(va, npages, va < MICA_USER_TOP ? PT_USER : 0, &last);
 
@@ -356,6 +385,7 @@ int pt_unmap(paddr_t root, vaddr_t va, uint64_t npages, pt_unmap_fn fn, void *ar
 		return rc;
 	unmap_do(root, 4, va, last, fn, arg, &f);
 	flush_run(root, va, &f);
+	flush_free_tables(&f);
 	return MICA_OK;
 }
 
@@ -386,7 +416,7 @@ static void protect_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, unsigne
 int pt_protect(paddr_t root, vaddr_t va, uint64_t npages, unsigned flags)
 {
 	vaddr_t last;
-	struct flush f = {.n = 0, .all = false};
+	struct flush f = {.n = 0, .all = false, .freed = 0};
 	int rc;
 
 	/* Flags: PT_LARGE describes a mapping's shape, not its rights. */
@@ -442,6 +472,28 @@ int pt_translate(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *flags)
 /* ---- roots ---- */
 
 /*
+ * Give the kernel-half PML4 slot holding va a level-3 table, if it has
+ * none, in the kernel's root. Boot code calls this for every slot the
+ * kernel layout uses, before any other root exists. Errors: MICA_ERANGE
+ * (va not in the kernel half), MICA_ENOMEM.
+ */
+int pt_kernel_slot_create(paddr_t kernel_root, vaddr_t va)
+{
+	uint64_t *e = &table_at(kernel_root)[index_of(va, 4)];
+	paddr_t t;
+
+	if (va < MICA_KERNEL_HALF)
+		return MICA_ERANGE;
+	if (*e & PTE_P)
+		return MICA_OK;
+	if (frame_alloc(&t) != MICA_OK)
+		return MICA_ENOMEM;
+	memset(table_at(t), 0, MICA_PAGE_SIZE);
+	*e = t | table_bits(va);
+	return MICA_OK;
+}
+
+/*
  * Create an empty address space: a new PML4 whose kernel half is that of
  * kernel_root (shared, not copied deeper). Errors: MICA_ENOMEM.
  */
@@ -465,8 +517,9 @@ int pt_root_create(paddr_t kernel_root, paddr_t *root)
  */
 void pt_root_destroy(paddr_t root, pt_unmap_fn fn, void *arg)
 {
-	struct flush f = {.n = 0, .all = false};
+	struct flush f = {.n = 0, .all = false, .freed = 0};
 
 	unmap_do(root, 4, 0, MICA_USER_TOP - 1, fn, arg, &f);
+	flush_free_tables(&f);
 	(void)frame_free(root, 1);
 }

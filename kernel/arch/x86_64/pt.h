@@ -30,6 +30,7 @@ int pt_map(paddr_t root, vaddr_t va, paddr_t pa, uint64_t npages, unsigned flags
 int pt_unmap(paddr_t root, vaddr_t va, uint64_t npages, pt_unmap_fn fn, void *arg);
 int pt_protect(paddr_t root, vaddr_t va, uint64_t npages, unsigned flags);
 int pt_translate(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *flags);
+int pt_kernel_slot_create(paddr_t kernel_root, vaddr_t va);
 int pt_root_create(paddr_t kernel_root, paddr_t *root);
 void pt_root_destroy(paddr_t root, pt_unmap_fn fn, void *arg);
 

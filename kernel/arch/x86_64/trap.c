@@ -8,6 +8,9 @@
 #include "gdt.h"
 #include "kprintf.h"
 #include "panic.h"
+#include "pic.h"
+#include "sched.h"
+#include "thread.h"
 #include "trap.h"
 
 struct idt_entry {
@@ -25,7 +28,7 @@ struct idt_ptr {
 	uint64_t base;
 } __attribute__((packed));
 
-extern const uint64_t isr_stubs[32];
+extern const uint64_t isr_stubs[IRQ_BASE + IRQ_COUNT];
 static struct idt_entry idt[256];
 
 static const char *const names[32] = {
@@ -67,14 +70,16 @@ const char *trap_name(uint64_t vector)
 /* Fill the IDT with the 32 exception stubs and load it. */
 void idt_init(void)
 {
-	for (unsigned v = 0; v < 32; v++) {
+	for (unsigned v = 0; v < IRQ_BASE + IRQ_COUNT; v++) {
 		uint64_t a = isr_stubs[v];
 		uint8_t ist = 0;
 
 		if (v == 8)
 			ist = IST_DOUBLE_FAULT;
-		else if (v == 2 || v == 18)
-			ist = IST_NMI_MC;
+		else if (v == 2)
+			ist = IST_NMI;
+		else if (v == 18)
+			ist = IST_MACHINE_CHECK;
 		idt[v] = (struct idt_entry){
 		    .offset_low = a & 0xFFFF,
 		    .selector = GDT_KERNEL_CODE,
@@ -96,9 +101,21 @@ static void print_pf_error(uint64_t e)
 	        (e & 8) ? " reserved-bit" : "", (e & 16) ? " instruction-fetch" : "");
 }
 
-/* Entered from isr.asm for every exception. */
+/* Entered from isr.asm for every exception and IRQ. */
 void trap_handler(struct trap_frame *f)
 {
+	/* Device interrupts: acknowledge, then the timer drives the scheduler. */
+	if (f->vector >= IRQ_BASE && f->vector < IRQ_BASE + IRQ_COUNT) {
+		unsigned irq = (unsigned)(f->vector - IRQ_BASE);
+
+		pic_eoi(irq);
+		if (irq == IRQ_TIMER)
+			sched_tick();
+		return;
+	}
+	/* An exception in user mode is the thread's fault: it dies, nobody else. */
+	if (f->cs & 3)
+		thread_kill(trap_name(f->vector), f);
 	panic_begin();
 	kprintf("PANIC: %s (vector %lu) in %s mode\n", trap_name(f->vector), f->vector,
 	        (f->cs & 3) ? "user" : "kernel");

@@ -1,0 +1,191 @@
+/*
+ * Scheduler. One run queue per priority (circular, doubly linked) and a
+ * bitmap of the non-empty ones, so picking the next thread is a find-first
+ * bit. The running thread stays at the head of its queue; at the end of its
+ * quantum, or when it yields, it moves to the tail. The idle thread is in
+ * no queue and runs when they are all empty, halting with interrupts on.
+ *
+ * The kernel runs with interrupts off (only the idle thread enables them),
+ * so nothing here needs a lock on one CPU.
+ */
+#include <mica/syscall.h>
+#include "aspace.h"
+#include "cmdline.h"
+#include "cpu.h"
+#include "frame.h"
+#include "kprintf.h"
+#include "lib/string.h"
+#include "panic.h"
+#include "percpu.h"
+#include "phys.h"
+#include "sched.h"
+#include "vm.h"
+
+extern void cpu_switch(uint64_t *save_rsp, uint64_t rsp);
+
+static struct thread *queue[MICA_PRIO_MAX + 1]; /* head of each ring */
+static uint32_t nonempty;                       /* bit p: queue[p] has threads */
+static struct thread *idle;
+static struct thread *dead; /* exited, to be reaped, linked by next */
+static bool exit_when_idle; /* idle=exit: leave QEMU when no user thread is left */
+
+static void enqueue(struct thread *t)
+{
+	struct thread **q = &queue[t->prio];
+
+	if (!*q) {
+		t->next = t->prev = t;
+		*q = t;
+		nonempty |= 1u << t->prio;
+	} else {
+		t->prev = (*q)->prev;
+		t->next = *q;
+		(*q)->prev->next = t;
+		(*q)->prev = t;
+	}
+}
+
+static void dequeue(struct thread *t)
+{
+	struct thread **q = &queue[t->prio];
+
+	if (t->next == t) {
+		*q = NULL;
+		nonempty &= ~(1u << t->prio);
+	} else {
+		t->prev->next = t->next;
+		t->next->prev = t->prev;
+		if (*q == t)
+			*q = t->next;
+	}
+	t->next = t->prev = NULL;
+}
+
+/* The thread that should run: the head of the highest non-empty queue. */
+static struct thread *pick(void)
+{
+	if (!nonempty)
+		return idle;
+	return queue[31 - __builtin_clz(nonempty)];
+}
+
+/* The thread running on this CPU. */
+struct thread *sched_current(void)
+{
+	return cpu_this()->current;
+}
+
+/* Free the threads that died before this switch. */
+static void reap(void)
+{
+	while (dead) {
+		struct thread *t = dead;
+
+		dead = t->next;
+		thread_reap(t);
+	}
+}
+
+/* Run `next` instead of the current thread. */
+static void switch_to(struct thread *next)
+{
+	struct cpu *c = cpu_this();
+	struct thread *prev = c->current;
+
+	if (next == prev)
+		return;
+	next->ticks_left = SCHED_QUANTUM;
+	c->current = next;
+	percpu_set_kernel_stack((uint64_t)(thread_frame(next) + 1));
+	/* Compare with what is loaded: sched_exit may have left the kernel's tables. */
+	if (next->as && (cpu_read_cr3() & ~0xFFFULL) != next->as->root)
+		cpu_write_cr3(next->as->root);
+	cpu_switch(&prev->ksp, next->ksp);
+	reap(); /* back on prev's stack: nobody runs on the dead ones now */
+}
+
+/* Make a new thread runnable. */
+void sched_add(struct thread *t)
+{
+	t->state = THREAD_RUNNABLE;
+	enqueue(t);
+}
+
+/* Give the CPU to the next thread of the same priority, if any. */
+void sched_yield(void)
+{
+	struct thread *t = sched_current();
+
+	if (t != idle && t->state == THREAD_RUNNABLE) {
+		/* To the tail of its ring: the head moves on. */
+		queue[t->prio] = t->next;
+	}
+	switch_to(pick());
+}
+
+/* Timer tick: preempt at the end of the quantum or for a higher priority. */
+void sched_tick(void)
+{
+	struct thread *t = sched_current();
+
+	if (t == idle || (t->ticks_left && --t->ticks_left)) {
+		if (pick() != t && (t == idle || pick()->prio > t->prio))
+			switch_to(pick());
+		return;
+	}
+	sched_yield();
+}
+
+/* End the current thread: out of the run queue, onto the dead list, away. */
+void sched_exit(void)
+{
+	struct thread *t = sched_current();
+
+	dequeue(t);
+	t->state = THREAD_DEAD;
+	t->next = dead;
+	dead = t;
+	/* The address space may go with this thread: run on the kernel's tables. */
+	cpu_write_cr3(vm_kernel_root());
+	switch_to(pick());
+	panic("sched: dead thread %u resumed", t->id);
+}
+
+/* The idle thread: reap, leave QEMU if asked and nothing is left, halt. */
+static void idle_loop(void)
+{
+	for (;;) {
+		reap();
+		if (exit_when_idle && thread_live_user() == 0) {
+			struct frame_stats st;
+
+			frame_stats(&st);
+			kprintf(FRAME_STATS_LINE, st.total, st.free, st.used);
+			kprintf("kernel: all user threads have exited\n");
+			cpu_qemu_exit(QEMU_EXIT_SUCCESS);
+		}
+		__asm__ volatile("sti; hlt; cli");
+		if (pick() != idle)
+			switch_to(pick());
+	}
+}
+
+/* Create the idle thread. */
+void sched_init(void)
+{
+	const char *v = cmdline_get("idle");
+
+	exit_when_idle = v && strcmp(v, "exit") == 0;
+	if (thread_create_kernel(idle_loop, 0, &idle) != 0)
+		panic("sched: no memory for the idle thread");
+}
+
+/* Leave the boot stack for the first thread; never returns. */
+void sched_start(void)
+{
+	static struct thread boot; /* stands for kmain's context, never resumed */
+
+	cpu_this()->current = &boot;
+	switch_to(pick());
+	panic("sched: boot context resumed");
+}

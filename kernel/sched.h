@@ -1,0 +1,18 @@
+/* The scheduler: fixed priorities, round robin within a priority. */
+#ifndef KERNEL_SCHED_H
+#define KERNEL_SCHED_H
+
+#include "thread.h"
+
+#define SCHED_HZ      100 /* timer interrupts a second */
+#define SCHED_QUANTUM 2   /* ticks a thread runs before its equals get a turn */
+
+void sched_init(void);
+__attribute__((noreturn)) void sched_start(void);
+void sched_add(struct thread *t);
+void sched_yield(void);
+void sched_tick(void);
+__attribute__((noreturn)) void sched_exit(void);
+struct thread *sched_current(void);
+
+#endif /* KERNEL_SCHED_H */
