@@ -1,6 +1,7 @@
 /*
- * Address spaces. One frame holds the object; its PML4 shares the kernel
- * half. Destroying one unmaps the user half and frees its page tables.
+ * Address spaces. One frame holds the object and, after it, the slots of
+ * its handle table; its PML4 shares the kernel half. Destroying one closes
+ * its handles, unmaps the user half and frees its page tables.
  * (Until the pager exists the kernel also frees the user frames; from then
  * on it reports them to the pager instead.)
  */
@@ -30,6 +31,7 @@ int aspace_create(struct aspace **out)
 	as->obj = (struct kobj){MICA_OBJ_ASPACE, 1};
 	as->root = root;
 	as->id = next_id++;
+	handle_table_init(&as->handles, (struct handle *)(as + 1), ASPACE_HANDLES);
 	*out = as;
 	return MICA_OK;
 }
@@ -44,6 +46,7 @@ static void free_user_frames(void *arg, vaddr_t va, paddr_t pa, uint64_t npages)
 /* Tear an address space down: every user frame and table, then the object. */
 void aspace_destroy(struct aspace *as)
 {
+	handle_table_clear(&as->handles);
 	pt_root_destroy(as->root, free_user_frames, NULL);
 	(void)frame_free(virt_to_phys(as), 1);
 }

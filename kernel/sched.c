@@ -123,6 +123,25 @@ void sched_yield(void)
 	switch_to(pick());
 }
 
+/* Block the current thread (IPC); it runs again after sched_wake. */
+void sched_block(void)
+{
+	struct thread *t = sched_current();
+
+	dequeue(t);
+	t->state = THREAD_BLOCKED;
+	switch_to(pick());
+}
+
+/* Make a blocked thread runnable again (at the tail of its queue). */
+void sched_wake(struct thread *t)
+{
+	if (t->state != THREAD_BLOCKED)
+		return;
+	t->state = THREAD_RUNNABLE;
+	enqueue(t);
+}
+
 /* Timer tick: preempt at the end of the quantum or for a higher priority. */
 void sched_tick(void)
 {

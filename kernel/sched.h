@@ -11,6 +11,8 @@ void sched_init(void);
 __attribute__((noreturn)) void sched_start(void);
 void sched_add(struct thread *t);
 void sched_yield(void);
+void sched_block(void);
+void sched_wake(struct thread *t);
 void sched_tick(void);
 __attribute__((noreturn)) void sched_exit(void);
 struct thread *sched_current(void);

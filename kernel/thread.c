@@ -12,6 +12,7 @@
 #include "aspace.h"
 #include "frame.h"
 #include "gdt.h"
+#include "ipc.h"
 #include "kprintf.h"
 #include "lib/string.h"
 #include "phys.h"
@@ -125,6 +126,7 @@ void thread_exit(int64_t code)
 
 	t->exit_code = code;
 	kprintf("thread %u exited: code %ld\n", t->id, code);
+	ipc_thread_dead(t);
 	sched_exit();
 }
 
@@ -135,6 +137,7 @@ void thread_kill(const char *why, struct trap_frame *f)
 
 	kprintf("thread %u killed: %s at rip 0x%lx\n", t->id, why, f->rip);
 	t->exit_code = -1;
+	ipc_thread_dead(t);
 	sched_exit();
 }
 

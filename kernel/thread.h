@@ -29,6 +29,15 @@ struct thread {
 	paddr_t kstack;    /* THREAD_STACK_PAGES frames */
 	struct aspace *as; /* NULL for kernel threads */
 	int64_t exit_code;
+	/* IPC (ipc.c): where the thread waits, and whom it answers. */
+	struct endpoint *ipc_ep; /* endpoint it is queued on, or NULL */
+	struct thread *ipc_next; /* next in that endpoint's queue */
+	uint8_t ipc_state;       /* enum ipc_state */
+	bool ipc_call;           /* queued as a sender by call: wants a reply */
+	uint64_t ipc_badge;      /* badge of the handle it sends through */
+	struct thread *reply_to; /* server: the caller it owes a reply */
+	struct thread *replier;  /* caller: the server that owes it one */
+	int64_t ipc_result;      /* set by whoever wakes it */
 };
 
 int thread_create_user(struct aspace *as, vaddr_t entry, vaddr_t stack, uint64_t arg, unsigned prio,

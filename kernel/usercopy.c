@@ -19,16 +19,21 @@
  * Find the kernel address of user byte uva, needing `need` flags. Returns
  * NULL if it is not mapped so.
  */
-static void *user_byte(vaddr_t uva, unsigned need)
+static void *user_byte(paddr_t root, vaddr_t uva, unsigned need)
 {
 	paddr_t pa;
 	unsigned flags;
 
-	if (pt_translate(cpu_read_cr3() & ~0xFFFULL, uva, &pa, &flags) != MICA_OK)
+	if (pt_translate(root, uva, &pa, &flags) != MICA_OK)
 		return NULL;
 	if ((flags & need) != need)
 		return NULL;
 	return phys_to_virt(pa);
+}
+
+static paddr_t current_root(void)
+{
+	return cpu_read_cr3() & ~0xFFFULL;
 }
 
 /* Check [uva, uva + n) lies in the user half without overflow. */
@@ -37,7 +42,11 @@ static bool user_range(vaddr_t uva, size_t n)
 	return uva >= MICA_USER_BASE && uva < MICA_USER_TOP && n <= MICA_USER_TOP - uva;
 }
 
-static int copy(vaddr_t uva, void *kbuf, size_t n, bool to_user)
+/*
+ * Copy between user range [uva, uva + n) of the address space rooted at
+ * `root` and kbuf; with kbuf NULL only check that the range is accessible.
+ */
+static int copy(paddr_t root, vaddr_t uva, void *kbuf, size_t n, bool to_user)
 {
 	uint8_t *k = kbuf;
 
@@ -47,16 +56,17 @@ static int copy(vaddr_t uva, void *kbuf, size_t n, bool to_user)
 	/* Then page by page: mapped, user, writable if written. */
 	while (n > 0) {
 		size_t chunk = MIN(n, MICA_PAGE_SIZE - (uva & (MICA_PAGE_SIZE - 1)));
-		uint8_t *u = user_byte(uva, PT_USER | (to_user ? PT_WRITE : 0));
+		uint8_t *u = user_byte(root, uva, PT_USER | (to_user ? PT_WRITE : 0));
 
 		if (!u)
 			return MICA_EFAULT;
-		if (to_user)
+		if (k && to_user)
 			memcpy(u, k, chunk);
-		else
+		else if (k)
 			memcpy(k, u, chunk);
 		uva += chunk;
-		k += chunk;
+		if (k)
+			k += chunk;
 		n -= chunk;
 	}
 	return MICA_OK;
@@ -69,7 +79,7 @@ static int copy(vaddr_t uva, void *kbuf, size_t n, bool to_user)
  */
 int usercopy_from(void *dst, vaddr_t usrc, size_t n)
 {
-	return copy(usrc, dst, n, false);
+	return copy(current_root(), usrc, dst, n, false);
 }
 
 /*
@@ -79,5 +89,23 @@ int usercopy_from(void *dst, vaddr_t usrc, size_t n)
  */
 int usercopy_to(vaddr_t udst, const void *src, size_t n)
 {
-	return copy(udst, (void *)src, n, true);
+	return copy(current_root(), udst, (void *)src, n, true);
+}
+
+/* As usercopy_from, in the address space rooted at `root` (IPC between spaces). */
+int usercopy_from_root(paddr_t root, void *dst, vaddr_t usrc, size_t n)
+{
+	return copy(root, usrc, dst, n, false);
+}
+
+/* As usercopy_to, in the address space rooted at `root`. */
+int usercopy_to_root(paddr_t root, vaddr_t udst, const void *src, size_t n)
+{
+	return copy(root, udst, (void *)src, n, true);
+}
+
+/* Check, without copying, that [uva, uva + n) is user-readable (or -writable). */
+int usercopy_check(paddr_t root, vaddr_t uva, size_t n, bool write)
+{
+	return copy(root, uva, NULL, n, write);
 }

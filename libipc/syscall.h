@@ -6,6 +6,8 @@
 #define LIBIPC_SYSCALL_H
 
 #include <mica/error.h>
+#include <mica/handle.h>
+#include <mica/ipc.h>
 #include <mica/syscall.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +49,101 @@ static inline int64_t mica_thread_create(void (*entry)(uint64_t), void *stack_to
 {
 	return mica_syscall4(MICA_SYS_THREAD_CREATE, (uint64_t)entry, (uint64_t)stack_top, arg,
 	                     prio);
+}
+
+/* A new endpoint; returns a handle with send, receive and copy rights. */
+static inline int64_t mica_endpoint_create(void)
+{
+	return mica_syscall4(MICA_SYS_ENDPOINT_CREATE, 0, 0, 0, 0);
+}
+
+/* Drop a handle. */
+static inline int64_t mica_handle_close(mica_handle_t h)
+{
+	return mica_syscall4(MICA_SYS_HANDLE_CLOSE, (uint64_t)(int64_t)h, 0, 0, 0);
+}
+
+/* A copy of endpoint handle h with rights & mask and a badge receivers will see. */
+static inline int64_t mica_handle_mint(mica_handle_t h, uint32_t mask, uint64_t badge)
+{
+	return mica_syscall4(MICA_SYS_HANDLE_MINT, (uint64_t)(int64_t)h, mask, badge, 0);
+}
+
+/* The register part of a message. */
+struct mica_msg {
+	uint64_t label;
+	uint64_t w[MICA_MSG_WORDS];
+};
+
+/*
+ * One IPC system call (include/mica/ipc.h): m goes out in registers and
+ * comes back holding what was received; *badge (if not NULL) gets the
+ * sender's badge.
+ */
+static inline int64_t mica_ipc(uint64_t nr, mica_handle_t ep, struct mica_msg *m,
+                               struct mica_ipc_extra *x, uint64_t *badge)
+{
+	uint64_t rax = nr, rdi = (uint64_t)(int64_t)ep, rsi = m->label, rdx = m->w[0];
+	register uint64_t r10 __asm__("r10") = m->w[1];
+	register uint64_t r8 __asm__("r8") = m->w[2];
+	register uint64_t r9 __asm__("r9") = m->w[3];
+	register uint64_t r12 __asm__("r12") = m->w[4];
+	register uint64_t r13 __asm__("r13") = m->w[5];
+	register uint64_t r14 __asm__("r14") = m->w[6];
+	register uint64_t r15 __asm__("r15") = m->w[7];
+
+	__asm__ volatile("syscall"
+	                 : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(r10), "+r"(r8),
+	                   "+r"(r9), "+r"(r12), "+r"(r13), "+r"(r14), "+r"(r15)
+	                 : "b"(x)
+	                 : "rcx", "r11", "memory");
+	m->label = rsi;
+	m->w[0] = rdx;
+	m->w[1] = r10;
+	m->w[2] = r8;
+	m->w[3] = r9;
+	m->w[4] = r12;
+	m->w[5] = r13;
+	m->w[6] = r14;
+	m->w[7] = r15;
+	if (badge)
+		*badge = rdi;
+	return (int64_t)rax;
+}
+
+static inline int64_t mica_send(mica_handle_t ep, struct mica_msg *m, struct mica_ipc_extra *x)
+{
+	return mica_ipc(MICA_SYS_IPC_SEND, ep, m, x, 0);
+}
+
+static inline int64_t mica_try_send(mica_handle_t ep, struct mica_msg *m, struct mica_ipc_extra *x)
+{
+	return mica_ipc(MICA_SYS_IPC_TRY_SEND, ep, m, x, 0);
+}
+
+static inline int64_t mica_recv(mica_handle_t ep, struct mica_msg *m, struct mica_ipc_extra *x,
+                                uint64_t *badge)
+{
+	return mica_ipc(MICA_SYS_IPC_RECV, ep, m, x, badge);
+}
+
+static inline int64_t mica_try_recv(mica_handle_t ep, struct mica_msg *m, struct mica_ipc_extra *x,
+                                    uint64_t *badge)
+{
+	return mica_ipc(MICA_SYS_IPC_TRY_RECV, ep, m, x, badge);
+}
+
+/* Send m and wait for the reply, which replaces m. */
+static inline int64_t mica_call(mica_handle_t ep, struct mica_msg *m, struct mica_ipc_extra *x)
+{
+	return mica_ipc(MICA_SYS_IPC_CALL, ep, m, x, 0);
+}
+
+/* Reply with m to the caller this thread owes, then receive the next message into m. */
+static inline int64_t mica_reply_recv(mica_handle_t ep, struct mica_msg *m,
+                                      struct mica_ipc_extra *x, uint64_t *badge)
+{
+	return mica_ipc(MICA_SYS_IPC_REPLY_RECV, ep, m, x, badge);
 }
 
 #endif /* LIBIPC_SYSCALL_H */

@@ -20,7 +20,9 @@
 	X(MICA_ERIGHTS, -10, "the handle lacks a right the call needs")                            \
 	X(MICA_ENOEXEC, -11, "not a valid executable for Mica (ELF64 x86_64, W^X segments)")       \
 	X(MICA_ENOSYS, -12, "no such system call")                                                 \
-	X(MICA_EFAULT, -13, "a user buffer is not mapped in the user half with the needed rights")
+	X(MICA_EFAULT, -13, "a user buffer is not mapped in the user half with the needed rights") \
+	X(MICA_EAGAIN, -14, "no partner is ready (non-blocking IPC)")                              \
+	X(MICA_EPEER, -15, "the other side is gone (endpoint closed or partner thread died)")
 
 enum mica_error {
 #define MICA_ERROR_ENUM(name, value, text) name = value,

@@ -11,10 +11,19 @@
 #define MICA_SYSCALL_H
 
 enum mica_syscall {
-	MICA_SYS_DEBUG_WRITE = 0,   /* (const char *buf, size_t len) -> len */
-	MICA_SYS_THREAD_EXIT = 1,   /* (int64_t code) -> does not return */
-	MICA_SYS_YIELD = 2,         /* () -> 0 */
-	MICA_SYS_THREAD_CREATE = 3, /* (entry, stack_top, arg, priority) -> thread id */
+	MICA_SYS_DEBUG_WRITE = 0,     /* (const char *buf, size_t len) -> len */
+	MICA_SYS_THREAD_EXIT = 1,     /* (int64_t code) -> does not return */
+	MICA_SYS_YIELD = 2,           /* () -> 0 */
+	MICA_SYS_THREAD_CREATE = 3,   /* (entry, stack_top, arg, priority) -> thread id */
+	MICA_SYS_ENDPOINT_CREATE = 4, /* () -> handle (send, receive, copy) */
+	MICA_SYS_HANDLE_CLOSE = 5,    /* (handle) -> 0 */
+	MICA_SYS_HANDLE_MINT = 6,     /* (handle, rights mask, badge) -> new handle */
+	MICA_SYS_IPC_SEND = 7,        /* IPC registers (ipc.h) */
+	MICA_SYS_IPC_TRY_SEND = 8,
+	MICA_SYS_IPC_RECV = 9,
+	MICA_SYS_IPC_TRY_RECV = 10,
+	MICA_SYS_IPC_CALL = 11,
+	MICA_SYS_IPC_REPLY_RECV = 12,
 	MICA_SYS_COUNT
 };
 

@@ -172,7 +172,7 @@ static void test_regs_preserved(void)
 /* Threads for the scheduler tests: spin, counting, until told to stop. */
 static volatile unsigned long spins[2];
 static volatile int stop;
-static char stacks[4][8192] __attribute__((aligned(16)));
+static char stacks[8][8192] __attribute__((aligned(16)));
 
 static void spinner(uint64_t i)
 {
@@ -239,6 +239,251 @@ static void test_bad_thread_create(void)
 	result("sched.bad_create", 0, 0);
 }
 
+/* ---- IPC ---- */
+
+#define LABEL_DIE   0xdead /* asks the echo server to exit without replying */
+#define LABEL_AGAIN 0xa9a1 /* asks it to receive again without replying */
+
+static char srv_buf[MICA_MSG_BUF_MAX];
+
+/*
+ * The echo server: replies with label = the sender's badge, words 0-6 each
+ * plus one, word 7 plus one (or, if a handle came with the message, the
+ * result of try_send on it), and the received buffer reversed.
+ */
+static void echo_server(uint64_t ep)
+{
+	struct mica_msg m;
+	struct mica_ipc_extra x = {.send_handle = MICA_HANDLE_NONE,
+	                           .recv_buf = (uint64_t)srv_buf,
+	                           .recv_cap = sizeof(srv_buf)};
+	uint64_t badge;
+	long r = mica_recv((mica_handle_t)ep, &m, &x, &badge);
+
+	while (r == 0) {
+		if (m.label == LABEL_DIE)
+			mica_thread_exit(7);
+		if (m.label == LABEL_AGAIN) {
+			/* Abandon this caller: receive again without replying. */
+			r = mica_recv((mica_handle_t)ep, &m, &x, &badge);
+			continue;
+		}
+		uint32_t n = x.recv_len < x.recv_cap ? x.recv_len : x.recv_cap;
+		for (uint32_t i = 0; i < n / 2; i++) {
+			char c = srv_buf[i];
+			srv_buf[i] = srv_buf[n - 1 - i];
+			srv_buf[n - 1 - i] = c;
+		}
+		for (int i = 0; i < MICA_MSG_WORDS; i++)
+			m.w[i]++;
+		if (x.recv_handle != MICA_HANDLE_NONE) {
+			struct mica_msg probe = {0};
+
+			m.w[7] = (uint64_t)mica_try_send(x.recv_handle, &probe, 0);
+			mica_handle_close(x.recv_handle);
+		}
+		m.label = badge;
+		x.send_buf = (uint64_t)srv_buf;
+		x.send_len = n;
+		r = mica_reply_recv((mica_handle_t)ep, &m, &x, &badge);
+	}
+	mica_thread_exit(r);
+}
+
+static mica_handle_t ep;
+
+static void test_ipc_words_and_badges(void)
+{
+	const uint64_t w[MICA_MSG_WORDS] = {
+	    0, 1, ~0ULL, 1ULL << 63, 0x0123456789abcdefULL, 42, 0xfffffffffffffffeULL, 7};
+	struct mica_msg m = {.label = 5};
+	long r;
+
+	long minted = mica_handle_mint(ep, MICA_RIGHT_SEND, 0x1234);
+	if (minted < 0)
+		return result("ipc.words_badges", "mint gave", minted);
+	for (int i = 0; i < MICA_MSG_WORDS; i++)
+		m.w[i] = w[i];
+	if ((r = mica_call((mica_handle_t)minted, &m, 0)) != 0)
+		return result("ipc.words_badges", "call gave", r);
+	if (m.label != 0x1234)
+		return result("ipc.words_badges", "badge seen by the server:", (long)m.label);
+	for (int i = 0; i < MICA_MSG_WORDS; i++)
+		if (m.w[i] != w[i] + 1)
+			return result("ipc.words_badges", "word wrong:", i);
+	/* The unbadged handle: badge 0. */
+	if ((r = mica_call(ep, &m, 0)) != 0 || m.label != 0)
+		return result("ipc.words_badges", "unbadged call gave", r ? r : (long)m.label);
+	mica_handle_close((mica_handle_t)minted);
+	result("ipc.words_badges", 0, 0);
+}
+
+static char out_buf[MICA_MSG_BUF_MAX], in_buf[MICA_MSG_BUF_MAX + 1];
+
+static void test_ipc_buffers(void)
+{
+	struct mica_msg m = {.label = 1};
+	struct mica_ipc_extra x = {.send_buf = (uint64_t)out_buf,
+	                           .send_len = MICA_MSG_BUF_MAX,
+	                           .send_handle = MICA_HANDLE_NONE,
+	                           .recv_buf = (uint64_t)in_buf,
+	                           .recv_cap = MICA_MSG_BUF_MAX};
+	long r;
+
+	for (int i = 0; i < MICA_MSG_BUF_MAX; i++)
+		out_buf[i] = (char)(i * 7 + 3);
+	if ((r = mica_call(ep, &m, &x)) != 0)
+		return result("ipc.buffers", "call gave", r);
+	if (x.recv_len != MICA_MSG_BUF_MAX)
+		return result("ipc.buffers", "recv_len", x.recv_len);
+	for (int i = 0; i < MICA_MSG_BUF_MAX; i++)
+		if (in_buf[i] != out_buf[MICA_MSG_BUF_MAX - 1 - i])
+			return result("ipc.buffers", "byte wrong at", i);
+	/* A smaller receive buffer: cut to its size, the full length reported. */
+	in_buf[100] = 'Z';
+	x.recv_cap = 100;
+	x.send_len = 300;
+	if ((r = mica_call(ep, &m, &x)) != 0)
+		return result("ipc.buffers", "second call gave", r);
+	if (x.recv_len != 300 || in_buf[100] != 'Z' || in_buf[0] != out_buf[299])
+		return result("ipc.buffers", "truncation wrong, recv_len", x.recv_len);
+	result("ipc.buffers", 0, 0);
+}
+
+static void test_ipc_handle_transfer(void)
+{
+	struct mica_msg m = {.label = 1};
+	struct mica_ipc_extra x = {.send_handle = MICA_HANDLE_NONE};
+	long r;
+
+	/* Copy: the server can use it (try_send: no receiver, EAGAIN), we keep ours. */
+	long e2 = mica_endpoint_create();
+	x.send_handle = (mica_handle_t)e2;
+	x.send_xfer = MICA_XFER_COPY;
+	if ((r = mica_call(ep, &m, &x)) != 0 || (long)m.w[7] != MICA_EAGAIN)
+		return result("ipc.handle_transfer", "copy: server's try_send gave", (long)m.w[7]);
+	if ((r = mica_handle_close((mica_handle_t)e2)) != 0)
+		return result("ipc.handle_transfer", "copied handle gone from the sender:", r);
+	/* Move: the server gets it, ours is gone. */
+	long e3 = mica_endpoint_create();
+	x.send_handle = (mica_handle_t)e3;
+	x.send_xfer = MICA_XFER_MOVE;
+	if ((r = mica_call(ep, &m, &x)) != 0 || (long)m.w[7] != MICA_EAGAIN)
+		return result("ipc.handle_transfer", "move: server's try_send gave", (long)m.w[7]);
+	if ((r = mica_handle_close((mica_handle_t)e3)) != MICA_EBADH)
+		return result("ipc.handle_transfer", "moved handle still held:", r);
+	result("ipc.handle_transfer", 0, 0);
+}
+
+static void test_ipc_errors(void)
+{
+	struct mica_msg m = {0};
+	struct mica_ipc_extra x = {.send_handle = MICA_HANDLE_NONE};
+	long r, e = mica_endpoint_create();
+	long send_only = mica_handle_mint((mica_handle_t)e, MICA_RIGHT_SEND, 1);
+	long recv_only = mica_handle_mint((mica_handle_t)e, MICA_RIGHT_RECV, 2);
+
+#define EXPECT(what, call, want)                                                                   \
+	if ((r = (call)) != (want))                                                                \
+		return result("ipc.errors", what, r);
+	EXPECT("forged handle", mica_send(12345, &m, 0), MICA_EBADH);
+	EXPECT("negative handle", mica_send(-5, &m, 0), MICA_EBADH);
+	EXPECT("send without the right", mica_send((mica_handle_t)recv_only, &m, 0), MICA_ERIGHTS);
+	EXPECT("recv without the right", mica_recv((mica_handle_t)send_only, &m, 0, 0),
+	       MICA_ERIGHTS);
+	EXPECT("try_send, no receiver", mica_try_send((mica_handle_t)e, &m, 0), MICA_EAGAIN);
+	EXPECT("try_recv, no sender", mica_try_recv((mica_handle_t)e, &m, 0, 0), MICA_EAGAIN);
+	EXPECT("bad descriptor", mica_try_send((mica_handle_t)e, &m, (void *)0x10000000),
+	       MICA_EFAULT);
+	x.send_len = MICA_MSG_BUF_MAX + 1;
+	x.send_buf = (uint64_t)out_buf;
+	EXPECT("oversized buffer", mica_try_send((mica_handle_t)e, &m, &x), MICA_EINVAL);
+	x.send_len = 10;
+	x.send_buf = 0x10000000;
+	EXPECT("unmapped buffer", mica_try_send((mica_handle_t)e, &m, &x), MICA_EFAULT);
+	x.send_len = 0;
+	x.send_handle = 999;
+	EXPECT("bad handle to pass", mica_try_send((mica_handle_t)e, &m, &x), MICA_EBADH);
+	x.send_handle = (mica_handle_t)e;
+	x.send_xfer = 7;
+	EXPECT("unknown transfer mode", mica_try_send((mica_handle_t)e, &m, &x), MICA_EINVAL);
+	x.send_handle = (mica_handle_t)send_only; /* minted without the copy right */
+	x.send_xfer = MICA_XFER_COPY;
+	EXPECT("copy without the right", mica_try_send((mica_handle_t)e, &m, &x), MICA_ERIGHTS);
+	x.send_handle = MICA_HANDLE_NONE;
+	x.recv_cap = 10;
+	x.recv_buf = (uint64_t) "read-only";
+	EXPECT("read-only receive buffer", mica_try_recv((mica_handle_t)e, &m, &x, 0), MICA_EFAULT);
+	EXPECT("re-badging", mica_handle_mint((mica_handle_t)send_only, MICA_RIGHT_SEND, 3),
+	       MICA_ERIGHTS);
+	EXPECT("close forged", mica_handle_close(4242), MICA_EBADH);
+	EXPECT("bad syscall handle", mica_handle_close(-1), MICA_EBADH);
+#undef EXPECT
+	mica_handle_close((mica_handle_t)send_only);
+	mica_handle_close((mica_handle_t)recv_only);
+	mica_handle_close((mica_handle_t)e);
+	result("ipc.errors", 0, 0);
+}
+
+static void test_ipc_server_death(void)
+{
+	struct mica_msg m = {.label = LABEL_AGAIN};
+	long r;
+
+	/* A server that receives again without replying abandons the caller. */
+	if ((r = mica_call(ep, &m, 0)) != MICA_EPEER)
+		return result("ipc.peer_gone", "abandoned call gave", r);
+	/* A server that dies holding our call. */
+	m.label = LABEL_DIE;
+	if ((r = mica_call(ep, &m, 0)) != MICA_EPEER)
+		return result("ipc.peer_gone", "call to a dying server gave", r);
+	result("ipc.peer_gone", 0, 0);
+}
+
+static volatile long waiter_result = 1;
+
+static void waiter(uint64_t e)
+{
+	struct mica_msg m;
+
+	waiter_result = mica_recv((mica_handle_t)e, &m, 0, 0);
+	mica_thread_exit(0);
+}
+
+static void test_ipc_endpoint_closed(void)
+{
+	long e = mica_endpoint_create();
+
+	mica_thread_create(waiter, stacks[5], (uint64_t)e, 16);
+	for (int i = 0; i < 5; i++)
+		mica_yield(); /* the waiter blocks in recv */
+	if (waiter_result != 1)
+		return result("ipc.endpoint_closed", "recv returned early:", waiter_result);
+	mica_handle_close((mica_handle_t)e); /* the last handle: the endpoint goes */
+	for (int i = 0; i < 5; i++)
+		mica_yield();
+	result("ipc.endpoint_closed", waiter_result == MICA_EPEER ? 0 : "waiter got",
+	       waiter_result);
+}
+
+static void test_ipc(void)
+{
+	long e = mica_endpoint_create();
+
+	if (e < 0)
+		return result("ipc.words_badges", "endpoint_create gave", e);
+	ep = (mica_handle_t)e;
+	if (mica_thread_create(echo_server, stacks[4], (uint64_t)ep, 16) < 0)
+		return result("ipc.words_badges", "thread_create failed", 0);
+	test_ipc_words_and_badges();
+	test_ipc_buffers();
+	test_ipc_handle_transfer();
+	test_ipc_errors();
+	test_ipc_server_death(); /* the echo server is gone after this */
+	test_ipc_endpoint_closed();
+	mica_handle_close(ep);
+}
+
 int main(void)
 {
 	say("ktest: start\n");
@@ -249,6 +494,7 @@ int main(void)
 	test_bad_thread_create();
 	test_preemption();
 	test_faults_kill_only_the_thread();
+	test_ipc();
 	say("ktest: done\n");
 	return 0;
 }

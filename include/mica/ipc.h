@@ -1,0 +1,46 @@
+/*
+ * Synchronous IPC: a message is a label and MICA_MSG_WORDS words carried in
+ * registers, plus an optional buffer of up to MICA_MSG_BUF_MAX bytes and an
+ * optional handle, described by a struct mica_ipc_extra in user memory.
+ *
+ * Registers of the IPC system calls (syscall.h numbers 7-12):
+ *
+ *   in:  RAX call number, RDI endpoint handle, RSI label,
+ *        RDX R10 R8 R9 R12 R13 R14 R15 words 0-7,
+ *        RBX address of a struct mica_ipc_extra, or 0
+ *   out: RAX 0 or an error, RDI the badge of the handle the message was
+ *        sent through (receive side), RSI label, words as above (the
+ *        message received, or for call the reply)
+ *
+ * send blocks until a receiver takes the message; recv blocks until a
+ * sender comes; call sends and waits for the reply, and the receiver of a
+ * call may answer it once with reply_recv, which then receives again. The
+ * try_ forms return MICA_EAGAIN instead of blocking.
+ */
+#ifndef MICA_IPC_H
+#define MICA_IPC_H
+
+#include <stdint.h>
+
+#define MICA_MSG_WORDS   8
+#define MICA_MSG_BUF_MAX 4096
+
+/* How a handle travels: copied (needs MICA_RIGHT_COPY) or moved. */
+#define MICA_XFER_COPY 0
+#define MICA_XFER_MOVE 1
+
+struct mica_ipc_extra {
+	/* What this side sends. */
+	uint64_t send_buf;   /* address of send_len bytes */
+	uint32_t send_len;   /* at most MICA_MSG_BUF_MAX; 0 for none */
+	int32_t send_handle; /* a handle to pass, or MICA_HANDLE_NONE */
+	uint32_t send_xfer;  /* MICA_XFER_COPY or MICA_XFER_MOVE */
+	/* Where this side receives. */
+	uint32_t recv_cap; /* bytes recv_buf holds; 0 for none */
+	uint64_t recv_buf;
+	/* Filled in by the kernel on receipt. */
+	uint32_t recv_len;   /* bytes the sender sent (more than recv_cap: cut) */
+	int32_t recv_handle; /* the handle received, or MICA_HANDLE_NONE */
+};
+
+#endif /* MICA_IPC_H */
