@@ -44,9 +44,12 @@ USER_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/user/user.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
 USER_PROGS := $(BUILD)/user/ktest.elf
 
-$(BUILD)/user/%.elf: tests/user/%.c tests/user/user.ld $(wildcard libipc/*.h include/mica/*.h) | deps
+# Each program is a folder of C files: tests/user/<name>/ gives build/user/<name>.elf.
+.SECONDEXPANSION:
+$(BUILD)/user/%.elf: $$(wildcard tests/user/%/*.c tests/user/%/*.h) tests/user/user.ld \
+		$(wildcard libipc/*.h include/mica/*.h) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $<
+	$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^)
 
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04

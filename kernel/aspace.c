@@ -1,21 +1,25 @@
 /*
  * Address spaces. One frame holds the object and, after it, the slots of
- * its handle table; its PML4 shares the kernel half. Destroying one closes
- * its handles, unmaps the user half and frees its page tables.
- * (Until the pager exists the kernel also frees the user frames; from then
- * on it reports them to the pager instead.)
+ * its handle table; its PML4 shares the kernel half. Every user frame
+ * mapped in one is a pool frame, counted by pool.c. Destroying one (mem.c)
+ * ends its threads and closes its handles at once, then empties its page
+ * tables in bounded steps, reporting each frame to the pager; the object
+ * itself goes with its last reference.
  */
 #include <mica/error.h>
+#include <mica/fault.h>
 #include "aspace.h"
 #include "frame.h"
 #include "lib/string.h"
 #include "phys.h"
+#include "pool.h"
 #include "pt.h"
+#include "thread.h"
 #include "vm.h"
 
 static uint32_t next_id = 1;
 
-/* Create an empty address space. Errors: MICA_ENOMEM. */
+/* Create an empty address space, with one reference for the caller. Errors: MICA_ENOMEM. */
 int aspace_create(struct aspace **out)
 {
 	paddr_t pa, root;
@@ -28,7 +32,7 @@ int aspace_create(struct aspace **out)
 	}
 	struct aspace *as = phys_to_virt(pa);
 	memset(as, 0, sizeof(*as));
-	as->obj = (struct kobj){MICA_OBJ_ASPACE, 1};
+	kobj_init(&as->obj, MICA_OBJ_ASPACE);
 	as->root = root;
 	as->id = next_id++;
 	handle_table_init(&as->handles, (struct handle *)(as + 1), ASPACE_HANDLES);
@@ -36,17 +40,27 @@ int aspace_create(struct aspace **out)
 	return MICA_OK;
 }
 
-static void free_user_frames(void *arg, vaddr_t va, paddr_t pa, uint64_t npages)
+/* End every thread in `as` (not the caller's) and close its handles: the first step of destroy. */
+void aspace_kill(struct aspace *as)
+{
+	as->dead = true;
+	while (as->threads)
+		thread_end(as->threads, MICA_EXIT_KILLED, 0, 0, "address space destroyed");
+	handle_table_clear(&as->handles);
+}
+
+/* pt_unmap_fn for user mappings: one mapping less of each pool frame. */
+void aspace_unmapped(void *arg, vaddr_t va, paddr_t pa, uint64_t npages)
 {
 	(void)arg;
 	(void)va;
-	(void)frame_free(pa, npages);
+	pool_unref(pa, npages);
 }
 
-/* Tear an address space down: every user frame and table, then the object. */
-void aspace_destroy(struct aspace *as)
+/* The last reference is gone: unmap whatever is left, free the tables and the object. */
+void aspace_release(struct aspace *as)
 {
 	handle_table_clear(&as->handles);
-	pt_root_destroy(as->root, free_user_frames, NULL);
+	pt_root_destroy(as->root, aspace_unmapped, NULL);
 	(void)frame_free(virt_to_phys(as), 1);
 }

@@ -1,4 +1,4 @@
-/* Address spaces: a page-table root and a handle table. */
+/* Address spaces: a page-table root, a handle table, the threads in it. */
 #ifndef KERNEL_ASPACE_H
 #define KERNEL_ASPACE_H
 
@@ -7,11 +7,15 @@
 #include "kobj.h"
 #include "types.h"
 
+struct thread;
+
 struct aspace {
-	struct kobj obj;
-	paddr_t root;     /* PML4, kernel half shared */
-	uint32_t threads; /* live threads in it */
+	struct kobj obj; /* references: handles, and each thread in it */
+	paddr_t root;    /* PML4, kernel half shared */
 	uint32_t id;
+	uint32_t nthreads;           /* threads in it not yet ended */
+	struct thread *threads;      /* those threads, linked by as_next */
+	bool dead;                   /* destroyed: no threads, handles or new mappings */
 	struct handle_table handles; /* slots fill the rest of the object's frame */
 };
 
@@ -19,6 +23,8 @@ struct aspace {
 #define ASPACE_HANDLES ((MICA_PAGE_SIZE - sizeof(struct aspace)) / sizeof(struct handle))
 
 int aspace_create(struct aspace **out);
-void aspace_destroy(struct aspace *as);
+void aspace_kill(struct aspace *as);
+void aspace_unmapped(void *arg, vaddr_t va, paddr_t pa, uint64_t npages);
+void aspace_release(struct aspace *as);
 
 #endif /* KERNEL_ASPACE_H */

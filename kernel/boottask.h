@@ -4,6 +4,7 @@
 
 #include "mb2.h"
 
-void boottask_start(const struct mb2_module *m);
+void boottask_copy_modules(const struct boot_info *boot);
+void boottask_start(const struct boot_info *boot);
 
 #endif /* KERNEL_BOOTTASK_H */

@@ -62,3 +62,22 @@ const char *cmdline_get(const char *key)
 			v = words[i].value;
 	return v;
 }
+
+/*
+ * The value of `key` as a decimal number, or `dflt` if it is absent or not
+ * a number that fits in 64 bits.
+ */
+uint64_t cmdline_get_u64(const char *key, uint64_t dflt)
+{
+	const char *v = cmdline_get(key);
+	uint64_t n = 0;
+
+	if (!v || !*v)
+		return dflt;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9' || n > (~0ULL - 9) / 10)
+			return dflt;
+		n = n * 10 + (uint64_t)(*v - '0');
+	}
+	return n;
+}

@@ -2,7 +2,10 @@
 #ifndef KERNEL_CMDLINE_H
 #define KERNEL_CMDLINE_H
 
+#include "types.h"
+
 void cmdline_init(const char *s);
 const char *cmdline_get(const char *key);
+uint64_t cmdline_get_u64(const char *key, uint64_t dflt);
 
 #endif /* KERNEL_CMDLINE_H */

@@ -10,11 +10,21 @@
  * blocked thread are its message, and the dispatcher writes RAX when the
  * thread's own call returns).
  *
+ * The kernel sends two kinds of message on a thread's behalf (fault.h):
+ * a page fault, as a call to the thread's pager, and an exit notice, as a
+ * send to its supervisor. The thread itself is the sender, with the message
+ * in kmsg instead of its registers; a zombie (an ended thread) waiting on
+ * its supervisor is buried once the notice is taken. So the kernel needs
+ * no message queue of its own, and nothing is lost if nobody is listening
+ * yet.
+ *
  * Nothing here can half-complete: each call validates its handle and its
  * descriptor before it queues, transfers or wakes anything. The kernel is
  * not preemptible, so the queues need no lock.
  */
+#include <stddef.h>
 #include <mica/error.h>
+#include <mica/fault.h>
 #include <mica/handle.h>
 #include <mica/ipc.h>
 #include <mica/layout.h>
@@ -24,13 +34,14 @@
 #include "lib/string.h"
 #include "phys.h"
 #include "sched.h"
+#include "syscall.h"
 #include "usercopy.h"
 
 static uint8_t bounce[MICA_MSG_BUF_MAX]; /* one CPU, never preempted: one buffer */
 
 /* ---- endpoints ---- */
 
-/* Create an endpoint with no references yet. Errors: MICA_ENOMEM. */
+/* Create an endpoint with one reference, the caller's. Errors: MICA_ENOMEM. */
 int endpoint_create(struct endpoint **out)
 {
 	paddr_t pa;
@@ -39,7 +50,7 @@ int endpoint_create(struct endpoint **out)
 		return MICA_ENOMEM;
 	struct endpoint *ep = phys_to_virt(pa);
 	memset(ep, 0, sizeof(*ep));
-	ep->obj.type = MICA_OBJ_ENDPOINT;
+	kobj_init(&ep->obj, MICA_OBJ_ENDPOINT);
 	*out = ep;
 	return MICA_OK;
 }
@@ -67,24 +78,76 @@ static struct thread *pop(struct thread **head, struct thread **tail)
 	return t;
 }
 
-/* Wake t, blocked in IPC, with `result` as its call's return value. */
+/* Take t out of the queue at *head (if it is there). */
+static void unlink(struct thread **head, struct thread **tail, struct thread *t)
+{
+	struct thread *prev = NULL;
+
+	for (struct thread *q = *head; q; prev = q, q = q->ipc_next) {
+		if (q != t)
+			continue;
+		if (prev)
+			prev->ipc_next = t->ipc_next;
+		else
+			*head = t->ipc_next;
+		if (*tail == t)
+			*tail = prev;
+		t->ipc_next = NULL;
+		return;
+	}
+}
+
+/*
+ * Wake t, blocked in IPC, with `result` as its call's return value. A
+ * zombie's notice is done with (taken, or nobody can take it): bury it.
+ */
 static void wake(struct thread *t, int64_t result)
 {
 	t->ipc_state = IPC_NONE;
 	t->ipc_ep = NULL;
 	t->ipc_result = result;
-	sched_wake(t);
+	if (t->state == THREAD_ZOMBIE)
+		sched_bury(t);
+	else
+		sched_wake(t);
 }
 
-/* The last handle is gone: everyone waiting on it learns the peer is gone. */
-void endpoint_release(struct endpoint *ep)
+/* Nobody can receive on ep again: everyone waiting learns the peer is gone. */
+static void endpoint_close(struct endpoint *ep)
 {
 	struct thread *t;
 
+	ep->closed = true;
 	while ((t = pop(&ep->senders, &ep->senders_tail)))
 		wake(t, MICA_EPEER);
 	while ((t = pop(&ep->receivers, &ep->receivers_tail)))
 		wake(t, MICA_EPEER);
+}
+
+/* A thread names ep as its pager or supervisor: a reference, counted apart. */
+void endpoint_hold(struct endpoint *ep)
+{
+	kobj_ref(&ep->obj);
+	ep->users++;
+}
+
+void endpoint_drop(struct endpoint *ep)
+{
+	ep->users--;
+	kobj_unref(&ep->obj);
+}
+
+/* A reference went: if only threads' remain, no handle is left to receive with. */
+void endpoint_unreferenced(struct endpoint *ep)
+{
+	if (!ep->closed && ep->obj.refs == ep->users)
+		endpoint_close(ep);
+}
+
+/* The last reference is gone. */
+void endpoint_release(struct endpoint *ep)
+{
+	endpoint_close(ep);
 	(void)frame_free(virt_to_phys(ep), 1);
 }
 
@@ -135,6 +198,9 @@ static int extra_check(struct thread *t, struct extra *x, bool sending, bool rec
 		}
 	}
 	if (receiving) {
+		/* The descriptor itself gets recv_len and recv_handle back. */
+		if (usercopy_check(t->as->root, x->at, sizeof(x->e), true) != MICA_OK)
+			return MICA_EFAULT;
 		/* The receive buffer: bounded and writable. */
 		if (x->e.recv_cap > MICA_MSG_BUF_MAX)
 			return MICA_EINVAL;
@@ -143,6 +209,16 @@ static int extra_check(struct thread *t, struct extra *x, bool sending, bool rec
 			return MICA_EFAULT;
 	}
 	return MICA_OK;
+}
+
+/* Give r its descriptor's two output fields (checked writable just before). */
+static void extra_write_back(struct thread *r, const struct extra *x)
+{
+	_Static_assert(offsetof(struct mica_ipc_extra, recv_handle) ==
+	                   offsetof(struct mica_ipc_extra, recv_len) + sizeof(uint32_t),
+	               "recv_len and recv_handle are adjacent");
+	(void)usercopy_to_root(r->as->root, x->at + offsetof(struct mica_ipc_extra, recv_len),
+	                       &x->e.recv_len, sizeof(uint32_t) + sizeof(int32_t));
 }
 
 /*
@@ -155,6 +231,16 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge)
 	struct extra xs, xr;
 	struct ipc_regs m;
 
+	/* The kernel's message for s: registers only. */
+	if (s->ipc_kernel) {
+		syscall_abi_ipc_set(thread_frame(r), &s->kmsg, badge);
+		if (extra_read(r, &xr) == MICA_OK && xr.at) {
+			xr.e.recv_len = 0;
+			xr.e.recv_handle = MICA_HANDLE_NONE;
+			extra_write_back(r, &xr);
+		}
+		return MICA_OK;
+	}
 	/* The sender's side, re-read: it may have changed while s waited. */
 	if (extra_read(s, &xs) != MICA_OK)
 		return MICA_EFAULT;
@@ -166,14 +252,20 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge)
 	syscall_abi_ipc_get(thread_frame(s), &m);
 	syscall_abi_ipc_set(thread_frame(r), &m, badge);
 
-	/* The receiver's side: what it did not ask for is not delivered. */
-	if (extra_read(r, &xr) != MICA_OK || !xr.at)
+	/*
+	 * The receiver's side: what it did not ask for is not delivered, nor
+	 * is anything if its descriptor cannot take the answer (a sibling
+	 * thread unmapped it meanwhile): a handle must never arrive unseen.
+	 */
+	if (extra_read(r, &xr) != MICA_OK || !xr.at ||
+	    usercopy_check(r->as->root, xr.at, sizeof(xr.e), true) != MICA_OK)
 		return MICA_OK;
 	xr.e.recv_len = xs.at ? xs.e.send_len : 0;
 	xr.e.recv_handle = MICA_HANDLE_NONE;
-	if (xr.e.recv_len && xr.e.recv_cap)
-		(void)usercopy_to_root(r->as->root, xr.e.recv_buf, bounce,
-		                       MIN(xr.e.recv_len, xr.e.recv_cap));
+	if (xr.e.recv_len && xr.e.recv_cap &&
+	    usercopy_to_root(r->as->root, xr.e.recv_buf, bounce,
+	                     MIN(xr.e.recv_len, xr.e.recv_cap)) != MICA_OK)
+		xr.e.recv_len = 0; /* the buffer went away meanwhile: nothing arrived */
 	if (xs.at && xs.e.send_handle != MICA_HANDLE_NONE) {
 		mica_handle_t h;
 		int rc =
@@ -184,7 +276,7 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge)
 		if (rc == MICA_OK)
 			xr.e.recv_handle = h;
 	}
-	(void)usercopy_to_root(r->as->root, xr.at, &xr.e, sizeof(xr.e));
+	extra_write_back(r, &xr);
 	return MICA_OK;
 }
 
@@ -196,15 +288,12 @@ static void await_reply(struct thread *s, struct thread *r)
 	r->reply_to = s;
 }
 
-/* Look up the endpoint behind handle h of the current thread with `right`. */
-static int endpoint_get(struct thread *t, int64_t h, uint32_t right, struct endpoint **ep,
-                        uint64_t *badge)
+/* The endpoint behind handle h of the current thread, with `right`. */
+static int endpoint_get(uint64_t h, uint32_t right, struct endpoint **ep, uint64_t *badge)
 {
 	const struct handle *hd;
+	int rc = syscall_handle(h, MICA_OBJ_ENDPOINT, right, &hd);
 
-	if (h < INT32_MIN || h > INT32_MAX)
-		return MICA_EBADH;
-	int rc = handle_get(&t->as->handles, (mica_handle_t)h, MICA_OBJ_ENDPOINT, right, &hd);
 	if (rc != MICA_OK)
 		return rc;
 	*ep = (struct endpoint *)hd->obj;
@@ -229,12 +318,16 @@ int64_t ipc_send(const struct syscall_args *s, bool block, bool call)
 
 	/* The endpoint, with the send right; the descriptor (and its receive
 	 * part for a call, which gets the reply). */
-	int rc = endpoint_get(t, (int64_t)s->a[0], MICA_RIGHT_SEND, &ep, &badge);
+	int rc = endpoint_get(s->a[0], MICA_RIGHT_SEND, &ep, &badge);
 	if (rc != MICA_OK)
 		return rc;
 	rc = extra_check(t, &x, true, call);
 	if (rc != MICA_OK)
 		return rc;
+	if (syscall_abi_ipc_label(s->frame) >= MICA_LABEL_KERNEL)
+		return MICA_EINVAL; /* the kernel's own labels cannot be forged */
+	if (ep->closed)
+		return MICA_EPEER;
 
 	struct thread *r = ep->receivers;
 	if (r) {
@@ -260,19 +353,26 @@ int64_t ipc_send(const struct syscall_args *s, bool block, bool call)
 	return t->ipc_result;
 }
 
-/* Receive on ep for the current thread, its descriptor already checked. */
-static int64_t receive(struct thread *t, struct endpoint *ep, bool block)
+/*
+ * A server that receives a new message, or waits for one, without having
+ * replied abandons its caller, who gets MICA_EPEER.
+ */
+static void abandon(struct thread *t)
 {
-	struct thread *s;
+	struct thread *c = t->reply_to;
 
-	/* A server that receives again without replying abandons its caller. */
-	if (t->reply_to) {
-		struct thread *c = t->reply_to;
-
+	t->reply_lost = false;
+	if (c) {
 		t->reply_to = NULL;
 		c->replier = NULL;
 		wake(c, MICA_EPEER);
 	}
+}
+
+/* Receive on ep for the current thread, its descriptor already checked. */
+static int64_t receive(struct thread *t, struct endpoint *ep, bool block)
+{
+	struct thread *s;
 
 	while ((s = pop(&ep->senders, &ep->senders_tail))) {
 		int rc = transfer(s, t, s->ipc_badge);
@@ -281,6 +381,7 @@ static int64_t receive(struct thread *t, struct endpoint *ep, bool block)
 			wake(s, rc); /* the sender's fault: it hears, we take the next */
 			continue;
 		}
+		abandon(t);
 		if (s->ipc_call) {
 			s->ipc_ep = NULL;
 			await_reply(s, t);
@@ -291,6 +392,9 @@ static int64_t receive(struct thread *t, struct endpoint *ep, bool block)
 	}
 	if (!block)
 		return MICA_EAGAIN;
+	if (ep->closed)
+		return MICA_EPEER;
+	abandon(t);
 	t->ipc_ep = ep;
 	t->ipc_state = IPC_RECEIVING;
 	push(&ep->receivers, &ep->receivers_tail, t);
@@ -310,7 +414,7 @@ int64_t ipc_recv(const struct syscall_args *s, bool block)
 	struct extra x;
 	uint64_t badge;
 
-	int rc = endpoint_get(t, (int64_t)s->a[0], MICA_RIGHT_RECV, &ep, &badge);
+	int rc = endpoint_get(s->a[0], MICA_RIGHT_RECV, &ep, &badge);
 	if (rc != MICA_OK)
 		return rc;
 	rc = extra_check(t, &x, false, true);
@@ -332,33 +436,109 @@ int64_t ipc_reply_recv(const struct syscall_args *s)
 	struct extra x;
 	uint64_t badge;
 
-	int rc = endpoint_get(t, (int64_t)s->a[0], MICA_RIGHT_RECV, &ep, &badge);
+	int rc = endpoint_get(s->a[0], MICA_RIGHT_RECV, &ep, &badge);
 	if (rc != MICA_OK)
 		return rc;
 	rc = extra_check(t, &x, true, true);
 	if (rc != MICA_OK)
 		return rc;
+	struct ipc_regs m;
+	syscall_abi_ipc_get(s->frame, &m);
+	if (t->reply_to && m.label >= MICA_LABEL_KERNEL)
+		return MICA_EINVAL;
+	/* The caller died before we answered: say so; the server goes on. */
+	if (t->reply_lost) {
+		t->reply_lost = false;
+		return MICA_EPEER;
+	}
 	struct thread *c = t->reply_to;
 	if (c) {
 		t->reply_to = NULL;
 		c->replier = NULL;
-		if (transfer(t, c, 0) == MICA_OK)
+		if (c->ipc_kernel) {
+			/* An answer to a fault: resume the thread, or have it killed. */
+			c->kill_code = m.w[0];
+			wake(c, m.label == MICA_FAULT_RESUME ? MICA_OK : THREAD_PAGER_KILL);
+		} else if (transfer(t, c, 0) == MICA_OK) {
 			wake(c, MICA_OK);
-		else
+		} else {
 			wake(c, MICA_EPEER); /* our reply went bad: the caller must not hang */
+		}
 	}
 	return receive(t, ep, true);
 }
 
 /*
- * t is dying (it is the running thread). A caller waiting for t's reply
- * is woken with MICA_EPEER; t itself is in no queue, since it is running.
+ * t is ending (running or not): take it out of every IPC relation. A
+ * queued thread leaves its queue; a caller's server learns, at its next
+ * reply, that nobody is waiting; a server's caller is woken with
+ * MICA_EPEER.
  */
-void ipc_thread_dead(struct thread *t)
+void ipc_detach(struct thread *t)
 {
+	if (t->ipc_state == IPC_SENDING)
+		unlink(&t->ipc_ep->senders, &t->ipc_ep->senders_tail, t);
+	else if (t->ipc_state == IPC_RECEIVING)
+		unlink(&t->ipc_ep->receivers, &t->ipc_ep->receivers_tail, t);
+	if (t->replier) {
+		t->replier->reply_to = NULL;
+		t->replier->reply_lost = true;
+		t->replier = NULL;
+	}
+	t->ipc_state = IPC_NONE;
+	t->ipc_ep = NULL;
 	if (t->reply_to) {
 		t->reply_to->replier = NULL;
 		wake(t->reply_to, MICA_EPEER);
 		t->reply_to = NULL;
 	}
+}
+
+/*
+ * Send t's message from the kernel (t->kmsg) on ep with `badge`: to a
+ * waiting receiver now, or queued until one comes. Returns true if it was
+ * delivered now.
+ */
+static bool kernel_send(struct thread *t, struct endpoint *ep, uint64_t badge, bool call)
+{
+	struct thread *r = ep->receivers;
+
+	t->ipc_kernel = true;
+	t->ipc_badge = badge;
+	t->ipc_call = call;
+	if (r) {
+		(void)transfer(t, r, badge); /* cannot fail: registers only */
+		(void)pop(&ep->receivers, &ep->receivers_tail);
+		wake(r, MICA_OK);
+		return true;
+	}
+	t->ipc_ep = ep;
+	t->ipc_state = IPC_SENDING;
+	push(&ep->senders, &ep->senders_tail, t);
+	return false;
+}
+
+/* The zombie t's exit notice to its supervisor ep; t is buried once it is taken. */
+void ipc_notify(struct thread *t, struct endpoint *ep, uint64_t badge)
+{
+	if (ep->closed || kernel_send(t, ep, badge, false))
+		sched_bury(t);
+}
+
+/*
+ * The running thread t faulted: call its pager ep with the fault message
+ * and wait for the answer. Returns MICA_OK (resume), THREAD_PAGER_KILL,
+ * or MICA_EPEER (the pager is gone, or dropped the call).
+ */
+int64_t ipc_fault_call(struct thread *t, struct endpoint *ep, uint64_t badge)
+{
+	struct thread *r = ep->receivers;
+
+	if (ep->closed)
+		return MICA_EPEER;
+	if (kernel_send(t, ep, badge, true))
+		await_reply(t, r);
+	sched_block();
+	t->ipc_kernel = false;
+	return t->ipc_result;
 }

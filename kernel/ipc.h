@@ -11,6 +11,8 @@ struct endpoint {
 	struct kobj obj;
 	struct thread *senders, *senders_tail;
 	struct thread *receivers, *receivers_tail;
+	uint32_t users; /* references held by threads (as pager or supervisor) */
+	bool closed;    /* no handle left: nobody can receive here again */
 };
 
 enum ipc_state {
@@ -22,7 +24,12 @@ enum ipc_state {
 
 int endpoint_create(struct endpoint **out);
 void endpoint_release(struct endpoint *ep);
-void ipc_thread_dead(struct thread *t);
+void endpoint_hold(struct endpoint *ep);
+void endpoint_drop(struct endpoint *ep);
+void endpoint_unreferenced(struct endpoint *ep);
+void ipc_detach(struct thread *t);
+void ipc_notify(struct thread *t, struct endpoint *ep, uint64_t badge);
+int64_t ipc_fault_call(struct thread *t, struct endpoint *ep, uint64_t badge);
 int64_t ipc_send(const struct syscall_args *s, bool block, bool call);
 int64_t ipc_recv(const struct syscall_args *s, bool block);
 int64_t ipc_reply_recv(const struct syscall_args *s);

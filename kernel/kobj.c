@@ -1,20 +1,50 @@
-/* Releasing kernel objects whose last reference is gone, by type. */
+/*
+ * Kernel objects: counting them, and releasing one whose last reference
+ * is gone (by type). An endpoint also hears when only threads' references
+ * are left (no handle: nobody can ever receive on it again).
+ */
 #include "aspace.h"
 #include "ipc.h"
 #include "kobj.h"
 #include "panic.h"
+#include "thread.h"
 
-/* Called by kobj_unref when the count reaches zero. */
-void kobj_release(struct kobj *o)
+static uint64_t live; /* objects initialised and not yet released */
+
+/* A new object of `type` with one reference, its creator's. */
+void kobj_init(struct kobj *o, uint32_t type)
 {
+	o->type = type;
+	o->refs = 1;
+	live++;
+}
+
+/* Drop one reference; release the object with the last. */
+void kobj_unref(struct kobj *o)
+{
+	if (--o->refs != 0) {
+		if (o->type == MICA_OBJ_ENDPOINT)
+			endpoint_unreferenced((struct endpoint *)o);
+		return;
+	}
+	live--;
 	switch (o->type) {
 	case MICA_OBJ_ASPACE:
-		aspace_destroy((struct aspace *)o);
+		aspace_release((struct aspace *)o);
 		break;
 	case MICA_OBJ_ENDPOINT:
 		endpoint_release((struct endpoint *)o);
 		break;
+	case MICA_OBJ_THREAD:
+		thread_release((struct thread *)o);
+		break;
 	default:
 		panic("kobj: release of an object of type %u", o->type);
 	}
+}
+
+/* Objects alive, for the statistics call. */
+uint64_t kobj_count(void)
+{
+	return live;
 }

@@ -15,18 +15,13 @@ struct kobj {
 	uint32_t refs;
 };
 
-/* Free an object whose last reference is gone (dispatches on its type). */
-void kobj_release(struct kobj *o);
+void kobj_init(struct kobj *o, uint32_t type);
+void kobj_unref(struct kobj *o);
+uint64_t kobj_count(void);
 
 static inline void kobj_ref(struct kobj *o)
 {
 	o->refs++;
-}
-
-static inline void kobj_unref(struct kobj *o)
-{
-	if (--o->refs == 0)
-		kobj_release(o);
 }
 
 #endif /* KERNEL_KOBJ_H */

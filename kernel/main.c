@@ -16,11 +16,13 @@
 #include "kprintf.h"
 #include "lib/string.h"
 #include "mb2.h"
+#include "mem.h"
 #include "memmap.h"
 #include "multiboot2.h"
 #include "panic.h"
 #include "percpu.h"
 #include "phys.h"
+#include "pool.h"
 #include "pic.h"
 #include "sched.h"
 #include "selftest.h"
@@ -70,6 +72,16 @@ static size_t boot_ranges(paddr_t mbi_pa, struct mem_range *r)
 	for (size_t i = 0; i < boot.nmodules; i++)
 		r[n++] = (struct mem_range){boot.module[i].start, boot.module[i].end};
 	return n;
+}
+
+/*
+ * The kernel's reserve unless the command line says otherwise (reserve=N
+ * frames): a sixteenth of usable memory, at least 4 MiB. It holds every
+ * kernel object and page table; the pager can add to it (donate).
+ */
+static uint64_t reserve_default(const struct memmap *m)
+{
+	return MAX(m->usable_frames / 16, 1024);
 }
 
 /* Called by boot.asm in long mode, on the boot stack; never returns. */
@@ -147,8 +159,15 @@ void kmain(paddr_t mbi_pa)
 	if (fault)
 		crash_run(fault);
 
+	/* The user pool: every free frame past the kernel's reserve (pool.c). */
+	pool_init(&map, cmdline_get_u64("reserve", reserve_default(&map)));
+	boottask_copy_modules(&boot);
+	kprintf("pool: %lu frames for user space, %lu kept by the kernel\n", pool_total(),
+	        frame_free_count());
+	mem_stats_print();
+
 	if (boot.nmodules > 0)
-		boottask_start(&boot.module[0]);
+		boottask_start(&boot);
 
 	kprintf("kernel: ready\n");
 	const char *ready = cmdline_get("ready");

@@ -8,13 +8,14 @@
  * The kernel runs with interrupts off (only the idle thread enables them),
  * so nothing here needs a lock on one CPU.
  */
-#include <mica/syscall.h>
+#include <mica/thread.h>
 #include "aspace.h"
 #include "cmdline.h"
 #include "cpu.h"
 #include "frame.h"
 #include "kprintf.h"
 #include "lib/string.h"
+#include "mem.h"
 #include "panic.h"
 #include "percpu.h"
 #include "phys.h"
@@ -75,8 +76,12 @@ struct thread *sched_current(void)
 	return cpu_this()->current;
 }
 
-/* Free the threads that died before this switch. */
-static void reap(void)
+/*
+ * Free the threads that ended and are done with (never the running one:
+ * it cannot be on the list). Runs at each switch and at the end of each
+ * system call, never inside a loop over a queue a reap could change.
+ */
+void sched_reap(void)
 {
 	while (dead) {
 		struct thread *t = dead;
@@ -101,7 +106,7 @@ static void switch_to(struct thread *next)
 	if (next->as && (cpu_read_cr3() & ~0xFFFULL) != next->as->root)
 		cpu_write_cr3(next->as->root);
 	cpu_switch(&prev->ksp, next->ksp);
-	reap(); /* back on prev's stack: nobody runs on the dead ones now */
+	sched_reap(); /* back on prev's stack: nobody runs on the dead ones now */
 }
 
 /* Make a new thread runnable. */
@@ -155,31 +160,43 @@ void sched_tick(void)
 	sched_yield();
 }
 
-/* End the current thread: out of the run queue, onto the dead list, away. */
-void sched_exit(void)
+/* Take an ending thread out of the run queue (if it is in it). */
+void sched_remove(struct thread *t)
 {
-	struct thread *t = sched_current();
+	if (t->state == THREAD_RUNNABLE)
+		dequeue(t);
+}
 
-	dequeue(t);
+/* An ended thread is done with: reap it at the next switch. */
+void sched_bury(struct thread *t)
+{
 	t->state = THREAD_DEAD;
 	t->next = dead;
 	dead = t;
+}
+
+/* The current thread has ended (thread_end): run another, never come back. */
+void sched_leave(void)
+{
+	struct thread *t = sched_current();
+
 	/* The address space may go with this thread: run on the kernel's tables. */
 	cpu_write_cr3(vm_kernel_root());
 	switch_to(pick());
-	panic("sched: dead thread %u resumed", t->id);
+	panic("sched: ended thread %u resumed", t->id);
 }
 
 /* The idle thread: reap, leave QEMU if asked and nothing is left, halt. */
 static void idle_loop(void)
 {
 	for (;;) {
-		reap();
+		sched_reap();
 		if (exit_when_idle && thread_live_user() == 0) {
 			struct frame_stats st;
 
 			frame_stats(&st);
 			kprintf(FRAME_STATS_LINE, st.total, st.free, st.used);
+			mem_stats_print();
 			kprintf("kernel: all user threads have exited\n");
 			cpu_qemu_exit(QEMU_EXIT_SUCCESS);
 		}

@@ -14,7 +14,10 @@ void sched_yield(void);
 void sched_block(void);
 void sched_wake(struct thread *t);
 void sched_tick(void);
-__attribute__((noreturn)) void sched_exit(void);
+void sched_remove(struct thread *t);
+void sched_reap(void);
+void sched_bury(struct thread *t);
+__attribute__((noreturn)) void sched_leave(void);
 struct thread *sched_current(void);
 
 #endif /* KERNEL_SCHED_H */

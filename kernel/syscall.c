@@ -4,11 +4,14 @@
  * handler checks all of its arguments before it changes anything.
  */
 #include <mica/error.h>
+#include <mica/fault.h>
 #include <mica/syscall.h>
+#include <mica/thread.h>
 #include "aspace.h"
 #include "ipc.h"
 #include "sched.h"
 #include "serial.h"
+#include "syscall.h"
 #include "syscall_abi.h"
 #include "thread.h"
 #include "usercopy.h"
@@ -50,37 +53,108 @@ static int64_t sys_yield(const struct syscall_args *s)
 }
 
 /*
- * thread_create(entry, stack_top, arg, priority): a new thread in the
- * caller's address space. Provisional: with handles it takes an address
- * space handle and returns a thread handle.
+ * Look up handle `arg` of the calling thread: an object of `type`
+ * (MICA_OBJ_NONE: any) with need_rights. Errors: MICA_EBADH (not a
+ * handle value, or not one the caller holds of that type), MICA_ERIGHTS.
+ */
+int syscall_handle(uint64_t arg, uint32_t type, uint32_t need_rights, const struct handle **out)
+{
+	if ((int64_t)arg < INT32_MIN || (int64_t)arg > INT32_MAX)
+		return MICA_EBADH;
+	return handle_get(&sched_current()->as->handles, (mica_handle_t)(int64_t)arg, type,
+	                  need_rights, out);
+}
+
+/* An optional endpoint for a thread to report to: MICA_HANDLE_NONE, or one with SEND. */
+static int link_arg(mica_handle_t h, struct endpoint **ep, uint64_t *badge)
+{
+	const struct handle *hd;
+
+	*ep = NULL;
+	*badge = 0;
+	if (h == MICA_HANDLE_NONE)
+		return MICA_OK;
+	int rc = syscall_handle((uint64_t)(int64_t)h, MICA_OBJ_ENDPOINT, MICA_RIGHT_SEND, &hd);
+	if (rc != MICA_OK)
+		return rc;
+	*ep = (struct endpoint *)hd->obj;
+	*badge = hd->badge;
+	return MICA_OK;
+}
+
+/*
+ * thread_create(aspace, params): a thread in the address space, started
+ * at once (include/mica/thread.h). The caller gets a handle with MANAGE
+ * and COPY. Errors: MICA_EBADH, MICA_ERIGHTS (aspace lacks MANAGE, pager
+ * or supervisor lacks SEND), MICA_EPEER (a destroyed address space),
+ * MICA_EFAULT (params), MICA_EINVAL (priority, reserved field),
+ * MICA_ERANGE (entry or stack outside the user half), MICA_ENOMEM.
  */
 static int64_t sys_thread_create(const struct syscall_args *s)
 {
+	struct handle_table *table = &sched_current()->as->handles;
+	struct mica_thread_params p;
+	struct thread_links l;
+	const struct handle *h;
 	struct thread *t;
+	mica_handle_t out;
 
-	/* A valid priority; thread_create_user checks the addresses. */
-	if (s->a[3] > MICA_PRIO_MAX)
+	int rc = syscall_handle(s->a[0], MICA_OBJ_ASPACE, MICA_RIGHT_MANAGE, &h);
+	if (rc != MICA_OK)
+		return rc;
+	struct aspace *as = (struct aspace *)h->obj;
+	if (as->dead)
+		return MICA_EPEER;
+	if (usercopy_from(&p, s->a[1], sizeof(p)) != MICA_OK)
+		return MICA_EFAULT;
+	if (p.priority > MICA_PRIO_MAX || p.reserved != 0)
 		return MICA_EINVAL;
-	int rc = thread_create_user(sched_current()->as, s->a[0], s->a[1], s->a[2],
-	                            (unsigned)s->a[3], &t);
-	return rc == MICA_OK ? (int64_t)t->id : rc;
+	rc = link_arg(p.pager, &l.pager, &l.pager_badge);
+	if (rc == MICA_OK)
+		rc = link_arg(p.supervisor, &l.supervisor, &l.supervisor_badge);
+	if (rc != MICA_OK)
+		return rc;
+	if (table->count == table->cap)
+		return MICA_ENOMEM;
+	rc = thread_create_user(as, p.entry, p.stack_top, p.arg, p.priority, &l, &t);
+	if (rc != MICA_OK)
+		return rc;
+	(void)handle_alloc(table, &t->obj, MICA_RIGHT_MANAGE | MICA_RIGHT_COPY, 0, &out);
+	return out;
+}
+
+/*
+ * thread_kill(thread, code): end the thread; its supervisor hears
+ * MICA_EXIT_KILLED with `code`. A thread may kill itself. Errors:
+ * MICA_EBADH, MICA_ERIGHTS (no MANAGE), MICA_EPEER (it has already ended).
+ */
+static int64_t sys_thread_kill(const struct syscall_args *s)
+{
+	const struct handle *h;
+
+	int rc = syscall_handle(s->a[0], MICA_OBJ_THREAD, MICA_RIGHT_MANAGE, &h);
+	if (rc != MICA_OK)
+		return rc;
+	struct thread *t = (struct thread *)h->obj;
+	if (t->state == THREAD_ZOMBIE || t->state == THREAD_DEAD)
+		return MICA_EPEER;
+	thread_end(t, MICA_EXIT_KILLED, (int64_t)s->a[1], 0, "killed by thread_kill");
+	return MICA_OK;
 }
 
 /* endpoint_create(): a new endpoint; the caller gets a send/receive/copy handle. */
 static int64_t sys_endpoint_create(const struct syscall_args *s)
 {
-	struct aspace *as = sched_current()->as;
+	struct handle_table *table = &sched_current()->as->handles;
 	struct endpoint *ep;
 	mica_handle_t h;
 
 	(void)s;
-	if (endpoint_create(&ep) != MICA_OK)
+	if (table->count == table->cap || endpoint_create(&ep) != MICA_OK)
 		return MICA_ENOMEM;
-	if (handle_alloc(&as->handles, &ep->obj,
-	                 MICA_RIGHT_SEND | MICA_RIGHT_RECV | MICA_RIGHT_COPY, 0, &h) != MICA_OK) {
-		endpoint_release(ep); /* no reference was taken: free it now */
-		return MICA_ENOMEM;
-	}
+	(void)handle_alloc(table, &ep->obj, MICA_RIGHT_SEND | MICA_RIGHT_RECV | MICA_RIGHT_COPY, 0,
+	                   &h);
+	kobj_unref(&ep->obj); /* the handle holds it now */
 	return h;
 }
 
@@ -103,14 +177,22 @@ static int64_t sys_handle_close(const struct syscall_args *s)
 	return handle_close(&sched_current()->as->handles, h);
 }
 
-/* handle_mint(h, rights_mask, badge): a badged copy of an endpoint handle. */
+/*
+ * handle_mint(h, rights_mask, badge): a copy of h with rights & mask; with
+ * a badge (an unbadged endpoint handle only), a badged one.
+ */
 static int64_t sys_handle_mint(const struct syscall_args *s)
 {
+	struct handle_table *table = &sched_current()->as->handles;
 	mica_handle_t h, out;
+	int rc;
 
 	if (handle_arg(s->a[0], &h) != MICA_OK)
 		return MICA_EBADH;
-	int rc = handle_mint(&sched_current()->as->handles, h, (uint32_t)s->a[1], s->a[2], &out);
+	if (s->a[2] == 0)
+		rc = handle_copy(table, h, table, (uint32_t)s->a[1], &out);
+	else
+		rc = handle_mint(table, h, (uint32_t)s->a[1], s->a[2], &out);
 	return rc == MICA_OK ? out : rc;
 }
 
@@ -153,6 +235,14 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_IPC_TRY_RECV] = sys_ipc_try_recv,
     [MICA_SYS_IPC_CALL] = sys_ipc_call,
     [MICA_SYS_IPC_REPLY_RECV] = ipc_reply_recv,
+    [MICA_SYS_ASPACE_CREATE] = mem_aspace_create,
+    [MICA_SYS_ASPACE_DESTROY] = mem_aspace_destroy,
+    [MICA_SYS_MAP] = mem_map,
+    [MICA_SYS_UNMAP] = mem_unmap,
+    [MICA_SYS_GRANT] = mem_grant,
+    [MICA_SYS_DONATE] = mem_donate,
+    [MICA_SYS_MEM_STATS] = mem_stats_call,
+    [MICA_SYS_THREAD_KILL] = sys_thread_kill,
 };
 
 /* Entered from entry.asm with the caller's registers in f. */
@@ -166,4 +256,5 @@ void syscall_dispatch(struct trap_frame *f)
 		return;
 	}
 	syscall_abi_result(f, syscall_table[s.nr](&s));
+	sched_reap(); /* what the call ended is freed before the caller goes on */
 }

@@ -3,12 +3,22 @@
  * contiguous frames of kernel stack, reached through the direct map. The
  * top of the stack holds the thread's user context (struct trap_frame)
  * whenever it is in the kernel; below it, cpu_switch saves the kernel
- * context. A thread that exits is reaped by the next thread to run, since
- * nothing can free the stack it is running on.
+ * context.
+ *
+ * A thread ends in one place, thread_end, whatever the cause (exit, an
+ * exception, its pager, thread_kill, its address space destroyed), and
+ * whether it is the running thread or not: the kernel is not preemptible,
+ * so a thread that is not running is only data (queue links, IPC state)
+ * and is never resumed once it has ended. An ended thread with a
+ * supervisor stays a zombie until its exit notice is received; then, or
+ * at once without one, it is reaped by the next thread to run (nothing can
+ * free the stack it is running on). The object itself goes with its last
+ * handle.
  */
 #include <mica/error.h>
+#include <mica/fault.h>
 #include <mica/layout.h>
-#include <mica/syscall.h>
+#include <mica/thread.h>
 #include "aspace.h"
 #include "frame.h"
 #include "gdt.h"
@@ -25,7 +35,7 @@ extern char thread_first_return[];
 #define RFLAGS_RESERVED (1ULL << 1)
 
 static uint32_t next_id = 1;
-static uint32_t live_user; /* user threads not yet reaped */
+static uint32_t live_user; /* user threads not yet ended */
 
 /* The user context saved at the top of t's kernel stack. */
 struct trap_frame *thread_frame(struct thread *t)
@@ -48,7 +58,7 @@ static int thread_alloc(unsigned prio, struct thread **out)
 	}
 	struct thread *t = phys_to_virt(obj);
 	memset(t, 0, sizeof(*t));
-	t->obj = (struct kobj){MICA_OBJ_THREAD, 1};
+	kobj_init(&t->obj, MICA_OBJ_THREAD);
 	t->id = next_id++;
 	t->prio = (uint8_t)prio;
 	t->kstack = stack;
@@ -72,13 +82,13 @@ static void push_switch_frame(struct thread *t, void *below, uint64_t ret)
 
 /*
  * Create a thread in `as` that starts in user mode at `entry` with RSP =
- * `stack` and RDI = `arg`, and make it runnable. The addresses are checked
- * to lie in the user half (what is mapped there is the thread's business:
- * a bad entry faults the thread, not the kernel). Errors: MICA_ERANGE,
- * MICA_EINVAL (priority), MICA_ENOMEM.
+ * `stack` and RDI = `arg`, reporting to `links`, and make it runnable. The
+ * addresses are checked to lie in the user half (what is mapped there is
+ * the thread's business: a bad entry faults the thread, not the kernel).
+ * Errors: MICA_ERANGE, MICA_EINVAL (priority), MICA_ENOMEM.
  */
 int thread_create_user(struct aspace *as, vaddr_t entry, vaddr_t stack, uint64_t arg, unsigned prio,
-                       struct thread **out)
+                       const struct thread_links *links, struct thread **out)
 {
 	struct thread *t;
 
@@ -99,8 +109,22 @@ int thread_create_user(struct aspace *as, vaddr_t entry, vaddr_t stack, uint64_t
 	f->ss = GDT_USER_DATA | 3;
 	f->rdi = arg;
 	push_switch_frame(t, f, (uint64_t)thread_first_return);
+	/* Its address space and endpoints, each with a reference. */
+	kobj_ref(&as->obj);
 	t->as = as;
-	as->threads++;
+	t->as_next = as->threads;
+	as->threads = t;
+	as->nthreads++;
+	if (links->pager) {
+		endpoint_hold(links->pager);
+		t->pager = links->pager;
+		t->pager_badge = links->pager_badge;
+	}
+	if (links->supervisor) {
+		endpoint_hold(links->supervisor);
+		t->supervisor = links->supervisor;
+		t->supervisor_badge = links->supervisor_badge;
+	}
 	live_user++;
 	sched_add(t);
 	*out = t;
@@ -119,43 +143,115 @@ int thread_create_kernel(void (*fn)(void), unsigned prio, struct thread **out)
 	return MICA_OK;
 }
 
-/* End the current thread with `code`; it is reaped after the next switch. */
-void thread_exit(int64_t code)
-{
-	struct thread *t = sched_current();
-
-	t->exit_code = code;
-	kprintf("thread %u exited: code %ld\n", t->id, code);
-	ipc_thread_dead(t);
-	sched_exit();
-}
-
-/* Kill the current (user) thread because of `why` at the context f. */
-void thread_kill(const char *why, struct trap_frame *f)
-{
-	struct thread *t = sched_current();
-
-	kprintf("thread %u killed: %s at rip 0x%lx\n", t->id, why, f->rip);
-	t->exit_code = -1;
-	ipc_thread_dead(t);
-	sched_exit();
-}
-
-/* Free a dead thread, and its address space with its last thread. */
-void thread_reap(struct thread *t)
+/* Take t out of its address space's list; the last thread out empties its handle table. */
+static void leave_aspace(struct thread *t)
 {
 	struct aspace *as = t->as;
 
-	(void)frame_free(t->kstack, THREAD_STACK_PAGES);
-	(void)frame_free(virt_to_phys(t), 1);
-	if (as) {
-		live_user--;
-		if (--as->threads == 0)
-			aspace_destroy(as);
+	for (struct thread **p = &as->threads; *p; p = &(*p)->as_next) {
+		if (*p == t) {
+			*p = t->as_next;
+			break;
+		}
 	}
+	t->as_next = NULL;
+	/* Nobody is left to use the handles; clearing them also breaks the
+	 * cycle of a task holding a handle to its own address space. */
+	if (--as->nthreads == 0)
+		handle_table_clear(&as->handles);
 }
 
-/* User threads created and not yet reaped. */
+/*
+ * End user thread t (running or not; not already ended) for `reason`
+ * (MICA_EXIT_*), with `code` and the faulting address `addr` for its exit
+ * notice; `why` names the cause in the log. Does not return if t is the
+ * running thread.
+ */
+void thread_end(struct thread *t, unsigned reason, int64_t code, uint64_t addr, const char *why)
+{
+	uint64_t rip = thread_frame(t)->rip;
+
+	if (reason == MICA_EXIT_NORMAL)
+		kprintf("thread %u exited: code %ld\n", t->id, code);
+	else
+		kprintf("thread %u killed: %s at rip 0x%lx\n", t->id, why, rip);
+	ipc_detach(t);
+	sched_remove(t);
+	live_user--;
+	leave_aspace(t);
+	if (t->supervisor) {
+		t->kmsg = (struct ipc_regs){MICA_LABEL_EXIT,
+		                            {t->id, reason, (uint64_t)code, addr, rip, 0, 0, 0}};
+		t->state = THREAD_ZOMBIE;
+		ipc_notify(t, t->supervisor, t->supervisor_badge);
+	} else {
+		sched_bury(t);
+	}
+	if (t == sched_current())
+		sched_leave();
+}
+
+/* End the current thread with `code`. */
+void thread_exit(int64_t code)
+{
+	thread_end(sched_current(), MICA_EXIT_NORMAL, code, 0, NULL);
+	__builtin_unreachable();
+}
+
+/*
+ * The current thread took exception f->vector in user mode (a page fault
+ * at `addr`). With a pager, a page fault becomes a call to it: the pager
+ * resumes the thread (this returns, and the access is retried) or kills
+ * it. Anything else, or no pager, or a pager that is gone: the thread
+ * dies, and its supervisor hears why.
+ */
+void thread_fault(struct trap_frame *f, uint64_t addr)
+{
+	struct thread *t = sched_current();
+	const char *why = trap_name(f->vector);
+
+	if (f->vector == TRAP_PF && t->pager) {
+		uint64_t access = ((f->error & 2) ? MICA_FAULT_WRITE : 0) |
+		                  ((f->error & 16) ? MICA_FAULT_EXEC : 0) |
+		                  ((f->error & 1) ? MICA_FAULT_PRESENT : 0);
+
+		t->kmsg =
+		    (struct ipc_regs){MICA_LABEL_FAULT, {addr, access, f->rip, t->id, 0, 0, 0, 0}};
+		int64_t r = ipc_fault_call(t, t->pager, t->pager_badge);
+		if (r == MICA_OK)
+			return;
+		if (r == THREAD_PAGER_KILL)
+			thread_end(t, MICA_EXIT_PAGER, (int64_t)t->kill_code, addr,
+			           "killed by its pager");
+		why = "#PF page fault (pager gone)";
+	}
+	thread_end(t, MICA_EXIT_FAULT, (int64_t)f->vector, f->vector == TRAP_PF ? addr : 0, why);
+	__builtin_unreachable();
+}
+
+/* Free an ended thread's stack and references; the object waits for its handles. */
+void thread_reap(struct thread *t)
+{
+	(void)frame_free(t->kstack, THREAD_STACK_PAGES);
+	t->kstack = 0;
+	if (t->pager)
+		endpoint_drop(t->pager);
+	if (t->supervisor)
+		endpoint_drop(t->supervisor);
+	t->pager = t->supervisor = NULL;
+	if (t->as)
+		kobj_unref(&t->as->obj);
+	t->as = NULL;
+	kobj_unref(&t->obj);
+}
+
+/* The last reference is gone (the thread was reaped first): free the object. */
+void thread_release(struct thread *t)
+{
+	(void)frame_free(virt_to_phys(t), 1);
+}
+
+/* User threads created and not yet ended. */
 uint32_t thread_live_user(void)
 {
 	return live_user;

@@ -3,21 +3,27 @@
 #define KERNEL_THREAD_H
 
 #include "kobj.h"
+#include "syscall_abi.h"
 #include "trap.h"
 #include "types.h"
 
 struct aspace;
+struct endpoint;
 
 enum thread_state {
 	THREAD_RUNNABLE, /* running, or in a run queue */
-	THREAD_BLOCKED,
-	THREAD_DEAD, /* waiting to be reaped */
+	THREAD_BLOCKED,  /* in IPC */
+	THREAD_ZOMBIE,   /* ended; its exit notice waits on the supervisor endpoint */
+	THREAD_DEAD,     /* ended, waiting to be reaped */
 };
 
 #define THREAD_STACK_PAGES 4
 
+/* ipc_result of a faulting thread whose pager answered "kill". */
+#define THREAD_PAGER_KILL 1
+
 struct thread {
-	struct kobj obj;
+	struct kobj obj; /* references: its own until reaped, and its handles' */
 	uint32_t id;
 	/* Scheduler: run queue links, protected by running with interrupts off. */
 	struct thread *next, *prev;
@@ -25,28 +31,43 @@ struct thread {
 	uint8_t state;
 	uint32_t ticks_left;
 	/* Context: the kernel stack and where its saved registers are. */
-	uint64_t ksp;      /* saved by cpu_switch */
-	paddr_t kstack;    /* THREAD_STACK_PAGES frames */
-	struct aspace *as; /* NULL for kernel threads */
-	int64_t exit_code;
+	uint64_t ksp;           /* saved by cpu_switch */
+	paddr_t kstack;         /* THREAD_STACK_PAGES frames; 0 once reaped */
+	struct aspace *as;      /* holds a reference; NULL for kernel threads */
+	struct thread *as_next; /* in as->threads while not ended */
+	/* Who hears of it: the pager (faults) and the supervisor (its end). */
+	struct endpoint *pager, *supervisor; /* each holds a reference, or NULL */
+	uint64_t pager_badge, supervisor_badge;
 	/* IPC (ipc.c): where the thread waits, and whom it answers. */
 	struct endpoint *ipc_ep; /* endpoint it is queued on, or NULL */
 	struct thread *ipc_next; /* next in that endpoint's queue */
 	uint8_t ipc_state;       /* enum ipc_state */
 	bool ipc_call;           /* queued as a sender by call: wants a reply */
+	bool ipc_kernel;         /* its message is kmsg (a fault or exit notice) */
+	bool reply_lost;         /* server: the caller it owed a reply died */
 	uint64_t ipc_badge;      /* badge of the handle it sends through */
 	struct thread *reply_to; /* server: the caller it owes a reply */
 	struct thread *replier;  /* caller: the server that owes it one */
 	int64_t ipc_result;      /* set by whoever wakes it */
+	uint64_t kill_code;      /* a pager's kill: w0 of its reply */
+	struct ipc_regs kmsg;    /* the kernel's message on its behalf */
+};
+
+/* Who a new user thread reports to: endpoints (referenced by the thread) and badges. */
+struct thread_links {
+	struct endpoint *pager, *supervisor; /* NULL for none */
+	uint64_t pager_badge, supervisor_badge;
 };
 
 int thread_create_user(struct aspace *as, vaddr_t entry, vaddr_t stack, uint64_t arg, unsigned prio,
-                       struct thread **out);
+                       const struct thread_links *links, struct thread **out);
 int thread_create_kernel(void (*fn)(void), unsigned prio, struct thread **out);
 struct trap_frame *thread_frame(struct thread *t);
+void thread_end(struct thread *t, unsigned reason, int64_t code, uint64_t addr, const char *why);
 __attribute__((noreturn)) void thread_exit(int64_t code);
-__attribute__((noreturn)) void thread_kill(const char *why, struct trap_frame *f);
+void thread_fault(struct trap_frame *f, uint64_t addr);
 void thread_reap(struct thread *t);
+void thread_release(struct thread *t);
 uint32_t thread_live_user(void);
 
 #endif /* KERNEL_THREAD_H */

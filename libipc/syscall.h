@@ -8,7 +8,9 @@
 #include <mica/error.h>
 #include <mica/handle.h>
 #include <mica/ipc.h>
+#include <mica/memory.h>
 #include <mica/syscall.h>
+#include <mica/thread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +22,21 @@ static inline int64_t mica_syscall4(uint64_t nr, uint64_t a0, uint64_t a1, uint6
 	__asm__ volatile("syscall"
 	                 : "=a"(ret)
 	                 : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10)
+	                 : "rcx", "r11", "memory");
+	return ret;
+}
+
+static inline int64_t mica_syscall6(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                                    uint64_t a4, uint64_t a5)
+{
+	int64_t ret;
+	register uint64_t r10 __asm__("r10") = a3;
+	register uint64_t r8 __asm__("r8") = a4;
+	register uint64_t r9 __asm__("r9") = a5;
+
+	__asm__ volatile("syscall"
+	                 : "=a"(ret)
+	                 : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
 	                 : "rcx", "r11", "memory");
 	return ret;
 }
@@ -43,12 +60,66 @@ static inline int64_t mica_yield(void)
 	return mica_syscall4(MICA_SYS_YIELD, 0, 0, 0, 0);
 }
 
-/* Start a thread in this address space at entry(arg) on stack_top; returns its id. */
-static inline int64_t mica_thread_create(void (*entry)(uint64_t), void *stack_top, uint64_t arg,
-                                         unsigned prio)
+/* Create and start a thread in address space `as`; returns a handle to it. */
+static inline int64_t mica_thread_create(mica_handle_t as, const struct mica_thread_params *p)
 {
-	return mica_syscall4(MICA_SYS_THREAD_CREATE, (uint64_t)entry, (uint64_t)stack_top, arg,
-	                     prio);
+	return mica_syscall4(MICA_SYS_THREAD_CREATE, (uint64_t)(int64_t)as, (uint64_t)p, 0, 0);
+}
+
+/* End a thread; its supervisor hears MICA_EXIT_KILLED with `code`. */
+static inline int64_t mica_thread_kill(mica_handle_t t, uint64_t code)
+{
+	return mica_syscall4(MICA_SYS_THREAD_KILL, (uint64_t)(int64_t)t, code, 0, 0);
+}
+
+/* ---- memory (include/mica/memory.h); all but mem_stats need MICA_RIGHT_MEMORY ---- */
+
+/* A new empty address space; `auth` is a handle with the memory right. */
+static inline int64_t mica_aspace_create(mica_handle_t auth)
+{
+	return mica_syscall4(MICA_SYS_ASPACE_CREATE, (uint64_t)(int64_t)auth, 0, 0, 0);
+}
+
+/* One step of destroying `as`: returns the frames unmapped (< cap: it is empty). */
+static inline int64_t mica_aspace_destroy(mica_handle_t as, uint64_t *frames, uint64_t cap)
+{
+	return mica_syscall4(MICA_SYS_ASPACE_DESTROY, (uint64_t)(int64_t)as, (uint64_t)frames, cap,
+	                     0);
+}
+
+/* Map npages pool frames from `frame` at vaddr with MICA_MAP_* rights. */
+static inline int64_t mica_map(mica_handle_t as, uint64_t vaddr, uint64_t frame, uint64_t npages,
+                               unsigned rights)
+{
+	return mica_syscall6(MICA_SYS_MAP, (uint64_t)(int64_t)as, vaddr, frame, npages, rights, 0);
+}
+
+/* Unmap npages at vaddr; each page's frame goes to frames[] (if not NULL). */
+static inline int64_t mica_unmap(mica_handle_t as, uint64_t vaddr, uint64_t npages,
+                                 uint64_t *frames)
+{
+	return mica_syscall4(MICA_SYS_UNMAP, (uint64_t)(int64_t)as, vaddr, npages,
+	                     (uint64_t)frames);
+}
+
+/* Move npages mappings from src at svaddr to dst at dvaddr. */
+static inline int64_t mica_grant(mica_handle_t src, uint64_t svaddr, mica_handle_t dst,
+                                 uint64_t dvaddr, uint64_t npages)
+{
+	return mica_syscall6(MICA_SYS_GRANT, (uint64_t)(int64_t)src, svaddr, (uint64_t)(int64_t)dst,
+	                     dvaddr, npages, 0);
+}
+
+/* Give unmapped pool frames to the kernel's reserve. */
+static inline int64_t mica_donate(mica_handle_t auth, uint64_t frame, uint64_t npages)
+{
+	return mica_syscall4(MICA_SYS_DONATE, (uint64_t)(int64_t)auth, frame, npages, 0);
+}
+
+/* The kernel's frame counts. */
+static inline int64_t mica_mem_stats(struct mica_mem_stats *st)
+{
+	return mica_syscall4(MICA_SYS_MEM_STATS, (uint64_t)st, 0, 0, 0);
 }
 
 /* A new endpoint; returns a handle with send, receive and copy rights. */
@@ -63,7 +134,10 @@ static inline int64_t mica_handle_close(mica_handle_t h)
 	return mica_syscall4(MICA_SYS_HANDLE_CLOSE, (uint64_t)(int64_t)h, 0, 0, 0);
 }
 
-/* A copy of endpoint handle h with rights & mask and a badge receivers will see. */
+/*
+ * A copy of handle h with rights & mask; with a non-zero badge (endpoints
+ * only), one whose receivers see the badge.
+ */
 static inline int64_t mica_handle_mint(mica_handle_t h, uint32_t mask, uint64_t badge)
 {
 	return mica_syscall4(MICA_SYS_HANDLE_MINT, (uint64_t)(int64_t)h, mask, badge, 0);

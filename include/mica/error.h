@@ -22,7 +22,8 @@
 	X(MICA_ENOSYS, -12, "no such system call")                                                 \
 	X(MICA_EFAULT, -13, "a user buffer is not mapped in the user half with the needed rights") \
 	X(MICA_EAGAIN, -14, "no partner is ready (non-blocking IPC)")                              \
-	X(MICA_EPEER, -15, "the other side is gone (endpoint closed or partner thread died)")
+	X(MICA_EPEER, -15, "the other side is gone (endpoint closed or partner thread died)")      \
+	X(MICA_EFRAME, -16, "a physical frame outside the user pool (kernel, tables, MMIO, no RAM)")
 
 enum mica_error {
 #define MICA_ERROR_ENUM(name, value, text) name = value,

@@ -14,7 +14,7 @@ enum mica_syscall {
 	MICA_SYS_DEBUG_WRITE = 0,     /* (const char *buf, size_t len) -> len */
 	MICA_SYS_THREAD_EXIT = 1,     /* (int64_t code) -> does not return */
 	MICA_SYS_YIELD = 2,           /* () -> 0 */
-	MICA_SYS_THREAD_CREATE = 3,   /* (entry, stack_top, arg, priority) -> thread id */
+	MICA_SYS_THREAD_CREATE = 3,   /* (aspace, const struct mica_thread_params *) -> handle */
 	MICA_SYS_ENDPOINT_CREATE = 4, /* () -> handle (send, receive, copy) */
 	MICA_SYS_HANDLE_CLOSE = 5,    /* (handle) -> 0 */
 	MICA_SYS_HANDLE_MINT = 6,     /* (handle, rights mask, badge) -> new handle */
@@ -24,14 +24,18 @@ enum mica_syscall {
 	MICA_SYS_IPC_TRY_RECV = 10,
 	MICA_SYS_IPC_CALL = 11,
 	MICA_SYS_IPC_REPLY_RECV = 12,
+	MICA_SYS_ASPACE_CREATE = 13,  /* (authority) -> address-space handle */
+	MICA_SYS_ASPACE_DESTROY = 14, /* (aspace, frames_out, cap) -> frames reported */
+	MICA_SYS_MAP = 15,            /* (aspace, vaddr, frame, npages, rights) -> 0 */
+	MICA_SYS_UNMAP = 16,          /* (aspace, vaddr, npages, frames_out) -> npages */
+	MICA_SYS_GRANT = 17,          /* (src, src_vaddr, dst, dst_vaddr, npages) -> 0 */
+	MICA_SYS_DONATE = 18,         /* (authority, frame, npages) -> 0 */
+	MICA_SYS_MEM_STATS = 19,      /* (struct mica_mem_stats *out) -> 0 */
+	MICA_SYS_THREAD_KILL = 20,    /* (thread, code) -> 0 */
 	MICA_SYS_COUNT
 };
 
 /* Largest buffer one debug_write takes. */
 #define MICA_DEBUG_WRITE_MAX 4096
-
-/* Thread priorities: higher runs first; equal ones share the CPU in turn. */
-#define MICA_PRIO_MIN 0
-#define MICA_PRIO_MAX 31
 
 #endif /* MICA_SYSCALL_H */

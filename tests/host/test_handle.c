@@ -55,7 +55,7 @@ static int obj_index(const struct kobj *o)
  * The kernel's release, faked: records the call, and checks the count is 0
  * and no slot of any table still names the object (slots are freed first).
  */
-void kobj_release(struct kobj *o)
+static void kobj_release(struct kobj *o)
 {
 	int k = obj_index(o);
 
@@ -65,6 +65,13 @@ void kobj_release(struct kobj *o)
 		for (uint32_t i = 0; i < tab[t].cap; i++)
 			assert_ptr_not_equal(tab[t].slot[i].obj, o);
 	released[k]++;
+}
+
+/* kobj.c's unref, with the fake release behind it. */
+void kobj_unref(struct kobj *o)
+{
+	if (--o->refs == 0)
+		kobj_release(o);
 }
 
 static int setup(void **state)

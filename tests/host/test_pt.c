@@ -1512,6 +1512,89 @@ static void test_random_against_reference(void **state)
 	assert_int_equal(count_tables(kroot), 1);
 }
 
+/* pt_drain_user empties a root in bounded, ascending steps, freeing tables as they empty. */
+static void test_drain_in_steps(void **state)
+{
+	(void)state;
+	paddr_t r;
+
+	assert_int_equal(pt_root_create(kroot, &r), MICA_OK);
+	const uint64_t before = nfree(), tables = pt_table_count();
+	/* Five pages in three places, far apart. */
+	assert_int_equal(pt_map(r, 0x7f0000000000ULL, 0x9000, 2, PT_USER), MICA_OK);
+	assert_int_equal(pt_map(r, 0x400000, 0x5000, 2, PT_USER | PT_WRITE), MICA_OK);
+	assert_int_equal(pt_map(r, UVA, 0x7000, 1, PT_USER), MICA_OK);
+	assert_int_equal(pt_table_count() - tables, before - nfree());
+
+	uint64_t budget = 2;
+	recs_clear();
+	assert_true(pt_drain_user(r, &budget, record, &cb_cookie));
+	assert_int_equal(budget, 0);
+	assert_int_equal(rec_pages, 2);
+	assert_int_equal(recs[0].va, 0x400000); /* lowest first */
+	budget = 2;
+	assert_true(pt_drain_user(r, &budget, record, &cb_cookie));
+	assert_int_equal(rec_pages, 4);
+	/* The last page: the budget is not used up, so nothing is left. */
+	budget = 2;
+	assert_false(pt_drain_user(r, &budget, record, &cb_cookie));
+	assert_int_equal(budget, 1);
+	assert_int_equal(rec_pages, 5);
+	/* Every table but the root is free again; draining an empty root is a no-op. */
+	assert_int_equal(nfree(), before);
+	assert_int_equal(pt_table_count(), tables);
+	budget = 0;
+	assert_false(pt_drain_user(r, &budget, record, &cb_cookie));
+	assert_int_equal(count_user_tables(r), 0);
+	pt_root_destroy(r, NULL, NULL);
+}
+
+/* A budget smaller than a large page stops before it rather than splitting it. */
+static void test_drain_never_splits(void **state)
+{
+	(void)state;
+	paddr_t r;
+
+	assert_int_equal(pt_root_create(kroot, &r), MICA_OK);
+	assert_int_equal(pt_map(r, UVA, 0, 512, PT_USER | PT_LARGE), MICA_OK);
+	uint64_t budget = 511;
+	recs_clear();
+	assert_true(pt_drain_user(r, &budget, record, &cb_cookie));
+	assert_int_equal(budget, 511);
+	assert_int_equal(rec_pages, 0);
+	budget = 512;
+	assert_false(pt_drain_user(r, &budget, record, &cb_cookie));
+	assert_int_equal(rec_pages, 512);
+	pt_root_destroy(r, NULL, NULL);
+}
+
+/* pt_map_need counts exactly the tables a page-by-page map allocates, and refuses as pt_map. */
+static void test_map_need(void **state)
+{
+	(void)state;
+	paddr_t r;
+	uint64_t need;
+
+	assert_int_equal(pt_root_create(kroot, &r), MICA_OK);
+	/* Across a 1 GiB boundary: a PDPT, two PDs, two PTs. */
+	const vaddr_t va = 0x40000000ULL - 2 * PAGE;
+	assert_int_equal(pt_map_need(r, va, 4, PT_USER, &need), MICA_OK);
+	assert_int_equal(need, 5);
+	const uint64_t before = nfree();
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(
+		    pt_map(r, va + (vaddr_t)i * PAGE, 0x1000 * (vaddr_t)(i + 1), 1, PT_USER),
+		    MICA_OK);
+	assert_int_equal(before - nfree(), need);
+	assert_int_equal(pt_map_need(r, va + 4 * PAGE, 1, PT_USER, &need), MICA_OK);
+	assert_int_equal(need, 0);
+	assert_int_equal(pt_map_need(r, va, 1, PT_USER, &need), MICA_EEXIST);
+	assert_int_equal(pt_map_need(r, va + 1, 1, PT_USER, &need), MICA_EALIGN);
+	assert_int_equal(pt_map_need(r, MICA_KERNEL_VBASE, 1, PT_USER, &need), MICA_ERANGE);
+	assert_int_equal(pt_map_need(r, va, 1, PT_USER | PT_WRITE | PT_EXEC, &need), MICA_EPERM);
+	pt_root_destroy(r, NULL, NULL);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1531,6 +1614,9 @@ int main(void)
 	    T(test_refused_unmap_and_protect_change_nothing),
 	    T(test_enomem_does_not_half_map),
 	    T(test_top_of_address_space),
+	    T(test_drain_in_steps),
+	    T(test_drain_never_splits),
+	    T(test_map_need),
 	    T(test_tlb_invlpg_up_to_32),
 	    T(test_tlb_reload_over_32),
 	    T(test_tlb_other_root_not_flushed),

@@ -17,7 +17,6 @@ IDS = [
     "syscall.bad_pointer",
     "syscall.bad_number",
     "syscall.regs_preserved",
-    "sched.bad_create",
     "sched.preemption",
     "fault.kill_thread",
     "ipc.words_badges",
@@ -26,6 +25,19 @@ IDS = [
     "ipc.errors",
     "ipc.peer_gone",
     "ipc.endpoint_closed",
+    "thread.exit_notice",
+    "thread.kill",
+    "thread.create_errors",
+    "fault.resume_kill",
+    "fault.no_pager",
+    "ipc.reply_lost",
+    "mem.bootinfo",
+    "mem.map_unmap",
+    "mem.map_errors",
+    "mem.grant",
+    "mem.aspace_destroy",
+    "mem.donate",
+    "mem.enomem",
 ]
 
 
@@ -53,21 +65,50 @@ def test_user_output_and_task_start(run):
     assert run.has("ktest: done"), run.log
 
 
-def test_faulting_threads_are_killed_and_named(run):
+def test_killed_threads_are_named_with_the_cause(run):
     kills = re.findall(r"^thread \d+ killed: (.+) at rip 0x[0-9a-f]+$", run.log, re.M)
-    assert kills == ["#UD invalid opcode", "#PF page fault", "#PF page fault",
-                     "#GP general protection"], run.log
+    assert sorted(kills) == sorted([
+        # fault.kill_thread: exceptions without a pager
+        "#UD invalid opcode", "#PF page fault", "#PF page fault", "#GP general protection",
+        # thread.kill, fault.resume_kill (the fault thread, then the pager), ipc.reply_lost
+        "killed by thread_kill", "killed by its pager", "killed by thread_kill",
+        "killed by thread_kill",
+        # fault.no_pager: none, then one whose endpoint was closed
+        "#PF page fault", "#PF page fault (pager gone)",
+        # mem.aspace_destroy
+        "address space destroyed",
+    ]), run.log
     assert not run.has("PANIC"), run.log
 
 
 def test_exit_codes_reported(run):
     codes = [int(c) for c in re.findall(r"^thread \d+ exited: code (-?\d+)$", run.log, re.M)]
-    # main 0, the endpoint-closed waiter 0, the echo server 7 (asked to die), spinners 100, 101
-    assert sorted(codes) == [0, 0, 7, 100, 101], run.log
+    # main 0, the endpoint-closed waiter 0, the echo server 7 (asked to die), spinners 100,
+    # 101, thread.exit_notice 5, the reply_lost server 0
+    assert sorted(codes) == [0, 0, 0, 5, 7, 100, 101], run.log
 
 
-def test_frames_return_to_their_boot_values(run):
-    """Every frame the task and its threads used is free again at the end."""
-    counts = re.findall(r"^frames: total=(\d+) free=(\d+) used=(\d+)$", run.log, re.M)
-    assert len(counts) == 2, run.log
-    assert counts[0] == counts[1], run.log
+MEMSTATS = re.compile(r"^memstats: reserve=(\d+) reserve_free=(\d+) pool=(\d+) pool_mapped=(\d+) "
+                      r"mappings=(\d+) tables=(\d+) objects=(\d+)$", re.M)
+
+
+def test_counts_return_to_their_boot_values(run):
+    """Before the first task and after its last thread: the same kernel counts.
+
+    The only change allowed is the frames ktest donated (mem.donate, mem.enomem),
+    which move from the pool to the reserve, and are free there.
+    """
+    (r0, f0, p0, m0, n0, t0, o0), (r1, f1, p1, m1, n1, t1, o1) = [
+        tuple(map(int, m)) for m in MEMSTATS.findall(run.log)]
+    donated = r1 - r0
+    assert donated == 9, run.log
+    assert (p1, f1) == (p0 - donated, f0 + donated), run.log
+    assert (m1, n1, t1, o1) == (m0, n0, t0, o0) == (0, 0, t0, 1), run.log
+
+
+def test_pool_is_handed_over(run):
+    """Every usable frame is the kernel's reserve or the pager's pool."""
+    total = int(re.search(r"^frames: total=(\d+)", run.log, re.M).group(1))
+    reserve, _, pool = (int(x) for x in MEMSTATS.search(run.log).groups()[:3])
+    assert reserve + pool == total, run.log
+    assert reserve >= 1024 and pool > total * 3 // 4, run.log

@@ -35,6 +35,30 @@
 
 #define ENTRIES 512
 
+static uint64_t tables; /* page-table frames allocated here and not yet freed */
+
+/* A zeroed table frame. Errors: MICA_ENOMEM. */
+static int table_new(paddr_t *t)
+{
+	if (frame_alloc(t) != MICA_OK)
+		return MICA_ENOMEM;
+	memset(phys_to_virt(*t), 0, MICA_PAGE_SIZE);
+	tables++;
+	return MICA_OK;
+}
+
+static void table_free(paddr_t t)
+{
+	(void)frame_free(t, 1);
+	tables--;
+}
+
+/* Page-table frames in use in every address space, the kernel's included. */
+uint64_t pt_table_count(void)
+{
+	return tables;
+}
+
 static unsigned level_shift(int lvl)
 {
 	return MICA_PAGE_SHIFT + 9u * (unsigned)(lvl - 1);
@@ -182,7 +206,7 @@ static void flush_free_tables(struct flush *f)
 
 		f->freed = table_at(t)[0];
 		table_at(t)[0] = 0;
-		(void)frame_free(t, 1);
+		table_free(t);
 	}
 }
 
@@ -243,8 +267,7 @@ static void map_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, paddr_t pa,
 			if (!(*e & PTE_P)) {
 				paddr_t t;
 
-				(void)frame_alloc(&t); /* counted by map_check */
-				memset(table_at(t), 0, MICA_PAGE_SIZE);
+				(void)table_new(&t); /* counted by map_check */
 				*e = t | table_bits(va);
 			}
 			map_do(*e & PTE_ADDR, lvl - 1, va, seg, pa, flags);
@@ -285,6 +308,24 @@ int pt_map(paddr_t root, vaddr_t va, paddr_t pa, uint64_t npages, unsigned flags
 		return MICA_ENOMEM;
 	map_do(root, 4, va, last, pa, flags);
 	return MICA_OK;
+}
+
+/*
+ * How many table frames mapping npages 4 KiB pages at va would allocate
+ * (flags without PT_LARGE), after the checks pt_map makes on the range:
+ * so a caller that maps the range page by page, to scattered frames, can
+ * refuse before the first page instead of failing half-way. Errors: as
+ * pt_map, except MICA_ENOMEM.
+ */
+int pt_map_need(paddr_t root, vaddr_t va, uint64_t npages, unsigned flags, uint64_t *need)
+{
+	vaddr_t last;
+	int rc = check_range(va, npages, flags & ~PT_LARGE, &last);
+
+	*need = 0;
+	if (rc != MICA_OK)
+		return rc;
+	return map_check(root, 4, va, last, 0, flags & ~PT_LARGE, need);
 }
 
 /* ---- unmap and protect ---- */
@@ -469,6 +510,66 @@ int pt_translate(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *flags)
 	return MICA_ENOENT; /* not reached: level 1 entries are leaves */
 }
 
+/* ---- draining an address space ---- */
+
+/*
+ * Remove mappings from [va, last] in ascending order while *budget pages
+ * remain, freeing tables that empty. Returns true if it stopped with
+ * mappings left in the range.
+ */
+static bool drain_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, uint64_t *budget,
+                     pt_unmap_fn fn, void *arg, struct flush *f)
+{
+	for (;;) {
+		vaddr_t seg = MIN(span_last(va, lvl), last);
+		uint64_t *e = &table_at(table)[index_of(va, lvl)];
+
+		if (!(*e & PTE_P)) {
+			/* a hole: nothing to do */
+		} else if (is_leaf(*e, lvl)) {
+			uint64_t n = (seg - va + 1) >> MICA_PAGE_SHIFT;
+
+			if (n > *budget)
+				return true;
+			if (fn)
+				fn(arg, va, *e & PTE_ADDR, n);
+			*e = 0;
+			flush_add(f, va);
+			*budget -= n;
+		} else {
+			paddr_t child = *e & PTE_ADDR;
+			bool stopped = drain_do(child, lvl - 1, va, seg, budget, fn, arg, f);
+
+			if (table_empty(child)) {
+				*e = 0;
+				table_at(child)[0] = f->freed;
+				f->freed = child;
+			}
+			if (stopped)
+				return true;
+		}
+		if (seg >= last)
+			return false;
+		va = seg + 1;
+	}
+}
+
+/*
+ * Unmap the lowest user-half mappings of `root`, at most *budget pages,
+ * calling fn for each, and free the tables that empty (not the root).
+ * *budget is decreased by the pages removed. Returns true if mappings
+ * remain: a caller empties an address space in bounded steps this way.
+ */
+bool pt_drain_user(paddr_t root, uint64_t *budget, pt_unmap_fn fn, void *arg)
+{
+	struct flush f = {.n = 0, .all = false, .freed = 0};
+	bool more = drain_do(root, 4, 0, MICA_USER_TOP - 1, budget, fn, arg, &f);
+
+	flush_run(root, 0, &f);
+	flush_free_tables(&f);
+	return more;
+}
+
 /* ---- roots ---- */
 
 /*
@@ -486,9 +587,8 @@ int pt_kernel_slot_create(paddr_t kernel_root, vaddr_t va)
 		return MICA_ERANGE;
 	if (*e & PTE_P)
 		return MICA_OK;
-	if (frame_alloc(&t) != MICA_OK)
+	if (table_new(&t) != MICA_OK)
 		return MICA_ENOMEM;
-	memset(table_at(t), 0, MICA_PAGE_SIZE);
 	*e = t | table_bits(va);
 	return MICA_OK;
 }
@@ -501,9 +601,8 @@ int pt_root_create(paddr_t kernel_root, paddr_t *root)
 {
 	paddr_t t;
 
-	if (frame_alloc(&t) != MICA_OK)
+	if (table_new(&t) != MICA_OK)
 		return MICA_ENOMEM;
-	memset(table_at(t), 0, MICA_PAGE_SIZE);
 	memcpy(&table_at(t)[ENTRIES / 2], &table_at(kernel_root)[ENTRIES / 2],
 	       (ENTRIES / 2) * sizeof(uint64_t));
 	*root = t;
@@ -521,5 +620,5 @@ void pt_root_destroy(paddr_t root, pt_unmap_fn fn, void *arg)
 
 	unmap_do(root, 4, 0, MICA_USER_TOP - 1, fn, arg, &f);
 	flush_free_tables(&f);
-	(void)frame_free(root, 1);
+	table_free(root);
 }

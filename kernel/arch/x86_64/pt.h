@@ -27,11 +27,14 @@
 typedef void (*pt_unmap_fn)(void *arg, vaddr_t va, paddr_t pa, uint64_t npages);
 
 int pt_map(paddr_t root, vaddr_t va, paddr_t pa, uint64_t npages, unsigned flags);
+int pt_map_need(paddr_t root, vaddr_t va, uint64_t npages, unsigned flags, uint64_t *need);
 int pt_unmap(paddr_t root, vaddr_t va, uint64_t npages, pt_unmap_fn fn, void *arg);
 int pt_protect(paddr_t root, vaddr_t va, uint64_t npages, unsigned flags);
 int pt_translate(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *flags);
 int pt_kernel_slot_create(paddr_t kernel_root, vaddr_t va);
 int pt_root_create(paddr_t kernel_root, paddr_t *root);
 void pt_root_destroy(paddr_t root, pt_unmap_fn fn, void *arg);
+bool pt_drain_user(paddr_t root, uint64_t *budget, pt_unmap_fn fn, void *arg);
+uint64_t pt_table_count(void);
 
 #endif /* ARCH_PT_H */

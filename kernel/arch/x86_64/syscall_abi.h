@@ -47,6 +47,11 @@ static inline void syscall_abi_ipc_set(struct trap_frame *f, const struct ipc_re
 	f->r15 = m->w[7];
 }
 
+static inline uint64_t syscall_abi_ipc_label(const struct trap_frame *f)
+{
+	return f->rsi;
+}
+
 static inline uint64_t syscall_abi_ipc_extra(const struct trap_frame *f)
 {
 	return f->rbx;

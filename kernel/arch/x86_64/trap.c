@@ -113,9 +113,13 @@ void trap_handler(struct trap_frame *f)
 			sched_tick();
 		return;
 	}
-	/* An exception in user mode is the thread's fault: it dies, nobody else. */
-	if (f->cs & 3)
-		thread_kill(trap_name(f->vector), f);
+	/* An exception in user mode is the thread's: its pager or its end, nobody else's. */
+	/* NMI, double fault and machine check are the machine's, not the thread's. */
+	bool machine = f->vector == 2 || f->vector == 8 || f->vector == 18;
+	if ((f->cs & 3) && !machine) {
+		thread_fault(f, f->vector == TRAP_PF ? cpu_read_cr2() : 0);
+		return; /* the pager resolved the fault: retry */
+	}
 	panic_begin();
 	kprintf("PANIC: %s (vector %lu) in %s mode\n", trap_name(f->vector), f->vector,
 	        (f->cs & 3) ? "user" : "kernel");

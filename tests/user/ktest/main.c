@@ -2,12 +2,17 @@
  * ktest: the kernel-core system tests, run as the first user task (GRUB's
  * first module) with idle=exit. Each test prints "TEST <id> PASS" or
  * "TEST <id> FAIL <reason>"; tests/system/test_kernel.py reads them and the
- * kernel's own lines (thread exits and kills, frame counts).
+ * kernel's own lines (thread exits and kills, frame counts). This file:
+ * the helpers, system calls, scheduling and IPC; mem.c the memory
+ * interface; thread.c thread handles, exit notices and faults.
  */
-#include <libipc/syscall.h>
-#include <mica/layout.h>
+#include "ktest.h"
 
 /* ---- tiny output helpers (the user runtime comes with a later issue) ---- */
+
+const struct mica_bootinfo *bootinfo;
+mica_handle_t self_as;
+char stacks[KTEST_STACKS][8192] __attribute__((aligned(16)));
 
 static unsigned long slen(const char *s)
 {
@@ -18,12 +23,12 @@ static unsigned long slen(const char *s)
 	return n;
 }
 
-static void say(const char *s)
+void say(const char *s)
 {
 	mica_debug_write(s, slen(s));
 }
 
-static void say_num(long v)
+void say_num(long v)
 {
 	char buf[24];
 	int i = sizeof(buf);
@@ -39,7 +44,7 @@ static void say_num(long v)
 	say(&buf[i]);
 }
 
-static void result(const char *id, const char *fail, long detail)
+void result(const char *id, const char *fail, long detail)
 {
 	say("TEST ");
 	say(id);
@@ -54,9 +59,41 @@ static void result(const char *id, const char *fail, long detail)
 	say("\n");
 }
 
+long spawn(void (*entry)(uint64_t), int stack, uint64_t arg, mica_handle_t pager,
+           mica_handle_t supervisor)
+{
+	struct mica_thread_params p = {.entry = (uint64_t)entry,
+	                               .stack_top = (uint64_t)STACK_TOP(stack),
+	                               .arg = arg,
+	                               .priority = 16,
+	                               .pager = pager,
+	                               .supervisor = supervisor};
+
+	return mica_thread_create(self_as, &p);
+}
+
+void yield_n(int n)
+{
+	for (int i = 0; i < n; i++)
+		mica_yield();
+}
+
+/* The first free range of the pool, taken from the bottom. */
+static uint64_t take_next, take_left;
+
+uint64_t frame_take(uint64_t n)
+{
+	if (n > take_left)
+		return 0;
+	uint64_t pa = take_next;
+	take_next += n * MICA_PAGE_SIZE;
+	take_left -= n;
+	return pa;
+}
+
 /* ---- entry ---- */
 
-int main(void);
+int main(const struct mica_bootinfo *bi);
 
 __asm__(".section .text.start\n"
         ".global _start\n"
@@ -143,9 +180,10 @@ static void test_bad_pointers(void)
 		return result("syscall.bad_pointer", "range past the user half gave", r);
 	if ((r = mica_debug_write(page_end, MICA_DEBUG_WRITE_MAX + 1)) != MICA_EINVAL)
 		return result("syscall.bad_pointer", "oversized length gave", r);
-	/* Nothing is mapped above the boot stack: a range running past it faults. */
-	if ((r = mica_debug_write((void *)(MICA_BOOT_STACK_TOP - 100), 200)) != MICA_EFAULT)
-		return result("syscall.bad_pointer", "range past the stack top gave", r);
+	/* Nothing is mapped above the boot-info page: a range running past it faults. */
+	if ((r = mica_debug_write((void *)(MICA_BOOTINFO_ADDR + MICA_PAGE_SIZE - 100), 200)) !=
+	    MICA_EFAULT)
+		return result("syscall.bad_pointer", "range past the boot info gave", r);
 	result("syscall.bad_pointer", 0, 0);
 }
 
@@ -172,7 +210,6 @@ static void test_regs_preserved(void)
 /* Threads for the scheduler tests: spin, counting, until told to stop. */
 static volatile unsigned long spins[2];
 static volatile int stop;
-static char stacks[8][8192] __attribute__((aligned(16)));
 
 static void spinner(uint64_t i)
 {
@@ -185,7 +222,7 @@ static void test_preemption(void)
 {
 	/* Two threads at the caller's priority; the caller never yields. */
 	for (int i = 0; i < 2; i++) {
-		long id = mica_thread_create(spinner, stacks[i + 1], (uint64_t)i, 16);
+		long id = spawn(spinner, i + 1, (uint64_t)i, MICA_HANDLE_NONE, MICA_HANDLE_NONE);
 		if (id < 0)
 			return result("sched.preemption", "thread_create gave", id);
 	}
@@ -215,7 +252,7 @@ static void faulter(uint64_t kind)
 static void test_faults_kill_only_the_thread(void)
 {
 	for (uint64_t k = 0; k < 4; k++) {
-		long id = mica_thread_create(faulter, stacks[3], k, 16);
+		long id = spawn(faulter, 3, k, MICA_HANDLE_NONE, MICA_HANDLE_NONE);
 
 		if (id < 0)
 			return result("fault.kill_thread", "thread_create gave", id);
@@ -225,24 +262,11 @@ static void test_faults_kill_only_the_thread(void)
 	result("fault.kill_thread", 0, 0);
 }
 
-static void test_bad_thread_create(void)
-{
-	long r;
-
-	if ((r = mica_thread_create(spinner, stacks[1], 0, MICA_PRIO_MAX + 1)) != MICA_EINVAL)
-		return result("sched.bad_create", "priority 32 gave", r);
-	if ((r = mica_thread_create((void (*)(uint64_t))MICA_KERNEL_VBASE, stacks[1], 0, 16)) !=
-	    MICA_ERANGE)
-		return result("sched.bad_create", "kernel entry gave", r);
-	if ((r = mica_thread_create(spinner, (void *)0x1000, 0, 16)) != MICA_ERANGE)
-		return result("sched.bad_create", "stack below the user base gave", r);
-	result("sched.bad_create", 0, 0);
-}
-
 /* ---- IPC ---- */
 
 #define LABEL_DIE   0xdead /* asks the echo server to exit without replying */
 #define LABEL_AGAIN 0xa9a1 /* asks it to receive again without replying */
+#define LABEL_TRY   0x7e57 /* asks it to try_recv elsewhere first, then reply */
 
 static char srv_buf[MICA_MSG_BUF_MAX];
 
@@ -263,6 +287,16 @@ static void echo_server(uint64_t ep)
 	while (r == 0) {
 		if (m.label == LABEL_DIE)
 			mica_thread_exit(7);
+		if (m.label == LABEL_TRY) {
+			/* A failed try_recv must not abandon the caller we owe. */
+			long idle = mica_endpoint_create();
+			struct mica_msg other;
+
+			m.w[0] = (uint64_t)mica_try_recv((mica_handle_t)idle, &other, 0, 0);
+			mica_handle_close((mica_handle_t)idle);
+			r = mica_reply_recv((mica_handle_t)ep, &m, &x, &badge);
+			continue;
+		}
 		if (m.label == LABEL_AGAIN) {
 			/* Abandon this caller: receive again without replying. */
 			r = mica_recv((mica_handle_t)ep, &m, &x, &badge);
@@ -414,9 +448,15 @@ static void test_ipc_errors(void)
 	x.recv_cap = 10;
 	x.recv_buf = (uint64_t) "read-only";
 	EXPECT("read-only receive buffer", mica_try_recv((mica_handle_t)e, &m, &x, 0), MICA_EFAULT);
+	static const struct mica_ipc_extra ro_desc = {.send_handle = MICA_HANDLE_NONE};
+	EXPECT("read-only descriptor", mica_try_recv((mica_handle_t)e, &m, (void *)&ro_desc, 0),
+	       MICA_EFAULT);
 	EXPECT("re-badging", mica_handle_mint((mica_handle_t)send_only, MICA_RIGHT_SEND, 3),
 	       MICA_ERIGHTS);
 	EXPECT("close forged", mica_handle_close(4242), MICA_EBADH);
+	m.label = MICA_LABEL_FAULT;
+	EXPECT("forged kernel label", mica_try_send((mica_handle_t)e, &m, 0), MICA_EINVAL);
+	m.label = 0;
 	EXPECT("bad syscall handle", mica_handle_close(-1), MICA_EBADH);
 #undef EXPECT
 	mica_handle_close((mica_handle_t)send_only);
@@ -427,10 +467,16 @@ static void test_ipc_errors(void)
 
 static void test_ipc_server_death(void)
 {
-	struct mica_msg m = {.label = LABEL_AGAIN};
+	struct mica_msg m = {0};
 	long r;
 
+	/* A server whose try_recv finds nothing still owes us the reply. */
+	m.label = LABEL_TRY;
+	if ((r = mica_call(ep, &m, 0)) != 0 || (long)m.w[0] != MICA_EAGAIN)
+		return result("ipc.peer_gone", "call around a failed try_recv gave",
+		              r ? r : (long)m.w[0]);
 	/* A server that receives again without replying abandons the caller. */
+	m.label = LABEL_AGAIN;
 	if ((r = mica_call(ep, &m, 0)) != MICA_EPEER)
 		return result("ipc.peer_gone", "abandoned call gave", r);
 	/* A server that dies holding our call. */
@@ -454,7 +500,7 @@ static void test_ipc_endpoint_closed(void)
 {
 	long e = mica_endpoint_create();
 
-	mica_thread_create(waiter, stacks[5], (uint64_t)e, 16);
+	spawn(waiter, 5, (uint64_t)e, MICA_HANDLE_NONE, MICA_HANDLE_NONE);
 	for (int i = 0; i < 5; i++)
 		mica_yield(); /* the waiter blocks in recv */
 	if (waiter_result != 1)
@@ -473,7 +519,7 @@ static void test_ipc(void)
 	if (e < 0)
 		return result("ipc.words_badges", "endpoint_create gave", e);
 	ep = (mica_handle_t)e;
-	if (mica_thread_create(echo_server, stacks[4], (uint64_t)ep, 16) < 0)
+	if (spawn(echo_server, 4, (uint64_t)ep, MICA_HANDLE_NONE, MICA_HANDLE_NONE) < 0)
 		return result("ipc.words_badges", "thread_create failed", 0);
 	test_ipc_words_and_badges();
 	test_ipc_buffers();
@@ -484,17 +530,25 @@ static void test_ipc(void)
 	mica_handle_close(ep);
 }
 
-int main(void)
+/* The kernel passes the boot-info page's address in RDI. */
+int main(const struct mica_bootinfo *bi)
 {
 	say("ktest: start\n");
+	bootinfo = bi;
+	self_as = bi->aspace;
+	if (bi->nranges) {
+		take_next = bi->range[0].start;
+		take_left = bi->range[0].npages;
+	}
 	test_debug_write();
 	test_bad_pointers();
 	test_bad_number();
 	test_regs_preserved();
-	test_bad_thread_create();
 	test_preemption();
 	test_faults_kill_only_the_thread();
 	test_ipc();
+	test_threads();
+	test_mem();
 	say("ktest: done\n");
 	return 0;
 }

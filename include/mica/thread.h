@@ -1,0 +1,30 @@
+/*
+ * Threads: what thread_create takes. A thread runs in an address space,
+ * starts at `entry` with RSP = `stack_top` and RDI = `arg`, and has a
+ * priority. Its pager (an endpoint handle with the send right, or
+ * MICA_HANDLE_NONE) receives its page faults as calls (fault.h); its
+ * supervisor (likewise) receives one exit notice when it ends. The kernel
+ * keeps a reference to both endpoints, and the badge of the handles given,
+ * which the pager and supervisor see with every message about the thread.
+ */
+#ifndef MICA_THREAD_H
+#define MICA_THREAD_H
+
+#include <mica/handle.h>
+#include <stdint.h>
+
+/* Priorities: higher runs first; equal ones share the CPU in turn. */
+#define MICA_PRIO_MIN 0
+#define MICA_PRIO_MAX 31
+
+struct mica_thread_params {
+	uint64_t entry;
+	uint64_t stack_top;
+	uint64_t arg;
+	uint32_t priority;        /* MICA_PRIO_MIN .. MICA_PRIO_MAX */
+	mica_handle_t pager;      /* endpoint for faults, or MICA_HANDLE_NONE */
+	mica_handle_t supervisor; /* endpoint for the exit notice, or MICA_HANDLE_NONE */
+	uint32_t reserved;        /* must be 0 */
+};
+
+#endif /* MICA_THREAD_H */

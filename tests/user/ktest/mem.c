@@ -1,0 +1,357 @@
+/*
+ * The kernel's memory interface: the boot info, map, unmap, grant,
+ * address-space create and destroy, donate, the reserve running out, and
+ * the statistics, each call's success and every documented error. Each
+ * test checks that the kernel's counts are back where they started.
+ */
+#include "ktest.h"
+
+#define VA  0x10000000UL /* free in ktest's address space */
+#define VA2 0x10100000UL
+#define FAR 0x10000000000UL /* 1 TiB: far from everything, for the reserve test */
+
+static int stats_equal(const struct mica_mem_stats *a, const struct mica_mem_stats *b)
+{
+	return a->reserve_total == b->reserve_total && a->reserve_free == b->reserve_free &&
+	       a->pool_total == b->pool_total && a->pool_mapped == b->pool_mapped &&
+	       a->mappings == b->mappings && a->page_tables == b->page_tables &&
+	       a->objects == b->objects;
+}
+
+static struct mica_mem_stats stats(void)
+{
+	struct mica_mem_stats st = {0};
+
+	mica_mem_stats(&st);
+	return st;
+}
+
+static int streq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+static void test_bootinfo(void)
+{
+	const struct mica_bootinfo *bi = bootinfo;
+	struct mica_mem_stats st = stats();
+	uint64_t sum = 0;
+
+	if (bi->magic != MICA_BOOTINFO_MAGIC || bi->version != MICA_BOOTINFO_VERSION ||
+	    bi->size != sizeof(*bi))
+		return result("mem.bootinfo", "bad header, version", bi->version);
+	if (bi->nmodules < 1 || !streq(bi->module[0].name, "ktest.elf") ||
+	    !(bi->module[0].flags & MICA_MODULE_IN_POOL))
+		return result("mem.bootinfo", "module list wrong, count", bi->nmodules);
+	for (uint32_t i = 0; i < bi->nranges; i++) {
+		if (bi->range[i].start % MICA_PAGE_SIZE || !bi->range[i].npages ||
+		    (i && bi->range[i].start <= bi->range[i - 1].start))
+			return result("mem.bootinfo", "bad range", i);
+		sum += bi->range[i].npages;
+	}
+	if (!bi->nranges || sum != bi->pool_free || bi->pool_free >= bi->pool_total)
+		return result("mem.bootinfo", "range sum wrong", (long)sum);
+	if (st.pool_total != bi->pool_total || st.reserve_free == 0)
+		return result("mem.bootinfo", "stats disagree: pool", (long)st.pool_total);
+	/* Frame 0 (low memory) is not the pool's. */
+	long r = mica_map(self_as, VA, 0, 1, MICA_MAP_READ);
+	if (r != MICA_EFRAME)
+		return result("mem.bootinfo", "frame 0 gave", r);
+	result("mem.bootinfo", 0, 0);
+}
+
+static void test_map_unmap(void)
+{
+	struct mica_mem_stats before = stats(), mid;
+	uint64_t f = frame_take(4), out[4];
+	volatile uint64_t *p = (volatile uint64_t *)VA, *q = (volatile uint64_t *)VA2;
+	long r;
+
+	if ((r = mica_map(self_as, VA, f, 4, MICA_MAP_READ | MICA_MAP_WRITE)) != 0)
+		return result("mem.map_unmap", "map gave", r);
+	for (int i = 0; i < 4; i++)
+		p[i * 512] = 0xabc0 + (uint64_t)i;
+	/* The same frames again, read-only elsewhere: shared. */
+	if ((r = mica_map(self_as, VA2, f, 4, MICA_MAP_READ)) != 0)
+		return result("mem.map_unmap", "second map gave", r);
+	for (int i = 0; i < 4; i++)
+		if (q[i * 512] != 0xabc0 + (uint64_t)i)
+			return result("mem.map_unmap", "alias reads wrong at page", i);
+	mid = stats();
+	if (mid.pool_mapped != before.pool_mapped + 4 || mid.mappings != before.mappings + 8)
+		return result("mem.map_unmap", "counts after map: mappings", (long)mid.mappings);
+	if ((r = mica_unmap(self_as, VA2, 4, out)) != 4)
+		return result("mem.map_unmap", "unmap gave", r);
+	for (int i = 0; i < 4; i++)
+		if (out[i] != f + (uint64_t)i * MICA_PAGE_SIZE)
+			return result("mem.map_unmap", "reported frame wrong at", i);
+	if ((r = mica_unmap(self_as, VA, 4, 0)) != 4)
+		return result("mem.map_unmap", "second unmap gave", r);
+	mid = stats();
+	if (!stats_equal(&mid, &before))
+		return result("mem.map_unmap", "counts not back: tables", (long)mid.page_tables);
+	result("mem.map_unmap", 0, 0);
+}
+
+static void test_map_errors(void)
+{
+	struct mica_mem_stats before = stats(), after;
+	uint64_t f = frame_take(2);
+	long weak = mica_handle_mint(self_as, MICA_RIGHTS_ALL & ~MICA_RIGHT_MEMORY, 0);
+	long e = mica_endpoint_create();
+	const unsigned rw = MICA_MAP_READ | MICA_MAP_WRITE;
+	long r;
+
+#define EXPECT(what, call, want)                                                                   \
+	if ((r = (call)) != (want))                                                                \
+		return result("mem.map_errors", what, r);
+	EXPECT("forged handle", mica_map(999, VA, f, 1, rw), MICA_EBADH);
+	EXPECT("endpoint handle", mica_map((mica_handle_t)e, VA, f, 1, rw), MICA_EBADH);
+	EXPECT("no MEMORY right", mica_map((mica_handle_t)weak, VA, f, 1, rw), MICA_ERIGHTS);
+	EXPECT("zero pages", mica_map(self_as, VA, f, 0, rw), MICA_EINVAL);
+	EXPECT("too many pages", mica_map(self_as, VA, f, MICA_MAP_MAX_PAGES + 1, rw), MICA_EINVAL);
+	EXPECT("no READ", mica_map(self_as, VA, f, 1, MICA_MAP_WRITE), MICA_EINVAL);
+	EXPECT("unknown right", mica_map(self_as, VA, f, 1, MICA_MAP_READ | 8), MICA_EINVAL);
+	EXPECT("write and execute",
+	       mica_map(self_as, VA, f, 1, MICA_MAP_READ | MICA_MAP_WRITE | MICA_MAP_EXEC),
+	       MICA_EPERM);
+	EXPECT("misaligned address", mica_map(self_as, VA + 8, f, 1, rw), MICA_EALIGN);
+	EXPECT("misaligned frame", mica_map(self_as, VA, f + 8, 1, rw), MICA_EALIGN);
+	EXPECT("kernel image frame", mica_map(self_as, VA, 0x100000, 1, rw), MICA_EFRAME);
+	EXPECT("low-memory frame", mica_map(self_as, VA, 0, 1, rw), MICA_EFRAME);
+	EXPECT("MMIO frame", mica_map(self_as, VA, 0xFEE00000, 1, rw), MICA_EFRAME);
+	EXPECT("frame past RAM", mica_map(self_as, VA, 1UL << 40, 1, rw), MICA_EFRAME);
+	EXPECT("frame run past RAM", mica_map(self_as, VA, f, 1UL << 30, rw), MICA_EINVAL);
+	EXPECT("kernel-half address", mica_map(self_as, MICA_KERNEL_VBASE, f, 1, rw), MICA_ERANGE);
+	EXPECT("below the user base", mica_map(self_as, 0x1000, f, 1, rw), MICA_ERANGE);
+	EXPECT("non-canonical address", mica_map(self_as, 0x0000800000000000UL, f, 1, rw),
+	       MICA_ERANGE);
+	EXPECT("range past the user half", mica_map(self_as, MICA_USER_TOP - 4096, f, 2, rw),
+	       MICA_ERANGE);
+	EXPECT("over this program's text", mica_map(self_as, MICA_USER_BASE, f, 1, MICA_MAP_READ),
+	       MICA_EEXIST);
+	/* Half free, half mapped: refused whole. */
+	EXPECT("setup", mica_map(self_as, VA + 4096, f, 1, rw), 0);
+	EXPECT("partly mapped range", mica_map(self_as, VA, f, 2, rw), MICA_EEXIST);
+	EXPECT("unmap of a hole", mica_unmap(self_as, VA, 2, 0), MICA_ENOENT);
+	EXPECT("unmap report unwritable", mica_unmap(self_as, VA + 4096, 1, (uint64_t *)0x400000),
+	       MICA_EFAULT);
+	EXPECT("unmap report inside the range",
+	       mica_unmap(self_as, VA + 4096, 1, (uint64_t *)(VA + 4096)), MICA_EINVAL);
+	EXPECT("unmap zero pages", mica_unmap(self_as, VA, 0, 0), MICA_EINVAL);
+	EXPECT("unmap misaligned", mica_unmap(self_as, VA + 1, 1, 0), MICA_EALIGN);
+	EXPECT("unmap kernel half", mica_unmap(self_as, MICA_KERNEL_VBASE, 1, 0), MICA_ERANGE);
+	EXPECT("unmap without MEMORY", mica_unmap((mica_handle_t)weak, VA + 4096, 1, 0),
+	       MICA_ERIGHTS);
+	EXPECT("unmap", mica_unmap(self_as, VA + 4096, 1, 0), 1);
+	EXPECT("stats to a bad pointer", mica_mem_stats((void *)0x400000), MICA_EFAULT);
+#undef EXPECT
+	mica_handle_close((mica_handle_t)weak);
+	mica_handle_close((mica_handle_t)e);
+	after = stats();
+	if (!stats_equal(&after, &before))
+		return result("mem.map_errors", "counts changed: mappings", (long)after.mappings);
+	result("mem.map_errors", 0, 0);
+}
+
+static void test_grant(void)
+{
+	struct mica_mem_stats before = stats(), after;
+	uint64_t f = frame_take(2), out[2];
+	long b = mica_aspace_create(self_as);
+	long weak = mica_handle_mint((mica_handle_t)b, MICA_RIGHTS_ALL & ~MICA_RIGHT_MEMORY, 0);
+	const unsigned rw = MICA_MAP_READ | MICA_MAP_WRITE;
+	long r;
+
+	if (b < 0)
+		return result("mem.grant", "aspace_create gave", b);
+#define EXPECT(what, call, want)                                                                   \
+	if ((r = (call)) != (want))                                                                \
+		return result("mem.grant", what, r);
+	EXPECT("map", mica_map(self_as, VA, f, 2, rw), 0);
+	((volatile uint64_t *)VA)[0] = 0x6a;
+	((volatile uint64_t *)VA)[512] = 0x6b;
+	EXPECT("grant to B", mica_grant(self_as, VA, (mica_handle_t)b, 0x20000000, 2), 0);
+	EXPECT("source lost it", mica_unmap(self_as, VA, 1, 0), MICA_ENOENT);
+	EXPECT("source not mapped", mica_grant(self_as, VA, (mica_handle_t)b, 0x30000000, 1),
+	       MICA_ENOENT);
+	EXPECT("destination mapped",
+	       mica_grant((mica_handle_t)b, 0x20000000, (mica_handle_t)b, 0x20001000, 1),
+	       MICA_EEXIST);
+	EXPECT("destination without MEMORY",
+	       mica_grant((mica_handle_t)b, 0x20000000, (mica_handle_t)weak, 0x30000000, 1),
+	       MICA_ERIGHTS);
+	EXPECT("destination kernel half",
+	       mica_grant((mica_handle_t)b, 0x20000000, self_as, MICA_KERNEL_VBASE, 1),
+	       MICA_ERANGE);
+	EXPECT("source misaligned", mica_grant((mica_handle_t)b, 0x20000010, self_as, VA2, 1),
+	       MICA_EALIGN);
+	EXPECT("zero pages", mica_grant((mica_handle_t)b, 0x20000000, self_as, VA2, 0),
+	       MICA_EINVAL);
+	EXPECT("grant back", mica_grant((mica_handle_t)b, 0x20000000, self_as, VA2, 2), 0);
+	if (((volatile uint64_t *)VA2)[0] != 0x6a || ((volatile uint64_t *)VA2)[512] != 0x6b)
+		return result("mem.grant", "contents did not travel", 0);
+	EXPECT("unmap", mica_unmap(self_as, VA2, 2, out), 2);
+	if (out[0] != f || out[1] != f + MICA_PAGE_SIZE)
+		return result("mem.grant", "frames changed on the way", 0);
+#undef EXPECT
+	mica_handle_close((mica_handle_t)weak);
+	mica_handle_close((mica_handle_t)b);
+	after = stats();
+	if (!stats_equal(&after, &before))
+		return result("mem.grant", "counts not back: tables", (long)after.page_tables);
+	result("mem.grant", 0, 0);
+}
+
+static void test_aspace_destroy(void)
+{
+	struct mica_mem_stats before = stats(), after;
+	uint64_t f = frame_take(5), out[MICA_MAP_MAX_PAGES], got = 0;
+	long b = mica_aspace_create(self_as);
+	long sup = mica_endpoint_create(), pe = mica_endpoint_create();
+	long weak = mica_handle_mint(self_as, MICA_RIGHTS_ALL & ~MICA_RIGHT_MEMORY, 0);
+	struct mica_msg m;
+	long r;
+
+#define EXPECT(what, call, want)                                                                   \
+	if ((r = (call)) != (want))                                                                \
+		return result("mem.aspace_destroy", what, r);
+	EXPECT("create without MEMORY", mica_aspace_create((mica_handle_t)weak), MICA_ERIGHTS);
+	EXPECT("create from an endpoint", mica_aspace_create((mica_handle_t)sup), MICA_EBADH);
+	/* Five pages in three places, and a thread stuck in a fault. */
+	EXPECT("map 1", mica_map((mica_handle_t)b, 0x20000000, f, 2, MICA_MAP_READ), 0);
+	EXPECT("map 2", mica_map((mica_handle_t)b, 0x7f0000000000, f + 2 * 4096, 2, MICA_MAP_READ),
+	       0);
+	EXPECT("map 3", mica_map((mica_handle_t)b, 0x400000, f + 4 * 4096, 1, MICA_MAP_READ), 0);
+	struct mica_thread_params p = {.entry = 0x500000, /* unmapped in B: it faults */
+	                               .stack_top = 0x600000,
+	                               .priority = 16,
+	                               .pager = (mica_handle_t)pe,
+	                               .supervisor = (mica_handle_t)sup};
+	long t = mica_thread_create((mica_handle_t)b, &p);
+	if (t < 0)
+		return result("mem.aspace_destroy", "thread_create in B gave", t);
+	yield_n(3); /* it faults and waits for its pager, who never answers */
+	EXPECT("destroy own", mica_aspace_destroy(self_as, out, 2), MICA_EINVAL);
+	EXPECT("destroy cap 0", mica_aspace_destroy((mica_handle_t)b, out, 0), MICA_EINVAL);
+	EXPECT("destroy bad buffer", mica_aspace_destroy((mica_handle_t)b, (void *)0x400000, 2),
+	       MICA_EFAULT);
+	EXPECT("destroy without MEMORY", mica_aspace_destroy((mica_handle_t)weak, out, 2),
+	       MICA_ERIGHTS);
+	/* Steps of two: 2, 2, 1. */
+	for (int step = 0; step < 3; step++) {
+		long want = step < 2 ? 2 : 1;
+
+		EXPECT("destroy step", mica_aspace_destroy((mica_handle_t)b, out + got, 2), want);
+		got += (uint64_t)r;
+	}
+	for (uint64_t i = 0; i < 5; i++) {
+		int found = 0;
+
+		for (uint64_t j = 0; j < got; j++)
+			found |= out[j] == f + i * MICA_PAGE_SIZE;
+		if (!found)
+			return result("mem.aspace_destroy", "frame not reported:", (long)i);
+	}
+	EXPECT("destroy again", mica_aspace_destroy((mica_handle_t)b, out, 2), 0);
+	EXPECT("map into destroyed", mica_map((mica_handle_t)b, 0x20000000, f, 1, MICA_MAP_READ),
+	       MICA_EPEER);
+	EXPECT("thread in destroyed", mica_thread_create((mica_handle_t)b, &p), MICA_EPEER);
+	/* The thread was killed, not its fault delivered. */
+	EXPECT("notice", mica_recv((mica_handle_t)sup, &m, 0, 0), 0);
+	if (m.w[1] != MICA_EXIT_KILLED)
+		return result("mem.aspace_destroy", "thread's notice reason", (long)m.w[1]);
+	EXPECT("no fault left queued", mica_try_recv((mica_handle_t)pe, &m, 0, 0), MICA_EAGAIN);
+#undef EXPECT
+	mica_handle_close((mica_handle_t)t);
+	mica_handle_close((mica_handle_t)b);
+	mica_handle_close((mica_handle_t)sup);
+	mica_handle_close((mica_handle_t)pe);
+	mica_handle_close((mica_handle_t)weak);
+	after = stats();
+	if (!stats_equal(&after, &before))
+		return result("mem.aspace_destroy", "counts not back: objects",
+		              (long)after.objects);
+	result("mem.aspace_destroy", 0, 0);
+}
+
+static void test_donate(void)
+{
+	struct mica_mem_stats before, after;
+	uint64_t f = frame_take(2);
+	long r;
+
+#define EXPECT(what, call, want)                                                                   \
+	if ((r = (call)) != (want))                                                                \
+		return result("mem.donate", what, r);
+	EXPECT("map", mica_map(self_as, VA, f + 4096, 1, MICA_MAP_READ), 0);
+	before = stats(); /* after the map's page tables */
+	EXPECT("donate a mapped frame", mica_donate(self_as, f, 2), MICA_EBUSY);
+	EXPECT("donate a kernel frame", mica_donate(self_as, 0x100000, 1), MICA_EFRAME);
+	EXPECT("donate zero", mica_donate(self_as, f, 0), MICA_EINVAL);
+	EXPECT("donate misaligned", mica_donate(self_as, f + 1, 1), MICA_EALIGN);
+	EXPECT("donate", mica_donate(self_as, f, 1), 0);
+	after = stats();
+	if (after.reserve_free != before.reserve_free + 1 ||
+	    after.pool_total != before.pool_total - 1 ||
+	    after.reserve_total != before.reserve_total + 1)
+		return result("mem.donate", "counts after donate: reserve_free",
+		              (long)after.reserve_free);
+	EXPECT("map a donated frame", mica_map(self_as, VA2, f, 1, MICA_MAP_READ), MICA_EFRAME);
+	EXPECT("donate twice", mica_donate(self_as, f, 1), MICA_EFRAME);
+	EXPECT("unmap", mica_unmap(self_as, VA, 1, 0), 1);
+#undef EXPECT
+	result("mem.donate", 0, 0);
+}
+
+/* Map one frame at FAR + i GiB until the reserve has no frame for the tables. */
+static void test_reserve_exhaustion(void)
+{
+	struct mica_mem_stats before = stats(), at, after;
+	uint64_t f = frame_take(1), spare = frame_take(8);
+	long n = 0, r = 0;
+
+	while (n < 60000 &&
+	       (r = mica_map(self_as, FAR + (uint64_t)n * (1UL << 30), f, 1, MICA_MAP_READ)) == 0)
+		n++;
+	if (r != MICA_ENOMEM)
+		return result("mem.enomem", "mapping until the reserve ran out gave", r);
+	at = stats();
+	if ((r = mica_map(self_as, FAR + (uint64_t)n * (1UL << 30), f, 1, MICA_MAP_READ)) !=
+	    MICA_ENOMEM)
+		return result("mem.enomem", "retry gave", r);
+	after = stats();
+	if (!stats_equal(&at, &after))
+		return result("mem.enomem", "a refused map changed the counts: tables",
+		              (long)after.page_tables);
+	/* The pager's remedy: donate frames, and the map goes through. */
+	if ((r = mica_donate(self_as, spare, 8)) != 0)
+		return result("mem.enomem", "donate gave", r);
+	if ((r = mica_map(self_as, FAR + (uint64_t)n * (1UL << 30), f, 1, MICA_MAP_READ)) != 0)
+		return result("mem.enomem", "map after donate gave", r);
+	for (long i = 0; i <= n; i++)
+		if ((r = mica_unmap(self_as, FAR + (uint64_t)i * (1UL << 30), 1, 0)) != 1)
+			return result("mem.enomem", "unmap gave", r);
+	after = stats();
+	if (after.reserve_free != before.reserve_free + 8 ||
+	    after.page_tables != before.page_tables || after.mappings != before.mappings)
+		return result("mem.enomem", "counts not back: reserve_free",
+		              (long)after.reserve_free);
+	say("ktest: the reserve ran out after ");
+	say_num(n);
+	say(" maps\n");
+	result("mem.enomem", 0, 0);
+}
+
+void test_mem(void)
+{
+	test_bootinfo();
+	test_map_unmap();
+	test_map_errors();
+	test_grant();
+	test_aspace_destroy();
+	test_donate();
+	test_reserve_exhaustion();
+}
