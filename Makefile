@@ -73,9 +73,9 @@ $(BUILD)/linker.ld: $(ARCH)/linker.ld.S include/mica/layout.h | deps
 	@mkdir -p $(dir $@)
 	$(CC) -E -P -D__ASSEMBLER__ -Iinclude -x c $< -o $@
 
-$(BUILD)/%.asm.o: %.asm $(BUILD)/gen/layout.inc | deps
+$(BUILD)/%.asm.o: %.asm $(BUILD)/gen/layout.inc $(wildcard $(ARCH)/*.inc) | deps
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -g -F dwarf -I$(BUILD)/gen/ $< -o $@
+	$(NASM) -f elf64 -g -F dwarf -I$(BUILD)/gen/ -I$(ARCH)/ $< -o $@
 
 $(KERNEL): $(KOBJ) $(BUILD)/linker.ld
 	$(CC) $(KLDFLAGS) -o $@ $(KOBJ)

@@ -52,6 +52,15 @@ static int64_t sys_yield(const struct syscall_args *s)
 	return MICA_OK;
 }
 
+/* A handle argument: it must fit a mica_handle_t, or it names nothing. */
+static int handle_arg(uint64_t v, mica_handle_t *h)
+{
+	if ((int64_t)v < INT32_MIN || (int64_t)v > INT32_MAX)
+		return MICA_EBADH;
+	*h = (mica_handle_t)(int64_t)v;
+	return MICA_OK;
+}
+
 /*
  * Look up handle `arg` of the calling thread: an object of `type`
  * (MICA_OBJ_NONE: any) with need_rights. Errors: MICA_EBADH (not a
@@ -59,10 +68,11 @@ static int64_t sys_yield(const struct syscall_args *s)
  */
 int syscall_handle(uint64_t arg, uint32_t type, uint32_t need_rights, const struct handle **out)
 {
-	if ((int64_t)arg < INT32_MIN || (int64_t)arg > INT32_MAX)
+	mica_handle_t h;
+
+	if (handle_arg(arg, &h) != MICA_OK)
 		return MICA_EBADH;
-	return handle_get(&sched_current()->as->handles, (mica_handle_t)(int64_t)arg, type,
-	                  need_rights, out);
+	return handle_get(&sched_current()->as->handles, h, type, need_rights, out);
 }
 
 /* An optional endpoint for a thread to report to: MICA_HANDLE_NONE, or one with SEND. */
@@ -156,15 +166,6 @@ static int64_t sys_endpoint_create(const struct syscall_args *s)
 	                   &h);
 	kobj_unref(&ep->obj); /* the handle holds it now */
 	return h;
-}
-
-/* A handle argument: it must fit a mica_handle_t, or it names nothing. */
-static int handle_arg(uint64_t v, mica_handle_t *h)
-{
-	if ((int64_t)v < INT32_MIN || (int64_t)v > INT32_MAX)
-		return MICA_EBADH;
-	*h = (mica_handle_t)(int64_t)v;
-	return MICA_OK;
 }
 
 /* handle_close(h): drop a handle; the object goes with its last one. */

@@ -23,41 +23,7 @@ section .text
 extern syscall_dispatch
 global syscall_entry, trap_return, cpu_switch, thread_first_return
 
-%macro PUSH_GPRS 0
-        push rax
-        push rbx
-        push rcx
-        push rdx
-        push rsi
-        push rdi
-        push rbp
-        push r8
-        push r9
-        push r10
-        push r11
-        push r12
-        push r13
-        push r14
-        push r15
-%endmacro
-
-%macro POP_GPRS 0
-        pop r15
-        pop r14
-        pop r13
-        pop r12
-        pop r11
-        pop r10
-        pop r9
-        pop r8
-        pop rbp
-        pop rdi
-        pop rsi
-        pop rdx
-        pop rcx
-        pop rbx
-        pop rax
-%endmacro
+%include "trapframe.inc"               ; PUSH_GPRS, POP_GPRS
 
 ; syscall: RCX = user RIP, R11 = user RFLAGS, interrupts masked by FMASK.
 syscall_entry:

@@ -5,6 +5,8 @@
 ; trap_frame *) (trap.h). The way out is trap_return (entry.asm).
 
 bits 64
+%include "trapframe.inc"
+
 section .text
 extern trap_handler
 extern trap_return
@@ -66,21 +68,7 @@ isr_common:
         jz .kernel
         swapgs
 .kernel:
-        push rax
-        push rbx
-        push rcx
-        push rdx
-        push rsi
-        push rdi
-        push rbp
-        push r8
-        push r9
-        push r10
-        push r11
-        push r12
-        push r13
-        push r14
-        push r15
+        PUSH_GPRS
         mov rdi, rsp
         cld
         call trap_handler
