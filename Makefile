@@ -4,6 +4,7 @@
 #   make run [MEM=5G]    boot it in QEMU, serial console on this terminal
 #   make debug           boot it halted under QEMU's gdb stub (see README)
 #   make test            every test: style, host unit tests, QEMU system tests
+#   make bench           micro-benchmarks, in instructions per operation
 #   make clean
 #
 # `run`, `test` and the build install missing Debian packages first
@@ -39,22 +40,23 @@ KOBJ     := $(KSRC_C:%.c=$(BUILD)/%.o) $(KSRC_ASM:%.asm=$(BUILD)/%.asm.o)
 # User programs (for now the kernel's test task): freestanding, static,
 # linked at MICA_USER_BASE. No SSE until the kernel saves FPU state.
 USER_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
-	-mgeneral-regs-only -O2 -g -Wall -Wextra -Werror -Iinclude -I.
+	-mgeneral-regs-only -O2 -g -Wall -Wextra -Werror -Iinclude -I. -Itests/user/lib
 USER_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/user/user.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
-USER_PROGS := $(BUILD)/user/ktest.elf
+USER_PROGS := $(BUILD)/user/ktest.elf $(BUILD)/user/bench.elf
 
-# Each program is a folder of C files: tests/user/<name>/ gives build/user/<name>.elf.
+# Each program is a folder of C files: tests/user/<name>/ gives build/user/<name>.elf,
+# linked with the helpers they share in tests/user/lib/.
 .SECONDEXPANSION:
 $(BUILD)/user/%.elf: $$(wildcard tests/user/%/*.c tests/user/%/*.h) tests/user/user.ld \
-		$(wildcard libipc/*.h include/mica/*.h) | deps
+		$(wildcard tests/user/lib/*.c tests/user/lib/*.h libipc/*.h include/mica/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^)
 
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all run debug test deps style system-test clean FORCE
+.PHONY: all run debug test bench deps style system-test clean FORCE
 all: $(ISO)
 
 deps:
@@ -106,6 +108,10 @@ style: | deps
 
 system-test: $(KERNEL) $(USER_PROGS) | deps
 	$(PYTHON) -m pytest -v tests/system
+
+# Instructions per operation, counted under QEMU -icount (tools/bench.py).
+bench: $(KERNEL) $(BUILD)/user/bench.elf | deps
+	$(PYTHON) tools/bench.py
 
 # The pytest summary is the last line.
 test: style host-test system-test

@@ -197,6 +197,38 @@ static int64_t sys_handle_mint(const struct syscall_args *s)
 	return rc == MICA_OK ? out : rc;
 }
 
+/*
+ * handle_give(aspace, h, rights_mask): a copy of the caller's endpoint
+ * handle h, with rights & mask and the same badge, in the handle table of
+ * another address space; returns its number there. This is how a task that
+ * made an address space hands its first thread the endpoints it starts
+ * with. Endpoints only: an endpoint refers to nothing, so no cycle of
+ * references can be left in an address space that has no thread yet to end
+ * and clear its table. Errors: MICA_EBADH (also h not an endpoint),
+ * MICA_ERIGHTS (aspace lacks MANAGE, h lacks COPY), MICA_EPEER (a destroyed
+ * address space), MICA_ENOMEM (its table is full).
+ */
+static int64_t sys_handle_give(const struct syscall_args *s)
+{
+	struct handle_table *table = &sched_current()->as->handles;
+	const struct handle *ah;
+	mica_handle_t h, out;
+
+	int rc = syscall_handle(s->a[0], MICA_OBJ_ASPACE, MICA_RIGHT_MANAGE, &ah);
+	if (rc != MICA_OK)
+		return rc;
+	struct aspace *as = (struct aspace *)ah->obj;
+	if (as->dead)
+		return MICA_EPEER; /* its table was cleared and stays empty */
+	if (handle_arg(s->a[1], &h) != MICA_OK)
+		return MICA_EBADH;
+	rc = handle_get(table, h, MICA_OBJ_ENDPOINT, MICA_RIGHT_COPY, NULL);
+	if (rc != MICA_OK)
+		return rc;
+	rc = handle_copy(table, h, &as->handles, (uint32_t)s->a[2], &out);
+	return rc == MICA_OK ? out : rc;
+}
+
 static int64_t sys_ipc_send(const struct syscall_args *s)
 {
 	return ipc_send(s, true, false);
@@ -244,6 +276,7 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_DONATE] = mem_donate,
     [MICA_SYS_MEM_STATS] = mem_stats_call,
     [MICA_SYS_THREAD_KILL] = sys_thread_kill,
+    [MICA_SYS_HANDLE_GIVE] = sys_handle_give,
 };
 
 /* Entered from entry.asm with the caller's registers in f. */

@@ -143,6 +143,13 @@ static inline int64_t mica_handle_mint(mica_handle_t h, uint32_t mask, uint64_t 
 	return mica_syscall4(MICA_SYS_HANDLE_MINT, (uint64_t)(int64_t)h, mask, badge, 0);
 }
 
+/* Copy handle h, with rights & mask, into address space `as`; returns its number there. */
+static inline int64_t mica_handle_give(mica_handle_t as, mica_handle_t h, uint32_t mask)
+{
+	return mica_syscall4(MICA_SYS_HANDLE_GIVE, (uint64_t)(int64_t)as, (uint64_t)(int64_t)h,
+	                     mask, 0);
+}
+
 /* The register part of a message. */
 struct mica_msg {
 	uint64_t label;

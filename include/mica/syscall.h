@@ -32,6 +32,7 @@ enum mica_syscall {
 	MICA_SYS_DONATE = 18,         /* (authority, frame, npages) -> 0 */
 	MICA_SYS_MEM_STATS = 19,      /* (struct mica_mem_stats *out) -> 0 */
 	MICA_SYS_THREAD_KILL = 20,    /* (thread, code) -> 0 */
+	MICA_SYS_HANDLE_GIVE = 21,    /* (aspace, handle, rights mask) -> handle in aspace */
 	MICA_SYS_COUNT
 };
 

@@ -58,11 +58,12 @@ def iso(cmdline="", loader="multiboot2", modules=()):
 
 
 def boot(cmdline="ready=exit", mem="128M", cpu=None, loader="multiboot2", modules=(),
-         timeout=BOOT_TIMEOUT, stays_up=False):
+         timeout=BOOT_TIMEOUT, stays_up=False, qemu_args=()):
     """Boot Mica and return its exit status and serial log.
 
     With stays_up, QEMU is expected to still run at the timeout: it is
-    stopped then, and the run's rc is None.
+    stopped then, and the run's rc is None. qemu_args are added to QEMU's
+    command line (make bench adds -icount).
     """
     cmd = [
         "qemu-system-x86_64",
@@ -77,6 +78,7 @@ def boot(cmdline="ready=exit", mem="128M", cpu=None, loader="multiboot2", module
     ]
     if cpu:
         cmd += ["-cpu", cpu]
+    cmd += list(qemu_args)
     try:
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
     except subprocess.TimeoutExpired as e:

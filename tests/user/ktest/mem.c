@@ -5,6 +5,7 @@
  * test checks that the kernel's counts are back where they started.
  */
 #include "ktest.h"
+#include "remote.h"
 
 #define VA  0x10000000UL /* free in ktest's address space */
 #define VA2 0x10100000UL
@@ -345,6 +346,97 @@ static void test_reserve_exhaustion(void)
 	result("mem.enomem", 0, 0);
 }
 
+/*
+ * Runs in another address space with nothing but the endpoint handle it
+ * was given: calls it once and exits with 21 if the answer is right.
+ */
+static void give_caller(uint64_t ep)
+{
+	struct mica_msg m = {.label = 1, .w = {0x600d}};
+
+	if (mica_call((mica_handle_t)ep, &m, 0) == 0 && m.w[0] == 0x600d + 1)
+		mica_thread_exit(21);
+	mica_thread_exit(22);
+}
+
+/* handle_give: a new address space's first handles, and every refusal. */
+static void test_handle_give(void)
+{
+	struct mica_mem_stats before = stats();
+	struct mica_msg m;
+	uint64_t badge;
+	long r;
+
+	long b = mica_aspace_create(self_as);
+	long e = mica_endpoint_create();
+	long sup = mica_endpoint_create();
+	if (b < 0 || e < 0 || sup < 0)
+		return result("handle.give", "aspace or endpoint create gave", b < 0 ? b : e);
+	long b_nomanage = mica_handle_mint((mica_handle_t)b, ~MICA_RIGHT_MANAGE, 0);
+	long e_nocopy = mica_handle_mint((mica_handle_t)e, ~MICA_RIGHT_COPY, 0);
+	long b_keep = mica_handle_mint((mica_handle_t)b, ~0u, 0); /* outlives destroy */
+#define EXPECT(what, call, want)                                                                   \
+	if ((r = (call)) != (want))                                                                \
+		return result("handle.give", what, r);
+	EXPECT("a forged address space", mica_handle_give(4000, (mica_handle_t)e, ~0u), MICA_EBADH);
+	EXPECT("an endpoint as the address space",
+	       mica_handle_give((mica_handle_t)e, (mica_handle_t)e, ~0u), MICA_EBADH);
+	EXPECT("no MANAGE", mica_handle_give((mica_handle_t)b_nomanage, (mica_handle_t)e, ~0u),
+	       MICA_ERIGHTS);
+	EXPECT("a forged handle", mica_handle_give((mica_handle_t)b, 4000, ~0u), MICA_EBADH);
+	EXPECT("a handle value past int32",
+	       mica_syscall4(MICA_SYS_HANDLE_GIVE, (uint64_t)b, 1UL << 32, ~0u, 0), MICA_EBADH);
+	EXPECT("an address space as the handle",
+	       mica_handle_give((mica_handle_t)b, (mica_handle_t)b, ~0u), MICA_EBADH);
+	EXPECT("no COPY", mica_handle_give((mica_handle_t)b, (mica_handle_t)e_nocopy, ~0u),
+	       MICA_ERIGHTS);
+
+	/* B's thread uses the handle it was given (SEND only) to call us. */
+	long given = mica_handle_give((mica_handle_t)b, (mica_handle_t)e, MICA_RIGHT_SEND);
+	if (given < 0)
+		return result("handle.give", "give gave", given);
+	if ((r = remote_prepare(bootinfo, self_as, (mica_handle_t)b, frame_take(1), VA)) != 0)
+		return result("handle.give", "remote_prepare gave", r);
+	struct mica_thread_params p = {.entry = (uint64_t)give_caller,
+	                               .stack_top = REMOTE_STACK_TOP,
+	                               .arg = (uint64_t)given,
+	                               .priority = 16,
+	                               .pager = MICA_HANDLE_NONE,
+	                               .supervisor = (mica_handle_t)sup};
+	long t = mica_thread_create((mica_handle_t)b, &p);
+	if (t < 0)
+		return result("handle.give", "thread_create in B gave", t);
+	if ((r = mica_recv((mica_handle_t)e, &m, 0, &badge)) != 0 || m.w[0] != 0x600d)
+		return result("handle.give", "no call through the given handle:", r);
+	m.w[0]++;
+	if ((r = mica_reply_recv((mica_handle_t)sup, &m, 0, &badge)) != 0 ||
+	    m.label != MICA_LABEL_EXIT || m.w[2] != 21)
+		return result("handle.give", "B's thread did not end well: code", (long)m.w[2]);
+
+	/* B's table fills up: ENOMEM, and nothing else changes. */
+	long n = 0;
+	while (n < 100000 && (r = mica_handle_give((mica_handle_t)b, (mica_handle_t)e, ~0u)) >= 0)
+		n++;
+	if (r != MICA_ENOMEM || n < 64)
+		return result("handle.give", "filling the table ended with", r);
+	/* A destroyed address space takes no handles. */
+	if ((r = remote_destroy((mica_handle_t)b)) != 0)
+		return result("handle.give", "destroy gave", r);
+	EXPECT("a destroyed address space",
+	       mica_handle_give((mica_handle_t)b_keep, (mica_handle_t)e, ~0u), MICA_EPEER);
+#undef EXPECT
+	mica_handle_close((mica_handle_t)b_keep);
+	mica_handle_close((mica_handle_t)b_nomanage);
+	mica_handle_close((mica_handle_t)e_nocopy);
+	mica_handle_close((mica_handle_t)t);
+	mica_handle_close((mica_handle_t)e);
+	mica_handle_close((mica_handle_t)sup);
+	struct mica_mem_stats after = stats();
+	if (!stats_equal(&before, &after))
+		return result("handle.give", "counts not back: objects", (long)after.objects);
+	result("handle.give", 0, 0);
+}
+
 void test_mem(void)
 {
 	test_bootinfo();
@@ -354,4 +446,5 @@ void test_mem(void)
 	test_aspace_destroy();
 	test_donate();
 	test_reserve_exhaustion();
+	test_handle_give();
 }

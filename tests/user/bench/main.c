@@ -1,0 +1,258 @@
+/*
+ * bench: the kernel's micro-benchmarks, run as the first task by
+ * `make bench` under QEMU with -icount shift=0,sleep=off, where rdtsc
+ * advances once per executed instruction. Each prints one line:
+ *
+ *   bench <name> <instructions per operation> instr/op n=<operations>
+ *
+ * syscall.null            an unknown system call number: entry and exit
+ * ipc.call_reply.local    call + reply_recv round trip, server thread in
+ *                         the same address space
+ * ipc.call_reply.remote   the same, server in another address space (a
+ *                         page-table switch each way)
+ * ipc.call_reply.buf64    remote, with a 64-byte buffer each way
+ */
+#include <stdbool.h>
+#include <libipc/syscall.h>
+#include <mica/bootinfo.h>
+#include "remote.h"
+
+#define N_DEFAULT 10000
+#define WARM      100
+#define SCRATCH   0x20000000ULL
+
+/* Operations per benchmark: N_DEFAULT, or bench_n=<n> on the kernel command line. */
+static uint64_t N = N_DEFAULT;
+
+static void parse_n(const char *cmdline)
+{
+	static const char key[] = "bench_n=";
+
+	for (const char *p = cmdline; *p; p++) {
+		unsigned i = 0;
+
+		while (key[i] && p[i] == key[i])
+			i++;
+		if (key[i])
+			continue;
+		N = 0;
+		for (p += i; *p >= '0' && *p <= '9'; p++)
+			N = N * 10 + (uint64_t)(*p - '0');
+		return;
+	}
+}
+
+static void say(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	mica_debug_write(s, n);
+}
+
+static void say_num(uint64_t v)
+{
+	char b[24];
+	int i = sizeof(b);
+
+	b[--i] = 0;
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	say(&b[i]);
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static void report(const char *name, uint64_t instr, uint64_t n)
+{
+	say("bench ");
+	say(name);
+	say(" ");
+	say_num(n ? (instr + n / 2) / n : 0);
+	say(" instr/op n=");
+	say_num(n);
+	say("\n");
+}
+
+/* What a failure must end so that the run ends (idle=exit waits for every thread). */
+static long cur_thread = -1, cur_as = -1;
+
+static void fail(const char *what, long rc)
+{
+	say("bench: FAILED ");
+	say(what);
+	say(" ");
+	say_num((uint64_t)-rc);
+	say("\n");
+	if (cur_thread >= 0)
+		mica_thread_kill((mica_handle_t)cur_thread, 0);
+	if (cur_as >= 0)
+		remote_destroy((mica_handle_t)cur_as);
+	mica_thread_exit(1);
+}
+
+/*
+ * The echo server: answers each call with w0 + 1, forever. Runs in either
+ * address space, so it touches nothing but its stack (remote.h).
+ */
+static void echo(uint64_t ep)
+{
+	struct mica_msg m = {0};
+
+	(void)mica_recv((mica_handle_t)ep, &m, 0, 0);
+	for (;;) {
+		m.w[0]++;
+		(void)mica_reply_recv((mica_handle_t)ep, &m, 0, 0);
+	}
+}
+
+/* The same with a buffer: it receives up to 64 bytes and sends them back. */
+static void echo_buf(uint64_t ep)
+{
+	uint8_t buf[64];
+	struct mica_ipc_extra x = {.send_buf = (uint64_t)buf,
+	                           .send_len = 0,
+	                           .send_handle = MICA_HANDLE_NONE,
+	                           .recv_cap = sizeof(buf),
+	                           .recv_buf = (uint64_t)buf};
+	struct mica_msg m = {0};
+
+	(void)mica_recv((mica_handle_t)ep, &m, &x, 0);
+	for (;;) {
+		m.w[0]++;
+		x.send_len = x.recv_len;
+		(void)mica_reply_recv((mica_handle_t)ep, &m, &x, 0);
+	}
+}
+
+/* N round trips to ep; the instructions they took. */
+static uint64_t calls(mica_handle_t ep, struct mica_ipc_extra *x)
+{
+	struct mica_msg m = {.label = 1};
+	long r;
+
+	for (int i = 0; i < WARM; i++)
+		if ((r = mica_call(ep, &m, x)) != 0)
+			fail("call", r);
+	uint64_t t0 = rdtsc();
+	for (uint64_t i = 0; i < N; i++)
+		(void)mica_call(ep, &m, x);
+	uint64_t t1 = rdtsc();
+	if (m.w[0] != (uint64_t)(N + WARM))
+		fail("echo count", -(long)m.w[0]);
+	return t1 - t0;
+}
+
+static char stack[8192] __attribute__((aligned(16)));
+
+static void bench_null(void)
+{
+	uint64_t t0 = rdtsc();
+	for (uint64_t i = 0; i < N; i++)
+		(void)mica_syscall4(999, 0, 0, 0, 0);
+	report("syscall.null", rdtsc() - t0, N);
+}
+
+static void bench_local(mica_handle_t self)
+{
+	long ep = mica_endpoint_create();
+	if (ep < 0)
+		fail("endpoint_create", ep);
+	struct mica_thread_params p = {.entry = (uint64_t)echo,
+	                               .stack_top = (uint64_t)(stack + sizeof(stack)),
+	                               .arg = (uint64_t)ep,
+	                               .priority = 16,
+	                               .pager = MICA_HANDLE_NONE,
+	                               .supervisor = MICA_HANDLE_NONE};
+	long th = cur_thread = mica_thread_create(self, &p);
+	if (th < 0)
+		fail("thread_create", th);
+	report("ipc.call_reply.local", calls((mica_handle_t)ep, 0), N);
+	mica_thread_kill((mica_handle_t)th, 0);
+	mica_handle_close((mica_handle_t)th);
+	mica_handle_close((mica_handle_t)ep);
+	cur_thread = -1;
+}
+
+static uint64_t take_next, take_left;
+
+static uint64_t frame_take(void)
+{
+	if (!take_left)
+		fail("out of pool frames", -1);
+	take_left--;
+	take_next += MICA_PAGE_SIZE;
+	return take_next - MICA_PAGE_SIZE;
+}
+
+/* A server in a new address space; with_buf: 64 bytes each way. */
+static void bench_remote(const struct mica_bootinfo *bi, const char *name, void (*server)(uint64_t),
+                         bool with_buf)
+{
+	mica_handle_t self = bi->aspace;
+	long as = cur_as = mica_aspace_create(self);
+	if (as < 0)
+		fail("aspace_create", as);
+	long r = remote_prepare(bi, self, (mica_handle_t)as, frame_take(), SCRATCH);
+	if (r < 0)
+		fail("remote_prepare", r);
+	long ep = mica_endpoint_create();
+	if (ep < 0)
+		fail("endpoint_create", ep);
+	long rep = mica_handle_give((mica_handle_t)as, (mica_handle_t)ep, MICA_RIGHT_RECV);
+	if (rep < 0)
+		fail("handle_give", rep);
+	long th = remote_start((mica_handle_t)as, server, (uint64_t)rep, 16);
+	if (th < 0)
+		fail("remote_start", th);
+
+	uint8_t buf[64] = {1, 2, 3};
+	struct mica_ipc_extra x = {.send_buf = (uint64_t)buf,
+	                           .send_len = sizeof(buf),
+	                           .send_handle = MICA_HANDLE_NONE,
+	                           .recv_cap = sizeof(buf),
+	                           .recv_buf = (uint64_t)buf};
+	report(name, calls((mica_handle_t)ep, with_buf ? &x : 0), N);
+	if (with_buf && (x.recv_len != sizeof(buf) || buf[2] != 3))
+		fail("buffer echo", -(long)x.recv_len);
+	mica_handle_close((mica_handle_t)th);
+	cur_as = -1;
+	if ((r = remote_destroy((mica_handle_t)as)) != 0)
+		fail("aspace_destroy", r);
+	mica_handle_close((mica_handle_t)ep);
+}
+
+int main(const struct mica_bootinfo *bi)
+{
+	parse_n(bi->cmdline);
+	if (bi->nranges) {
+		take_next = bi->range[0].start;
+		take_left = bi->range[0].npages;
+	}
+	bench_null();
+	bench_local(bi->aspace);
+	bench_remote(bi, "ipc.call_reply.remote", echo, false);
+	bench_remote(bi, "ipc.call_reply.buf64", echo_buf, true);
+	say("bench: done\n");
+	return 0;
+}
+
+__asm__(".section .text.start\n"
+        ".global _start\n"
+        "_start:\n"
+        "	andq $-16, %rsp\n"
+        "	call main\n"
+        "	movq %rax, %rdi\n"
+        "	movq $1, %rax\n" /* MICA_SYS_THREAD_EXIT */
+        "	syscall\n"
+        "	ud2\n"
+        ".text\n");
