@@ -16,7 +16,8 @@ HOST_CFLAGS := -DMICA_HOST -std=c11 -g -O1 -Wall -Wextra -Werror \
 HOST_LDLIBS ?= -lcmocka
 HOST_BUILD := build/host
 
-HOST_TESTS := test_memmap test_mb2 test_frame test_pt test_format test_handle test_elf
+HOST_TESTS := test_memmap test_mb2 test_frame test_pt test_format test_handle test_elf \
+	test_ipc test_syscall_args
 
 HOST_SRCS_test_memmap := kernel/memmap.c
 HOST_SRCS_test_mb2 := kernel/arch/x86_64/mb2.c kernel/memmap.c
@@ -25,6 +26,10 @@ HOST_SRCS_test_pt := kernel/arch/x86_64/pt.c kernel/frame.c kernel/memmap.c
 HOST_SRCS_test_format := kernel/lib/format.c
 HOST_SRCS_test_handle := kernel/handle.c
 HOST_SRCS_test_elf := kernel/elf.c
+HOST_SRCS_test_ipc := kernel/ipc.c kernel/handle.c kernel/kobj.c kernel/syscall.c
+HOST_SRCS_test_syscall_args := kernel/syscall.c kernel/mem.c kernel/pool.c kernel/aspace.c \
+	kernel/handle.c kernel/kobj.c kernel/usercopy.c kernel/arch/x86_64/pt.c kernel/frame.c \
+	kernel/memmap.c
 
 HOST_HEADERS := $(wildcard include/mica/*.h kernel/*.h kernel/arch/x86_64/*.h \
 	kernel/lib/*.h tests/host/*.h)
