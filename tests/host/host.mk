@@ -17,7 +17,7 @@ HOST_LDLIBS ?= -lcmocka
 HOST_BUILD := build/host
 
 HOST_TESTS := test_memmap test_mb2 test_frame test_pt test_format test_handle test_elf \
-	test_buddy
+	test_buddy test_region
 
 HOST_SRCS_test_memmap := kernel/memmap.c
 HOST_SRCS_test_mb2 := kernel/arch/x86_64/mb2.c kernel/memmap.c
@@ -27,6 +27,7 @@ HOST_SRCS_test_format := kernel/lib/format.c
 HOST_SRCS_test_handle := kernel/handle.c
 HOST_SRCS_test_elf := kernel/elf.c
 HOST_SRCS_test_buddy := servers/pager/buddy.c
+HOST_SRCS_test_region := servers/pager/region.c
 
 HOST_HEADERS := $(wildcard include/mica/*.h kernel/*.h kernel/arch/x86_64/*.h \
 	kernel/lib/*.h servers/pager/*.h tests/host/*.h)
@@ -43,7 +44,7 @@ $(foreach t,$(HOST_TESTS),$(eval $(call HOST_TEST_RULE,$(t))))
 
 # The pager's standalone modules build as freestanding C with only the ABI
 # headers (no kernel/, no libc) and call nothing outside themselves.
-PAGER_STANDALONE := servers/pager/buddy.c
+PAGER_STANDALONE := servers/pager/buddy.c servers/pager/region.c
 $(HOST_BUILD)/pager-standalone.ok: $(PAGER_STANDALONE) $(wildcard servers/pager/*.h \
 		include/mica/*.h) tests/host/host.mk
 	@mkdir -p $(@D)
