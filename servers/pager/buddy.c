@@ -5,7 +5,8 @@
  * Positions: at order k, frame f (aligned to 2^k) is position
  * (f >> k) - order[k].first, where first = base >> k. Every bitmap covers
  * exactly the aligned blocks that meet the span, so no bit stands for a
- * frame below base, whatever base's alignment.
+ * frame below base, whatever base's alignment. The public functions and
+ * their errors are described in buddy.h.
  */
 #include "buddy.h"
 
