@@ -12,12 +12,12 @@ HOST_STANDALONE := $(if $(filter 1,$(words $(MAKEFILE_LIST))),yes,)
 HOST_CC ?= gcc
 HOST_CFLAGS := -DMICA_HOST -std=c11 -g -O1 -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
-	-Iinclude -Ikernel -Ikernel/arch/x86_64
+	-I. -Iinclude -Ikernel -Ikernel/arch/x86_64
 HOST_LDLIBS ?= -lcmocka
 HOST_BUILD := build/host
 
 HOST_TESTS := test_memmap test_mb2 test_frame test_pt test_format test_handle test_elf \
-	test_ipc test_syscall_args
+	test_ipc test_syscall_args test_buddy test_region
 
 HOST_SRCS_test_memmap := kernel/memmap.c
 HOST_SRCS_test_mb2 := kernel/arch/x86_64/mb2.c kernel/memmap.c
@@ -30,9 +30,11 @@ HOST_SRCS_test_ipc := kernel/ipc.c kernel/handle.c kernel/kobj.c kernel/syscall.
 HOST_SRCS_test_syscall_args := kernel/syscall.c kernel/mem.c kernel/pool.c kernel/aspace.c \
 	kernel/handle.c kernel/kobj.c kernel/usercopy.c kernel/arch/x86_64/pt.c kernel/frame.c \
 	kernel/memmap.c
+HOST_SRCS_test_buddy := servers/pager/buddy.c
+HOST_SRCS_test_region := servers/pager/region.c
 
 HOST_HEADERS := $(wildcard include/mica/*.h kernel/*.h kernel/arch/x86_64/*.h \
-	kernel/lib/*.h tests/host/*.h)
+	kernel/lib/*.h servers/pager/*.h tests/host/*.h)
 HOST_BINS := $(addprefix $(HOST_BUILD)/,$(HOST_TESTS))
 
 define HOST_TEST_RULE
@@ -44,9 +46,24 @@ $(HOST_BUILD)/$(1): tests/host/$(1).c tests/host/fakes.c $(HOST_SRCS_$(1)) $(HOS
 endef
 $(foreach t,$(HOST_TESTS),$(eval $(call HOST_TEST_RULE,$(t))))
 
+# The pager's standalone modules build as freestanding C with only the ABI
+# headers (no kernel/, no libc) and call nothing outside themselves.
+PAGER_STANDALONE := servers/pager/buddy.c servers/pager/region.c
+$(HOST_BUILD)/pager-standalone.ok: $(PAGER_STANDALONE) $(wildcard servers/pager/*.h \
+		include/mica/*.h) tests/host/host.mk
+	@mkdir -p $(@D)
+	@for src in $(PAGER_STANDALONE); do \
+		obj=$(HOST_BUILD)/$$(basename $$src .c).standalone.o; \
+		$(HOST_CC) -std=c11 -ffreestanding -O2 -Wall -Wextra -Werror -Iinclude \
+			-c $$src -o $$obj || exit 1; \
+		undef=$$(nm -u $$obj); \
+		if [ -n "$$undef" ]; then echo "$$src needs: $$undef"; exit 1; fi; \
+	done
+	@touch $@
+
 # Run every test even after a failure; fail at the end if any failed.
 .PHONY: host-test
-host-test: $(HOST_BINS)
+host-test: $(HOST_BINS) $(HOST_BUILD)/pager-standalone.ok
 	@failed=""; \
 	for t in $(HOST_BINS); do \
 		echo "== $$t"; \
