@@ -46,7 +46,7 @@ USER_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-mgeneral-regs-only -O2 -g -Wall -Wextra -Werror -Iinclude -I. -I$(BUILD)/gen
 USER_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/user/user.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
-USER_PROGS := $(BUILD)/user/ktest.elf
+USER_PROGS := $(BUILD)/user/ktest.elf $(BUILD)/user/idltest.elf
 
 include tools/idlc/idl.mk
 
