@@ -215,7 +215,8 @@ def method_comment(iface, m, side, indent=""):
 
 
 def iface_comment(iface, what):
-    lines = wrapped(f"{iface.name}: interface {iface.number}, version {iface.version}. {what}")
+    lines = wrapped(f"{iface.name}: interface {iface.number:#06x}, version {iface.version}. "
+                    f"{what}")
     if iface.doc:
         lines += [""] + iface.doc
     return comment(lines)
@@ -228,7 +229,7 @@ def types_h(iface):
     out += iface_comment(iface, "Types, labels and message layout (docs/IDL.md).")
     g = N.guard(iface, "types")
     out += [f"#ifndef {g}", f"#define {g}", "", "#include <libipc/ipc.h>", ""]
-    out += [f"#define {N.number_macro(iface)} {iface.number}",
+    out += [f"#define {N.number_macro(iface)} {iface.number:#06x}",
             f"#define {N.version_macro(iface)} {iface.version}", ""]
     for s in iface.structs:
         out += comment(s.doc)
