@@ -31,6 +31,9 @@ CASES = [
      "t.idl:1:13: error: malformed number '0xZ1' (decimal without leading zeros, or 0x hex)"),
     ("digits then letters", HEAD + "\tmethod a 1 (bytes<12ab> x);\n}\n",
      "t.idl:2:20: error: malformed number '12ab' (decimal without leading zeros, or 0x hex)"),
+    ("doc comment after code", HEAD + "\tmethod a 1 (); /// returns nothing\n}\n",
+     "t.idl:2:17: error: a /// comment must be on lines of its own, before what it describes "
+     "(use // after code)"),
     # -- syntax --
     ("empty file", "", "t.idl:1:1: error: expected 'interface', found end of file"),
     ("not an interface", "struct s { u8 x; }\n",

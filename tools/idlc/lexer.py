@@ -58,6 +58,9 @@ def tokenize(path, text):
             end = n if end < 0 else end
             body = text[i:end]
             if body.startswith("///") and not body.startswith("////"):
+                if tokens and tokens[-1].kind != "doc" and tokens[-1].pos.line == line:
+                    raise IdlError(start, "a /// comment must be on lines of its own, before "
+                                          "what it describes (use // after code)")
                 doc = body[3:]
                 doc = doc[1:] if doc.startswith(" ") else doc
                 tokens.append(Token("doc", doc.rstrip(), start))
