@@ -42,7 +42,9 @@ int64_t ipc_serve(struct ipc_server *s, mica_handle_t ep)
 			 * Once more, answering with the error alone: the reply
 			 * may have been at fault (a bad handle to pass), or the
 			 * caller died before it (MICA_EPEER: the answer goes
-			 * nowhere). An endpoint that is gone fails again.
+			 * nowhere). An endpoint that is gone fails again. A
+			 * handle the failed answer was to move stays here: it
+			 * may have gone after all, so it is not closed.
 			 */
 			retried = true;
 			ipc_msg_status(&rep, (int)rc);

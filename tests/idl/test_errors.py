@@ -108,7 +108,8 @@ CASES = [
     ("length clash", HEAD + "\tmethod a 1 (u32 data_len, bytes<4> data);\n}\n",
      "t.idl:2:37: error: the length of 'data' (data_len) clashes with parameter 'data_len' in "
      "method 'a'"),
-    ("generated names clash", HEAD + "\tmethod a_b 1 (bytes<3> c);\n\tmethod a 2 (bytes<3> b_c);\n}\n",
+    ("generated names clash",
+     HEAD + "\tmethod a_b 1 (bytes<3> c);\n\tmethod a 2 (bytes<3> b_c);\n}\n",
      "t.idl:3:23: error: the generated name T_A_B_C_MAX of parameter 'b_c' of method 'a' "
      "clashes with the one of parameter 'c' of method 'a_b' (line 2)"),
     ("method named like the dispatch", HEAD + "\tmethod dispatch 1 ();\n}\n",
