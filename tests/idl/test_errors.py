@@ -161,10 +161,16 @@ CASES = [
      "t.idl:2:9: error: the reply of method 'a' is too large: 10 slots and 4089 bytes of data "
      "need up to 4105 buffer bytes beyond the 8 words; a message carries 4096"),
     ("struct too large",
-     HEAD + "\tstruct s0 {\n\t\tu64 a;\n\t\tu64 b;\n\t}\n" + "".join(
-         f"\tstruct s{i} {{\n\t\ts{i - 1} a;\n\t\ts{i - 1} b;\n\t}}\n" for i in range(1, 10))
+     HEAD + "".join(f"\tstruct s{i} {{\n" + "".join(
+         f"\t\t{t} f{k};\n" for k in range(n)) + "\t}\n"
+         for i, t, n in ((0, "u64", 8), (1, "s0", 8), (2, "s1", 8), (3, "s2", 2)))
      + "\tmethod a 1 ();\n}\n",
-     "t.idl:38:9: error: struct 's9' has 1024 scalar fields; a message holds at most 520"),
+     "t.idl:32:9: error: struct 's3' has 1024 scalar fields; a message holds at most 520"),
+    ("structs nested too deep",
+     HEAD + "\tstruct s0 {\n\t\tu8 a;\n\t}\n" + "".join(
+         f"\tstruct s{i} {{\n\t\ts{i - 1} a;\n\t}}\n" for i in range(1, 2000))
+     + "\tmethod a 1 (s1999 x);\n}\n",
+     "t.idl:26:9: error: struct 's8' nests 9 structs deep; at most 8"),
     ("two handles in", HEAD + "\tmethod a 1 (handle<copy> x, handle<move> y);\n}\n",
      "t.idl:2:30: error: method 'a' passes 2 handles in its request; a message carries at most "
      "one"),

@@ -17,6 +17,9 @@ C_KEYWORDS = set("""
 # Slots one message can hold: the words, then the whole buffer.
 MAX_SLOTS = MSG_WORDS + BUF_MAX // 8
 
+# How deep structs may nest ("small structs").
+MAX_DEPTH = 8
+
 # Names the generated functions use for their own parameters.
 RESERVED_PARAMS = {"ep", "ctx", "badge", "ops", "req", "rep"}
 RESERVED_PREFIXES = ("idl_", "ipc_", "mica_")
@@ -94,9 +97,15 @@ class Checker:
                 # Counted, not listed: nesting could multiply the fields.
                 s.nleaves = sum(f.type.struct.nleaves if f.type.kind == "struct" else 1
                                 for f in s.fields)
+                s.depth = 1 + max((f.type.struct.depth for f in s.fields
+                                   if f.type.kind == "struct"), default=0)
                 if s.nleaves > MAX_SLOTS:
                     self.error(s.pos, f"struct '{s.name}' has {s.nleaves} scalar fields; a "
                                       f"message holds at most {MAX_SLOTS}")
+                    s.broken = True
+                elif s.depth > MAX_DEPTH:
+                    self.error(s.pos, f"struct '{s.name}' nests {s.depth} structs deep; at "
+                                      f"most {MAX_DEPTH}")
                     s.broken = True
             if fresh:
                 seen[s.name] = s  # usable from the next declaration on
