@@ -3,12 +3,15 @@
 #   make                 build build/mica.iso
 #   make run [MEM=5G]    boot it in QEMU, serial console on this terminal
 #   make debug           boot it halted under QEMU's gdb stub (see README)
-#   make test            every test: style, host unit tests, QEMU system tests
+#   make test            every test: style, IDL, host unit tests, QEMU system tests
 #   make bench           micro-benchmarks, in instructions per operation
+#   make idl-goldens     regenerate the IDL compiler's expected outputs (tests/idl/golden/)
 #   make clean
 #
 # `run`, `test` and the build install missing Debian packages first
 # (tools/deps.sh).
+
+.DEFAULT_GOAL := all
 
 BUILD   := build
 ISO     := $(BUILD)/mica.iso
@@ -37,26 +40,45 @@ KSRC_C   := $(wildcard kernel/*.c kernel/lib/*.c $(ARCH)/*.c)
 KSRC_ASM := $(wildcard $(ARCH)/*.asm)
 KOBJ     := $(KSRC_C:%.c=$(BUILD)/%.o) $(KSRC_ASM:%.asm=$(BUILD)/%.asm.o)
 
-# User programs (for now the kernel's test task): freestanding, static,
+# User programs (for now the kernel's test tasks): freestanding, static,
 # linked at MICA_USER_BASE. No SSE until the kernel saves FPU state.
+# Generated IDL stubs are included as <idl/<iface>_client.h>.
 USER_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
-	-mgeneral-regs-only -O2 -g -Wall -Wextra -Werror -Iinclude -I. -Itests/user/lib
+	-mgeneral-regs-only -O2 -g -Wall -Wextra -Werror -Iinclude -I. -I$(BUILD)/gen -Itests/user/lib
 USER_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/user/user.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
-USER_PROGS := $(BUILD)/user/ktest.elf $(BUILD)/user/bench.elf
+USER_PROGS := $(BUILD)/user/ktest.elf $(BUILD)/user/idltest.elf $(BUILD)/user/bench.elf
+
+include tools/idlc/idl.mk
+
+# libipc (libipc/*.c), an archive every program links: only what it uses is pulled in.
+LIBIPC     := $(BUILD)/user/libipc.a
+LIBIPC_OBJ := $(patsubst libipc/%.c,$(BUILD)/user/libipc/%.o,$(wildcard libipc/*.c))
+
+$(BUILD)/user/libipc/%.o: libipc/%.c $(wildcard libipc/*.h include/mica/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(LIBIPC): $(LIBIPC_OBJ)
+	rm -f $@
+	ar rcs $@ $^
 
 # Each program is a folder of C files: tests/user/<name>/ gives build/user/<name>.elf,
 # linked with the helpers they share in tests/user/lib/.
+# USER_IDL_<name> lists the generated stubs it compiles in, e.g. echo_client.
+USER_IDL_idltest := idltest_client idltest_server
+
 .SECONDEXPANSION:
-$(BUILD)/user/%.elf: $$(wildcard tests/user/%/*.c tests/user/%/*.h) tests/user/user.ld \
-		$(wildcard tests/user/lib/*.c tests/user/lib/*.h libipc/*.h include/mica/*.h) | deps
+$(BUILD)/user/%.elf: $$(wildcard tests/user/%/*.c tests/user/%/*.h) \
+		$$(addprefix $(IDL_OUT)/,$$(addsuffix .c,$$(USER_IDL_$$*))) tests/user/user.ld \
+		$(wildcard tests/user/lib/*.c tests/user/lib/*.h libipc/*.h include/mica/*.h) $(LIBIPC) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^)
+	$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBIPC)
 
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all run debug test bench deps style system-test clean FORCE
+.PHONY: all run debug test bench deps style idl-check idl-test idl-goldens system-test clean FORCE
 all: $(ISO)
 
 deps:
@@ -106,6 +128,22 @@ include tests/host/host.mk
 style: | deps
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h' 2>/dev/null || find kernel include tests -name '*.[ch]')
 
+# The stubs of every interface compile cleanly, freestanding, with -Werror.
+IDL_CHECK_OBJ := $(patsubst $(IDL_OUT)/%.c,$(BUILD)/idl-check/%.o,$(IDL_GEN_C))
+
+$(BUILD)/idl-check/%.o: $(IDL_OUT)/%.c $(IDL_GEN_H) $(wildcard libipc/*.h include/mica/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c $< -o $@
+
+idl-check: $(IDL_CHECK_OBJ)
+
+# The compiler's golden and error tests, after the compile check.
+idl-test: idl-check | deps
+	$(PYTHON) -m pytest -q tests/idl
+
+idl-goldens: | deps
+	$(PYTHON) tests/idl/goldens.py --regen
+
 system-test: $(KERNEL) $(USER_PROGS) | deps
 	$(PYTHON) -m pytest -v tests/system
 
@@ -114,7 +152,7 @@ bench: $(KERNEL) $(BUILD)/user/bench.elf | deps
 	$(PYTHON) tools/bench.py
 
 # The pytest summary is the last line.
-test: style host-test system-test
+test: style idl-test host-test system-test
 
 clean:
 	rm -rf $(BUILD)

@@ -1,6 +1,7 @@
 /*
- * Error codes returned by the kernel (and, from later issues on, by its
- * system calls and the servers). 0 is success; every error is negative.
+ * Error codes returned by the kernel's system calls and by servers (an IDL
+ * reply carries one: include/mica/idl.h). 0 is success; every error is
+ * negative.
  * The X-macro keeps each code, its name and its one-line meaning together.
  */
 #ifndef MICA_ERROR_H
@@ -23,7 +24,10 @@
 	X(MICA_EFAULT, -13, "a user buffer is not mapped in the user half with the needed rights") \
 	X(MICA_EAGAIN, -14, "no partner is ready (non-blocking IPC)")                              \
 	X(MICA_EPEER, -15, "the other side is gone (endpoint closed or partner thread died)")      \
-	X(MICA_EFRAME, -16, "a physical frame outside the user pool (kernel, tables, MMIO, no RAM)")
+	X(MICA_EFRAME, -16,                                                                        \
+	  "a physical frame outside the user pool (kernel, tables, MMIO, no RAM)")                 \
+	X(MICA_EBADMSG, -17, "malformed IDL message (length, bounds, values or handle)")           \
+	X(MICA_ENOMETHOD, -18, "the server does not serve this label (no such method)")
 
 enum mica_error {
 #define MICA_ERROR_ENUM(name, value, text) name = value,

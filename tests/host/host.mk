@@ -17,7 +17,12 @@ HOST_LDLIBS ?= -lcmocka
 HOST_BUILD := build/host
 
 HOST_TESTS := test_memmap test_mb2 test_frame test_pt test_format test_handle test_elf \
-	test_ipc test_syscall_args test_buddy test_region
+	test_ipc test_syscall_args test_buddy test_region test_idl
+
+# The IDL stubs test_idl runs (when this file is used on its own, too).
+ifndef IDL_OUT
+include tools/idlc/idl.mk
+endif
 
 HOST_SRCS_test_memmap := kernel/memmap.c
 HOST_SRCS_test_mb2 := kernel/arch/x86_64/mb2.c kernel/memmap.c
@@ -32,16 +37,19 @@ HOST_SRCS_test_syscall_args := kernel/syscall.c kernel/mem.c kernel/pool.c kerne
 	kernel/memmap.c
 HOST_SRCS_test_buddy := servers/pager/buddy.c
 HOST_SRCS_test_region := servers/pager/region.c
+HOST_SRCS_test_idl := $(IDL_OUT)/idltest_client.c $(IDL_OUT)/idltest_server.c libipc/server.c
+HOST_FLAGS_test_idl := -I. -I$(dir $(IDL_OUT))
 
 HOST_HEADERS := $(wildcard include/mica/*.h kernel/*.h kernel/arch/x86_64/*.h \
-	kernel/lib/*.h servers/pager/*.h tests/host/*.h)
+	kernel/lib/*.h servers/pager/*.h tests/host/*.h libipc/*.h) $(IDL_GEN_H)
 HOST_BINS := $(addprefix $(HOST_BUILD)/,$(HOST_TESTS))
 
 define HOST_TEST_RULE
 $(HOST_BUILD)/$(1): tests/host/$(1).c tests/host/fakes.c $(HOST_SRCS_$(1)) $(HOST_HEADERS) \
 		tests/host/host.mk
 	@mkdir -p $$(@D)
-	$$(HOST_CC) $$(HOST_CFLAGS) -Itests/host -o $$@ tests/host/$(1).c tests/host/fakes.c \
+	$$(HOST_CC) $$(HOST_CFLAGS) $(HOST_FLAGS_$(1)) -Itests/host -o $$@ tests/host/$(1).c \
+		tests/host/fakes.c \
 		$(HOST_SRCS_$(1)) $$(HOST_LDLIBS)
 endef
 $(foreach t,$(HOST_TESTS),$(eval $(call HOST_TEST_RULE,$(t))))

@@ -1,0 +1,57 @@
+/*
+ * libipc's server loop (server.h): reply-and-receive around a dispatch.
+ */
+#include <libipc/server.h>
+
+void ipc_server_init(struct ipc_server *s, ipc_dispatch_fn dispatch, const void *ops, void *ctx)
+{
+	s->dispatch = dispatch;
+	s->ops = ops;
+	s->ctx = ctx;
+	s->kernel = 0;
+}
+
+/* Answer req, a message from the kernel, in rep. */
+static void kernel_message(struct ipc_server *s, const struct ipc_msg *req, struct ipc_msg *rep)
+{
+	if (s->kernel) {
+		s->kernel(s->ctx, req, rep);
+		return;
+	}
+	/* Nobody here handles faults: the faulting thread is killed. */
+	rep->m.label = MICA_FAULT_KILL;
+}
+
+int64_t ipc_serve(struct ipc_server *s, mica_handle_t ep)
+{
+	struct ipc_msg req, rep;
+	bool retried = false;
+
+	ipc_msg_init(&req, 0, s->rx, sizeof(s->rx));
+	int64_t rc = ipc_recv(ep, &req);
+	for (;;) {
+		ipc_msg_init(&rep, 0, s->tx, sizeof(s->tx));
+		if (rc == MICA_OK) {
+			retried = false;
+			if (req.m.label >= MICA_LABEL_KERNEL)
+				kernel_message(s, &req, &rep);
+			else
+				(void)s->dispatch(s->ops, s->ctx, &req, &rep);
+		} else if (!retried) {
+			/*
+			 * Once more, answering with the error alone: the reply
+			 * may have been at fault (a bad handle to pass), or the
+			 * caller died before it (MICA_EPEER: the answer goes
+			 * nowhere). An endpoint that is gone fails again. A
+			 * handle the failed answer was to move stays here: it
+			 * may have gone after all, so it is not closed.
+			 */
+			retried = true;
+			ipc_msg_status(&rep, (int)rc);
+		} else {
+			return rc;
+		}
+		ipc_msg_init(&req, 0, s->rx, sizeof(s->rx));
+		rc = ipc_reply_recv(ep, &rep, &req);
+	}
+}
