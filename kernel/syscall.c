@@ -24,9 +24,11 @@ static int64_t sys_debug_write(const struct syscall_args *s)
 	char buf[256];
 	uint64_t len = s->a[1];
 
-	/* A bounded length; every byte readable (checked as it is copied). */
+	/* A bounded length; every byte readable, before any is written out. */
 	if (len > MICA_DEBUG_WRITE_MAX)
 		return MICA_EINVAL;
+	if (usercopy_check(sched_current()->as->root, s->a[0], len, false) != MICA_OK)
+		return MICA_EFAULT;
 	for (uint64_t done = 0; done < len;) {
 		size_t n = MIN(sizeof(buf), len - done);
 

@@ -53,6 +53,10 @@ static int copy(paddr_t root, vaddr_t uva, void *kbuf, size_t n, bool to_user)
 	/* The whole range in the user half. */
 	if (!user_range(uva, n))
 		return MICA_EFAULT;
+	/* A write over a page boundary is checked whole first: all or nothing. */
+	if (k && to_user && (uva & (MICA_PAGE_SIZE - 1)) + n > MICA_PAGE_SIZE &&
+	    copy(root, uva, NULL, n, true) != MICA_OK)
+		return MICA_EFAULT;
 	/* Then page by page: mapped, user, writable if written. */
 	while (n > 0) {
 		size_t chunk = MIN(n, MICA_PAGE_SIZE - (uva & (MICA_PAGE_SIZE - 1)));
@@ -84,8 +88,8 @@ int usercopy_from(void *dst, vaddr_t usrc, size_t n)
 
 /*
  * Copy n bytes from src to user address udst in the current address space.
- * Errors: MICA_EFAULT (some byte is not mapped user-writable); a prefix may
- * have been written.
+ * Errors: MICA_EFAULT (some byte is not mapped user-writable); then
+ * nothing was written.
  */
 int usercopy_to(vaddr_t udst, const void *src, size_t n)
 {
@@ -98,7 +102,7 @@ int usercopy_from_root(paddr_t root, void *dst, vaddr_t usrc, size_t n)
 	return copy(root, usrc, dst, n, false);
 }
 
-/* As usercopy_to, in the address space rooted at `root`. */
+/* As usercopy_to (all or nothing), in the address space rooted at `root`. */
 int usercopy_to_root(paddr_t root, vaddr_t udst, const void *src, size_t n)
 {
 	return copy(root, udst, (void *)src, n, true);
