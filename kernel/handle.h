@@ -34,6 +34,22 @@ struct handle_table {
 	uint32_t hint;  /* every slot below hint is used: allocation scans from here */
 };
 
+/*
+ * handle_get's checks inline, for the IPC fast path: the slot of handle
+ * value v (any 64-bit value) if it holds an object of `type` with
+ * need_rights, else NULL.
+ */
+static inline const struct handle *handle_peek(const struct handle_table *t, uint64_t v,
+                                               uint32_t type, uint32_t need_rights)
+{
+	if (v >= t->cap)
+		return NULL; /* also every negative value */
+	const struct handle *s = &t->slot[v];
+	if (!s->obj || s->obj->type != type || (s->rights & need_rights) != need_rights)
+		return NULL;
+	return s;
+}
+
 void handle_table_init(struct handle_table *t, struct handle *slots, uint32_t cap);
 int handle_alloc(struct handle_table *t, struct kobj *obj, uint32_t rights, uint64_t badge,
                  mica_handle_t *out);

@@ -91,15 +91,15 @@ void sched_reap(void)
 	}
 }
 
-/* Run `next` instead of the current thread. */
-static void switch_to(struct thread *next)
+/* Run `next` instead of the current thread, for `ticks` timer ticks. */
+static void run(struct thread *next, uint32_t ticks)
 {
 	struct cpu *c = cpu_this();
 	struct thread *prev = c->current;
 
 	if (next == prev)
 		return;
-	next->ticks_left = SCHED_QUANTUM;
+	next->ticks_left = ticks;
 	c->current = next;
 	percpu_set_kernel_stack((uint64_t)(thread_frame(next) + 1));
 	/* Compare with what is loaded: sched_exit may have left the kernel's tables. */
@@ -107,6 +107,12 @@ static void switch_to(struct thread *next)
 		cpu_write_cr3(next->as->root);
 	cpu_switch(&prev->ksp, next->ksp);
 	sched_reap(); /* back on prev's stack: nobody runs on the dead ones now */
+}
+
+/* Run `next` with a fresh quantum. */
+static void switch_to(struct thread *next)
+{
+	run(next, SCHED_QUANTUM);
 }
 
 /* Make a new thread runnable. */
@@ -145,6 +151,72 @@ void sched_wake(struct thread *t)
 		return;
 	t->state = THREAD_RUNNABLE;
 	enqueue(t);
+}
+
+/*
+ * At the end of a system call: if the call woke a thread of higher
+ * priority, it runs now. So the running thread is always one of the
+ * highest priority that can run, which sched_handoff relies on.
+ */
+void sched_preempt(void)
+{
+	struct thread *t = sched_current();
+
+	if ((uint64_t)nonempty >> (t->prio + 1))
+		switch_to(pick()); /* t stays at the head of its ring */
+}
+
+/*
+ * May the current thread block and hand the CPU straight to `next`
+ * (blocked), as the scheduler would choose after waking next? Yes if next
+ * has the current thread's priority (it takes the current thread's turn),
+ * or if no other runnable thread would come before it.
+ */
+bool sched_can_handoff(const struct thread *next)
+{
+	struct thread *t = sched_current();
+	uint32_t others = nonempty;
+
+	if (next->prio == t->prio)
+		return true;
+	if (t->next == t)
+		others &= ~(1u << t->prio); /* t is alone in its ring, and leaves it */
+	return (others >> next->prio) == 0;
+}
+
+/*
+ * The IPC fast path's switch (sched_can_handoff(next) holds): the current
+ * thread blocks and next runs now. At equal priority next takes the
+ * current thread's place in the ring and the rest of its quantum, so a
+ * pair of threads calling each other shares one turn and the others of
+ * their priority still get theirs.
+ */
+void sched_handoff(struct thread *next)
+{
+	struct thread *t = sched_current();
+
+	t->state = THREAD_BLOCKED;
+	next->state = THREAD_RUNNABLE;
+	if (next->prio == t->prio) {
+		struct thread **q = &queue[t->prio];
+
+		if (t->next == t) {
+			next->next = next->prev = next;
+		} else {
+			next->next = t->next;
+			next->prev = t->prev;
+			t->prev->next = next;
+			t->next->prev = next;
+		}
+		if (*q == t)
+			*q = next;
+		t->next = t->prev = NULL;
+		run(next, t->ticks_left);
+		return;
+	}
+	dequeue(t);
+	enqueue(next);
+	run(next, SCHED_QUANTUM);
 }
 
 /* Timer tick: preempt at the end of the quantum or for a higher priority. */

@@ -8,6 +8,7 @@
 #include <mica/syscall.h>
 #include <mica/thread.h>
 #include "aspace.h"
+#include "fastpath.h"
 #include "ipc.h"
 #include "sched.h"
 #include "serial.h"
@@ -241,9 +242,23 @@ static int64_t sys_ipc_try_send(const struct syscall_args *s)
 	return ipc_send(s, false, false);
 }
 
+/* call and reply_recv try the fast path first (fastpath.c). */
 static int64_t sys_ipc_call(const struct syscall_args *s)
 {
+	int64_t r;
+
+	if (fastpath_call(s, &r))
+		return r;
 	return ipc_send(s, true, true);
+}
+
+static int64_t sys_ipc_reply_recv(const struct syscall_args *s)
+{
+	int64_t r;
+
+	if (fastpath_reply_recv(s, &r))
+		return r;
+	return ipc_reply_recv(s);
 }
 
 static int64_t sys_ipc_recv(const struct syscall_args *s)
@@ -269,7 +284,7 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_IPC_RECV] = sys_ipc_recv,
     [MICA_SYS_IPC_TRY_RECV] = sys_ipc_try_recv,
     [MICA_SYS_IPC_CALL] = sys_ipc_call,
-    [MICA_SYS_IPC_REPLY_RECV] = ipc_reply_recv,
+    [MICA_SYS_IPC_REPLY_RECV] = sys_ipc_reply_recv,
     [MICA_SYS_ASPACE_CREATE] = mem_aspace_create,
     [MICA_SYS_ASPACE_DESTROY] = mem_aspace_destroy,
     [MICA_SYS_MAP] = mem_map,
@@ -292,5 +307,6 @@ void syscall_dispatch(struct trap_frame *f)
 		return;
 	}
 	syscall_abi_result(f, syscall_table[s.nr](&s));
-	sched_reap(); /* what the call ended is freed before the caller goes on */
+	sched_reap();    /* what the call ended is freed before the caller goes on */
+	sched_preempt(); /* a thread the call woke may come first */
 }

@@ -37,14 +37,6 @@ extern char thread_first_return[];
 static uint32_t next_id = 1;
 static uint32_t live_user; /* user threads not yet ended */
 
-/* The user context saved at the top of t's kernel stack. */
-struct trap_frame *thread_frame(struct thread *t)
-{
-	uint8_t *top = (uint8_t *)phys_to_virt(t->kstack) + THREAD_STACK_PAGES * MICA_PAGE_SIZE;
-
-	return (struct trap_frame *)top - 1;
-}
-
 /* Allocate a thread object and its stack; the caller fills in the context. */
 static int thread_alloc(unsigned prio, struct thread **out)
 {

@@ -2,7 +2,9 @@
 #ifndef KERNEL_THREAD_H
 #define KERNEL_THREAD_H
 
+#include <mica/layout.h>
 #include "kobj.h"
+#include "phys.h"
 #include "syscall_abi.h"
 #include "trap.h"
 #include "types.h"
@@ -59,10 +61,17 @@ struct thread_links {
 	uint64_t pager_badge, supervisor_badge;
 };
 
+/* The user context saved at the top of t's kernel stack. */
+static inline struct trap_frame *thread_frame(const struct thread *t)
+{
+	uint8_t *top = (uint8_t *)phys_to_virt(t->kstack) + THREAD_STACK_PAGES * MICA_PAGE_SIZE;
+
+	return (struct trap_frame *)top - 1;
+}
+
 int thread_create_user(struct aspace *as, vaddr_t entry, vaddr_t stack, uint64_t arg, unsigned prio,
                        const struct thread_links *links, struct thread **out);
 int thread_create_kernel(void (*fn)(void), unsigned prio, struct thread **out);
-struct trap_frame *thread_frame(struct thread *t);
 void thread_end(struct thread *t, unsigned reason, int64_t code, uint64_t addr, const char *why);
 __attribute__((noreturn)) void thread_exit(int64_t code);
 void thread_fault(struct trap_frame *f, uint64_t addr);

@@ -197,6 +197,31 @@ void sched_block(void)
 	fth(current)->blocks++;
 }
 
+/*
+ * The fast path's direct switch: the current thread blocks and `next`
+ * runs, which here means it is woken. handoff_ok says whether the fast
+ * path may use it (else it wakes and blocks).
+ */
+static bool handoff_ok = true;
+static unsigned handoffs;
+
+bool sched_can_handoff(const struct thread *next)
+{
+	(void)next;
+	return handoff_ok;
+}
+
+void sched_handoff(struct thread *next)
+{
+	handoffs++;
+	sched_wake(next);
+	sched_block();
+}
+
+void sched_preempt(void)
+{
+}
+
 void sched_wake(struct thread *t)
 {
 	if (t->state != THREAD_BLOCKED) {
@@ -221,9 +246,13 @@ void sched_yield(void)
 {
 }
 
-struct trap_frame *thread_frame(struct thread *t)
+/*
+ * thread_frame (thread.h) finds the frame at the top of t->kstack: point
+ * kstack so that the top of the stack is just past the fake's f.
+ */
+static paddr_t kstack_for(struct fthread *ft)
 {
-	return &fth(t)->f;
+	return virt_to_phys((uint8_t *)(&ft->f + 1) - THREAD_STACK_PAGES * MICA_PAGE_SIZE);
 }
 
 /* ---- fakes: user memory, page by page ---- */
@@ -562,6 +591,8 @@ static int setup(void **state)
 	memset(task, 0, sizeof(task));
 	memset(th, 0, sizeof(th));
 	spurious_wakes = 0;
+	handoffs = 0;
+	handoff_ok = true;
 	current = NULL;
 	for (int k = 0; k < NTASKS; k++) {
 		kobj_init(&task[k].as.obj, MICA_OBJ_ASPACE);
@@ -579,6 +610,7 @@ static int setup(void **state)
 		th[i].t.id = (uint32_t)i + 1;
 		th[i].t.as = &owner[i]->as;
 		th[i].t.state = THREAD_RUNNABLE;
+		th[i].t.kstack = kstack_for(&th[i]);
 		th[i].desc = U_DESC + (uint64_t)i * 128; /* one page, a slice each */
 		desc_clear(&th[i]);
 	}
@@ -1339,6 +1371,85 @@ static void test_call_to_waiting_server_then_reply(void **state)
 	assert_null(srv->t.reply_to);
 }
 
+/*
+ * The fast path (fastpath.c): a registers-only call to a server waiting
+ * without a descriptor, and a registers-only reply with nobody queued,
+ * switch straight to the partner; the results are the general path's.
+ */
+static void fast_round_trip(unsigned want_handoffs)
+{
+	srv_waits(srv, false);
+	msg_put(cli, LABEL, 40, false);
+	expect_blocked(cli, sys(cli, MICA_SYS_IPC_CALL, (uint64_t)ha));
+	expect_woken(srv, MICA_OK);
+	msg_expect(srv, LABEL, 40, BADGE_A);
+	assert_ptr_equal(srv->t.reply_to, &cli->t);
+	assert_ptr_equal(cli->t.replier, &srv->t);
+	assert_int_equal(cli->t.ipc_state, IPC_AWAIT_REPLY);
+	assert_null(ep->receivers);
+
+	msg_put(srv, LABEL + 1, 41, false);
+	expect_blocked(srv, sys(srv, MICA_SYS_IPC_REPLY_RECV, (uint64_t)hb));
+	expect_woken(cli, MICA_OK);
+	msg_expect(cli, LABEL + 1, 41, 0); /* a reply carries no badge */
+	assert_null(cli->t.replier);
+	assert_null(srv->t.reply_to);
+	assert_ptr_equal(ep->receivers, &srv->t); /* waiting for the next call */
+	assert_int_equal(srv->t.ipc_state, IPC_RECEIVING);
+	assert_int_equal(handoffs, want_handoffs);
+	assert_int_equal(spurious_wakes, 0);
+
+	/* The next call finds it there. */
+	msg_put(cli, LABEL, 42, false);
+	expect_blocked(cli, sys(cli, MICA_SYS_IPC_CALL, (uint64_t)ha));
+	expect_woken(srv, MICA_OK);
+	msg_expect(srv, LABEL, 42, BADGE_A);
+}
+
+static void test_fast_path_round_trip(void **state)
+{
+	(void)state;
+	fast_round_trip(2);
+}
+
+/* When the partner may not run at once (priorities), it is woken and the caller blocks. */
+static void test_fast_path_without_handoff(void **state)
+{
+	(void)state;
+	handoff_ok = false;
+	fast_round_trip(0);
+}
+
+/* A descriptor on either side, or a kernel label, takes the general path. */
+static void test_fast_path_not_for_descriptors(void **state)
+{
+	(void)state;
+	/* The server waits with a descriptor: the general path writes its outputs. */
+	desc_clear(srv);
+	srv_waits(srv, true);
+	msg_put(cli, LABEL, 43, false);
+	expect_blocked(cli, sys(cli, MICA_SYS_IPC_CALL, (uint64_t)ha));
+	expect_woken(srv, MICA_OK);
+	assert_int_equal(desc(srv)->recv_len, 0);
+	assert_int_equal(desc(srv)->recv_handle, MICA_HANDLE_NONE);
+	/* The caller waits with a descriptor: its outputs are written on the reply. */
+	msg_put(srv, LABEL, 44, false);
+	assert_int_equal(handoffs, 0);
+	desc_clear(cli);
+	cli->f.rbx = cli->desc; /* as if it had called with one */
+	expect_blocked(srv, sys(srv, MICA_SYS_IPC_REPLY_RECV, (uint64_t)hb));
+	expect_woken(cli, MICA_OK);
+	msg_expect(cli, LABEL, 44, 0);
+	assert_int_equal(desc(cli)->recv_len, 0);
+	assert_int_equal(handoffs, 0);
+	/* A kernel label is refused, by whichever path. */
+	msg_put(cli, MICA_LABEL_KERNEL, 45, false);
+	cli->t.state = THREAD_RUNNABLE;
+	assert_int_equal(sys(cli, MICA_SYS_IPC_CALL, (uint64_t)ha), MICA_EINVAL);
+	assert_ptr_equal(ep->receivers, &srv->t);
+	assert_int_equal(handoffs, 0);
+}
+
 /* reply_recv with nobody to answer just receives. */
 static void test_reply_recv_without_caller(void **state)
 {
@@ -1633,6 +1744,9 @@ int main(void)
 	    T(test_endpoint_closed_while_held_by_a_thread),
 	    T(test_call_and_reply_recv),
 	    T(test_call_to_waiting_server_then_reply),
+	    T(test_fast_path_round_trip),
+	    T(test_fast_path_without_handoff),
+	    T(test_fast_path_not_for_descriptors),
 	    T(test_reply_recv_without_caller),
 	    T(test_reply_recv_checks_before_replying),
 	    T(test_dead_caller_epeer_once),

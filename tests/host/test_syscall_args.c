@@ -228,6 +228,26 @@ int64_t ipc_reply_recv(const struct syscall_args *s)
 	return MICA_ENOSYS;
 }
 
+bool fastpath_call(const struct syscall_args *s, int64_t *ret)
+{
+	(void)s;
+	(void)ret;
+	fail_msg("fastpath_call");
+	return false;
+}
+
+bool fastpath_reply_recv(const struct syscall_args *s, int64_t *ret)
+{
+	(void)s;
+	(void)ret;
+	fail_msg("fastpath_reply_recv");
+	return false;
+}
+
+void sched_preempt(void)
+{
+}
+
 /* ---- system calls, registers as include/mica/syscall.h orders them ---- */
 
 /* syscall.c's entry, called from entry.asm: no header declares it. */
