@@ -101,6 +101,7 @@ static int link_arg(mica_handle_t h, struct endpoint **ep, uint64_t *badge)
  * and COPY. Errors: MICA_EBADH, MICA_ERIGHTS (aspace lacks MANAGE, pager
  * or supervisor lacks SEND), MICA_EPEER (a destroyed address space),
  * MICA_EFAULT (params), MICA_EINVAL (priority, reserved field),
+ * MICA_EPERM (a priority above the calling thread's),
  * MICA_ERANGE (entry or stack outside the user half), MICA_ENOMEM.
  */
 static int64_t sys_thread_create(const struct syscall_args *s)
@@ -122,6 +123,9 @@ static int64_t sys_thread_create(const struct syscall_args *s)
 		return MICA_EFAULT;
 	if (p.priority > MICA_PRIO_MAX || p.reserved != 0)
 		return MICA_EINVAL;
+	/* No thread above its creator: a task cannot out-rank whoever started it. */
+	if (p.priority > sched_current()->prio)
+		return MICA_EPERM;
 	rc = link_arg(p.pager, &l.pager, &l.pager_badge);
 	if (rc == MICA_OK)
 		rc = link_arg(p.supervisor, &l.supervisor, &l.supervisor_badge);

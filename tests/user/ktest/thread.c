@@ -85,6 +85,8 @@ static void test_create_errors(mica_handle_t sup)
 		return result("thread.create_errors", what, r);
 	p.priority = MICA_PRIO_MAX + 1;
 	EXPECT("priority 32", MICA_EINVAL);
+	p.priority = 17; /* above our own 16 */
+	EXPECT("priority above the creator's", MICA_EPERM);
 	p.priority = 16;
 	p.reserved = 1;
 	EXPECT("reserved field", MICA_EINVAL);
