@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <libipc/syscall.h>
 #include <mica/bootinfo.h>
+#include "out.h"
 #include "remote.h"
 
 #define N_DEFAULT 10000
@@ -42,28 +43,6 @@ static void parse_n(const char *cmdline)
 	}
 }
 
-static void say(const char *s)
-{
-	size_t n = 0;
-
-	while (s[n])
-		n++;
-	mica_debug_write(s, n);
-}
-
-static void say_num(uint64_t v)
-{
-	char b[24];
-	int i = sizeof(b);
-
-	b[--i] = 0;
-	do {
-		b[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	say(&b[i]);
-}
-
 static inline uint64_t rdtsc(void)
 {
 	uint32_t lo, hi;
@@ -77,9 +56,9 @@ static void report(const char *name, uint64_t instr, uint64_t n)
 	say("bench ");
 	say(name);
 	say(" ");
-	say_num(n ? (instr + n / 2) / n : 0);
+	say_num((long)(n ? (instr + n / 2) / n : 0));
 	say(" instr/op n=");
-	say_num(n);
+	say_num((long)n);
 	say("\n");
 }
 
@@ -91,7 +70,7 @@ static void fail(const char *what, long rc)
 	say("bench: FAILED ");
 	say(what);
 	say(" ");
-	say_num((uint64_t)-rc);
+	say_num(-rc);
 	say("\n");
 	if (cur_thread >= 0)
 		mica_thread_kill((mica_handle_t)cur_thread, 0);
@@ -245,14 +224,3 @@ int main(const struct mica_bootinfo *bi)
 	say("bench: done\n");
 	return 0;
 }
-
-__asm__(".section .text.start\n"
-        ".global _start\n"
-        "_start:\n"
-        "	andq $-16, %rsp\n"
-        "	call main\n"
-        "	movq %rax, %rdi\n"
-        "	movq $1, %rax\n" /* MICA_SYS_THREAD_EXIT */
-        "	syscall\n"
-        "	ud2\n"
-        ".text\n");

@@ -12,10 +12,7 @@
 #include <libipc/server.h>
 #include <libipc/syscall.h>
 #include <mica/bootinfo.h>
-
-void say(const char *s);
-/* Print "TEST <id> PASS", or "TEST <id> FAIL <fail> <detail>" if fail is not NULL. */
-void result(const char *id, const char *fail, long detail);
+#include "out.h"
 
 /* Start entry(arg) in this address space at priority 16 with the stack ending at top. */
 long spawn(void (*entry)(uint64_t), void *top, uint64_t arg, mica_handle_t pager,

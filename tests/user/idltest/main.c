@@ -10,42 +10,6 @@
 
 /* ---- output (the user runtime comes with a later issue) ---- */
 
-void say(const char *s)
-{
-	mica_debug_write(s, ipc_strnlen(s, MICA_DEBUG_WRITE_MAX));
-}
-
-static void say_num(long v)
-{
-	char buf[24];
-	int i = sizeof(buf);
-	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
-
-	buf[--i] = '\0';
-	do {
-		buf[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		buf[--i] = '-';
-	say(&buf[i]);
-}
-
-void result(const char *id, const char *fail, long detail)
-{
-	say("TEST ");
-	say(id);
-	if (!fail) {
-		say(" PASS\n");
-		return;
-	}
-	say(" FAIL ");
-	say(fail);
-	say(" ");
-	say_num(detail);
-	say("\n");
-}
-
 static mica_handle_t self_as;
 
 long spawn(void (*entry)(uint64_t), void *top, uint64_t arg, mica_handle_t pager,
@@ -441,19 +405,6 @@ static void test_shutdown(void)
 /* ---- entry ---- */
 
 static char server_stack[16384] __attribute__((aligned(16)));
-
-int main(const struct mica_bootinfo *bi);
-
-__asm__(".section .text.start\n"
-        ".global _start\n"
-        "_start:\n"
-        "	andq $-16, %rsp\n"
-        "	call main\n"
-        "	movq %rax, %rdi\n"
-        "	movq $1, %rax\n" /* MICA_SYS_THREAD_EXIT */
-        "	syscall\n"
-        "	ud2\n"
-        ".text\n");
 
 /* The kernel passes the boot-info page's address in RDI. */
 int main(const struct mica_bootinfo *bi)

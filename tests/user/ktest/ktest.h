@@ -10,11 +10,7 @@
 #include <mica/bootinfo.h>
 #include <mica/fault.h>
 #include <mica/layout.h>
-
-void say(const char *s);
-void say_num(long v);
-/* Print "TEST <id> PASS", or "TEST <id> FAIL <fail> <detail>" if fail is not NULL. */
-void result(const char *id, const char *fail, long detail);
+#include "out.h"
 
 /* The boot-info page and this task's own handles. */
 extern const struct mica_bootinfo *bootinfo;

@@ -14,51 +14,6 @@ const struct mica_bootinfo *bootinfo;
 mica_handle_t self_as;
 char stacks[KTEST_STACKS][8192] __attribute__((aligned(16)));
 
-static unsigned long slen(const char *s)
-{
-	unsigned long n = 0;
-
-	while (s[n])
-		n++;
-	return n;
-}
-
-void say(const char *s)
-{
-	mica_debug_write(s, slen(s));
-}
-
-void say_num(long v)
-{
-	char buf[24];
-	int i = sizeof(buf);
-	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
-
-	buf[--i] = '\0';
-	do {
-		buf[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		buf[--i] = '-';
-	say(&buf[i]);
-}
-
-void result(const char *id, const char *fail, long detail)
-{
-	say("TEST ");
-	say(id);
-	if (!fail) {
-		say(" PASS\n");
-		return;
-	}
-	say(" FAIL ");
-	say(fail);
-	say(" ");
-	say_num(detail);
-	say("\n");
-}
-
 long spawn(void (*entry)(uint64_t), int stack, uint64_t arg, mica_handle_t pager,
            mica_handle_t supervisor)
 {
@@ -92,19 +47,6 @@ uint64_t frame_take(uint64_t n)
 }
 
 /* ---- entry ---- */
-
-int main(const struct mica_bootinfo *bi);
-
-__asm__(".section .text.start\n"
-        ".global _start\n"
-        "_start:\n"
-        "	andq $-16, %rsp\n"
-        "	call main\n"
-        "	movq %rax, %rdi\n"
-        "	movq $1, %rax\n" /* MICA_SYS_THREAD_EXIT */
-        "	syscall\n"
-        "	ud2\n"
-        ".text\n");
 
 /*
  * regs_check(nr): load a pattern into every register a system call must
