@@ -15,6 +15,7 @@
 #include <mica/error.h>
 #include <mica/layout.h>
 #include "servers/pager/region.h"
+#include "rng.h"
 
 #define PAGE MICA_PAGE_SIZE
 #define BASE MICA_USER_BASE
@@ -24,28 +25,6 @@
 #define X    REGION_EXEC
 #define RW   (R | W)
 #define RX   (R | X)
-
-/* A fixed-seed generator (splitmix64), the same on every host. */
-static uint64_t rng_state;
-
-static void rng_seed(uint64_t seed)
-{
-	rng_state = seed;
-}
-
-static uint64_t rng(void)
-{
-	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rng_below(uint64_t n)
-{
-	return rng() % n;
-}
 
 static void check(const struct region_set *s)
 {

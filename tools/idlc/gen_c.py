@@ -79,14 +79,18 @@ def member(base, leaf, pointer):
 
 # ---- parameter lists ----
 
-def client_params(iface, m):
-    out = ["mica_handle_t ep"]
+def _params(iface, m, head, byte_t):
+    """C parameters of method m: `head`, the in-parameters, then pointers to the outs.
+
+    bytes travel as (pointer to byte_t, length); the client side uses void.
+    """
+    out = list(head)
     for p in m.ins:
         k, n = p.type.kind, p.name
         if k == "struct":
             out.append(f"const {N.c_type(iface, p.type)} *{n}")
         elif k == "bytes":
-            out += [f"const void *{n}", f"uint32_t {n}_len"]
+            out += [f"const {byte_t} *{n}", f"uint32_t {n}_len"]
         elif k == "string":
             out.append(f"const char *{n}")
         else:
@@ -94,35 +98,20 @@ def client_params(iface, m):
     for p in m.outs:
         k, n = p.type.kind, p.name
         if k == "bytes":
-            out += [f"void *{n}", f"uint32_t *{n}_len"]
+            out += [f"{byte_t} *{n}", f"uint32_t *{n}_len"]
         elif k == "string":
             out.append(f"char *{n}")
         else:
             out.append(f"{N.c_type(iface, p.type)} *{n}")
     return out
+
+
+def client_params(iface, m):
+    return _params(iface, m, ["mica_handle_t ep"], "void")
 
 
 def handler_params(iface, m):
-    out = ["void *ctx", "uint64_t badge"]
-    for p in m.ins:
-        k, n = p.type.kind, p.name
-        if k == "struct":
-            out.append(f"const {N.c_type(iface, p.type)} *{n}")
-        elif k == "bytes":
-            out += [f"const uint8_t *{n}", f"uint32_t {n}_len"]
-        elif k == "string":
-            out.append(f"const char *{n}")
-        else:
-            out.append(f"{N.c_type(iface, p.type)} {n}")
-    for p in m.outs:
-        k, n = p.type.kind, p.name
-        if k == "bytes":
-            out += [f"uint8_t *{n}", f"uint32_t *{n}_len"]
-        elif k == "string":
-            out.append(f"char *{n}")
-        else:
-            out.append(f"{N.c_type(iface, p.type)} *{n}")
-    return out
+    return _params(iface, m, ["void *ctx", "uint64_t badge"], "uint8_t")
 
 
 def handler_args(m):
