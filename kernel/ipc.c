@@ -223,10 +223,14 @@ static void extra_write_back(struct thread *r, const struct extra *x)
 
 /*
  * Move a message from s to r: registers, then the buffer and the handle
- * if r gave a descriptor to take them. Errors (s's side only, before r is
- * touched): MICA_EFAULT if s's buffer or descriptor went away meanwhile.
+ * if r gave a descriptor to take them. The side that is the running
+ * thread passes the descriptor its call has just read and checked (ps or
+ * pr); a side that waited is read again, as it may have changed. Errors
+ * (s's side only, before r is touched): MICA_EFAULT if s's buffer or
+ * descriptor went away meanwhile.
  */
-static int transfer(struct thread *s, struct thread *r, uint64_t badge)
+static int transfer(struct thread *s, struct thread *r, uint64_t badge, const struct extra *ps,
+                    const struct extra *pr)
 {
 	struct extra xs, xr;
 	struct ipc_regs m;
@@ -241,8 +245,10 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge)
 		}
 		return MICA_OK;
 	}
-	/* The sender's side, re-read: it may have changed while s waited. */
-	if (extra_read(s, &xs) != MICA_OK)
+	/* The sender's side, re-read if it waited: it may have changed meanwhile. */
+	if (ps)
+		xs = *ps;
+	else if (extra_read(s, &xs) != MICA_OK)
 		return MICA_EFAULT;
 	if (xs.at && xs.e.send_len &&
 	    (xs.e.send_len > MICA_MSG_BUF_MAX ||
@@ -257,8 +263,12 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge)
 	 * is anything if its descriptor cannot take the answer (a sibling
 	 * thread unmapped it meanwhile): a handle must never arrive unseen.
 	 */
-	if (extra_read(r, &xr) != MICA_OK || !xr.at ||
-	    usercopy_check(r->as->root, xr.at, sizeof(xr.e), true) != MICA_OK)
+	if (pr)
+		xr = *pr; /* checked writable by this very call */
+	else if (extra_read(r, &xr) != MICA_OK || !xr.at ||
+	         usercopy_check(r->as->root, xr.at, sizeof(xr.e), true) != MICA_OK)
+		return MICA_OK;
+	if (!xr.at)
 		return MICA_OK;
 	xr.e.recv_len = xs.at ? xs.e.send_len : 0;
 	xr.e.recv_handle = MICA_HANDLE_NONE;
@@ -331,7 +341,7 @@ int64_t ipc_send(const struct syscall_args *s, bool block, bool call)
 
 	struct thread *r = ep->receivers;
 	if (r) {
-		rc = transfer(t, r, badge);
+		rc = transfer(t, r, badge, &x, NULL);
 		if (rc != MICA_OK)
 			return rc;
 		(void)pop(&ep->receivers, &ep->receivers_tail);
@@ -369,13 +379,13 @@ static void abandon(struct thread *t)
 	}
 }
 
-/* Receive on ep for the current thread, its descriptor already checked. */
-static int64_t receive(struct thread *t, struct endpoint *ep, bool block)
+/* Receive on ep for the current thread, its descriptor x already read and checked. */
+static int64_t receive(struct thread *t, struct endpoint *ep, bool block, const struct extra *x)
 {
 	struct thread *s;
 
 	while ((s = pop(&ep->senders, &ep->senders_tail))) {
-		int rc = transfer(s, t, s->ipc_badge);
+		int rc = transfer(s, t, s->ipc_badge, NULL, x);
 
 		if (rc != MICA_OK) {
 			wake(s, rc); /* the sender's fault: it hears, we take the next */
@@ -420,7 +430,7 @@ int64_t ipc_recv(const struct syscall_args *s, bool block)
 	rc = extra_check(t, &x, false, true);
 	if (rc != MICA_OK)
 		return rc;
-	return receive(t, ep, block);
+	return receive(t, ep, block, &x);
 }
 
 /*
@@ -459,13 +469,13 @@ int64_t ipc_reply_recv(const struct syscall_args *s)
 			/* An answer to a fault: resume the thread, or have it killed. */
 			c->kill_code = m.w[0];
 			wake(c, m.label == MICA_FAULT_RESUME ? MICA_OK : THREAD_PAGER_KILL);
-		} else if (transfer(t, c, 0) == MICA_OK) {
+		} else if (transfer(t, c, 0, &x, NULL) == MICA_OK) {
 			wake(c, MICA_OK);
 		} else {
 			wake(c, MICA_EPEER); /* our reply went bad: the caller must not hang */
 		}
 	}
-	return receive(t, ep, true);
+	return receive(t, ep, true, &x);
 }
 
 /*
@@ -507,7 +517,7 @@ static bool kernel_send(struct thread *t, struct endpoint *ep, uint64_t badge, b
 	t->ipc_badge = badge;
 	t->ipc_call = call;
 	if (r) {
-		(void)transfer(t, r, badge); /* cannot fail: registers only */
+		(void)transfer(t, r, badge, NULL, NULL); /* cannot fail: registers only */
 		(void)pop(&ep->receivers, &ep->receivers_tail);
 		wake(r, MICA_OK);
 		return true;
