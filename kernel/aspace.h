@@ -16,6 +16,7 @@ struct aspace {
 	uint32_t nthreads;           /* threads in it not yet ended */
 	struct thread *threads;      /* those threads, linked by as_next */
 	bool dead;                   /* destroyed: no threads, handles or new mappings */
+	bool emptied;                /* its last thread left and cleared its handle table */
 	struct handle_table handles; /* slots fill the rest of the object's frame */
 };
 

@@ -10,6 +10,7 @@
 #include <mica/bootinfo.h>
 #include <mica/error.h>
 #include <mica/layout.h>
+#include <mica/thread.h>
 #include "aspace.h"
 #include "boottask.h"
 #include "elf.h"
@@ -21,7 +22,7 @@
 #include "pt.h"
 #include "thread.h"
 
-#define BOOTTASK_PRIO 16
+#define BOOTTASK_PRIO 16 /* mid-range: room above for servers, below for clients */
 
 /* Map one zeroed pool frame at va, copying [src, src + n) to offset off; returns it. */
 static void *map_page(struct aspace *as, vaddr_t va, unsigned flags, const uint8_t *src, size_t off,
@@ -146,6 +147,7 @@ void boottask_start(const struct boot_info *boot)
 	if (thread_create_user(as, img.entry, MICA_BOOT_STACK_TOP, MICA_BOOTINFO_ADDR,
 	                       BOOTTASK_PRIO, &none, &t) != MICA_OK)
 		boot_fail("no memory for the first thread");
+	t->max_prio = MICA_PRIO_MAX; /* it may place servers above itself */
 	if (handle_alloc(&as->handles, &as->obj,
 	                 MICA_RIGHT_MEMORY | MICA_RIGHT_MANAGE | MICA_RIGHT_COPY, 0,
 	                 &has) != MICA_OK ||

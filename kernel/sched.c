@@ -34,6 +34,7 @@ static void enqueue(struct thread *t)
 {
 	struct thread **q = &queue[t->prio];
 
+	t->ticks_left = SCHED_QUANTUM; /* at the tail: a fresh turn */
 	if (!*q) {
 		t->next = t->prev = t;
 		*q = t;
@@ -91,15 +92,19 @@ void sched_reap(void)
 	}
 }
 
-/* Run `next` instead of the current thread, for `ticks` timer ticks. */
-static void run(struct thread *next, uint32_t ticks)
+/*
+ * Run `next` instead of the current thread, for the rest of its turn: a
+ * thread gets a fresh quantum only when it goes to the tail of its ring
+ * (enqueue, yield), so one that keeps being preempted by a thread it wakes
+ * still uses its turn up and its equals get theirs.
+ */
+static void switch_to(struct thread *next)
 {
 	struct cpu *c = cpu_this();
 	struct thread *prev = c->current;
 
 	if (next == prev)
 		return;
-	next->ticks_left = ticks;
 	c->current = next;
 	percpu_set_kernel_stack((uint64_t)(thread_frame(next) + 1));
 	/* Compare with what is loaded: sched_exit may have left the kernel's tables. */
@@ -107,12 +112,6 @@ static void run(struct thread *next, uint32_t ticks)
 		cpu_write_cr3(next->as->root);
 	cpu_switch(&prev->ksp, next->ksp);
 	sched_reap(); /* back on prev's stack: nobody runs on the dead ones now */
-}
-
-/* Run `next` with a fresh quantum. */
-static void switch_to(struct thread *next)
-{
-	run(next, SCHED_QUANTUM);
 }
 
 /* Make a new thread runnable. */
@@ -128,7 +127,8 @@ void sched_yield(void)
 	struct thread *t = sched_current();
 
 	if (t != idle && t->state == THREAD_RUNNABLE) {
-		/* To the tail of its ring: the head moves on. */
+		/* To the tail of its ring, with a fresh turn: the head moves on. */
+		t->ticks_left = SCHED_QUANTUM;
 		queue[t->prio] = t->next;
 	}
 	switch_to(pick());
@@ -211,12 +211,13 @@ void sched_handoff(struct thread *next)
 		if (*q == t)
 			*q = next;
 		t->next = t->prev = NULL;
-		run(next, t->ticks_left);
+		next->ticks_left = t->ticks_left;
+		switch_to(next);
 		return;
 	}
 	dequeue(t);
 	enqueue(next);
-	run(next, SCHED_QUANTUM);
+	switch_to(next);
 }
 
 /* Timer tick: preempt at the end of the quantum or for a higher priority. */

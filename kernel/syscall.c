@@ -28,7 +28,7 @@ static int64_t sys_debug_write(const struct syscall_args *s)
 	/* A bounded length; every byte readable, before any is written out. */
 	if (len > MICA_DEBUG_WRITE_MAX)
 		return MICA_EINVAL;
-	if (usercopy_check(sched_current()->as->root, s->a[0], len, false) != MICA_OK)
+	if (len && usercopy_check(sched_current()->as->root, s->a[0], len, false) != MICA_OK)
 		return MICA_EFAULT;
 	for (uint64_t done = 0; done < len;) {
 		size_t n = MIN(sizeof(buf), len - done);
@@ -100,8 +100,8 @@ static int link_arg(mica_handle_t h, struct endpoint **ep, uint64_t *badge)
  * at once (include/mica/thread.h). The caller gets a handle with MANAGE
  * and COPY. Errors: MICA_EBADH, MICA_ERIGHTS (aspace lacks MANAGE, pager
  * or supervisor lacks SEND), MICA_EPEER (a destroyed address space),
- * MICA_EFAULT (params), MICA_EINVAL (priority, reserved field),
- * MICA_EPERM (a priority above the calling thread's),
+ * MICA_EFAULT (params), MICA_EINVAL (a priority above MICA_PRIO_MAX),
+ * MICA_EPERM (priority or max_priority above the caller's max_priority),
  * MICA_ERANGE (entry or stack outside the user half), MICA_ENOMEM.
  */
 static int64_t sys_thread_create(const struct syscall_args *s)
@@ -121,10 +121,11 @@ static int64_t sys_thread_create(const struct syscall_args *s)
 		return MICA_EPEER;
 	if (usercopy_from(&p, s->a[1], sizeof(p)) != MICA_OK)
 		return MICA_EFAULT;
-	if (p.priority > MICA_PRIO_MAX || p.reserved != 0)
+	if (p.priority > MICA_PRIO_MAX || p.max_priority > MICA_PRIO_MAX)
 		return MICA_EINVAL;
-	/* No thread above its creator: a task cannot out-rank whoever started it. */
-	if (p.priority > sched_current()->prio)
+	/* Both within the creator's maximum: nobody out-ranks whoever started it. */
+	uint8_t limit = sched_current()->max_prio;
+	if (p.priority > limit || p.max_priority > limit)
 		return MICA_EPERM;
 	rc = link_arg(p.pager, &l.pager, &l.pager_badge);
 	if (rc == MICA_OK)
@@ -136,6 +137,7 @@ static int64_t sys_thread_create(const struct syscall_args *s)
 	rc = thread_create_user(as, p.entry, p.stack_top, p.arg, p.priority, &l, &t);
 	if (rc != MICA_OK)
 		return rc;
+	t->max_prio = (uint8_t)p.max_priority;
 	(void)handle_alloc(table, &t->obj, MICA_RIGHT_MANAGE | MICA_RIGHT_COPY, 0, &out);
 	return out;
 }
@@ -211,9 +213,11 @@ static int64_t sys_handle_mint(const struct syscall_args *s)
  * made an address space hands its first thread the endpoints it starts
  * with. Endpoints only: an endpoint refers to nothing, so no cycle of
  * references can be left in an address space that has no thread yet to end
- * and clear its table. Errors: MICA_EBADH (also h not an endpoint),
- * MICA_ERIGHTS (aspace lacks MANAGE, h lacks COPY), MICA_EPEER (a destroyed
- * address space), MICA_ENOMEM (its table is full).
+ * and clear its table; and not into one whose threads have all ended
+ * (its table was cleared and nobody would clear it again). Errors:
+ * MICA_EBADH (also h not an endpoint), MICA_ERIGHTS (aspace lacks MANAGE, h
+ * lacks COPY), MICA_EPEER (a destroyed address space, or one whose threads
+ * have all ended), MICA_ENOMEM (its table is full).
  */
 static int64_t sys_handle_give(const struct syscall_args *s)
 {
@@ -225,8 +229,11 @@ static int64_t sys_handle_give(const struct syscall_args *s)
 	if (rc != MICA_OK)
 		return rc;
 	struct aspace *as = (struct aspace *)ah->obj;
-	if (as->dead)
-		return MICA_EPEER; /* its table was cleared and stays empty */
+	/* Its table was cleared for good (destroyed), or by its last thread
+	 * leaving: a handle given now would stay, maybe in a cycle (a zombie's
+	 * supervisor endpoint held by the zombie's own address space). */
+	if (as->dead || (as->emptied && as->nthreads == 0))
+		return MICA_EPEER;
 	if (handle_arg(s->a[1], &h) != MICA_OK)
 		return MICA_EBADH;
 	rc = handle_get(table, h, MICA_OBJ_ENDPOINT, MICA_RIGHT_COPY, NULL);

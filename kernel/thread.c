@@ -149,8 +149,10 @@ static void leave_aspace(struct thread *t)
 	t->as_next = NULL;
 	/* Nobody is left to use the handles; clearing them also breaks the
 	 * cycle of a task holding a handle to its own address space. */
-	if (--as->nthreads == 0)
+	if (--as->nthreads == 0) {
+		as->emptied = true;
 		handle_table_clear(&as->handles);
+	}
 }
 
 /*

@@ -30,6 +30,7 @@ struct thread {
 	/* Scheduler: run queue links, protected by running with interrupts off. */
 	struct thread *next, *prev;
 	uint8_t prio;
+	uint8_t max_prio; /* the most it may give threads it creates (thread.h) */
 	uint8_t state;
 	uint32_t ticks_left;
 	/* Context: the kernel stack and where its saved registers are. */

@@ -6,6 +6,11 @@
  * supervisor (likewise) receives one exit notice when it ends. The kernel
  * keeps a reference to both endpoints, and the badge of the handles given,
  * which the pager and supervisor see with every message about the thread.
+ *
+ * Priorities are bounded by the creator's maximum priority (as L4's MCP):
+ * a thread may create threads at or below its own max_priority, each with
+ * a max_priority no higher. The first task runs at 16 with max_priority
+ * MICA_PRIO_MAX, so it can place servers above itself and its clients.
  */
 #ifndef MICA_THREAD_H
 #define MICA_THREAD_H
@@ -24,7 +29,7 @@ struct mica_thread_params {
 	uint32_t priority;        /* MICA_PRIO_MIN .. MICA_PRIO_MAX */
 	mica_handle_t pager;      /* endpoint for faults, or MICA_HANDLE_NONE */
 	mica_handle_t supervisor; /* endpoint for the exit notice, or MICA_HANDLE_NONE */
-	uint32_t reserved;        /* must be 0 */
+	uint32_t max_priority;    /* the highest priority it may give threads it creates */
 };
 
 #endif /* MICA_THREAD_H */

@@ -18,6 +18,7 @@ IDS = [
     "syscall.bad_number",
     "syscall.regs_preserved",
     "sched.preemption",
+    "sched.no_starvation",
     "fault.kill_thread",
     "ipc.words_badges",
     "ipc.buffers",
@@ -28,6 +29,7 @@ IDS = [
     "thread.exit_notice",
     "thread.kill",
     "thread.create_errors",
+    "thread.priority_limits",
     "fault.resume_kill",
     "fault.no_pager",
     "ipc.reply_lost",
@@ -71,8 +73,9 @@ def test_killed_threads_are_named_with_the_cause(run):
     assert sorted(kills) == sorted([
         # fault.kill_thread: exceptions without a pager
         "#UD invalid opcode", "#PF page fault", "#PF page fault", "#GP general protection",
-        # thread.kill, fault.resume_kill (the fault thread, then the pager), ipc.reply_lost
-        "killed by thread_kill", "killed by its pager", "killed by thread_kill",
+        # sched.no_starvation's consumer, thread.kill, fault.resume_kill (the fault thread,
+        # then the pager), ipc.reply_lost
+        "killed by thread_kill", "killed by thread_kill", "killed by its pager", "killed by thread_kill",
         "killed by thread_kill",
         # fault.no_pager: none, then one whose endpoint was closed
         "#PF page fault", "#PF page fault (pager gone)",
@@ -86,8 +89,9 @@ def test_exit_codes_reported(run):
     codes = [int(c) for c in re.findall(r"^thread \d+ exited: code (-?\d+)$", run.log, re.M)]
     # main 0, the endpoint-closed waiter 0, the echo server 7 (asked to die), spinners 100,
     # 101, thread.exit_notice 5, the reply_lost server 0, handle.give's thread in another
-    # address space 21
-    assert sorted(codes) == [0, 0, 0, 5, 7, 21, 100, 101], run.log
+    # address space 21, thread.priority_limits' two threads 0 and 0, sched.no_starvation's
+    # producer and other thread 0 and 0
+    assert sorted(codes) == [0, 0, 0, 0, 0, 0, 0, 5, 7, 21, 100, 101], run.log
 
 
 MEMSTATS = re.compile(r"^memstats: reserve=(\d+) reserve_free=(\d+) pool=(\d+) pool_mapped=(\d+) "

@@ -33,5 +33,6 @@ void yield_n(int n);
 
 void test_mem(void);
 void test_threads(void);
+void test_starvation(void);
 
 #endif /* KTEST_H */

@@ -487,6 +487,7 @@ int main(const struct mica_bootinfo *bi)
 	test_bad_number();
 	test_regs_preserved();
 	test_preemption();
+	test_starvation();
 	test_faults_kill_only_the_thread();
 	test_ipc();
 	test_threads();

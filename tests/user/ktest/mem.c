@@ -413,15 +413,22 @@ static void test_handle_give(void)
 	    m.label != MICA_LABEL_EXIT || m.w[2] != 21)
 		return result("handle.give", "B's thread did not end well: code", (long)m.w[2]);
 
-	/* B's table fills up: ENOMEM, and nothing else changes. */
+	/* B's thread has ended and cleared B's table: nothing more goes in (it
+	 * would stay there for good, perhaps in a cycle of references). */
+	EXPECT("an address space whose threads ended",
+	       mica_handle_give((mica_handle_t)b, (mica_handle_t)sup, ~0u), MICA_EPEER);
+	if ((r = remote_destroy((mica_handle_t)b)) != 0)
+		return result("handle.give", "destroy gave", r);
+	/* A fresh address space's table fills up: ENOMEM. */
+	long c = mica_aspace_create(self_as);
 	long n = 0;
-	while (n < 100000 && (r = mica_handle_give((mica_handle_t)b, (mica_handle_t)e, ~0u)) >= 0)
+	while (n < 100000 && (r = mica_handle_give((mica_handle_t)c, (mica_handle_t)e, ~0u)) >= 0)
 		n++;
 	if (r != MICA_ENOMEM || n < 64)
 		return result("handle.give", "filling the table ended with", r);
+	if ((r = remote_destroy((mica_handle_t)c)) != 0)
+		return result("handle.give", "destroy of the full one gave", r);
 	/* A destroyed address space takes no handles. */
-	if ((r = remote_destroy((mica_handle_t)b)) != 0)
-		return result("handle.give", "destroy gave", r);
 	EXPECT("a destroyed address space",
 	       mica_handle_give((mica_handle_t)b_keep, (mica_handle_t)e, ~0u), MICA_EPEER);
 #undef EXPECT

@@ -69,6 +69,61 @@ static void test_kill(mica_handle_t sup)
 	result("thread.kill", 0, 0);
 }
 
+/*
+ * A thread whose max_priority is 16 tries to create threads: at 16 it may,
+ * above it may not, nor hand out a max_priority above its own.
+ */
+static volatile long limited_rc[3];
+
+static void limited_creator(uint64_t arg)
+{
+	struct mica_thread_params p = {.entry = (uint64_t)exiter,
+	                               .stack_top = (uint64_t)STACK_TOP(6),
+	                               .priority = 17,
+	                               .pager = MICA_HANDLE_NONE,
+	                               .supervisor = MICA_HANDLE_NONE};
+
+	(void)arg;
+	limited_rc[0] = mica_thread_create(self_as, &p);
+	p.priority = 16;
+	p.max_priority = 17;
+	limited_rc[1] = mica_thread_create(self_as, &p);
+	p.max_priority = 16;
+	limited_rc[2] = mica_thread_create(self_as, &p); /* exits with 0 at once */
+	mica_thread_exit(0);
+}
+
+static void test_priority_limits(mica_handle_t sup)
+{
+	struct mica_thread_params p = {.entry = (uint64_t)limited_creator,
+	                               .stack_top = (uint64_t)STACK_TOP(7),
+	                               .priority = 20, /* above ours: main may place it there */
+	                               .max_priority = 16,
+	                               .pager = MICA_HANDLE_NONE,
+	                               .supervisor = sup};
+	struct mica_msg m;
+	long r, h = mica_thread_create(self_as, &p);
+
+	if (h < 0)
+		return result("thread.priority_limits", "create at 20 gave", h);
+	/* It ran at once (above us) and has ended: its notice is waiting. */
+	if ((r = take(sup, &m)) != 0 || m.w[1] != MICA_EXIT_NORMAL)
+		return result("thread.priority_limits", "no exit notice:", r);
+	if (limited_rc[0] != MICA_EPERM)
+		return result("thread.priority_limits", "priority above its limit gave",
+		              limited_rc[0]);
+	if (limited_rc[1] != MICA_EPERM)
+		return result("thread.priority_limits", "max_priority above its limit gave",
+		              limited_rc[1]);
+	if (limited_rc[2] < 0)
+		return result("thread.priority_limits", "a thread within its limit gave",
+		              limited_rc[2]);
+	yield_n(2); /* the last one (at 16, like us) exits */
+	mica_handle_close((mica_handle_t)limited_rc[2]);
+	mica_handle_close((mica_handle_t)h);
+	result("thread.priority_limits", 0, 0);
+}
+
 static void test_create_errors(mica_handle_t sup)
 {
 	struct mica_thread_params p = {.entry = (uint64_t)exiter,
@@ -85,12 +140,10 @@ static void test_create_errors(mica_handle_t sup)
 		return result("thread.create_errors", what, r);
 	p.priority = MICA_PRIO_MAX + 1;
 	EXPECT("priority 32", MICA_EINVAL);
-	p.priority = 17; /* above our own 16 */
-	EXPECT("priority above the creator's", MICA_EPERM);
 	p.priority = 16;
-	p.reserved = 1;
-	EXPECT("reserved field", MICA_EINVAL);
-	p.reserved = 0;
+	p.max_priority = MICA_PRIO_MAX + 1;
+	EXPECT("max_priority 32", MICA_EINVAL);
+	p.max_priority = 0;
 	p.entry = MICA_KERNEL_VBASE;
 	EXPECT("kernel entry", MICA_ERANGE);
 	p.entry = (uint64_t)exiter;
@@ -293,6 +346,7 @@ void test_threads(void)
 	test_exit_notice((mica_handle_t)sup);
 	test_kill((mica_handle_t)sup);
 	test_create_errors((mica_handle_t)sup);
+	test_priority_limits((mica_handle_t)sup);
 	test_fault_delivery((mica_handle_t)sup);
 	test_fault_without_pager((mica_handle_t)sup);
 	test_reply_to_dead_caller();
