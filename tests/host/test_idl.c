@@ -599,6 +599,27 @@ static void test_bad_lengths(void **state)
 	expect_refused(&m, MICA_EBADMSG); /* one byte more than name and NUL */
 	m.len--;
 	expect_served(&m);
+	/*
+	 * Exactly one over a bound and otherwise well formed (text, then its
+	 * NUL; bytes that all came): refused. A bound check off by one would
+	 * let a handler write one byte past its buffer.
+	 */
+	const uint32_t H = IDLTEST_SHAPES_REQ_HEAD;
+	m = raw(IDLTEST_LABEL_SHAPES, H + IDLTEST_SHAPES_NAME_MAX + 2);
+	memset(rq_buf, 0, H);
+	ipc_store64(rq_buf + 8, IDLTEST_SHAPES_NAME_MAX + 1);
+	memset(rq_buf + H, 'n', IDLTEST_SHAPES_NAME_MAX + 1);
+	rq_buf[H + IDLTEST_SHAPES_NAME_MAX + 1] = 0;
+	expect_refused(&m, MICA_EBADMSG);
+	m = raw(IDLTEST_LABEL_SHAPES, H + 1 + IDLTEST_SHAPES_TAG_MAX + 1);
+	memset(rq_buf, 0, H + 1);
+	ipc_store64(rq_buf + 16, IDLTEST_SHAPES_TAG_MAX + 1);
+	memset(rq_buf + H + 1, 't', IDLTEST_SHAPES_TAG_MAX + 1);
+	expect_refused(&m, MICA_EBADMSG);
+	/* And at the bound: served. */
+	m = raw(IDLTEST_LABEL_SHAPES, H + 1 + IDLTEST_SHAPES_TAG_MAX);
+	ipc_store64(rq_buf + 16, IDLTEST_SHAPES_TAG_MAX);
+	expect_served(&m);
 }
 
 static void test_bad_strings(void **state)

@@ -29,6 +29,8 @@ CASES = [
      "t.idl:1:13: error: malformed number '010' (decimal without leading zeros, or 0x hex)"),
     ("bad hex", "interface t 0xZ1 version 1 {\n}\n",
      "t.idl:1:13: error: malformed number '0xZ1' (decimal without leading zeros, or 0x hex)"),
+    ("number with thousands of digits", "interface t " + "9" * 5000 + " version 1 {\n}\n",
+     "t.idl:1:13: error: number too large: '999999999999999999999999...'"),
     ("digits then letters", HEAD + "\tmethod a 1 (bytes<12ab> x);\n}\n",
      "t.idl:2:20: error: malformed number '12ab' (decimal without leading zeros, or 0x hex)"),
     ("doc comment after code", HEAD + "\tmethod a 1 (); /// returns nothing\n}\n",
@@ -87,7 +89,12 @@ CASES = [
      "t.idl:3:6: error: field name 'size_t' is reserved in C"),
     ("generated prefix", HEAD + "\tmethod idl_a 1 ();\n}\n",
      "t.idl:2:9: error: method name 'idl_a' is reserved (prefixes idl_, ipc_, mica_ belong to "
-     "the generated code)"),
+     "the generated code and libipc)"),
+    ("a prefix's own word", HEAD + "\tmethod mica 1 ();\n}\n",
+     "t.idl:2:9: error: method name 'mica' is reserved (prefixes idl_, ipc_, mica_ belong to "
+     "the generated code and libipc)"),
+    ("C macro name", HEAD + "\tmethod offsetof 1 ();\n}\n",
+     "t.idl:2:9: error: method name 'offsetof' is reserved in C"),
     ("reserved parameter", HEAD + "\tmethod a 1 (u8 ep);\n}\n",
      "t.idl:2:17: error: parameter name 'ep' is reserved (the generated functions use badge, "
      "ctx, ep, ops, rep, req)"),

@@ -11,7 +11,7 @@ from model import BUF_MAX, BUILTIN_TYPES, MSG_WORDS, NUMBER_MAX, VERSION_MAX, La
 C_KEYWORDS = set("""
     auto break case char const continue default do double else enum extern float for goto if
     inline int long register restrict return short signed sizeof static struct switch typedef
-    union unsigned void volatile while asm typeof bool true false NULL
+    union unsigned void volatile while asm typeof bool true false NULL offsetof alignof
 """.split())
 
 # Slots one message can hold: the words, then the whole buffer.
@@ -41,9 +41,10 @@ class Checker:
                             f"digits or '_'")
         elif name in C_KEYWORDS or name.endswith("_t") or "__" in name:
             self.error(pos, f"{what} name '{name}' is reserved in C")
-        elif name.startswith(RESERVED_PREFIXES):
+        elif name.startswith(RESERVED_PREFIXES) or name + "_" in RESERVED_PREFIXES:
             self.error(pos, f"{what} name '{name}' is reserved (prefixes "
-                            f"{', '.join(RESERVED_PREFIXES)} belong to the generated code)")
+                            f"{', '.join(RESERVED_PREFIXES)} belong to the generated code "
+                            f"and libipc)")
         else:
             return True
         return False

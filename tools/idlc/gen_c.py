@@ -285,7 +285,7 @@ def check_fn(iface, m, lay, d):
     else:
         bad("m->handle != MICA_HANDLE_NONE", "The handle: none.")
     if not lay.arrays:
-        bad(f"m->len != {mname}" if lay.head else "m->len != 0",
+        bad(f"m->len > m->cap || m->len != {mname}" if lay.head else "m->len != 0",
             "The buffer: exactly the head of the slots past the words."
             if lay.head else "The buffer: none.")
     elif lay.head:

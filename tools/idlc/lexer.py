@@ -27,6 +27,9 @@ class Token:
 
 
 def _number(text, pos):
+    # Every number idlc takes fits 64 bits: refuse long ones before int() does the work.
+    if len(text) > 24:
+        raise IdlError(pos, f"number too large: '{text[:24]}...'")
     if text.lower().startswith("0x"):
         digits = text[2:]
         if digits and all(c in "0123456789abcdefABCDEF" for c in digits):
