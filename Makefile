@@ -47,7 +47,8 @@ USER_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-mgeneral-regs-only -O2 -g -Wall -Wextra -Werror -Iinclude -I. -I$(BUILD)/gen -Itests/user/lib
 USER_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/user/user.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
-USER_PROGS := $(BUILD)/user/ktest.elf $(BUILD)/user/idltest.elf $(BUILD)/user/bench.elf
+USER_PROGS := $(BUILD)/user/ktest.elf $(BUILD)/user/idltest.elf $(BUILD)/user/bench.elf \
+	$(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf
 
 include tools/idlc/idl.mk
 
@@ -67,11 +68,20 @@ $(LIBIPC): $(LIBIPC_OBJ)
 # linked with the helpers they share in tests/user/lib/.
 # USER_IDL_<name> lists the generated stubs it compiles in, e.g. echo_client.
 USER_IDL_idltest := idltest_client idltest_server
+USER_IDL_ptest := pager_client
 
 .SECONDEXPANSION:
 $(BUILD)/user/%.elf: $$(wildcard tests/user/%/*.c tests/user/%/*.h) \
 		$$(addprefix $(IDL_OUT)/,$$(addsuffix .c,$$(USER_IDL_$$*))) tests/user/user.ld \
 		$(wildcard tests/user/lib/*.c tests/user/lib/*.h libipc/*.h include/mica/*.h) $(LIBIPC) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBIPC)
+
+# The pager (servers/pager/, docs/ARCHITECTURE.md "The pager") is a user
+# program like the others, built from its own folder with its server stubs.
+$(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) \
+		$(IDL_OUT)/pager_server.c tests/user/user.ld \
+		$(wildcard libipc/*.h include/mica/*.h) $(LIBIPC) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBIPC)
 

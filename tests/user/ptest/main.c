@@ -1,0 +1,455 @@
+/*
+ * ptest: the pager's system tests, started by the pager as init (or as a
+ * child of itself, with a mode in argv[1]). Each case prints
+ * "TEST pager.<id> PASS" or "TEST pager.<id> FAIL <reason> <detail>";
+ * tests/system/test_pager.py reads them and the pager's count lines.
+ */
+#include <idl/pager_client.h>
+#include <libipc/syscall.h>
+#include <mica/fault.h>
+#include <mica/pager.h>
+
+#define PAGE MICA_PAGE_SIZE
+
+static const struct mica_startup *st;
+static mica_handle_t pager;
+
+/* Data the image fills in, and bss that must read zero. */
+static volatile uint64_t data_word = 0x1234567890abcdefULL;
+static const char rodata_text[] = "read-only text";
+static volatile uint8_t bss_block[64 << 10];
+extern char _start[]; /* the entry, in the text */
+
+__asm__(".section .text.start\n"
+        ".global _start\n"
+        "_start:\n"
+        "	andq $-16, %rsp\n"
+        "	call main\n"
+        "	movq %rax, %rdi\n"
+        "	movq $1, %rax\n" /* MICA_SYS_THREAD_EXIT */
+        "	syscall\n"
+        "	ud2\n"
+        ".text\n");
+
+/* ---- output ---- */
+
+static uint64_t slen(const char *s)
+{
+	uint64_t n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}
+
+static void say(const char *s)
+{
+	mica_debug_write(s, slen(s));
+}
+
+static void say_num(int64_t v)
+{
+	char buf[24];
+	int i = sizeof(buf);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	buf[--i] = 0;
+	do {
+		buf[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		buf[--i] = '-';
+	say(&buf[i]);
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+static int64_t parse_num(const char *s)
+{
+	int64_t v = 0;
+
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
+/* A case's result: fail NULL is a pass. */
+static void result(const char *id, const char *fail, int64_t detail)
+{
+	say("TEST pager.");
+	say(id);
+	if (!fail) {
+		say(" PASS\n");
+		return;
+	}
+	say(" FAIL ");
+	say(fail);
+	say(" ");
+	say_num(detail);
+	say("\n");
+}
+
+#define CHECK(cond, why, detail)                                                                   \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			return result(id, why, (int64_t)(detail));                                 \
+	} while (0)
+
+/* ---- helpers ---- */
+
+static uint64_t pool_free(void)
+{
+	uint64_t f = 0, t;
+	int32_t l;
+	struct pager_usage u;
+
+	pager_stats(pager, &f, &t, &l, &u);
+	return f;
+}
+
+static struct pager_usage usage(void)
+{
+	uint64_t f, t;
+	int32_t l;
+	struct pager_usage u = {0};
+
+	pager_stats(pager, &f, &t, &l, &u);
+	return u;
+}
+
+/* Spawn ptest.elf with args and wait for its end; reason and code out. */
+static int run_child(const char *args, uint32_t *reason, uint64_t *code)
+{
+	uint64_t pid;
+	int r = pager_spawn(pager, "ptest.elf", args, &pid);
+
+	if (r < 0)
+		return r;
+	while ((r = pager_wait(pager, pid, reason, code)) == MICA_EAGAIN)
+		mica_yield();
+	return r;
+}
+
+/* ---- child modes ---- */
+
+/* Use depth KiB of stack, one page at a time from the top down; returns a checksum. */
+static uint64_t __attribute__((noinline)) stack_eat(int64_t kib)
+{
+	volatile uint8_t frame[1024];
+
+	for (unsigned i = 0; i < sizeof(frame); i += 64)
+		frame[i] = (uint8_t)kib;
+	if (kib <= 1)
+		return frame[0];
+	return stack_eat(kib - 1) + frame[0];
+}
+
+static int child(int argc, char **argv)
+{
+	const char *mode = argv[1];
+
+	if (str_eq(mode, "exit"))
+		return argc > 2 ? (int)parse_num(argv[2]) : 0;
+	if (str_eq(mode, "unmapped"))
+		*(volatile uint64_t *)0x300000000ULL = 1; /* in no region */
+	if (str_eq(mode, "wtext"))
+		*(volatile uint8_t *)_start = 0xcc; /* text is read and execute */
+	if (str_eq(mode, "wrodata"))
+		*(volatile char *)rodata_text = 'x';
+	if (str_eq(mode, "xdata"))
+		((void (*)(void))(uint64_t)&data_word)(); /* data is not executable */
+	if (str_eq(mode, "stack"))
+		return stack_eat(parse_num(argv[2])) ? 0 : 1;
+	if (str_eq(mode, "oom")) {
+		/* A lazy region larger than the pool, touched until a fault finds no frame. */
+		uint64_t n = pool_free() + 256, at;
+
+		if (pager_map(pager, 0, n, MICA_MAP_READ | MICA_MAP_WRITE, 0, &at) < 0)
+			return 2;
+		for (uint64_t i = 0; i < n; i++)
+			*(volatile uint64_t *)(at + i * PAGE) = i;
+		return 3;
+	}
+	return 100;
+}
+
+/* ---- the cases ---- */
+
+static void t_startup(void)
+{
+	const char *id = "startup";
+
+	CHECK(st->magic == MICA_STARTUP_MAGIC && st->version == MICA_STARTUP_VERSION, "magic", 0);
+	CHECK(st->argc == 1 && str_eq(st->argv[0], "ptest.elf") && !st->argv[1], "argv", st->argc);
+	CHECK(st->stack_top == MICA_PAGER_STACK_TOP && st->heap_limit == MICA_PAGER_HEAP_LIMIT,
+	      "layout", 0);
+	struct pager_usage u = usage();
+
+	CHECK(u.heap_start == st->heap_start && u.brk == st->heap_start, "heap", u.brk);
+	result(id, 0, 0);
+}
+
+static void t_image(void)
+{
+	const char *id = "image";
+
+	CHECK(data_word == 0x1234567890abcdefULL, "data", 0);
+	CHECK(str_eq(rodata_text, "read-only text"), "rodata", 0);
+	for (unsigned i = 0; i < sizeof(bss_block); i += 8)
+		CHECK(*(volatile uint64_t *)&bss_block[i] == 0, "bss not zero", i);
+	result(id, 0, 0);
+}
+
+static void t_demand_zero(void)
+{
+	const char *id = "demand_zero";
+	uint64_t at, before = usage().resident_pages;
+	int r = pager_map(pager, 0, 16, MICA_MAP_READ | MICA_MAP_WRITE, 0, &at);
+
+	CHECK(r == 0, "map", r);
+	CHECK(usage().resident_pages == before, "backed before touch", usage().resident_pages);
+	for (unsigned i = 0; i < 16 * PAGE; i += 8)
+		CHECK(*(volatile uint64_t *)(at + i) == 0, "not zero", i);
+	CHECK(usage().resident_pages == before + 16, "resident", usage().resident_pages - before);
+	*(volatile uint64_t *)(at + 5 * PAGE) = 77;
+	CHECK(*(volatile uint64_t *)(at + 5 * PAGE) == 77, "write", 0);
+	CHECK((r = pager_unmap(pager, at)) == 0, "unmap", r);
+	CHECK(usage().resident_pages == before, "resident after", usage().resident_pages);
+	result(id, 0, 0);
+}
+
+static void t_heap(void)
+{
+	const char *id = "heap";
+	uint64_t old, now, free0 = pool_free();
+	int r = pager_sbrk(pager, 64 << 10, &old);
+
+	CHECK(r == 0 && old == st->heap_start, "sbrk", r);
+	for (uint64_t a = old; a < old + (64 << 10); a += PAGE) {
+		CHECK(*(volatile uint64_t *)a == 0, "grown heap not zero", a);
+		*(volatile uint64_t *)a = a;
+	}
+	CHECK(pool_free() == free0 - 16, "frames", free0 - pool_free());
+	/* Shrink to 8 KiB: the pages past it are unmapped and freed. */
+	CHECK((r = pager_brk(pager, old + 8192, &now)) == 0 && now == old + 8192, "shrink", r);
+	CHECK(pool_free() == free0 - 2, "frames after shrink", free0 - pool_free());
+	CHECK(*(volatile uint64_t *)(old + PAGE) == old + PAGE, "kept page", 0);
+	/* Grow again: fresh zero pages where the old ones were. */
+	CHECK((r = pager_sbrk(pager, 32 << 10, &now)) == 0 && now == old + 8192, "regrow", r);
+	CHECK(*(volatile uint64_t *)(old + 4 * PAGE) == 0, "regrown page not zero", 0);
+	CHECK((r = pager_brk(pager, old, &now)) == 0 && now == old, "shrink to start", r);
+	CHECK(pool_free() == free0, "frames at the end", free0 - pool_free());
+	CHECK(usage().regions == 5, "regions", usage().regions); /* 3 image, stack, guard */
+	result(id, 0, 0);
+}
+
+static void t_heap_limits(void)
+{
+	const char *id = "heap_limits";
+	uint64_t now;
+	int r;
+
+	CHECK((r = pager_brk(pager, st->heap_start - 1, &now)) == MICA_EINVAL, "below", r);
+	CHECK((r = pager_brk(pager, st->heap_start + MICA_PAGER_HEAP_LIMIT + 1, &now)) ==
+	          MICA_ENOMEM,
+	      "past limit", r);
+	CHECK((r = pager_sbrk(pager, -1, &now)) == MICA_EINVAL, "negative", r);
+	CHECK((r = pager_sbrk(pager, INT64_MIN, &now)) == MICA_EINVAL, "min", r);
+	CHECK((r = pager_brk(pager, 0, &now)) == 0 && now == st->heap_start, "query", r);
+	result(id, 0, 0);
+}
+
+static void t_map(void)
+{
+	const char *id = "map";
+	uint64_t at, free0 = pool_free(), fixed = 0x200000000ULL;
+	int r;
+
+	CHECK((r = pager_map(pager, fixed, 8, MICA_MAP_READ | MICA_MAP_WRITE,
+	                     MICA_PAGER_MAP_FIXED | MICA_PAGER_MAP_FILL, &at)) == 0 &&
+	          at == fixed,
+	      "fixed fill", r);
+	CHECK(pool_free() == free0 - 8, "filled at once", free0 - pool_free());
+	CHECK((r = pager_map(pager, fixed + PAGE, 1, MICA_MAP_READ, MICA_PAGER_MAP_FIXED, &at)) ==
+	          MICA_EEXIST,
+	      "overlap", r);
+	CHECK((r = pager_map(pager, 0, 1, MICA_MAP_WRITE | MICA_MAP_EXEC | MICA_MAP_READ, 0,
+	                     &at)) == MICA_EPERM,
+	      "w+x", r);
+	CHECK((r = pager_map(pager, 0, 0, MICA_MAP_READ, 0, &at)) == MICA_EINVAL, "zero pages", r);
+	CHECK((r = pager_map(pager, 0, 1, MICA_MAP_READ, 0x80, &at)) == MICA_EINVAL, "flags", r);
+	CHECK((r = pager_map(pager, 123, 1, MICA_MAP_READ, MICA_PAGER_MAP_FIXED, &at)) ==
+	          MICA_EALIGN,
+	      "align", r);
+	CHECK((r = pager_map(pager, 0, pool_free() + 1, MICA_MAP_READ, MICA_PAGER_MAP_FILL, &at)) ==
+	          MICA_ENOMEM,
+	      "fill more than the pool", r);
+	CHECK((r = pager_unmap(pager, fixed + PAGE)) == MICA_ENOENT, "unmap middle", r);
+	CHECK((r = pager_unmap(pager, (uint64_t)_start)) == MICA_EINVAL, "unmap image", r);
+	CHECK((r = pager_unmap(pager, fixed)) == 0, "unmap", r);
+	CHECK(pool_free() == free0, "frames", free0 - pool_free());
+	result(id, 0, 0);
+}
+
+/* A child is killed by the pager with code, and only it. */
+static void t_kill(const char *id, const char *args, uint64_t want)
+{
+	uint32_t reason = 0;
+	uint64_t code = 0, free0 = pool_free();
+	int r = run_child(args, &reason, &code);
+
+	CHECK(r == 0, "spawn/wait", r);
+	CHECK(reason == MICA_EXIT_PAGER, "reason", reason);
+	CHECK(code == want, "code", code);
+	CHECK(pool_free() == free0, "frames", free0 - pool_free());
+	result(id, 0, 0);
+}
+
+static void t_stack_growth(void)
+{
+	const char *id = "stack_growth";
+	uint32_t reason = 9;
+	uint64_t code = 9;
+	int r = run_child("stack 512", &reason, &code);
+
+	CHECK(r == 0 && reason == MICA_EXIT_NORMAL && code == 0, "child",
+	      (int64_t)reason * 100 + (int64_t)code);
+	result(id, 0, 0);
+}
+
+static void t_spawn_many(void)
+{
+	const char *id = "spawn_many";
+	uint64_t free0 = pool_free(), pids[8];
+	char args[16] = "exit 0";
+
+	for (int round = 0; round < 4; round++) {
+		for (int i = 0; i < 8; i++) {
+			args[5] = (char)('0' + i);
+			int r = pager_spawn(pager, "ptest.elf", args, &pids[i]);
+
+			CHECK(r == 0, "spawn", r);
+		}
+		for (int i = 0; i < 8; i++) {
+			uint32_t reason;
+			uint64_t code;
+			int r;
+
+			while ((r = pager_wait(pager, pids[i], &reason, &code)) == MICA_EAGAIN)
+				mica_yield();
+			CHECK(r == 0 && reason == MICA_EXIT_NORMAL && code == (uint64_t)i, "exit",
+			      r);
+			CHECK((r = pager_wait(pager, pids[i], &reason, &code)) == MICA_ENOENT,
+			      "waited twice", r);
+		}
+	}
+	CHECK(pool_free() == free0, "frames", free0 - pool_free());
+	result(id, 0, 0);
+}
+
+static void t_spawn_errors(void)
+{
+	const char *id = "spawn_errors";
+	uint64_t pid;
+	uint32_t reason;
+	uint64_t code;
+	int r;
+
+	CHECK((r = pager_spawn(pager, "nosuch.elf", "", &pid)) == MICA_ENOENT, "no module", r);
+	CHECK((r = pager_spawn(pager, "pager.elf", "", &pid)) == MICA_EPERM, "the pager", r);
+	CHECK((r = pager_wait(pager, 12345, &reason, &code)) == MICA_ENOENT, "wait stranger", r);
+	CHECK((r = pager_wait(pager, st->pid, &reason, &code)) == MICA_ENOENT, "wait self", r);
+	result(id, 0, 0);
+}
+
+static void t_oom(void)
+{
+	const char *id = "oom";
+	uint32_t reason = 0;
+	uint64_t code = 0, free0 = pool_free(), at;
+	int r = run_child("oom", &reason, &code);
+
+	CHECK(r == 0 && reason == MICA_EXIT_PAGER && code == MICA_PAGER_KILL_NOMEM, "child",
+	      (int64_t)reason * 100 + (int64_t)code);
+	CHECK(pool_free() == free0, "frames", free0 - pool_free());
+	/* The pool works again. */
+	CHECK((r = pager_map(pager, 0, 64, MICA_MAP_READ | MICA_MAP_WRITE, MICA_PAGER_MAP_FILL,
+	                     &at)) == 0,
+	      "map after", r);
+	CHECK((r = pager_unmap(pager, at)) == 0, "unmap after", r);
+	result(id, 0, 0);
+}
+
+static void t_free_blocks(void)
+{
+	const char *id = "free_blocks";
+	uint64_t counts[19], f, t, sum = 0;
+	uint32_t len = 0;
+	int32_t largest;
+	struct pager_usage u;
+	int r = pager_free_blocks(pager, counts, &len);
+
+	CHECK(r == 0 && len == sizeof(counts), "call", r);
+	CHECK(pager_stats(pager, &f, &t, &largest, &u) == 0, "stats", 0);
+	for (int k = 0; k < 19; k++)
+		sum += counts[k] << k;
+	CHECK(sum == f, "sum", sum);
+	CHECK(largest >= 0 && counts[largest] > 0, "largest", largest);
+	for (int k = largest + 1; k < 19; k++)
+		CHECK(counts[k] == 0, "above largest", k);
+	CHECK(f <= t, "total", t);
+	result(id, 0, 0);
+}
+
+int main(const struct mica_startup *s)
+{
+	uint64_t free0;
+
+	st = s;
+	pager = s->pager;
+	if (s->argc > 1)
+		return child((int)s->argc, s->argv);
+	say("ptest: start\n");
+	t_startup();
+	t_image();
+	/*
+	 * The pool's free count from here on: bss and the stack the calls
+	 * use are backed by now (the stubs keep up to 8 KiB on the stack).
+	 */
+	uint64_t counts[19];
+	uint32_t len;
+
+	pager_free_blocks(pager, counts, &len);
+	free0 = pool_free();
+	t_demand_zero();
+	t_heap();
+	t_heap_limits();
+	t_map();
+	t_kill("kill_unmapped", "unmapped", MICA_PAGER_KILL_UNMAPPED);
+	t_kill("kill_wtext", "wtext", MICA_PAGER_KILL_ACCESS);
+	t_kill("kill_wrodata", "wrodata", MICA_PAGER_KILL_ACCESS);
+	t_kill("kill_xdata", "xdata", MICA_PAGER_KILL_ACCESS);
+	t_stack_growth();
+	t_kill("stack_overflow", "stack 4096", MICA_PAGER_KILL_STACK);
+	t_spawn_many();
+	t_spawn_errors();
+	t_oom();
+	t_free_blocks();
+	{
+		const char *id = "counts";
+		uint64_t f = pool_free();
+
+		if (f == free0)
+			result(id, 0, 0);
+		else
+			result(id, "pool free changed by", (int64_t)(free0 - f));
+	}
+	say("ptest: done\n");
+	return 0;
+}
