@@ -159,6 +159,23 @@ static int op_free_blocks(void *ctx, uint64_t badge, uint8_t *counts, uint32_t *
 	return 0;
 }
 
+static int op_share(void *ctx, uint64_t badge, uint64_t addr, uint64_t pid, uint32_t rights,
+                    uint64_t *at)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? share_region(s, addr, pid, rights, at) : MICA_EPERM;
+}
+
+static int op_give(void *ctx, uint64_t badge, uint64_t addr, uint64_t pid, uint64_t *at)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? give_region(s, addr, pid, at) : MICA_EPERM;
+}
+
 static const struct pager_ops ops = {
     .brk = op_brk,
     .sbrk = op_sbrk,
@@ -168,6 +185,8 @@ static const struct pager_ops ops = {
     .wait = op_wait,
     .stats = op_stats,
     .free_blocks = op_free_blocks,
+    .share = op_share,
+    .give = op_give,
 };
 
 /* ---- the kernel's messages ---- */

@@ -44,7 +44,9 @@ extern uint64_t pool_donated; /* frames given to the kernel's reserve */
 int pool_init(void);
 /* One zeroed frame (its physical address), or 0 if the pool is empty. */
 uint64_t frame_alloc(void);
-/* Return a frame frame_alloc gave. */
+/* One more mapping of frame pa (sharing): 0, or MICA_EBUSY / MICA_EFRAME. */
+int frame_ref(uint64_t pa);
+/* Drop a mapping of frame pa; the last one returns it to the pool. */
 void frame_free(uint64_t pa);
 /* Give frames to the kernel's reserve if it runs low (after a map said MICA_ENOMEM, too). */
 void pool_feed_kernel(void);
@@ -139,5 +141,10 @@ int heap_brk(struct space *s, uint64_t addr, uint64_t *now);
 int anon_map(struct space *s, uint64_t addr, uint64_t npages, uint32_t rights, uint32_t flags,
              uint64_t *at);
 int anon_unmap(struct space *s, uint64_t addr);
+
+/* ---- share.c ---- */
+
+int share_region(struct space *s, uint64_t addr, uint64_t pid, uint32_t rights, uint64_t *at);
+int give_region(struct space *s, uint64_t addr, uint64_t pid, uint64_t *at);
 
 #endif /* PAGER_PAGER_H */

@@ -17,6 +17,15 @@
 struct buddy pool;
 uint64_t pool_donated;
 
+/*
+ * Mappings of each frame of the span that the pager made (2 bytes a
+ * frame, carved with the buddy metadata): 1 from frame_alloc, one more
+ * per address space it is shared into; the frame goes back to the buddy
+ * allocator when the last one is gone.
+ */
+static uint16_t *refs;
+static uint64_t span_base, span_frames;
+
 #define PAGE        MICA_PAGE_SIZE
 #define RESERVE_LOW 64 /* kernel reserve frames below which the pager donates */
 #define DONATE_STEP 4  /* order of the blocks donated: 16 frames */
@@ -70,7 +79,8 @@ int pool_init(void)
 			return r;
 	}
 	size_t meta = buddy_meta_size(lo, hi - lo);
-	uint64_t meta_pages = (meta + PAGE - 1) / PAGE;
+	uint64_t buddy_pages = (meta + PAGE - 1) / PAGE;
+	uint64_t meta_pages = buddy_pages + ((hi - lo) * sizeof(*refs) + PAGE - 1) / PAGE;
 
 	for (uint32_t i = 0; i < boot->nranges && !meta_range; i++)
 		if (boot->range[i].npages > meta_pages)
@@ -78,8 +88,11 @@ int pool_init(void)
 	if (!meta || !meta_range)
 		return MICA_ENOMEM;
 	mem_zero(PHYS(meta_range->start), meta_pages * PAGE);
-	if ((r = buddy_init(&pool, PHYS(meta_range->start), meta_pages * PAGE, lo, hi - lo)) < 0)
+	if ((r = buddy_init(&pool, PHYS(meta_range->start), buddy_pages * PAGE, lo, hi - lo)) < 0)
 		return r;
+	refs = PHYS(meta_range->start + buddy_pages * PAGE);
+	span_base = lo;
+	span_frames = hi - lo;
 	for (uint32_t i = 0; i < boot->nranges && i < MICA_BOOTINFO_RANGES; i++) {
 		const struct mica_bootinfo_range *g = &boot->range[i];
 		uint64_t first = g->start / PAGE, n = g->npages;
@@ -99,15 +112,44 @@ uint64_t frame_alloc(void)
 
 	if (buddy_alloc(&pool, 0, &f) < 0)
 		return 0;
+	refs[f - span_base] = 1;
 	mem_zero(PHYS(f * PAGE), PAGE);
 	return f * PAGE;
 }
 
-/* Give back a frame frame_alloc returned. A frame that is not one is only reported. */
+/*
+ * One more mapping of a frame frame_alloc gave (sharing). MICA_EBUSY if
+ * it has as many as a count holds, MICA_EFRAME if it is no such frame.
+ */
+int frame_ref(uint64_t pa)
+{
+	uint64_t i = pa / PAGE - span_base;
+
+	if (i >= span_frames || !refs[i])
+		return MICA_EFRAME;
+	if (refs[i] == UINT16_MAX)
+		return MICA_EBUSY;
+	refs[i]++;
+	return 0;
+}
+
+/*
+ * Drop one mapping of a frame frame_alloc gave; the last one returns it
+ * to the pool. A frame that is not one is only reported (a pager bug).
+ */
 void frame_free(uint64_t pa)
 {
-	int r = buddy_free(&pool, pa / PAGE, 0);
+	uint64_t i = pa / PAGE - span_base;
+	int r = MICA_EFRAME;
 
+	if (i < span_frames && refs[i] > 1) {
+		refs[i]--;
+		return;
+	}
+	if (i < span_frames && refs[i] == 1) {
+		refs[i] = 0;
+		r = buddy_free(&pool, pa / PAGE, 0);
+	}
 	if (r < 0) {
 		log_str("pager: bug: freeing frame ");
 		log_hex(pa);

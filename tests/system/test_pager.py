@@ -29,6 +29,9 @@ IDS = [
     "stack_overflow",
     "spawn_many",
     "spawn_errors",
+    "share",
+    "share_readonly",
+    "give",
     "oom",
     "free_blocks",
     "counts",
@@ -72,6 +75,7 @@ def test_bad_accesses_kill_only_the_offender(run):
         "access not allowed",
         "access not allowed",
         "stack overflow",
+        "access not allowed",
         "out of memory",
     ]), run.log
     assert not run.has("PANIC"), run.log

@@ -166,6 +166,20 @@ static int child(int argc, char **argv)
 		((void (*)(void))(uint64_t)&data_word)(); /* data is not executable */
 	if (str_eq(mode, "stack"))
 		return stack_eat(parse_num(argv[2])) ? 0 : 1;
+	if (str_eq(mode, "shared") || str_eq(mode, "shared_ro") || str_eq(mode, "given")) {
+		/* The parent shares or gives a region after spawning us: it lands at the map base.
+		 */
+		volatile uint64_t *p = (volatile uint64_t *)MICA_PAGER_MAP_BASE;
+
+		while (usage().regions < 6)
+			mica_yield();
+		if (str_eq(mode, "given"))
+			return p[PAGE / 8] == 0x77 ? 0 : 1;
+		if (p[0] != 0xabc)
+			return 1;
+		p[PAGE / 8] = 0x5eed; /* shared_ro: killed here */
+		return 0;
+	}
 	if (str_eq(mode, "oom")) {
 		/* A lazy region larger than the pool, touched until a fault finds no frame. */
 		uint64_t n = pool_free() + 256, at;
@@ -386,6 +400,97 @@ static void t_oom(void)
 	result(id, 0, 0);
 }
 
+/* Spawn ptest.elf with args; its pid, or 0. */
+static uint64_t spawn(const char *args)
+{
+	uint64_t pid = 0;
+
+	pager_spawn(pager, "ptest.elf", args, &pid);
+	return pid;
+}
+
+/* Wait for child pid: reason * 100 + code, or a negative error. */
+static int64_t wait_for(uint64_t pid)
+{
+	uint32_t reason;
+	uint64_t code;
+	int r;
+
+	while ((r = pager_wait(pager, pid, &reason, &code)) == MICA_EAGAIN)
+		mica_yield();
+	return r < 0 ? r : (int64_t)reason * 100 + (int64_t)code;
+}
+
+static void t_share(void)
+{
+	const char *id = "share";
+	uint64_t at, dat, free0 = pool_free(), pid;
+	int64_t w;
+	int r = pager_map(pager, 0, 4, MICA_MAP_READ | MICA_MAP_WRITE, 0, &at);
+
+	CHECK(r == 0, "map", r);
+	*(volatile uint64_t *)at = 0xabc;
+	CHECK((pid = spawn("shared")) != 0, "spawn", 0);
+	r = pager_share(pager, at, pid, MICA_MAP_READ | MICA_MAP_WRITE, &dat);
+	CHECK(r == 0 && dat == MICA_PAGER_MAP_BASE, "share", r);
+	CHECK((w = wait_for(pid)) == 0, "child", w);
+	CHECK(*(volatile uint64_t *)(at + PAGE) == 0x5eed, "child's write not seen", 0);
+	/* The child is gone; its sharer keeps the frames. */
+	CHECK(pool_free() == free0 - 4, "frames kept", free0 - pool_free());
+	CHECK((r = pager_unmap(pager, at)) == 0, "unmap", r);
+	CHECK(pool_free() == free0, "frames freed", free0 - pool_free());
+	result(id, 0, 0);
+}
+
+static void t_share_readonly(void)
+{
+	const char *id = "share_readonly";
+	uint64_t at, dat, free0 = pool_free(), pid;
+	int64_t w;
+	int r = pager_map(pager, 0, 2, MICA_MAP_READ | MICA_MAP_WRITE, 0, &at);
+
+	CHECK(r == 0, "map", r);
+	*(volatile uint64_t *)at = 0xabc;
+	CHECK((pid = spawn("shared_ro")) != 0, "spawn", 0);
+	CHECK((r = pager_share(pager, at, pid, MICA_MAP_WRITE, &dat)) == MICA_EINVAL, "no read", r);
+	CHECK((r = pager_share(pager, at, st->pid, MICA_MAP_READ, &dat)) == MICA_ENOENT, "self", r);
+	CHECK((r = pager_share(pager, at + PAGE, pid, MICA_MAP_READ, &dat)) == MICA_ENOENT,
+	      "not a region start", r);
+	CHECK((r = pager_share(pager, at, pid, MICA_MAP_READ, &dat)) == 0, "share", r);
+	CHECK((w = wait_for(pid)) == MICA_EXIT_PAGER * 100 + MICA_PAGER_KILL_ACCESS,
+	      "child not killed", w);
+	CHECK(*(volatile uint64_t *)(at + PAGE) == 0, "child wrote", 0);
+	CHECK((r = pager_unmap(pager, at)) == 0, "unmap", r);
+	CHECK(pool_free() == free0, "frames freed", free0 - pool_free());
+	/* A read-only region cannot be shared writable. */
+	CHECK((r = pager_map(pager, 0, 1, MICA_MAP_READ, 0, &at)) == 0, "map ro", r);
+	CHECK((pid = spawn("exit 0")) != 0, "spawn 2", 0);
+	CHECK((r = pager_share(pager, at, pid, MICA_MAP_READ | MICA_MAP_WRITE, &dat)) == MICA_EPERM,
+	      "more rights", r);
+	CHECK((w = wait_for(pid)) == 0, "child 2", w);
+	CHECK((r = pager_unmap(pager, at)) == 0, "unmap 2", r);
+	result(id, 0, 0);
+}
+
+static void t_give(void)
+{
+	const char *id = "give";
+	uint64_t at, dat, free0 = pool_free(), pid;
+	uint64_t regions = usage().regions;
+	int64_t w;
+	int r = pager_map(pager, 0, 2, MICA_MAP_READ | MICA_MAP_WRITE, 0, &at);
+
+	CHECK(r == 0, "map", r);
+	*(volatile uint64_t *)(at + PAGE) = 0x77;
+	CHECK((pid = spawn("given")) != 0, "spawn", 0);
+	CHECK((r = pager_give(pager, at, pid, &dat)) == 0 && dat == MICA_PAGER_MAP_BASE, "give", r);
+	CHECK(usage().regions == regions, "region still here", usage().regions);
+	CHECK((w = wait_for(pid)) == 0, "child", w);
+	CHECK(pool_free() == free0, "frames freed", free0 - pool_free());
+	CHECK((r = pager_unmap(pager, at)) == MICA_ENOENT, "unmap given", r);
+	result(id, 0, 0);
+}
+
 static void t_free_blocks(void)
 {
 	const char *id = "free_blocks";
@@ -439,6 +544,9 @@ int main(const struct mica_startup *s)
 	t_kill("stack_overflow", "stack 4096", MICA_PAGER_KILL_STACK);
 	t_spawn_many();
 	t_spawn_errors();
+	t_share();
+	t_share_readonly();
+	t_give();
 	t_oom();
 	t_free_blocks();
 	{
