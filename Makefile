@@ -158,7 +158,7 @@ system-test: $(KERNEL) $(USER_PROGS) | deps
 	$(PYTHON) -m pytest -v tests/system
 
 # Instructions per operation, counted under QEMU -icount (tools/bench.py).
-bench: $(KERNEL) $(BUILD)/user/bench.elf | deps
+bench: $(KERNEL) $(BUILD)/user/bench.elf $(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf | deps
 	$(PYTHON) tools/bench.py
 
 # The pytest summary is the last line.

@@ -1,7 +1,8 @@
 /*
  * The pager: Mica's first task and its memory policy (README.md). It
  * takes the user pool from the boot-info page, starts the init program
- * (kernel command line init=<module>, else the second module) and then
+ * (kernel command line init=<module>, else the second module, with
+ * init.args=<one word> as its argument) and then
  * serves, on one endpoint, the pager interface (idl/pager.idl) and the
  * kernel's messages about the threads it created: page faults and exit
  * notices. With pager.exit_when_idle on the command line it ends once no
@@ -128,7 +129,7 @@ static int op_wait(void *ctx, uint64_t badge, uint64_t pid, uint32_t *reason, ui
 }
 
 static int op_stats(void *ctx, uint64_t badge, uint64_t *pool_free, uint64_t *pool_total,
-                    int32_t *largest, struct pager_usage *mine)
+                    int32_t *largest, uint64_t *donated, struct pager_usage *mine)
 {
 	struct space *s = caller(badge);
 
@@ -138,6 +139,7 @@ static int op_stats(void *ctx, uint64_t badge, uint64_t *pool_free, uint64_t *po
 	*pool_free = buddy_free_count(&pool);
 	*pool_total = buddy_pool_count(&pool);
 	*largest = buddy_largest_free_order(&pool);
+	*donated = pool_donated;
 	mine->heap_start = s->heap_start;
 	mine->brk = s->brk;
 	mine->regions = region_count(&s->regions);
@@ -229,7 +231,7 @@ static struct ipc_server server;
 
 int main(const struct mica_bootinfo *bi)
 {
-	char init[MICA_BOOTINFO_NAME_MAX];
+	char init[MICA_BOOTINFO_NAME_MAX], args[MICA_BOOTINFO_CMDLINE];
 	uint64_t pid;
 	int64_t r;
 
@@ -254,7 +256,9 @@ int main(const struct mica_bootinfo *bi)
 		}
 		mem_copy(init, bi->module[1].name, sizeof(init));
 	}
-	if ((r = process_spawn(0, init, "", &pid)) < 0) {
+	if (!cmdline_opt("init.args", args, sizeof(args)))
+		args[0] = 0;
+	if ((r = process_spawn(0, init, args, &pid)) < 0) {
 		log_str("pager: cannot start init \"");
 		log_str(init);
 		log_str("\"\n");

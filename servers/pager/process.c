@@ -225,6 +225,7 @@ int process_spawn(struct space *parent, const char *name, const char *args, uint
 		return MICA_EPERM;
 	if (!(s = space_alloc()))
 		return MICA_ENOMEM;
+	pool_feed_kernel(); /* the thread, address space and page tables come from the reserve */
 	s->parent = parent;
 	mem_copy(s->name, m->name, sizeof(s->name));
 	s->name[sizeof(s->name) - 1] = 0;

@@ -33,6 +33,7 @@ IDS = [
     "share_readonly",
     "give",
     "oom",
+    "donate",
     "free_blocks",
     "counts",
 ]

@@ -103,23 +103,37 @@ static void result(const char *id, const char *fail, int64_t detail)
 
 /* ---- helpers ---- */
 
+/*
+ * The pool's free frames, counting those given to the kernel's reserve as
+ * free (they left the pool for good; tests compare counts across it).
+ */
 static uint64_t pool_free(void)
 {
-	uint64_t f = 0, t;
+	uint64_t f = 0, t, d = 0;
 	int32_t l;
 	struct pager_usage u;
 
-	pager_stats(pager, &f, &t, &l, &u);
-	return f;
+	pager_stats(pager, &f, &t, &l, &d, &u);
+	return f + d;
+}
+
+static uint64_t donated(void)
+{
+	uint64_t f, t, d = 0;
+	int32_t l;
+	struct pager_usage u;
+
+	pager_stats(pager, &f, &t, &l, &d, &u);
+	return d;
 }
 
 static struct pager_usage usage(void)
 {
-	uint64_t f, t;
+	uint64_t f, t, d;
 	int32_t l;
 	struct pager_usage u = {0};
 
-	pager_stats(pager, &f, &t, &l, &u);
+	pager_stats(pager, &f, &t, &l, &d, &u);
 	return u;
 }
 
@@ -134,6 +148,72 @@ static int run_child(const char *args, uint32_t *reason, uint64_t *code)
 	while ((r = pager_wait(pager, pid, reason, code)) == MICA_EAGAIN)
 		mica_yield();
 	return r;
+}
+
+/* ---- benchmarks (argv[1] "bench": make bench, under -icount rdtsc counts instructions) ---- */
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static void report(const char *name, uint64_t ticks, uint64_t n)
+{
+	say("bench ");
+	say(name);
+	say(" ");
+	say_num((int64_t)(ticks / n));
+	say(" instr/op n=");
+	say_num((int64_t)n);
+	say("\n");
+}
+
+static int64_t wait_for(uint64_t pid);
+
+static int bench(void)
+{
+	const uint64_t n = 512;
+	uint64_t at, t0, t1, pid;
+
+	/* A demand-zero fault: trap, call to the pager, frame zeroed and mapped, resume. */
+	if (pager_map(pager, 0, n, MICA_MAP_READ | MICA_MAP_WRITE, 0, &at) < 0)
+		return 1;
+	t0 = rdtsc();
+	for (uint64_t i = 0; i < n; i++)
+		*(volatile uint64_t *)(at + i * PAGE) = i;
+	t1 = rdtsc();
+	report("pager.fault.zero", t1 - t0, n);
+	/* The same pages again: no fault, the loop's own cost. */
+	t0 = rdtsc();
+	for (uint64_t i = 0; i < n; i++)
+		*(volatile uint64_t *)(at + i * PAGE) = i;
+	t1 = rdtsc();
+	report("pager.touch.resident", t1 - t0, n);
+	/* Unmapping them (one call; frames back to the pool), per page. */
+	t0 = rdtsc();
+	pager_unmap(pager, at);
+	t1 = rdtsc();
+	report("pager.unmap.per_page", t1 - t0, n);
+	/* Backed at once by map: per page, no faults. */
+	t0 = rdtsc();
+	if (pager_map(pager, 0, n, MICA_MAP_READ | MICA_MAP_WRITE, MICA_PAGER_MAP_FILL, &at) < 0)
+		return 2;
+	t1 = rdtsc();
+	report("pager.map_fill.per_page", t1 - t0, n);
+	pager_unmap(pager, at);
+	/* A process: spawn, run to its exit (a few faults), reclaim, wait. */
+	t0 = rdtsc();
+	for (int i = 0; i < 16; i++) {
+		if (pager_spawn(pager, "ptest.elf", "exit 0", &pid) < 0 || wait_for(pid) != 0)
+			return 3;
+	}
+	t1 = rdtsc();
+	report("pager.spawn_exit", t1 - t0, 16);
+	say("bench: done\n");
+	return 0;
 }
 
 /* ---- child modes ---- */
@@ -154,6 +234,8 @@ static int child(int argc, char **argv)
 {
 	const char *mode = argv[1];
 
+	if (str_eq(mode, "bench"))
+		return bench();
 	if (str_eq(mode, "exit"))
 		return argc > 2 ? (int)parse_num(argv[2]) : 0;
 	if (str_eq(mode, "unmapped"))
@@ -178,6 +260,20 @@ static int child(int argc, char **argv)
 		if (p[0] != 0xabc)
 			return 1;
 		p[PAGE / 8] = 0x5eed; /* shared_ro: killed here */
+		return 0;
+	}
+	if (str_eq(mode, "sparse")) {
+		/* One page every 2 MiB: each needs a page table of its own from the kernel. */
+		uint64_t n = (uint64_t)parse_num(argv[2]), at;
+		const uint64_t step = 512;
+
+		if (pager_map(pager, 0, n * step, MICA_MAP_READ | MICA_MAP_WRITE, 0, &at) < 0)
+			return 2;
+		for (uint64_t i = 0; i < n; i++)
+			*(volatile uint64_t *)(at + i * step * PAGE) = i;
+		for (uint64_t i = 0; i < n; i++)
+			if (*(volatile uint64_t *)(at + i * step * PAGE) != i)
+				return 3;
 		return 0;
 	}
 	if (str_eq(mode, "oom")) {
@@ -491,17 +587,36 @@ static void t_give(void)
 	result(id, 0, 0);
 }
 
+/*
+ * A child needing more page tables than the kernel's reserve holds: the
+ * pager feeds the reserve with pool frames and the child runs to its end.
+ */
+static void t_donate(void)
+{
+	const char *id = "donate";
+	uint64_t free0 = pool_free(), d0 = donated();
+	uint32_t reason = 9;
+	uint64_t code = 9;
+	int r = run_child("sparse 3000", &reason, &code);
+
+	CHECK(r == 0 && reason == MICA_EXIT_NORMAL && code == 0, "child",
+	      (int64_t)reason * 100 + (int64_t)code);
+	CHECK(donated() > d0, "nothing donated", 0);
+	CHECK(pool_free() == free0, "frames", free0 - pool_free());
+	result(id, 0, 0);
+}
+
 static void t_free_blocks(void)
 {
 	const char *id = "free_blocks";
-	uint64_t counts[19], f, t, sum = 0;
+	uint64_t counts[19], f, t, d, sum = 0;
 	uint32_t len = 0;
 	int32_t largest;
 	struct pager_usage u;
 	int r = pager_free_blocks(pager, counts, &len);
 
 	CHECK(r == 0 && len == sizeof(counts), "call", r);
-	CHECK(pager_stats(pager, &f, &t, &largest, &u) == 0, "stats", 0);
+	CHECK(pager_stats(pager, &f, &t, &largest, &d, &u) == 0, "stats", 0);
 	for (int k = 0; k < 19; k++)
 		sum += counts[k] << k;
 	CHECK(sum == f, "sum", sum);
@@ -548,6 +663,7 @@ int main(const struct mica_startup *s)
 	t_share_readonly();
 	t_give();
 	t_oom();
+	t_donate();
 	t_free_blocks();
 	{
 		const char *id = "counts";
