@@ -38,15 +38,16 @@ static struct region *stack_grow(struct space *s, struct region *guard)
 	    stack->end - g > MICA_PAGER_STACK_LIMIT)
 		return 0;
 	uint64_t top = stack->end;
+	struct backing b = *space_backing(s, stack);
 
 	region_remove(&s->regions, g);
 	region_remove(&s->regions, stack->start);
-	if (region_insert(&s->regions, g, top, REGION_READ | REGION_WRITE, REGION_STACK, 0,
-	                  &stack) < 0)
+	if (space_insert(s, g, top, REGION_READ | REGION_WRITE, REGION_STACK, 0, &stack) < 0)
 		return 0;
+	*space_backing(s, stack) = b;
 	/* A new guard below, unless something else is there (then that region guards). */
 	if (g - PAGE >= MICA_USER_BASE)
-		(void)region_insert(&s->regions, g - PAGE, g, 0, REGION_STACK, 0, 0);
+		(void)space_insert(s, g - PAGE, g, 0, REGION_STACK, 0, 0);
 	return stack;
 }
 
@@ -103,7 +104,7 @@ uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t 
 	if (!pa)
 		return refuse(s, MICA_PAGER_KILL_NOMEM, addr, rip);
 	fault_fill(s, r, va, pa);
-	int e = space_map(s, va, pa, r->rights);
+	int e = space_map(s, r, va, pa, r->rights);
 
 	if (e < 0) {
 		frame_free(pa);

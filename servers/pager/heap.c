@@ -37,14 +37,16 @@ int heap_brk(struct space *s, uint64_t addr, uint64_t *now)
 		if ((new_end - old_end) / PAGE > buddy_free_count(&pool))
 			return MICA_ENOMEM;
 		if (old_end == s->heap_start)
-			e = region_insert(&s->regions, s->heap_start, new_end,
-			                  REGION_READ | REGION_WRITE, REGION_HEAP, 0, 0);
+			e = space_insert(s, s->heap_start, new_end, REGION_READ | REGION_WRITE,
+			                 REGION_HEAP, 0, 0);
 		else
 			e = region_resize(&s->regions, s->heap_start, new_end);
 		if (e < 0)
 			return e == MICA_EEXIST || e == MICA_ERANGE ? MICA_ENOMEM : e;
 	} else if (new_end < old_end) {
-		if ((e = space_unmap_range(s, new_end, old_end)) < 0)
+		struct region *heap = region_find(&s->regions, s->heap_start);
+
+		if ((e = space_unmap_range(s, heap, new_end, old_end)) < 0)
 			return e;
 		if (new_end == s->heap_start)
 			e = region_remove(&s->regions, s->heap_start);
@@ -89,7 +91,7 @@ int anon_map(struct space *s, uint64_t addr, uint64_t npages, uint32_t rights, u
 		    (e = region_find_gap(&s->regions, size, 0, &addr)) < 0)
 			return e;
 	}
-	if ((e = region_insert(&s->regions, addr, addr + size, rights, REGION_ANON, 0, &r)) < 0)
+	if ((e = space_insert(s, addr, addr + size, rights, REGION_ANON, 0, &r)) < 0)
 		return e;
 	if ((flags & MICA_PAGER_MAP_FILL) && (e = space_fill(s, r, r->start, r->end)) < 0) {
 		space_remove_region(s, r);

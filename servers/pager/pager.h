@@ -66,6 +66,12 @@ struct seg {
 	uint64_t file;          /* physical address of the segment's first file byte */
 };
 
+/* What is backed in one region: how many pages, all within [lo, hi). */
+struct backing {
+	uint64_t pages;
+	uint64_t lo, hi;
+};
+
 enum space_state {
 	SPACE_FREE = 0,
 	SPACE_LIVE,   /* its thread runs */
@@ -86,6 +92,7 @@ struct space {
 	/* Memory. */
 	struct region_set regions;
 	struct region nodes[SPACE_REGIONS];
+	struct backing backing[SPACE_REGIONS]; /* per region, indexed like its node */
 	struct seg segs[SPACE_SEGS];
 	uint64_t heap_start,
 	    brk;           /* the heap region is [heap_start, page-up(brk)) when brk > start */
@@ -103,15 +110,26 @@ struct space *space_alloc(void);
 struct space *space_by_pid(uint64_t pid);
 /* Live processes. */
 unsigned space_live_count(void);
+/* What is backed in region r of s. */
+static inline struct backing *space_backing(struct space *s, const struct region *r)
+{
+	return &s->backing[r - s->nodes];
+}
+/* region_insert, with nothing backed in the new region. */
+int space_insert(struct space *s, uint64_t start, uint64_t end, uint32_t rights,
+                 enum region_kind kind, void *data, struct region **out);
 /*
- * Unmap [start, end) of s (only pages that are mapped) and free their
- * frames. Returns 0 or a kernel error.
+ * Unmap [start, end) of region r of s (only pages that are mapped) and
+ * free their frames. Returns 0 or a kernel error.
  */
-int space_unmap_range(struct space *s, uint64_t start, uint64_t end);
+int space_unmap_range(struct space *s, struct region *r, uint64_t start, uint64_t end);
 /* Remove region r of s, freeing its frames. */
 int space_remove_region(struct space *s, struct region *r);
-/* Map frame pa at va in s with rights; feeds the kernel's reserve and retries once on ENOMEM. */
-int space_map(struct space *s, uint64_t va, uint64_t pa, uint32_t rights);
+/*
+ * Map frame pa at va (in region r) in s with rights; feeds the kernel's
+ * reserve and retries once on ENOMEM.
+ */
+int space_map(struct space *s, struct region *r, uint64_t va, uint64_t pa, uint32_t rights);
 /* Back [start, end) of region r of s with zeroed (or image) frames now. MICA_ENOMEM: pool empty. */
 int space_fill(struct space *s, struct region *r, uint64_t start, uint64_t end);
 /* Destroy s's address space: every frame back to the pool, handles closed. */

@@ -78,8 +78,7 @@ static int elf_read(struct space *s, const struct mica_bootinfo_module *m, uint6
 		uint64_t hi = PAGE_UP(p->p_vaddr + p->p_memsz);
 
 		/* Segments do not share a page (the region set refuses overlaps). */
-		if (region_insert(&s->regions, PAGE_DOWN(p->p_vaddr), hi, rights, REGION_IMAGE, g,
-		                  0) < 0)
+		if (space_insert(s, PAGE_DOWN(p->p_vaddr), hi, rights, REGION_IMAGE, g, 0) < 0)
 			return MICA_ENOEXEC;
 		if (hi > end)
 			end = hi;
@@ -105,9 +104,8 @@ static uint64_t stack_build(struct space *s, const char *args, mica_handle_t chi
 	const uint64_t top = MICA_PAGER_STACK_TOP, low = top - MICA_PAGER_STACK_INIT;
 	struct region *r;
 
-	if (region_insert(&s->regions, low, top, REGION_READ | REGION_WRITE, REGION_STACK, 0, &r) <
-	        0 ||
-	    region_insert(&s->regions, low - PAGE, low, 0, REGION_STACK, 0, 0) < 0)
+	if (space_insert(s, low, top, REGION_READ | REGION_WRITE, REGION_STACK, 0, &r) < 0 ||
+	    space_insert(s, low - PAGE, low, 0, REGION_STACK, 0, 0) < 0)
 		return 0;
 	uint64_t pa = frame_alloc();
 
@@ -161,7 +159,7 @@ static uint64_t stack_build(struct space *s, const char *args, mica_handle_t chi
 	st->heap_limit = MICA_PAGER_HEAP_LIMIT;
 	st->stack_top = top;
 	st->stack_limit = MICA_PAGER_STACK_LIMIT;
-	if (space_map(s, top - PAGE, pa, REGION_READ | REGION_WRITE) < 0) {
+	if (space_map(s, r, top - PAGE, pa, REGION_READ | REGION_WRITE) < 0) {
 		frame_free(pa);
 		return 0;
 	}

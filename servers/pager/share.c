@@ -72,14 +72,15 @@ int share_region(struct space *s, uint64_t addr, uint64_t pid, uint32_t rights, 
 		int64_t u = mica_unmap(s->as, va, 1, &frames[i]);
 
 		if (u == 1) {
-			s->resident--;
+			s->resident--; /* counted again by space_map below */
+			space_backing(s, r)->pages--;
 		} else if (u == MICA_ENOENT) {
 			if (!(frames[i] = frame_alloc()))
 				return MICA_ENOMEM;
 		} else {
 			return (int)u;
 		}
-		if ((e = space_map(s, va, frames[i], r->rights)) < 0) {
+		if ((e = space_map(s, r, va, frames[i], r->rights)) < 0) {
 			frame_free(
 			    frames[i]); /* its contents are lost: the kernel is out of memory */
 			return e;
@@ -87,12 +88,11 @@ int share_region(struct space *s, uint64_t addr, uint64_t pid, uint32_t rights, 
 	}
 	r->kind = REGION_SHARED;
 	if ((e = place(d, r->end - r->start, at)) < 0 ||
-	    (e = region_insert(&d->regions, *at, *at + n * PAGE, rights, REGION_SHARED, 0, &dr)) <
-	        0)
+	    (e = space_insert(d, *at, *at + n * PAGE, rights, REGION_SHARED, 0, &dr)) < 0)
 		return e == MICA_EEXIST ? MICA_ENOMEM : e;
 	for (uint64_t i = 0; i < n; i++) {
 		if ((e = frame_ref(frames[i])) == 0 &&
-		    (e = space_map(d, *at + i * PAGE, frames[i], rights)) < 0)
+		    (e = space_map(d, dr, *at + i * PAGE, frames[i], rights)) < 0)
 			frame_free(frames[i]);
 		if (e < 0) {
 			space_remove_region(d, dr);
@@ -121,7 +121,7 @@ int give_region(struct space *s, uint64_t addr, uint64_t pid, uint64_t *at)
 	if ((e = space_fill(s, r, r->start, r->end)) < 0)
 		return e;
 	if ((e = place(d, r->end - r->start, at)) < 0 ||
-	    (e = region_insert(&d->regions, *at, *at + n * PAGE, r->rights, r->kind, 0, &dr)) < 0)
+	    (e = space_insert(d, *at, *at + n * PAGE, r->rights, r->kind, 0, &dr)) < 0)
 		return e == MICA_EEXIST ? MICA_ENOMEM : e;
 	int64_t g = mica_grant(s->as, r->start, d->as, *at, n);
 
@@ -135,5 +135,6 @@ int give_region(struct space *s, uint64_t addr, uint64_t pid, uint64_t *at)
 	}
 	s->resident -= n;
 	d->resident += n;
+	*space_backing(d, dr) = (struct backing){n, *at, *at + n * PAGE};
 	return region_remove(&s->regions, r->start);
 }

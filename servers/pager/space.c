@@ -50,51 +50,81 @@ unsigned space_live_count(void)
 	return n;
 }
 
-/*
- * Unmap n pages at va, only those that are mapped: try the whole run, and
- * where the kernel says a page is missing (ENOENT), split it in halves.
- * So a sparse run costs about (resident pages) x log(n) calls, a full one
- * one call per 1024 pages.
- */
-static int unmap_run(struct space *s, uint64_t va, uint64_t n)
+/* Add a region to s with nothing backed in it yet. Errors: region_insert's. */
+int space_insert(struct space *s, uint64_t start, uint64_t end, uint32_t rights,
+                 enum region_kind kind, void *data, struct region **out)
 {
-	static uint64_t frames[MICA_MAP_MAX_PAGES];
+	struct region *r;
+	int e = region_insert(&s->regions, start, end, rights, kind, data, &r);
 
-	while (n > MICA_MAP_MAX_PAGES) {
-		int r = unmap_run(s, va, MICA_MAP_MAX_PAGES);
-
-		if (r < 0)
-			return r;
-		va += MICA_MAP_MAX_PAGES * PAGE;
-		n -= MICA_MAP_MAX_PAGES;
-	}
-	int64_t r = mica_unmap(s->as, va, n, frames);
-
-	if (r == (int64_t)n) {
-		for (uint64_t i = 0; i < n; i++)
-			frame_free(frames[i]);
-		s->resident -= n;
-		return 0;
-	}
-	if (r != MICA_ENOENT)
-		return (int)r;
-	if (n == 1)
-		return 0;
-	int e = unmap_run(s, va, n / 2);
-
-	return e < 0 ? e : unmap_run(s, va + n / 2 * PAGE, n - n / 2);
+	if (e < 0)
+		return e;
+	*space_backing(s, r) = (struct backing){0};
+	if (out)
+		*out = r;
+	return 0;
 }
 
-/* Unmap the mapped pages of [start, end) (page aligned) and free their frames. */
-int space_unmap_range(struct space *s, uint64_t start, uint64_t end)
+/* The kernel unmapped n pages of region r: free their frames, count them out. */
+static void unmapped(struct space *s, struct region *r, const uint64_t *frames, uint64_t n)
 {
-	return end > start ? unmap_run(s, start, (end - start) / PAGE) : 0;
+	struct backing *b = space_backing(s, r);
+
+	for (uint64_t i = 0; i < n; i++)
+		frame_free(frames[i]);
+	s->resident -= n;
+	b->pages -= n;
+	if (!b->pages)
+		b->lo = b->hi = 0;
+}
+
+/*
+ * Unmap the mapped pages of [start, end) in region r (page aligned) and
+ * free their frames. Only the span where r has pages backed is looked at,
+ * and the walk stops once none is left. Each run of up to 1024 pages is
+ * asked for whole first (one call when it is fully backed); if the kernel
+ * says a page of it is missing (ENOENT), its pages are taken one by one.
+ * So a dense range costs a call per 1024 pages, a sparse one a call per
+ * page of the backed span.
+ */
+int space_unmap_range(struct space *s, struct region *r, uint64_t start, uint64_t end)
+{
+	static uint64_t frames[MICA_MAP_MAX_PAGES];
+	struct backing *b = space_backing(s, r);
+
+	if (start < b->lo)
+		start = b->lo;
+	if (end > b->hi)
+		end = b->hi;
+	while (start < end && b->pages) {
+		uint64_t n = (end - start) / PAGE;
+
+		if (n > MICA_MAP_MAX_PAGES)
+			n = MICA_MAP_MAX_PAGES;
+		int64_t u = mica_unmap(s->as, start, n, frames);
+
+		if (u == (int64_t)n) {
+			unmapped(s, r, frames, n);
+		} else if (u == MICA_ENOENT) {
+			for (uint64_t i = 0; i < n && b->pages; i++) {
+				u = mica_unmap(s->as, start + i * PAGE, 1, frames);
+				if (u == 1)
+					unmapped(s, r, frames, 1);
+				else if (u != MICA_ENOENT)
+					return (int)u;
+			}
+		} else {
+			return (int)u;
+		}
+		start += n * PAGE;
+	}
+	return 0;
 }
 
 /* Unmap region r and drop it from s. */
 int space_remove_region(struct space *s, struct region *r)
 {
-	int e = space_unmap_range(s, r->start, r->end);
+	int e = space_unmap_range(s, r, r->start, r->end);
 
 	if (e < 0)
 		return e;
@@ -102,20 +132,29 @@ int space_remove_region(struct space *s, struct region *r)
 }
 
 /*
- * Map the frame at pa at va in s with rights. If the kernel's reserve has
- * no page table left (MICA_ENOMEM), feed it pool frames and try once more.
+ * Map the frame at pa at va (in region r) in s with rights, and count it
+ * backed. If the kernel's reserve has no page table left (MICA_ENOMEM),
+ * feed it pool frames and try once more.
  */
-int space_map(struct space *s, uint64_t va, uint64_t pa, uint32_t rights)
+int space_map(struct space *s, struct region *r, uint64_t va, uint64_t pa, uint32_t rights)
 {
-	int64_t r = mica_map(s->as, va, pa, 1, rights);
+	struct backing *b = space_backing(s, r);
 
-	if (r == MICA_ENOMEM) {
+	int64_t e = mica_map(s->as, va, pa, 1, rights);
+
+	if (e == MICA_ENOMEM) {
 		pool_feed_kernel();
-		r = mica_map(s->as, va, pa, 1, rights);
+		e = mica_map(s->as, va, pa, 1, rights);
 	}
-	if (r == 0)
+	if (e == 0) {
+		if (!b->pages || va < b->lo)
+			b->lo = va;
+		if (!b->pages || va + PAGE > b->hi)
+			b->hi = va + PAGE;
+		b->pages++;
 		s->resident++;
-	return (int)r;
+	}
+	return (int)e;
 }
 
 /*
@@ -131,7 +170,7 @@ int space_fill(struct space *s, struct region *r, uint64_t start, uint64_t end)
 		if (!pa)
 			return MICA_ENOMEM;
 		fault_fill(s, r, va, pa);
-		int e = space_map(s, va, pa, r->rights);
+		int e = space_map(s, r, va, pa, r->rights);
 
 		if (e < 0) {
 			frame_free(pa);

@@ -21,6 +21,7 @@ IDS = [
     "heap",
     "heap_limits",
     "map",
+    "sparse_unmap",
     "kill_unmapped",
     "kill_wtext",
     "kill_wrodata",

@@ -407,6 +407,25 @@ static void t_map(void)
 	result(id, 0, 0);
 }
 
+/* A large lazy region with a few pages touched: unmap frees exactly those. */
+static void t_sparse_unmap(void)
+{
+	const char *id = "sparse_unmap";
+	uint64_t at, free0 = pool_free(), before = usage().resident_pages;
+	int r = pager_map(pager, 0, 1 << 20, MICA_MAP_READ | MICA_MAP_WRITE, 0, &at);
+
+	CHECK(r == 0, "map", r);
+	*(volatile uint64_t *)(at + 100 * PAGE) = 1;
+	*(volatile uint64_t *)(at + 101 * PAGE) = 2;
+	*(volatile uint64_t *)(at + 3000 * PAGE) = 3;
+	CHECK(usage().resident_pages == before + 3, "resident", usage().resident_pages - before);
+	CHECK(pool_free() == free0 - 3, "frames", free0 - pool_free());
+	CHECK((r = pager_unmap(pager, at)) == 0, "unmap", r);
+	CHECK(usage().resident_pages == before, "resident after", usage().resident_pages);
+	CHECK(pool_free() == free0, "frames after", free0 - pool_free());
+	result(id, 0, 0);
+}
+
 /* A child is killed by the pager with code, and only it. */
 static void t_kill(const char *id, const char *args, uint64_t want)
 {
@@ -651,6 +670,7 @@ int main(const struct mica_startup *s)
 	t_heap();
 	t_heap_limits();
 	t_map();
+	t_sparse_unmap();
 	t_kill("kill_unmapped", "unmapped", MICA_PAGER_KILL_UNMAPPED);
 	t_kill("kill_wtext", "wtext", MICA_PAGER_KILL_ACCESS);
 	t_kill("kill_wrodata", "wrodata", MICA_PAGER_KILL_ACCESS);
