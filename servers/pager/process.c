@@ -1,10 +1,11 @@
 /*
- * Processes: spawn a boot module (its ELF64 image read here, into image
+ * Processes: spawn a boot module (its ELF64 image checked by elf.c, into image
  * regions that are filled on first touch; a stack with the startup info,
  * argc and argv; an empty heap), and reclaim a process when its thread
  * ends. A child's exit waits for its parent's wait call; the pager's own
  * children (init) are forgotten at once.
  */
+#include "elf.h"
 #include "pager.h"
 
 #define PAGE         MICA_PAGE_SIZE
@@ -23,73 +24,33 @@ static bool str_eq(const char *a, const char *b)
 }
 
 /*
- * Read the ELF64 image of module m into regions of s: one per PT_LOAD
- * segment, with the segment's rights, filled from the module on first
- * touch (the bytes past the file's part read as zero). Sets the entry and
- * the heap's start (the page after the highest segment). MICA_ENOEXEC for
- * anything but a static x86_64 executable with sane, disjoint, W^X
- * segments lying inside the module and the user half.
+ * Read the image of module m (elf.c checks it) into regions of s: one per
+ * PT_LOAD segment, with its rights, filled from the module on first touch
+ * (the bytes past the file's part read as zero). Sets the entry and the
+ * heap's start (the page after the highest segment). MICA_ENOEXEC for an
+ * image elf_read refuses.
  */
-static int elf_read(struct space *s, const struct mica_bootinfo_module *m, uint64_t *entry)
+static int image_read(struct space *s, const struct mica_bootinfo_module *m, uint64_t *entry)
 {
-	const struct mica_elf64_ehdr *eh = PHYS(m->start);
+	struct elf_seg es[SPACE_SEGS];
 	uint64_t end = 0;
-	unsigned nseg = 0;
-	bool entry_ok = false;
+	int n = elf_read(PHYS(m->start), m->size, es, SPACE_SEGS, entry);
 
-	/* The file header: present, ELF64, little-endian, an x86_64 static executable. */
-	if (m->size < sizeof(*eh) || eh->e_ident[MICA_EI_MAG0] != MICA_ELFMAG0 ||
-	    eh->e_ident[MICA_EI_MAG1] != MICA_ELFMAG1 ||
-	    eh->e_ident[MICA_EI_MAG2] != MICA_ELFMAG2 ||
-	    eh->e_ident[MICA_EI_MAG3] != MICA_ELFMAG3 ||
-	    eh->e_ident[MICA_EI_CLASS] != MICA_ELFCLASS64 ||
-	    eh->e_ident[MICA_EI_DATA] != MICA_ELFDATA2LSB || eh->e_type != MICA_ET_EXEC ||
-	    eh->e_machine != MICA_EM_X86_64 || eh->e_phentsize != sizeof(struct mica_elf64_phdr))
-		return MICA_ENOEXEC;
-	/* The program headers lie inside the file. */
-	if (eh->e_phoff > m->size ||
-	    (uint64_t)eh->e_phnum * sizeof(struct mica_elf64_phdr) > m->size - eh->e_phoff)
-		return MICA_ENOEXEC;
-	const struct mica_elf64_phdr *ph = PHYS(m->start + eh->e_phoff);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		struct seg *g = &s->segs[i];
+		uint64_t hi = PAGE_UP(es[i].vaddr + es[i].memsz);
 
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		const struct mica_elf64_phdr *p = &ph[i];
-		uint32_t rights = REGION_READ;
-
-		if (p->p_type != MICA_PT_LOAD || !p->p_memsz)
-			continue;
-		/* Room for it; its file part inside the file and not larger than it. */
-		if (nseg == SPACE_SEGS || p->p_filesz > p->p_memsz || p->p_offset > m->size ||
-		    p->p_filesz > m->size - p->p_offset)
-			return MICA_ENOEXEC;
-		/* In the user half without wrapping; never writable and executable. */
-		if (p->p_vaddr < MICA_USER_BASE || p->p_memsz > MICA_USER_TOP - p->p_vaddr ||
-		    ((p->p_flags & MICA_PF_W) && (p->p_flags & MICA_PF_X)))
-			return MICA_ENOEXEC;
-		if (p->p_flags & MICA_PF_W)
-			rights |= REGION_WRITE;
-		if (p->p_flags & MICA_PF_X)
-			rights |= REGION_EXEC;
-		struct seg *g = &s->segs[nseg++];
-
-		g->vaddr = p->p_vaddr;
-		g->filesz = p->p_filesz;
-		g->file = m->start + p->p_offset;
-		uint64_t hi = PAGE_UP(p->p_vaddr + p->p_memsz);
-
-		/* Segments do not share a page (the region set refuses overlaps). */
-		if (space_insert(s, PAGE_DOWN(p->p_vaddr), hi, rights, REGION_IMAGE, g, 0) < 0)
+		g->vaddr = es[i].vaddr;
+		g->filesz = es[i].filesz;
+		g->file = m->start + es[i].offset;
+		if (space_insert(s, PAGE_DOWN(es[i].vaddr), hi, es[i].rights, REGION_IMAGE, g, 0) <
+		    0)
 			return MICA_ENOEXEC;
 		if (hi > end)
 			end = hi;
-		if ((rights & REGION_EXEC) && eh->e_entry >= p->p_vaddr &&
-		    eh->e_entry < p->p_vaddr + p->p_memsz)
-			entry_ok = true;
 	}
-	/* The entry point lies in an executable segment. */
-	if (!entry_ok)
-		return MICA_ENOEXEC;
-	*entry = eh->e_entry;
 	s->heap_start = s->brk = end;
 	return 0;
 }
@@ -176,7 +137,7 @@ static int spawn_into(struct space *s, const struct mica_bootinfo_module *m, con
 	if ((r = mica_aspace_create(boot->aspace)) < 0)
 		return (int)r;
 	s->as = (mica_handle_t)r;
-	if ((e = elf_read(s, m, &entry)) < 0)
+	if ((e = image_read(s, m, &entry)) < 0)
 		return e;
 	/* The endpoint it reaches the pager by, badged with its pid: in our table and in its own.
 	 */
