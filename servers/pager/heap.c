@@ -91,6 +91,9 @@ int anon_map(struct space *s, uint64_t addr, uint64_t npages, uint32_t rights, u
 		    (e = region_find_gap(&s->regions, size, 0, &addr)) < 0)
 			return e;
 	}
+	/* A fixed range must not wrap past the top (the region set would call it empty). */
+	if ((flags & MICA_PAGER_MAP_FIXED) && !(addr % PAGE) && addr > MICA_USER_TOP - size)
+		return MICA_ERANGE;
 	if ((e = space_insert(s, addr, addr + size, rights, REGION_ANON, 0, &r)) < 0)
 		return e;
 	if ((flags & MICA_PAGER_MAP_FILL) && (e = space_fill(s, r, r->start, r->end)) < 0) {

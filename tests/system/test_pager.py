@@ -30,6 +30,7 @@ IDS = [
     "stack_overflow",
     "spawn_many",
     "spawn_errors",
+    "bad_requests",
     "share",
     "share_readonly",
     "give",

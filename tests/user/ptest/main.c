@@ -7,6 +7,7 @@
 #include <idl/pager_client.h>
 #include <libipc/syscall.h>
 #include <mica/fault.h>
+#include <mica/idl.h>
 #include <mica/pager.h>
 
 #define PAGE MICA_PAGE_SIZE
@@ -426,6 +427,67 @@ static void t_sparse_unmap(void)
 	result(id, 0, 0);
 }
 
+/* A raw request: its reply's status (the label as a signed 32-bit number), or the call's error. */
+static int64_t raw_call(uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2)
+{
+	struct mica_msg m = {.label = label, .w = {w0, w1, w2}};
+	int64_t r = mica_call(pager, &m, 0);
+
+	return r < 0 ? r : (int64_t)(int32_t)(uint32_t)m.label;
+}
+
+/*
+ * Requests no client should send: each gets its error, and the pager
+ * serves on, with the pool as it was.
+ */
+static void t_bad_requests(void)
+{
+	const char *id = "bad_requests";
+	uint64_t free0 = pool_free(), x, pid;
+	uint32_t reason;
+	int64_t r;
+
+	/* Messages the interface does not have, or malformed. */
+	CHECK((r = raw_call(MICA_IDL_LABEL(1, 99), 0, 0, 0)) == MICA_ENOMETHOD, "method", r);
+	CHECK((r = raw_call(MICA_IDL_LABEL(2, 1), 0, 0, 0)) == MICA_ENOMETHOD, "interface", r);
+	CHECK((r = raw_call(5, 0, 0, 0)) == MICA_ENOMETHOD, "not IDL", r);
+	CHECK((r = raw_call(MICA_IDL_LABEL(1, 5), 0, 0, 0)) == MICA_EBADMSG, "spawn without buffer",
+	      r);
+	CHECK((r = raw_call(MICA_IDL_LABEL(1, 3), 0, 1, 1ULL << 40)) == MICA_EBADMSG,
+	      "map: rights slot", r);
+	CHECK((r = raw_call(MICA_LABEL_FAULT, 0, 0, 0)) == MICA_EINVAL, "forged fault", r);
+	/* Values out of range. */
+	CHECK((r = pager_map(pager, MICA_USER_TOP - PAGE, 2, MICA_MAP_READ, MICA_PAGER_MAP_FIXED,
+	                     &x)) == MICA_ERANGE,
+	      "map past the top", r);
+	CHECK((r = pager_map(pager, 0, 1, MICA_MAP_READ, MICA_PAGER_MAP_FIXED, &x)) == MICA_ERANGE,
+	      "map at 0", r);
+	CHECK((r = pager_map(pager, UINT64_MAX & ~(PAGE - 1), 1, MICA_MAP_READ,
+	                     MICA_PAGER_MAP_FIXED, &x)) == MICA_ERANGE,
+	      "map at the end", r);
+	CHECK((r = pager_map(pager, 0, UINT64_MAX, MICA_MAP_READ, 0, &x)) == MICA_EINVAL, "huge",
+	      r);
+	CHECK((r = pager_map(pager, 0, 1, MICA_MAP_READ | 0x10, 0, &x)) == MICA_EINVAL, "rights",
+	      r);
+	CHECK((r = pager_map(pager, 0, 1, 0, 0, &x)) == MICA_EINVAL, "no rights", r);
+	CHECK((r = pager_brk(pager, UINT64_MAX, &x)) == MICA_ENOMEM, "brk max", r);
+	CHECK((r = pager_sbrk(pager, INT64_MAX, &x)) == MICA_ENOMEM, "sbrk max", r);
+	CHECK((r = pager_unmap(pager, 0)) == MICA_ENOENT, "unmap 0", r);
+	CHECK((r = pager_wait(pager, 0, &reason, &x)) == MICA_ENOENT, "wait 0", r);
+	CHECK((r = pager_wait(pager, UINT64_MAX, &reason, &x)) == MICA_ENOENT, "wait max", r);
+	CHECK((r = pager_share(pager, 0, 0, MICA_MAP_READ, &x)) == MICA_ENOENT, "share", r);
+	CHECK((r = pager_give(pager, UINT64_MAX, UINT64_MAX, &x)) == MICA_ENOENT, "give", r);
+	/* A long argument string: more words than argv holds. */
+	CHECK((r = pager_spawn(pager, "ptest.elf",
+	                       "exit 7 a b c d e f g h i j k l m n o p q r s t u v w x y z "
+	                       "0 1 2 3 4 5 6 7 8 9 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	                       &pid)) == 0,
+	      "spawn long args", r);
+	CHECK((r = wait_for(pid)) == 7, "long args child", r);
+	CHECK(pool_free() == free0, "frames", free0 - pool_free());
+	result(id, 0, 0);
+}
+
 /* A child is killed by the pager with code, and only it. */
 static void t_kill(const char *id, const char *args, uint64_t want)
 {
@@ -679,6 +741,7 @@ int main(const struct mica_startup *s)
 	t_kill("stack_overflow", "stack 4096", MICA_PAGER_KILL_STACK);
 	t_spawn_many();
 	t_spawn_errors();
+	t_bad_requests();
 	t_share();
 	t_share_readonly();
 	t_give();
