@@ -91,3 +91,14 @@ def test_init_by_name():
                   modules=[PAGER, PTEST], timeout=60)
     assert r.rc == mica.EXIT_SUCCESS, r.log
     assert r.has('pager: cannot start init "nosuch.elf"'), r.log
+
+
+def test_small_memory():
+    """At 32 MiB the kernel's reserve is small: the pager feeds it, and every case still passes."""
+    r = mica.boot(cmdline="idle=exit pager.exit_when_idle", mem="32M", modules=[PAGER, PTEST])
+    assert r.rc == mica.EXIT_SUCCESS, r.log
+    results = re.findall(r"^TEST pager\.(\S+) (\S+)", r.log, re.M)
+    assert sorted(results) == sorted((i, "PASS") for i in IDS), r.log
+    start, idle = re.findall(COUNTS, r.log, re.M)
+    assert int(idle[1]) + int(idle[4]) == int(start[1]), r.log
+    assert int(idle[4]) > 0, r.log

@@ -678,7 +678,25 @@ static void t_donate(void)
 	uint64_t free0 = pool_free(), d0 = donated();
 	uint32_t reason = 9;
 	uint64_t code = 9;
-	int r = run_child("sparse 3000", &reason, &code);
+	struct mica_mem_stats ms;
+	char args[32] = "sparse ";
+	int r;
+
+	/* One page table per page touched: more than the kernel has free now. */
+	CHECK((r = (int)mica_mem_stats(&ms)) == 0, "mem_stats", r);
+	uint64_t n = ms.reserve_free + 256;
+	int len = 7;
+	char digits[24];
+	int nd = 0;
+
+	do {
+		digits[nd++] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	while (nd)
+		args[len++] = digits[--nd];
+	args[len] = 0;
+	r = run_child(args, &reason, &code);
 
 	CHECK(r == 0 && reason == MICA_EXIT_NORMAL && code == 0, "child",
 	      (int64_t)reason * 100 + (int64_t)code);
