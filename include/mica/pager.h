@@ -55,6 +55,24 @@ enum mica_pager_kill {
 	MICA_PAGER_KILL_NOMEM = 4,    /* out of memory: no frame for the page */
 };
 
+/* One region, as the regions call lists them. */
+struct mica_pager_region {
+	uint64_t start, end; /* [start, end), page aligned */
+	uint32_t rights;     /* MICA_MAP_*; 0 for a guard page */
+	uint32_t kind;       /* MICA_PAGER_KIND_* */
+	uint64_t backed;     /* pages backed by a frame now */
+};
+
+enum mica_pager_kind {
+	MICA_PAGER_KIND_ANON = 0,   /* map */
+	MICA_PAGER_KIND_IMAGE = 1,  /* a segment of the program's image */
+	MICA_PAGER_KIND_HEAP = 2,   /* brk */
+	MICA_PAGER_KIND_STACK = 3,  /* the stack, and its guard page (rights 0) */
+	MICA_PAGER_KIND_SHARED = 4, /* shared with, or by, another process */
+};
+
+#define MICA_PAGER_REGIONS_MAX 126 /* regions one regions call lists */
+
 /* map flags (idl/pager.idl). */
 #define MICA_PAGER_MAP_FIXED 1u /* at exactly addr (else addr is a hint) */
 #define MICA_PAGER_MAP_FILL  2u /* back every page now (else on first touch) */

@@ -161,6 +161,45 @@ static int op_free_blocks(void *ctx, uint64_t badge, uint8_t *counts, uint32_t *
 	return 0;
 }
 
+_Static_assert((int)MICA_PAGER_KIND_ANON == (int)REGION_ANON &&
+                   (int)MICA_PAGER_KIND_IMAGE == (int)REGION_IMAGE &&
+                   (int)MICA_PAGER_KIND_HEAP == (int)REGION_HEAP &&
+                   (int)MICA_PAGER_KIND_STACK == (int)REGION_STACK &&
+                   (int)MICA_PAGER_KIND_SHARED == (int)REGION_SHARED,
+               "the ABI's region kinds are the region set's");
+_Static_assert(MICA_PAGER_REGIONS_MAX * sizeof(struct mica_pager_region) <= PAGER_REGIONS_LIST_MAX,
+               "a regions reply holds MICA_PAGER_REGIONS_MAX regions");
+
+static int op_regions(void *ctx, uint64_t badge, uint64_t pid, uint32_t first, uint32_t *total,
+                      uint8_t *list, uint32_t *len)
+{
+	struct space *s = caller(badge), *t;
+	uint32_t i = 0, n = 0;
+
+	(void)ctx;
+	if (!s)
+		return MICA_EPERM;
+	t = pid ? space_by_pid(pid) : s;
+	/* Its own, or a live child's. */
+	if (!t || (t != s && (t->parent != s || t->state != SPACE_LIVE)))
+		return MICA_ENOENT;
+	for (struct region *r = region_first(&t->regions); r;
+	     r = region_next(&t->regions, r), i++) {
+		if (i < first || n == MICA_PAGER_REGIONS_MAX)
+			continue;
+		struct mica_pager_region e = {.start = r->start,
+		                              .end = r->end,
+		                              .rights = r->rights,
+		                              .kind = r->kind,
+		                              .backed = space_backing(t, r)->pages};
+
+		mem_copy(list + n++ * sizeof(e), &e, sizeof(e));
+	}
+	*total = i;
+	*len = n * sizeof(struct mica_pager_region);
+	return 0;
+}
+
 static int op_share(void *ctx, uint64_t badge, uint64_t addr, uint64_t pid, uint32_t rights,
                     uint64_t *at)
 {
@@ -187,6 +226,7 @@ static const struct pager_ops ops = {
     .wait = op_wait,
     .stats = op_stats,
     .free_blocks = op_free_blocks,
+    .regions = op_regions,
     .share = op_share,
     .give = op_give,
 };

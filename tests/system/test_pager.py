@@ -22,6 +22,7 @@ IDS = [
     "heap_limits",
     "map",
     "sparse_unmap",
+    "regions",
     "kill_unmapped",
     "kill_wtext",
     "kill_wrodata",

@@ -488,6 +488,51 @@ static void t_bad_requests(void)
 	result(id, 0, 0);
 }
 
+static struct mica_pager_region region_list[MICA_PAGER_REGIONS_MAX];
+
+/* The caller's regions as the pager lists them, against what ptest knows of itself. */
+static void t_regions(void)
+{
+	const char *id = "regions";
+	struct mica_pager_region *list = region_list;
+	uint32_t total = 0, len = 0;
+	uint64_t at, backed = 0;
+	int r = pager_map(pager, 0, 3, MICA_MAP_READ, MICA_PAGER_MAP_FILL, &at);
+
+	CHECK(r == 0, "map", r);
+	CHECK((r = pager_regions(pager, 0, 0, &total, list, &len)) == 0, "call", r);
+	CHECK(total == 6 && len == 6 * sizeof(list[0]), "count", total);
+	/* Sorted: text, rodata, data+bss, the mapping, guard, stack. */
+	CHECK(list[0].kind == MICA_PAGER_KIND_IMAGE &&
+	          list[0].rights == (MICA_MAP_READ | MICA_MAP_EXEC) && list[0].start == 0x400000,
+	      "text", list[0].rights);
+	CHECK(list[1].kind == MICA_PAGER_KIND_IMAGE && list[1].rights == MICA_MAP_READ, "rodata",
+	      list[1].rights);
+	CHECK(list[2].kind == MICA_PAGER_KIND_IMAGE &&
+	          list[2].rights == (MICA_MAP_READ | MICA_MAP_WRITE) &&
+	          list[2].end == st->heap_start,
+	      "data", list[2].rights);
+	CHECK(list[3].kind == MICA_PAGER_KIND_ANON && list[3].start == at && list[3].backed == 3,
+	      "map", list[3].backed);
+	CHECK(list[4].kind == MICA_PAGER_KIND_STACK && list[4].rights == 0 &&
+	          list[4].end == list[5].start,
+	      "guard", list[4].rights);
+	CHECK(list[5].kind == MICA_PAGER_KIND_STACK && list[5].end == MICA_PAGER_STACK_TOP, "stack",
+	      list[5].end);
+	for (uint32_t i = 0; i < total; i++)
+		backed += list[i].backed;
+	CHECK(backed == usage().resident_pages, "backed", backed);
+	/* From the fifth on; a stranger's; past the end. */
+	CHECK((r = pager_regions(pager, 0, 4, &total, list, &len)) == 0 && total == 6 &&
+	          len == 2 * sizeof(list[0]) && list[0].kind == MICA_PAGER_KIND_STACK,
+	      "from 4", r);
+	CHECK((r = pager_regions(pager, 0, 100, &total, list, &len)) == 0 && len == 0, "past", r);
+	CHECK((r = pager_regions(pager, st->pid + 1, 0, &total, list, &len)) == MICA_ENOENT,
+	      "stranger", r);
+	CHECK((r = pager_unmap(pager, at)) == 0, "unmap", r);
+	result(id, 0, 0);
+}
+
 /* A child is killed by the pager with code, and only it. */
 static void t_kill(const char *id, const char *args, uint64_t want)
 {
@@ -745,12 +790,14 @@ int main(const struct mica_startup *s)
 	uint32_t len;
 
 	pager_free_blocks(pager, counts, &len);
+	pager_regions(pager, 0, 0, &len, region_list, &len);
 	free0 = pool_free();
 	t_demand_zero();
 	t_heap();
 	t_heap_limits();
 	t_map();
 	t_sparse_unmap();
+	t_regions();
 	t_kill("kill_unmapped", "unmapped", MICA_PAGER_KILL_UNMAPPED);
 	t_kill("kill_wtext", "wtext", MICA_PAGER_KILL_ACCESS);
 	t_kill("kill_wrodata", "wrodata", MICA_PAGER_KILL_ACCESS);
