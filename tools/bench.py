@@ -26,7 +26,7 @@ def main():
         print("bench: the benchmark task did not finish", file=sys.stderr)
         return 1
     # The pager's costs: ptest in bench mode, started by the pager.
-    r = mica.boot(cmdline="idle=exit pager.exit_when_idle init.args=bench",
+    r = mica.boot(cmdline="idle=exit pager.exit_when_idle pager.measure init.args=bench",
                   modules=[mica.BUILD / "user" / "pager.elf", mica.BUILD / "user" / "ptest.elf"],
                   qemu_args=ICOUNT, timeout=120)
     lines = [ln for ln in r.lines if ln.startswith("bench")]

@@ -285,6 +285,8 @@ int main(const struct mica_bootinfo *bi)
 		return 2;
 	}
 	log_counts("start");
+	if (cmdline_opt("pager.measure", init, sizeof(init)))
+		pool_measure_window();
 	if ((r = mica_endpoint_create()) < 0)
 		return 3;
 	pager_ep = (mica_handle_t)r;

@@ -199,3 +199,54 @@ void mem_copy(void *d, const void *s, uint64_t n)
 {
 	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
 }
+
+/* The time stamp counter (instructions, under make bench's -icount). */
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/*
+ * What the physmap saves: the cost of the scratch window it replaces, one
+ * map and one unmap of a frame in the pager's own address space per
+ * fault, printed as a bench line. Run at start with pager.measure (make
+ * bench sets it).
+ */
+void pool_measure_window(void)
+{
+	const uint64_t n = 256, scratch = PHYSMAP_BASE - MICA_LARGE_PAGE_SIZE + PAGE;
+	uint64_t pa = frame_alloc(), anchor = frame_alloc(), t0, t1;
+
+	if (!pa || !anchor)
+		return;
+	/* A page beside the window stays mapped, so its page tables stay too (a real window's
+	 * would). */
+	mica_map(boot->aspace, scratch + PAGE, anchor, 1, MICA_MAP_READ);
+	uint64_t tmap = 0, tunmap = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		t0 = rdtsc();
+		mica_map(boot->aspace, scratch, pa, 1, MICA_MAP_READ | MICA_MAP_WRITE);
+		t1 = rdtsc();
+		*(volatile uint64_t *)scratch = i;
+		tmap += t1 - t0;
+		t0 = rdtsc();
+		mica_unmap(boot->aspace, scratch, 1, 0);
+		tunmap += rdtsc() - t0;
+	}
+	mica_unmap(boot->aspace, scratch - PAGE, 1, 0);
+	frame_free(pa);
+	frame_free(anchor);
+	log_str("bench pager.window.map ");
+	log_num(tmap / n);
+	log_str(" instr/op n=");
+	log_num(n);
+	log_str("\nbench pager.window.unmap ");
+	log_num(tunmap / n);
+	log_str(" instr/op n=");
+	log_num(n);
+	log_str("\n");
+}
