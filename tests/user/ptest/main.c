@@ -373,6 +373,12 @@ static void t_heap_limits(void)
 	CHECK((r = pager_sbrk(pager, -1, &now)) == MICA_EINVAL, "negative", r);
 	CHECK((r = pager_sbrk(pager, INT64_MIN, &now)) == MICA_EINVAL, "min", r);
 	CHECK((r = pager_brk(pager, 0, &now)) == 0 && now == st->heap_start, "query", r);
+	/* More than the pool could back (when that is within the limit). */
+	uint64_t more = (pool_free() + 16) * PAGE;
+
+	if (more <= MICA_PAGER_HEAP_LIMIT)
+		CHECK((r = pager_brk(pager, st->heap_start + more, &now)) == MICA_ENOMEM,
+		      "more than the pool", r);
 	result(id, 0, 0);
 }
 
