@@ -17,10 +17,12 @@
  * RSP points (System V style) at argc, then argv[0 .. argc - 1], then a
  * NULL pointer; the strings lie above them, below the startup info.
  * argv[0] is the module's name; the others are the spawn's argument
- * string split at spaces.
+ * string split at spaces (the first MICA_PAGER_ARGS_MAX - 1 words).
  */
 #define MICA_STARTUP_MAGIC   0x5055545241545355ULL /* "USTARTUP" */
 #define MICA_STARTUP_VERSION 1
+
+#define MICA_PAGER_ARGS_MAX 32 /* argv entries, argv[0] included */
 
 struct mica_startup {
 	uint64_t magic;   /* MICA_STARTUP_MAGIC */
