@@ -30,6 +30,8 @@ IDS = [
     "stack_growth",
     "stack_overflow",
     "spawn_many",
+    "spawn_limit",
+    "orphans",
     "spawn_errors",
     "bad_requests",
     "share",

@@ -247,6 +247,20 @@ static int child(int argc, char **argv)
 		*(volatile char *)rodata_text = 'x';
 	if (str_eq(mode, "xdata"))
 		((void (*)(void))(uint64_t)&data_word)(); /* data is not executable */
+	if (str_eq(mode, "yield")) {
+		for (int64_t i = parse_num(argv[2]); i > 0; i--)
+			mica_yield();
+		return 0;
+	}
+	if (str_eq(mode, "orphans")) {
+		/* Children it never waits for: the pager reclaims them when they end. */
+		uint64_t pid;
+
+		for (int i = 0; i < 3; i++)
+			if (pager_spawn(pager, "ptest.elf", "yield 50", &pid) < 0)
+				return 1;
+		return 0;
+	}
 	if (str_eq(mode, "stack"))
 		return stack_eat(parse_num(argv[2])) ? 0 : 1;
 	if (str_eq(mode, "shared") || str_eq(mode, "shared_ro") || str_eq(mode, "given")) {
@@ -595,6 +609,43 @@ static void t_spawn_many(void)
 	result(id, 0, 0);
 }
 
+/* More children than the pager has slots: MICA_ENOMEM, and all is well after. */
+static void t_spawn_limit(void)
+{
+	const char *id = "spawn_limit";
+	uint64_t free0 = pool_free(), pids[40];
+	int n = 0, r = 0;
+
+	while (n < 40 && (r = pager_spawn(pager, "ptest.elf", "yield 200", &pids[n])) == 0)
+		n++;
+	CHECK(r == MICA_ENOMEM, "no refusal", r);
+	CHECK(n >= 8 && n < 40, "children", n);
+	for (int i = 0; i < n; i++) {
+		int64_t w = wait_for(pids[i]);
+
+		CHECK(w == 0, "child", w);
+	}
+	CHECK(pool_free() == free0, "frames", free0 - pool_free());
+	result(id, 0, 0);
+}
+
+/* A child that leaves children behind: they run on, and end, with nothing kept. */
+static void t_orphans(void)
+{
+	const char *id = "orphans";
+	uint64_t free0 = pool_free();
+	uint32_t reason = 9;
+	uint64_t code = 9;
+	int r = run_child("orphans", &reason, &code);
+
+	CHECK(r == 0 && reason == MICA_EXIT_NORMAL && code == 0, "child",
+	      (int64_t)reason * 100 + (int64_t)code);
+	for (int i = 0; i < 100000 && pool_free() != free0; i++)
+		mica_yield();
+	CHECK(pool_free() == free0, "frames", free0 - pool_free());
+	result(id, 0, 0);
+}
+
 static void t_spawn_errors(void)
 {
 	const char *id = "spawn_errors";
@@ -793,10 +844,16 @@ int main(const struct mica_startup *s)
 	 * use are backed by now (the stubs keep up to 8 KiB on the stack).
 	 */
 	uint64_t counts[19];
-	uint32_t len;
+	uint32_t len, total;
 
 	pager_free_blocks(pager, counts, &len);
-	pager_regions(pager, 0, 0, &len, region_list, &len);
+	pager_regions(pager, 0, 0, &total, region_list, &len);
+	/* The image is backed on first touch: touch all of it now, so cases count only their own.
+	 */
+	for (uint32_t i = 0; i < len / sizeof(region_list[0]); i++)
+		if (region_list[i].kind == MICA_PAGER_KIND_IMAGE)
+			for (uint64_t a = region_list[i].start; a < region_list[i].end; a += PAGE)
+				(void)*(volatile uint8_t *)a;
 	free0 = pool_free();
 	t_demand_zero();
 	t_heap();
@@ -811,6 +868,8 @@ int main(const struct mica_startup *s)
 	t_stack_growth();
 	t_kill("stack_overflow", "stack 4096", MICA_PAGER_KILL_STACK);
 	t_spawn_many();
+	t_spawn_limit();
+	t_orphans();
 	t_spawn_errors();
 	t_bad_requests();
 	t_share();
