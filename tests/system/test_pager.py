@@ -105,3 +105,18 @@ def test_small_memory():
     start, idle = re.findall(COUNTS, r.log, re.M)
     assert int(idle[1]) + int(idle[4]) == int(start[1]), r.log
     assert int(idle[4]) > 0, r.log
+
+
+def test_kernel_counts_back(run):
+    """The kernel's counts after the run: nothing mapped, no extra table or object; the
+    frames the pager donated moved from the pool to the reserve, and are free there."""
+    stats = [dict(kv.split("=") for kv in line.split())
+             for line in re.findall(r"^memstats: (.*)$", run.log, re.M)]
+    assert len(stats) == 2, run.log
+    before, after = ({k: int(v) for k, v in s.items()} for s in stats)
+    donated = int(re.findall(COUNTS, run.log, re.M)[-1][4])
+    assert after["pool_mapped"] == after["mappings"] == 0, run.log
+    assert (after["tables"], after["objects"]) == (before["tables"], before["objects"]), run.log
+    assert after["pool"] == before["pool"] - donated, run.log
+    assert after["reserve"] == before["reserve"] + donated, run.log
+    assert after["reserve_free"] == before["reserve_free"] + donated, run.log
