@@ -2,6 +2,7 @@
 #
 #   make                 build build/mica.iso
 #   make run [MEM=5G]    boot it in QEMU, serial console on this terminal
+#   make run-pager       boot the pager with ptest (MODULES and CMDLINE set for it)
 #   make debug           boot it halted under QEMU's gdb stub (see README)
 #   make test            every test: style, IDL, host unit tests, QEMU system tests
 #   make bench           micro-benchmarks, in instructions per operation
@@ -18,6 +19,7 @@ ISO     := $(BUILD)/mica.iso
 KERNEL  := $(BUILD)/kernel.elf
 MEM     ?= 128M
 CMDLINE ?=
+MODULES ?=
 PYTHON  := /usr/bin/python3
 QEMU    := qemu-system-x86_64
 
@@ -88,7 +90,7 @@ $(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) \
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all run debug test bench deps style idl-check idl-test idl-goldens system-test clean FORCE
+.PHONY: all run run-pager debug test bench deps style idl-check idl-test idl-goldens system-test clean FORCE
 all: $(ISO)
 
 deps:
@@ -114,19 +116,24 @@ $(BUILD)/%.asm.o: %.asm $(BUILD)/gen/layout.inc $(wildcard $(ARCH)/*.inc) | deps
 $(KERNEL): $(KOBJ) $(BUILD)/linker.ld
 	$(CC) $(KLDFLAGS) -o $@ $(KOBJ)
 
-# The command line is baked into the ISO's grub.cfg: rebuild when it changes.
+# The command line and the modules are baked into the ISO's grub.cfg: rebuild when they change.
 $(BUILD)/cmdline: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(CMDLINE)' | cmp -s - $@ || echo '$(CMDLINE)' > $@
+	@echo '$(CMDLINE) | $(MODULES)' | cmp -s - $@ || echo '$(CMDLINE) | $(MODULES)' > $@
 
-$(ISO): $(KERNEL) $(BUILD)/cmdline tools/mkiso.sh
-	tools/mkiso.sh $(KERNEL) $@ "$(CMDLINE)"
+$(ISO): $(KERNEL) $(BUILD)/cmdline tools/mkiso.sh $(MODULES)
+	tools/mkiso.sh $(KERNEL) $@ "$(CMDLINE)" multiboot2 "$(MODULES)"
 
 FORCE:
 
 # Quit QEMU with Ctrl-A then X.
 run: $(ISO)
 	$(QEMU) $(QEMU_FLAGS) -serial mon:stdio
+
+# The pager as the first task, starting ptest (docs/ARCHITECTURE.md, "The pager").
+run-pager:
+	$(MAKE) run MODULES="$(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf" \
+		CMDLINE="idle=exit pager.exit_when_idle $(CMDLINE)"
 
 debug: $(ISO)
 	@echo "QEMU is halted with its gdb stub on :1234. In another terminal: gdb -x tools/gdbinit"
