@@ -2,6 +2,7 @@
 #
 #   make                 build build/mica.iso
 #   make run [MEM=5G]    boot it in QEMU, serial console on this terminal
+#   make run-pager       boot the pager with ptest (MODULES and CMDLINE set for it)
 #   make debug           boot it halted under QEMU's gdb stub (see README)
 #   make test            every test: style, IDL, host unit tests, QEMU system tests
 #   make bench           micro-benchmarks, in instructions per operation
@@ -18,6 +19,7 @@ ISO     := $(BUILD)/mica.iso
 KERNEL  := $(BUILD)/kernel.elf
 MEM     ?= 128M
 CMDLINE ?=
+MODULES ?=
 PYTHON  := /usr/bin/python3
 QEMU    := qemu-system-x86_64
 
@@ -47,7 +49,8 @@ USER_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-mgeneral-regs-only -O2 -g -Wall -Wextra -Werror -Iinclude -I. -I$(BUILD)/gen -Itests/user/lib
 USER_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/user/user.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
-USER_PROGS := $(BUILD)/user/ktest.elf $(BUILD)/user/idltest.elf $(BUILD)/user/bench.elf
+USER_PROGS := $(BUILD)/user/ktest.elf $(BUILD)/user/idltest.elf $(BUILD)/user/bench.elf \
+	$(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf
 
 include tools/idlc/idl.mk
 
@@ -67,6 +70,7 @@ $(LIBIPC): $(LIBIPC_OBJ)
 # linked with the helpers they share in tests/user/lib/.
 # USER_IDL_<name> lists the generated stubs it compiles in, e.g. echo_client.
 USER_IDL_idltest := idltest_client idltest_server
+USER_IDL_ptest := pager_client
 
 .SECONDEXPANSION:
 $(BUILD)/user/%.elf: $$(wildcard tests/user/%/*.c tests/user/%/*.h) \
@@ -75,10 +79,18 @@ $(BUILD)/user/%.elf: $$(wildcard tests/user/%/*.c tests/user/%/*.h) \
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBIPC)
 
+# The pager (servers/pager/, docs/ARCHITECTURE.md "The pager") is a user
+# program like the others, built from its own folder with its server stubs.
+$(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) \
+		$(IDL_OUT)/pager_server.c tests/user/user.ld \
+		$(wildcard libipc/*.h include/mica/*.h) $(LIBIPC) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBIPC)
+
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all run debug test bench deps style idl-check idl-test idl-goldens system-test clean FORCE
+.PHONY: all run run-pager debug test bench deps style idl-check idl-test idl-goldens system-test clean FORCE
 all: $(ISO)
 
 deps:
@@ -104,19 +116,24 @@ $(BUILD)/%.asm.o: %.asm $(BUILD)/gen/layout.inc $(wildcard $(ARCH)/*.inc) | deps
 $(KERNEL): $(KOBJ) $(BUILD)/linker.ld
 	$(CC) $(KLDFLAGS) -o $@ $(KOBJ)
 
-# The command line is baked into the ISO's grub.cfg: rebuild when it changes.
+# The command line and the modules are baked into the ISO's grub.cfg: rebuild when they change.
 $(BUILD)/cmdline: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(CMDLINE)' | cmp -s - $@ || echo '$(CMDLINE)' > $@
+	@echo '$(CMDLINE) | $(MODULES)' | cmp -s - $@ || echo '$(CMDLINE) | $(MODULES)' > $@
 
-$(ISO): $(KERNEL) $(BUILD)/cmdline tools/mkiso.sh
-	tools/mkiso.sh $(KERNEL) $@ "$(CMDLINE)"
+$(ISO): $(KERNEL) $(BUILD)/cmdline tools/mkiso.sh $(MODULES)
+	tools/mkiso.sh $(KERNEL) $@ "$(CMDLINE)" multiboot2 "$(MODULES)"
 
 FORCE:
 
 # Quit QEMU with Ctrl-A then X.
 run: $(ISO)
 	$(QEMU) $(QEMU_FLAGS) -serial mon:stdio
+
+# The pager as the first task, starting ptest (docs/ARCHITECTURE.md, "The pager").
+run-pager:
+	$(MAKE) run MODULES="$(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf" \
+		CMDLINE="idle=exit pager.exit_when_idle $(CMDLINE)"
 
 debug: $(ISO)
 	@echo "QEMU is halted with its gdb stub on :1234. In another terminal: gdb -x tools/gdbinit"
@@ -148,7 +165,7 @@ system-test: $(KERNEL) $(USER_PROGS) | deps
 	$(PYTHON) -m pytest -v tests/system
 
 # Instructions per operation, counted under QEMU -icount (tools/bench.py).
-bench: $(KERNEL) $(BUILD)/user/bench.elf | deps
+bench: $(KERNEL) $(BUILD)/user/bench.elf $(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf | deps
 	$(PYTHON) tools/bench.py
 
 # The pytest summary is the last line.

@@ -17,7 +17,7 @@ HOST_LDLIBS ?= -lcmocka
 HOST_BUILD := build/host
 
 HOST_TESTS := test_memmap test_mb2 test_frame test_pt test_format test_handle test_elf \
-	test_ipc test_syscall_args test_buddy test_region test_idl
+	test_ipc test_syscall_args test_buddy test_region test_idl test_pager_elf
 
 # The IDL stubs test_idl runs (when this file is used on its own, too).
 ifndef IDL_OUT
@@ -37,6 +37,7 @@ HOST_SRCS_test_syscall_args := kernel/syscall.c kernel/mem.c kernel/pool.c kerne
 	kernel/memmap.c
 HOST_SRCS_test_buddy := servers/pager/buddy.c
 HOST_SRCS_test_region := servers/pager/region.c
+HOST_SRCS_test_pager_elf := servers/pager/elf.c
 HOST_SRCS_test_idl := $(IDL_OUT)/idltest_client.c $(IDL_OUT)/idltest_server.c libipc/server.c
 HOST_FLAGS_test_idl := -I. -I$(dir $(IDL_OUT))
 
@@ -56,7 +57,7 @@ $(foreach t,$(HOST_TESTS),$(eval $(call HOST_TEST_RULE,$(t))))
 
 # The pager's standalone modules build as freestanding C with only the ABI
 # headers (no kernel/, no libc) and call nothing outside themselves.
-PAGER_STANDALONE := servers/pager/buddy.c servers/pager/region.c
+PAGER_STANDALONE := servers/pager/buddy.c servers/pager/region.c servers/pager/elf.c
 $(HOST_BUILD)/pager-standalone.ok: $(PAGER_STANDALONE) $(wildcard servers/pager/*.h \
 		include/mica/*.h) tests/host/host.mk
 	@mkdir -p $(@D)

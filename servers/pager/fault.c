@@ -1,0 +1,116 @@
+/*
+ * Page faults: the kernel makes a faulting thread call the pager (its
+ * pager endpoint, badged with the process's pid). The pager finds the
+ * region, checks the access against its rights, backs the page with a
+ * zeroed frame (filled from the image for image regions), maps it and
+ * answers "resume"; or it answers with a kill code (include/mica/pager.h).
+ */
+#include "pager.h"
+
+#define PAGE MICA_PAGE_SIZE
+
+/* Fill the zeroed frame at pa with what belongs at va: the image's file bytes, if any. */
+void fault_fill(struct space *s, const struct region *r, uint64_t va, uint64_t pa)
+{
+	(void)s;
+	if (r->kind != REGION_IMAGE || !r->data)
+		return;
+	const struct seg *g = r->data;
+	uint64_t lo = va > g->vaddr ? va : g->vaddr;
+	uint64_t hi = va + PAGE < g->vaddr + g->filesz ? va + PAGE : g->vaddr + g->filesz;
+
+	if (lo < hi)
+		mem_copy((uint8_t *)PHYS(pa) + (lo - va), PHYS(g->file + (lo - g->vaddr)), hi - lo);
+}
+
+/*
+ * A fault on the guard page below the stack: move stack and guard down by
+ * a page if the stack stays within MICA_PAGER_STACK_LIMIT. Returns the
+ * grown stack region, or NULL (overflow: the caller kills).
+ */
+static struct region *stack_grow(struct space *s, struct region *guard)
+{
+	uint64_t g = guard->start;
+	struct region *stack = region_find(&s->regions, guard->end);
+
+	/* The guard sits right below a stack region, which may grow this far. */
+	if (!stack || stack->kind != REGION_STACK || stack->start != guard->end ||
+	    stack->end - g > MICA_PAGER_STACK_LIMIT)
+		return 0;
+	uint64_t top = stack->end;
+	struct backing b = *space_backing(s, stack);
+
+	region_remove(&s->regions, g);
+	region_remove(&s->regions, stack->start);
+	if (space_insert(s, g, top, REGION_READ | REGION_WRITE, REGION_STACK, 0, &stack) < 0)
+		return 0;
+	*space_backing(s, stack) = b;
+	/* A new guard below, unless something else is there (then that region guards). */
+	if (g - PAGE >= MICA_USER_BASE)
+		(void)space_insert(s, g - PAGE, g, 0, REGION_STACK, 0, 0);
+	return stack;
+}
+
+/* Why a fault is refused, for the pager's log line. */
+static const char *const kill_why[] = {
+    [MICA_PAGER_KILL_UNMAPPED] = "address in no region",
+    [MICA_PAGER_KILL_ACCESS] = "access not allowed",
+    [MICA_PAGER_KILL_STACK] = "stack overflow",
+    [MICA_PAGER_KILL_NOMEM] = "out of memory",
+};
+
+static uint64_t refuse(struct space *s, uint64_t code, uint64_t addr, uint64_t rip)
+{
+	log_str("pager: killing ");
+	log_str(s->name);
+	log_str(" pid ");
+	log_num(s->pid);
+	log_str(": ");
+	log_str(kill_why[code]);
+	log_str(" at ");
+	log_hex(addr);
+	log_str(" rip ");
+	log_hex(rip);
+	log_str("\n");
+	return code;
+}
+
+/*
+ * Serve a fault of process s at addr (MICA_FAULT_* access bits, rip for
+ * the log). Returns 0 (resume) or the MICA_PAGER_KILL_* code to kill with.
+ */
+uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t rip)
+{
+	struct region *r = region_find(&s->regions, addr);
+	uint64_t va = addr & ~(PAGE - 1);
+	uint32_t need = REGION_READ;
+
+	/* The address lies in a region. */
+	if (!r)
+		return refuse(s, MICA_PAGER_KILL_UNMAPPED, addr, rip);
+	/* A guard page: the stack grows, or has overflowed. */
+	if (r->kind == REGION_STACK && r->rights == 0 && !(r = stack_grow(s, r)))
+		return refuse(s, MICA_PAGER_KILL_STACK, addr, rip);
+	/* The region allows the access, and the page is not mapped yet (else rights were the
+	 * problem). */
+	if (access & MICA_FAULT_WRITE)
+		need |= REGION_WRITE;
+	if (access & MICA_FAULT_EXEC)
+		need |= REGION_EXEC;
+	if ((r->rights & need) != need || (access & MICA_FAULT_PRESENT))
+		return refuse(s, MICA_PAGER_KILL_ACCESS, addr, rip);
+	uint64_t pa = frame_alloc();
+
+	if (!pa)
+		return refuse(s, MICA_PAGER_KILL_NOMEM, addr, rip);
+	fault_fill(s, r, va, pa);
+	int e = space_map(s, r, va, pa, r->rights);
+
+	if (e < 0) {
+		frame_free(pa);
+		/* Mapped meanwhile: nothing to do but retry the access. */
+		if (e != MICA_EEXIST)
+			return refuse(s, MICA_PAGER_KILL_NOMEM, addr, rip);
+	}
+	return 0;
+}

@@ -1,0 +1,317 @@
+/*
+ * The pager: Mica's first task and its memory policy (README.md). It
+ * takes the user pool from the boot-info page, starts the init program
+ * (kernel command line init=<module>, else the second module, with
+ * init.args=<one word> as its argument) and then
+ * serves, on one endpoint, the pager interface (idl/pager.idl) and the
+ * kernel's messages about the threads it created: page faults and exit
+ * notices. With pager.exit_when_idle on the command line it ends once no
+ * process is left, so that idle=exit can end the run.
+ */
+#include <idl/pager_server.h>
+
+#include "pager.h"
+
+const struct mica_bootinfo *boot;
+static bool exit_when_idle;
+
+__asm__(".section .text.start\n"
+        ".global _start\n"
+        "_start:\n"
+        "	andq $-16, %rsp\n"
+        "	call main\n"
+        "	movq %rax, %rdi\n"
+        "	movq $1, %rax\n" /* MICA_SYS_THREAD_EXIT */
+        "	syscall\n"
+        "	ud2\n"
+        ".text\n");
+
+/* The value of option key in the kernel command line, copied to out (cap bytes); false if absent.
+ */
+static bool cmdline_opt(const char *key, char *out, unsigned cap)
+{
+	const char *p = boot->cmdline;
+	const char *end = p + ipc_strnlen(p, MICA_BOOTINFO_CMDLINE);
+
+	while (p < end) {
+		while (p < end && *p == ' ')
+			p++;
+		const char *w = p, *k = key;
+
+		while (p < end && *p != ' ')
+			p++;
+		while (w < p && *k && *w == *k)
+			w++, k++;
+		if (*k || (w < p && *w != '='))
+			continue;
+		unsigned n = 0;
+
+		if (w < p)
+			w++;
+		while (w < p && n + 1 < cap)
+			out[n++] = *w++;
+		if (cap)
+			out[n] = 0;
+		return true;
+	}
+	return false;
+}
+
+/* The live process a request came from, by its badge; NULL for anyone else. */
+static struct space *caller(uint64_t badge)
+{
+	struct space *s = space_by_pid(badge);
+
+	return s && s->state == SPACE_LIVE ? s : 0;
+}
+
+/* ---- the pager interface (idl/pager.idl) ---- */
+
+static int op_brk(void *ctx, uint64_t badge, uint64_t addr, uint64_t *now)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? heap_brk(s, addr, now) : MICA_EPERM;
+}
+
+static int op_sbrk(void *ctx, uint64_t badge, int64_t delta, uint64_t *old)
+{
+	struct space *s = caller(badge);
+	uint64_t now;
+
+	(void)ctx;
+	if (!s)
+		return MICA_EPERM;
+	*old = s->brk;
+	/* The new break stays in [heap_start, heap_start + limit]. */
+	if (delta < 0 && (uint64_t) - (delta + 1) + 1 > s->brk - s->heap_start)
+		return MICA_EINVAL;
+	if (delta > 0 && (uint64_t)delta > MICA_PAGER_HEAP_LIMIT)
+		return MICA_ENOMEM;
+	if (delta == 0)
+		return 0;
+	/* Shrinking to the very start is brk(heap_start), which 0 cannot say. */
+	return heap_brk(s, s->brk + (uint64_t)delta, &now);
+}
+
+static int op_map(void *ctx, uint64_t badge, uint64_t addr, uint64_t npages, uint32_t rights,
+                  uint32_t flags, uint64_t *at)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? anon_map(s, addr, npages, rights, flags, at) : MICA_EPERM;
+}
+
+static int op_unmap(void *ctx, uint64_t badge, uint64_t addr)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? anon_unmap(s, addr) : MICA_EPERM;
+}
+
+static int op_spawn(void *ctx, uint64_t badge, const char *module, const char *args, uint64_t *pid)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? process_spawn(s, module, args, pid) : MICA_EPERM;
+}
+
+static int op_wait(void *ctx, uint64_t badge, uint64_t pid, uint32_t *reason, uint64_t *code)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? process_wait(s, pid, reason, code) : MICA_EPERM;
+}
+
+static int op_stats(void *ctx, uint64_t badge, uint64_t *pool_free, uint64_t *pool_total,
+                    int32_t *largest, uint64_t *donated, struct pager_usage *mine)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	if (!s)
+		return MICA_EPERM;
+	*pool_free = buddy_free_count(&pool);
+	*pool_total = buddy_pool_count(&pool);
+	*largest = buddy_largest_free_order(&pool);
+	*donated = pool_donated;
+	mine->heap_start = s->heap_start;
+	mine->brk = s->brk;
+	mine->regions = region_count(&s->regions);
+	mine->resident_pages = s->resident;
+	return 0;
+}
+
+static int op_free_blocks(void *ctx, uint64_t badge, uint8_t *counts, uint32_t *len)
+{
+	(void)ctx;
+	if (!caller(badge))
+		return MICA_EPERM;
+	for (unsigned k = 0; k <= BUDDY_MAX_ORDER; k++) {
+		uint64_t n = buddy_free_blocks(&pool, k);
+
+		mem_copy(counts + 8 * k, &n, 8);
+	}
+	*len = 8 * (BUDDY_MAX_ORDER + 1);
+	return 0;
+}
+
+_Static_assert((int)MICA_PAGER_KIND_ANON == (int)REGION_ANON &&
+                   (int)MICA_PAGER_KIND_IMAGE == (int)REGION_IMAGE &&
+                   (int)MICA_PAGER_KIND_HEAP == (int)REGION_HEAP &&
+                   (int)MICA_PAGER_KIND_STACK == (int)REGION_STACK &&
+                   (int)MICA_PAGER_KIND_SHARED == (int)REGION_SHARED,
+               "the ABI's region kinds are the region set's");
+_Static_assert(MICA_PAGER_REGIONS_MAX * sizeof(struct mica_pager_region) <= PAGER_REGIONS_LIST_MAX,
+               "a regions reply holds MICA_PAGER_REGIONS_MAX regions");
+
+static int op_regions(void *ctx, uint64_t badge, uint64_t pid, uint32_t first, uint32_t *total,
+                      uint8_t *list, uint32_t *len)
+{
+	struct space *s = caller(badge), *t;
+	uint32_t i = 0, n = 0;
+
+	(void)ctx;
+	if (!s)
+		return MICA_EPERM;
+	t = pid ? space_by_pid(pid) : s;
+	/* Its own, or a live child's. */
+	if (!t || (t != s && (t->parent != s || t->state != SPACE_LIVE)))
+		return MICA_ENOENT;
+	for (struct region *r = region_first(&t->regions); r;
+	     r = region_next(&t->regions, r), i++) {
+		if (i < first || n == MICA_PAGER_REGIONS_MAX)
+			continue;
+		struct mica_pager_region e = {.start = r->start,
+		                              .end = r->end,
+		                              .rights = r->rights,
+		                              .kind = r->kind,
+		                              .backed = space_backing(t, r)->pages};
+
+		mem_copy(list + n++ * sizeof(e), &e, sizeof(e));
+	}
+	*total = i;
+	*len = n * sizeof(struct mica_pager_region);
+	return 0;
+}
+
+static int op_share(void *ctx, uint64_t badge, uint64_t addr, uint64_t pid, uint32_t rights,
+                    uint64_t *at)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? share_region(s, addr, pid, rights, at) : MICA_EPERM;
+}
+
+static int op_give(void *ctx, uint64_t badge, uint64_t addr, uint64_t pid, uint64_t *at)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? give_region(s, addr, pid, at) : MICA_EPERM;
+}
+
+static const struct pager_ops ops = {
+    .brk = op_brk,
+    .sbrk = op_sbrk,
+    .map = op_map,
+    .unmap = op_unmap,
+    .spawn = op_spawn,
+    .wait = op_wait,
+    .stats = op_stats,
+    .free_blocks = op_free_blocks,
+    .regions = op_regions,
+    .share = op_share,
+    .give = op_give,
+};
+
+/* ---- the kernel's messages ---- */
+
+/* Once nothing is left to serve (pager.exit_when_idle): the last count line, and exit. */
+static void maybe_exit(void)
+{
+	if (!exit_when_idle || space_live_count())
+		return;
+	log_counts("idle");
+	mica_thread_exit(0);
+}
+
+/*
+ * A fault (answered: resume or kill) or an exit notice (reclaim the
+ * process; the hook where init, issue 6, will hear of it too) of one of
+ * our processes, known by the badge.
+ */
+static void on_kernel(void *ctx, const struct ipc_msg *req, struct ipc_msg *rep)
+{
+	struct space *s = space_by_pid(req->badge);
+
+	(void)ctx;
+	if (req->m.label == MICA_LABEL_FAULT) {
+		uint64_t code = MICA_PAGER_KILL_UNMAPPED;
+
+		if (s && s->state == SPACE_LIVE)
+			code = fault_handle(s, req->m.w[0], req->m.w[1], req->m.w[2]);
+		rep->m.label = code ? MICA_FAULT_KILL : MICA_FAULT_RESUME;
+		rep->m.w[0] = code;
+		return;
+	}
+	if (req->m.label == MICA_LABEL_EXIT && s) {
+		process_exited(s, req->m.w[1], req->m.w[2], req->m.w[3], req->m.w[4]);
+		maybe_exit();
+	}
+}
+
+static struct ipc_server server;
+
+int main(const struct mica_bootinfo *bi)
+{
+	char init[MICA_BOOTINFO_NAME_MAX], args[MICA_BOOTINFO_CMDLINE];
+	uint64_t pid;
+	int64_t r;
+
+	boot = bi;
+	if (bi->magic != MICA_BOOTINFO_MAGIC || bi->version != MICA_BOOTINFO_VERSION) {
+		log_str("pager: bad boot info\n");
+		return 1;
+	}
+	if ((r = pool_init()) < 0) {
+		log_str("pager: cannot set up the pool\n");
+		return 2;
+	}
+	log_counts("start");
+	if (cmdline_opt("pager.measure", init, sizeof(init)))
+		pool_measure_window();
+	if ((r = mica_endpoint_create()) < 0)
+		return 3;
+	pager_ep = (mica_handle_t)r;
+	exit_when_idle = cmdline_opt("pager.exit_when_idle", init, sizeof(init));
+	if (!cmdline_opt("init", init, sizeof(init))) {
+		if (bi->nmodules < 2) {
+			log_str("pager: no init module\n");
+			return 4;
+		}
+		mem_copy(init, bi->module[1].name, sizeof(init));
+	}
+	if (!cmdline_opt("init.args", args, sizeof(args)))
+		args[0] = 0;
+	if ((r = process_spawn(0, init, args, &pid)) < 0) {
+		log_str("pager: cannot start init \"");
+		log_str(init);
+		log_str("\"\n");
+		return 5;
+	}
+	log_str("pager: started init \"");
+	log_str(init);
+	log_str("\" pid ");
+	log_num(pid);
+	log_str("\n");
+	pager_server_init(&server, &ops, 0);
+	server.kernel = on_kernel;
+	return (int)ipc_serve(&server, pager_ep);
+}

@@ -1,0 +1,170 @@
+/*
+ * The pager's private interfaces: the frame pool (pool.c), processes and
+ * their address spaces (space.c, process.c), faults (fault.c), heap and
+ * anonymous memory (heap.c), sharing (share.c), output (log.c).
+ * One thread runs all of it, so nothing here is locked.
+ */
+#ifndef PAGER_PAGER_H
+#define PAGER_PAGER_H
+
+#include <libipc/ipc.h>
+#include <libipc/syscall.h>
+#include <mica/bootinfo.h>
+#include <mica/elf.h>
+#include <mica/fault.h>
+#include <mica/pager.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buddy.h"
+#include "region.h"
+
+/* ---- log.c: serial output without libc ---- */
+
+void log_str(const char *s);
+void log_num(uint64_t v);
+void log_hex(uint64_t v);
+/* Print the fixed line "pager: free=<N> total=<N> largest=<order> donated=<N>". */
+void log_counts(const char *when);
+
+/* ---- pool.c: the user pool, frames and the pager's window on them ---- */
+
+/*
+ * The pager sees every pool frame it manages (and each module's copy)
+ * through a physmap in its own address space: frame pa at PHYSMAP_BASE + pa.
+ */
+#define PHYSMAP_BASE 0x0000400000000000ULL
+#define PHYS(pa)     ((void *)(PHYSMAP_BASE + (pa)))
+
+extern struct buddy pool;
+extern const struct mica_bootinfo *boot;
+extern uint64_t pool_donated; /* frames given to the kernel's reserve */
+
+/* Map the pool and the modules, start the buddy allocator. Returns 0 or an error. */
+int pool_init(void);
+/* One zeroed frame (its physical address), or 0 if the pool is empty. */
+uint64_t frame_alloc(void);
+/* One more mapping of frame pa (sharing): 0, or MICA_EBUSY / MICA_EFRAME. */
+int frame_ref(uint64_t pa);
+/* Drop a mapping of frame pa; the last one returns it to the pool. */
+void frame_free(uint64_t pa);
+/* Give frames to the kernel's reserve if it runs low (after a map said MICA_ENOMEM, too). */
+void pool_feed_kernel(void);
+/* Print what a scratch window would cost per fault (a bench line). */
+void pool_measure_window(void);
+/* Word-wise zero and copy (no libc). */
+void mem_zero(void *p, uint64_t n);
+void mem_copy(void *d, const void *s, uint64_t n);
+
+/* ---- space.c: processes and their address spaces ---- */
+
+#define SPACES        32 /* processes at once (exited ones waiting for wait included) */
+#define SPACE_REGIONS 64 /* regions per address space */
+#define SPACE_SEGS    8  /* PT_LOAD segments per image */
+
+/* A PT_LOAD segment: what an image region is filled from. */
+struct seg {
+	uint64_t vaddr, filesz; /* file bytes land at [vaddr, vaddr + filesz) */
+	uint64_t file;          /* physical address of the segment's first file byte */
+};
+
+/* What is backed in one region: how many pages, all within [lo, hi). */
+struct backing {
+	uint64_t pages;
+	uint64_t lo, hi;
+};
+
+enum space_state {
+	SPACE_FREE = 0,
+	SPACE_LIVE,   /* its thread runs */
+	SPACE_ZOMBIE, /* ended; its memory is back; the exit waits for the parent's wait */
+};
+
+struct space {
+	/* Identity: pid = (gen << 8) | index + 1, which is also its endpoint badge. */
+	enum space_state state;
+	uint64_t pid;
+	uint32_t gen;
+	struct space *parent; /* NULL: the pager's own (init) */
+	char name[MICA_BOOTINFO_NAME_MAX];
+	/* Kernel objects (handles in the pager's table). */
+	mica_handle_t as;     /* MEMORY, MANAGE */
+	mica_handle_t thread; /* its one thread */
+	mica_handle_t ep;     /* the pager endpoint, badged with pid */
+	/* Memory. */
+	struct region_set regions;
+	struct region nodes[SPACE_REGIONS];
+	struct backing backing[SPACE_REGIONS]; /* per region, indexed like its node */
+	struct seg segs[SPACE_SEGS];
+	uint64_t heap_start,
+	    brk;           /* the heap region is [heap_start, page-up(brk)) when brk > start */
+	uint64_t resident; /* frames mapped in it */
+	/* How it ended (zombies). */
+	uint32_t exit_reason;
+	uint64_t exit_code;
+};
+
+extern struct space spaces[SPACES];
+
+/* A free slot with a fresh pid, or NULL. */
+struct space *space_alloc(void);
+/* The live or zombie process with this pid (= badge), or NULL. */
+struct space *space_by_pid(uint64_t pid);
+/* Live processes. */
+unsigned space_live_count(void);
+/* What is backed in region r of s. */
+static inline struct backing *space_backing(struct space *s, const struct region *r)
+{
+	return &s->backing[r - s->nodes];
+}
+/* region_insert, with nothing backed in the new region. */
+int space_insert(struct space *s, uint64_t start, uint64_t end, uint32_t rights,
+                 enum region_kind kind, void *data, struct region **out);
+/*
+ * Unmap [start, end) of region r of s (only pages that are mapped) and
+ * free their frames. Returns 0 or a kernel error.
+ */
+int space_unmap_range(struct space *s, struct region *r, uint64_t start, uint64_t end);
+/* Remove region r of s, freeing its frames. */
+int space_remove_region(struct space *s, struct region *r);
+/*
+ * Map frame pa at va (in region r) in s with rights; feeds the kernel's
+ * reserve and retries once on ENOMEM.
+ */
+int space_map(struct space *s, struct region *r, uint64_t va, uint64_t pa, uint32_t rights);
+/* Back [start, end) of region r of s with zeroed (or image) frames now. MICA_ENOMEM: pool empty. */
+int space_fill(struct space *s, struct region *r, uint64_t start, uint64_t end);
+/* Destroy s's address space: every frame back to the pool, handles closed. */
+void space_teardown(struct space *s);
+
+/* ---- fault.c ---- */
+
+/* Answer a page fault of process s: 0 to resume, or a MICA_PAGER_KILL_* code. */
+uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t rip);
+/* Fill the page at va (in region r of s) from its backing into the frame at pa. */
+void fault_fill(struct space *s, const struct region *r, uint64_t va, uint64_t pa);
+
+/* ---- process.c ---- */
+
+extern mica_handle_t pager_ep; /* the endpoint the pager serves */
+
+/* Start module `name` with args as a child of parent (NULL: the pager's). pid out. */
+int process_spawn(struct space *parent, const char *name, const char *args, uint64_t *pid);
+/* An exit notice for process s arrived: reclaim it. */
+void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t addr, uint64_t rip);
+/* The wait call. */
+int process_wait(struct space *s, uint64_t pid, uint32_t *reason, uint64_t *code);
+
+/* ---- heap.c ---- */
+
+int heap_brk(struct space *s, uint64_t addr, uint64_t *now);
+int anon_map(struct space *s, uint64_t addr, uint64_t npages, uint32_t rights, uint32_t flags,
+             uint64_t *at);
+int anon_unmap(struct space *s, uint64_t addr);
+
+/* ---- share.c ---- */
+
+int share_region(struct space *s, uint64_t addr, uint64_t pid, uint32_t rights, uint64_t *at);
+int give_region(struct space *s, uint64_t addr, uint64_t pid, uint64_t *at);
+
+#endif /* PAGER_PAGER_H */

@@ -1,0 +1,253 @@
+/*
+ * Processes: spawn a boot module (its ELF64 image checked by elf.c, into image
+ * regions that are filled on first touch; a stack with the startup info,
+ * argc and argv; an empty heap), and reclaim a process when its thread
+ * ends. A child's exit waits for its parent's wait call; the pager's own
+ * children (init) are forgotten at once.
+ */
+#include "elf.h"
+#include "pager.h"
+
+#define PAGE         MICA_PAGE_SIZE
+#define PAGE_DOWN(x) ((x) & ~(PAGE - 1))
+#define PAGE_UP(x)   (((x) + PAGE - 1) & ~(PAGE - 1))
+#define PROCESS_PRIO 8 /* below the pager's 16: a fault or call runs the pager at once */
+#define ARGS_MAX     32
+
+mica_handle_t pager_ep;
+
+static bool str_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/*
+ * Read the image of module m (elf.c checks it) into regions of s: one per
+ * PT_LOAD segment, with its rights, filled from the module on first touch
+ * (the bytes past the file's part read as zero). Sets the entry and the
+ * heap's start (the page after the highest segment). MICA_ENOEXEC for an
+ * image elf_read refuses.
+ */
+static int image_read(struct space *s, const struct mica_bootinfo_module *m, uint64_t *entry)
+{
+	struct elf_seg es[SPACE_SEGS];
+	uint64_t end = 0;
+	int n = elf_read(PHYS(m->start), m->size, es, SPACE_SEGS, entry);
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		struct seg *g = &s->segs[i];
+		uint64_t hi = PAGE_UP(es[i].vaddr + es[i].memsz);
+
+		g->vaddr = es[i].vaddr;
+		g->filesz = es[i].filesz;
+		g->file = m->start + es[i].offset;
+		if (space_insert(s, PAGE_DOWN(es[i].vaddr), hi, es[i].rights, REGION_IMAGE, g, 0) <
+		    0)
+			return MICA_ENOEXEC;
+		if (hi > end)
+			end = hi;
+	}
+	s->heap_start = s->brk = end;
+	return 0;
+}
+
+/*
+ * Build the stack: the stack region and its guard page, and the top page
+ * backed now, holding the startup info, the argument strings, argv and
+ * argc (include/mica/pager.h). Returns the initial RSP, or 0 (no frame).
+ */
+static uint64_t stack_build(struct space *s, const char *args, mica_handle_t child_ep)
+{
+	const uint64_t top = MICA_PAGER_STACK_TOP, low = top - MICA_PAGER_STACK_INIT;
+	struct region *r;
+
+	if (space_insert(s, low, top, REGION_READ | REGION_WRITE, REGION_STACK, 0, &r) < 0 ||
+	    space_insert(s, low - PAGE, low, 0, REGION_STACK, 0, 0) < 0)
+		return 0;
+	uint64_t pa = frame_alloc();
+
+	if (!pa)
+		return 0;
+	uint8_t *page = PHYS(pa); /* the page at top - PAGE, as the pager sees it */
+	uint64_t sp = top - ((sizeof(struct mica_startup) + 15) & ~15ULL);
+	struct mica_startup *st = (struct mica_startup *)(page + (sp - (top - PAGE)));
+	uint64_t argv[ARGS_MAX + 1];
+	uint64_t argc = 0;
+	const char *words[ARGS_MAX];
+	uint64_t lens[ARGS_MAX];
+
+	/* argv[0] is the name; then the words of args. */
+	words[argc] = s->name;
+	lens[argc++] = ipc_strnlen(s->name, MICA_BOOTINFO_NAME_MAX);
+	for (const char *p = args; *p && argc < ARGS_MAX;) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		words[argc] = p;
+		while (*p && *p != ' ')
+			p++;
+		lens[argc] = (uint64_t)(p - words[argc]);
+		argc++;
+	}
+	/* The strings, below the startup info. */
+	for (uint64_t i = argc; i-- > 0;) {
+		sp -= lens[i] + 1;
+		mem_copy(page + (sp - (top - PAGE)), words[i], lens[i]);
+		page[sp - (top - PAGE) + lens[i]] = 0;
+		argv[i] = sp;
+	}
+	argv[argc] = 0;
+	/* argv and argc, RSP 16-byte aligned at argc. */
+	sp &= ~15ULL;
+	sp -= ((argc + 2) * 8 + 15) & ~15ULL;
+	uint64_t *words_out = (uint64_t *)(page + (sp - (top - PAGE)));
+
+	words_out[0] = argc;
+	for (uint64_t i = 0; i <= argc; i++)
+		words_out[1 + i] = argv[i];
+	st->magic = MICA_STARTUP_MAGIC;
+	st->version = MICA_STARTUP_VERSION;
+	st->pager = child_ep;
+	st->pid = s->pid;
+	st->argc = argc;
+	st->argv = (char **)(sp + 8);
+	st->heap_start = s->heap_start;
+	st->heap_limit = MICA_PAGER_HEAP_LIMIT;
+	st->stack_top = top;
+	st->stack_limit = MICA_PAGER_STACK_LIMIT;
+	if (space_map(s, r, top - PAGE, pa, REGION_READ | REGION_WRITE) < 0) {
+		frame_free(pa);
+		return 0;
+	}
+	return sp;
+}
+
+/* The steps of a spawn on slot s, undone by the caller on error. */
+static int spawn_into(struct space *s, const struct mica_bootinfo_module *m, const char *args)
+{
+	uint64_t entry, sp;
+	int64_t r;
+	int e;
+
+	if ((r = mica_aspace_create(boot->aspace)) < 0)
+		return (int)r;
+	s->as = (mica_handle_t)r;
+	if ((e = image_read(s, m, &entry)) < 0)
+		return e;
+	/* The endpoint it reaches the pager by, badged with its pid: in our table and in its own.
+	 */
+	if ((r = mica_handle_mint(pager_ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, s->pid)) < 0)
+		return (int)r;
+	s->ep = (mica_handle_t)r;
+	if ((r = mica_handle_give(s->as, s->ep, MICA_RIGHT_SEND)) < 0)
+		return (int)r;
+	if (!(sp = stack_build(s, args, (mica_handle_t)r)))
+		return MICA_ENOMEM;
+	struct mica_thread_params p = {.entry = entry,
+	                               .stack_top = sp,
+	                               .arg = MICA_PAGER_STACK_TOP -
+	                                      ((sizeof(struct mica_startup) + 15) & ~15ULL),
+	                               .priority = PROCESS_PRIO,
+	                               .pager = s->ep,
+	                               .supervisor = s->ep};
+
+	if ((r = mica_thread_create(s->as, &p)) < 0)
+		return (int)r;
+	s->thread = (mica_handle_t)r;
+	return 0;
+}
+
+/*
+ * Start boot module `name` as a child of parent (NULL: the pager's own),
+ * with args; its pid goes to *pid. Errors: MICA_ENOENT no such module (or
+ * not in the pool), MICA_EPERM the pager's own module, MICA_ENOEXEC a bad
+ * image, MICA_ENOMEM no slot, frame or kernel memory; the kernel's errors.
+ */
+int process_spawn(struct space *parent, const char *name, const char *args, uint64_t *pid)
+{
+	const struct mica_bootinfo_module *m = 0;
+	struct space *s;
+	int e;
+
+	for (uint32_t i = 0; i < boot->nmodules && i < MICA_BOOTINFO_MODULES && !m; i++)
+		if (str_eq(boot->module[i].name, name))
+			m = &boot->module[i];
+	/* A module we can read, and not the pager itself. */
+	if (!m || !(m->flags & MICA_MODULE_IN_POOL))
+		return MICA_ENOENT;
+	if (m == &boot->module[0])
+		return MICA_EPERM;
+	if (!(s = space_alloc()))
+		return MICA_ENOMEM;
+	pool_feed_kernel(); /* the thread, address space and page tables come from the reserve */
+	s->parent = parent;
+	mem_copy(s->name, m->name, sizeof(s->name));
+	s->name[sizeof(s->name) - 1] = 0;
+	if ((e = spawn_into(s, m, args)) < 0) {
+		space_teardown(s);
+		s->state = SPACE_FREE;
+		return e;
+	}
+	s->state = SPACE_LIVE;
+	*pid = s->pid;
+	return 0;
+}
+
+/*
+ * Process s's thread ended (its exit notice: reason, code, and for faults
+ * the address and rip): every frame back to the pool, the address space
+ * and handles gone. Its exit waits for its parent; its own children are
+ * orphaned (their exits are then forgotten).
+ */
+void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t addr, uint64_t rip)
+{
+	(void)addr, (void)rip;
+	if (s->state != SPACE_LIVE)
+		return;
+	log_str("pager: ");
+	log_str(s->name);
+	log_str(" pid ");
+	log_num(s->pid);
+	log_str(" ended: reason ");
+	log_num(reason);
+	log_str(" code ");
+	log_num(code);
+	log_str("\n");
+	space_teardown(s);
+	for (unsigned i = 0; i < SPACES; i++) {
+		struct space *c = &spaces[i];
+
+		if (c->state == SPACE_FREE || c->parent != s)
+			continue;
+		c->parent = 0;
+		if (c->state == SPACE_ZOMBIE)
+			c->state = SPACE_FREE;
+	}
+	s->exit_reason = (uint32_t)reason;
+	s->exit_code = code;
+	s->state = s->parent ? SPACE_ZOMBIE : SPACE_FREE;
+}
+
+/*
+ * The wait call of process s for its child pid: MICA_ENOENT not its
+ * child, MICA_EAGAIN still running; else the reason and code, and the
+ * child is forgotten.
+ */
+int process_wait(struct space *s, uint64_t pid, uint32_t *reason, uint64_t *code)
+{
+	struct space *c = space_by_pid(pid);
+
+	if (!c || c->parent != s)
+		return MICA_ENOENT;
+	if (c->state == SPACE_LIVE)
+		return MICA_EAGAIN;
+	*reason = c->exit_reason;
+	*code = c->exit_code;
+	c->state = SPACE_FREE;
+	return 0;
+}

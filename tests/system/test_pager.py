@@ -1,0 +1,122 @@
+"""The pager in QEMU: it boots as the first task and starts tests/user/ptest/.
+
+ptest prints "TEST pager.<id> PASS|FAIL" for each case (some in child
+processes it spawns); the pager prints its free-frame count at start and
+once every process has ended (pager.exit_when_idle), when it exits so that
+idle=exit ends the run.
+"""
+
+import re
+
+import pytest
+
+import mica
+
+PAGER = mica.BUILD / "user" / "pager.elf"
+PTEST = mica.BUILD / "user" / "ptest.elf"
+IDS = [
+    "startup",
+    "image",
+    "demand_zero",
+    "heap",
+    "heap_limits",
+    "map",
+    "sparse_unmap",
+    "regions",
+    "kill_unmapped",
+    "kill_wtext",
+    "kill_wrodata",
+    "kill_xdata",
+    "stack_growth",
+    "stack_overflow",
+    "spawn_many",
+    "spawn_limit",
+    "orphans",
+    "spawn_errors",
+    "bad_requests",
+    "share",
+    "share_readonly",
+    "give",
+    "oom",
+    "donate",
+    "free_blocks",
+    "counts",
+]
+COUNTS = r"^pager: (start|idle) free=(\d+) total=(\d+) largest=(-?\d+) donated=(\d+)$"
+
+
+@pytest.fixture(scope="module")
+def run():
+    r = mica.boot(cmdline="idle=exit pager.exit_when_idle", modules=[PAGER, PTEST])
+    assert r.rc == mica.EXIT_SUCCESS, r.log
+    return r
+
+
+@pytest.mark.parametrize("test_id", IDS)
+def test_ptest(run, test_id):
+    lines = [ln for ln in run.lines if ln.startswith(f"TEST pager.{test_id} ")]
+    assert lines == [f"TEST pager.{test_id} PASS"], run.log
+
+
+def test_every_ptest_result_is_known(run):
+    seen = re.findall(r"^TEST pager\.(\S+) ", run.log, re.M)
+    assert sorted(seen) == sorted(IDS), run.log
+    assert run.has("ptest: done"), run.log
+
+
+def test_frames_all_back(run):
+    """Every frame is back in the pool (or given to the kernel) once all processes ended."""
+    counts = re.findall(COUNTS, run.log, re.M)
+    assert [c[0] for c in counts] == ["start", "idle"], run.log
+    start, idle = counts
+    assert int(idle[1]) + int(idle[4]) == int(start[1]), run.log
+    assert idle[2] == start[2], run.log
+
+
+def test_bad_accesses_kill_only_the_offender(run):
+    kills = re.findall(r"^pager: killing ptest\.elf pid \d+: (.+) at 0x", run.log, re.M)
+    assert sorted(kills) == sorted([
+        "address in no region",
+        "access not allowed",
+        "access not allowed",
+        "access not allowed",
+        "stack overflow",
+        "access not allowed",
+        "out of memory",
+    ]), run.log
+    assert not run.has("PANIC"), run.log
+    assert not run.has("pager: bug"), run.log
+
+
+def test_init_by_name():
+    """init=<module> picks the program: a module it does not have ends the pager (and the run)."""
+    r = mica.boot(cmdline="idle=exit pager.exit_when_idle init=nosuch.elf",
+                  modules=[PAGER, PTEST], timeout=60)
+    assert r.rc == mica.EXIT_SUCCESS, r.log
+    assert r.has('pager: cannot start init "nosuch.elf"'), r.log
+
+
+def test_small_memory():
+    """At 32 MiB the kernel's reserve is small: the pager feeds it, and every case still passes."""
+    r = mica.boot(cmdline="idle=exit pager.exit_when_idle", mem="32M", modules=[PAGER, PTEST])
+    assert r.rc == mica.EXIT_SUCCESS, r.log
+    results = re.findall(r"^TEST pager\.(\S+) (\S+)", r.log, re.M)
+    assert sorted(results) == sorted((i, "PASS") for i in IDS), r.log
+    start, idle = re.findall(COUNTS, r.log, re.M)
+    assert int(idle[1]) + int(idle[4]) == int(start[1]), r.log
+    assert int(idle[4]) > 0, r.log
+
+
+def test_kernel_counts_back(run):
+    """The kernel's counts after the run: nothing mapped, no extra table or object; the
+    frames the pager donated moved from the pool to the reserve, and are free there."""
+    stats = [dict(kv.split("=") for kv in line.split())
+             for line in re.findall(r"^memstats: (.*)$", run.log, re.M)]
+    assert len(stats) == 2, run.log
+    before, after = ({k: int(v) for k, v in s.items()} for s in stats)
+    donated = int(re.findall(COUNTS, run.log, re.M)[-1][4])
+    assert after["pool_mapped"] == after["mappings"] == 0, run.log
+    assert (after["tables"], after["objects"]) == (before["tables"], before["objects"]), run.log
+    assert after["pool"] == before["pool"] - donated, run.log
+    assert after["reserve"] == before["reserve"] + donated, run.log
+    assert after["reserve_free"] == before["reserve_free"] + donated, run.log
