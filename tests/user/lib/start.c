@@ -1,13 +1,9 @@
 /*
- * Program entry for test and benchmark programs run as the first task: the
- * kernel starts it at the first byte of text (.text.start) with the
- * boot-info page's address in RDI; main's return value is the thread's
- * exit code.
+ * Program entry for test and benchmark programs: they start at the first
+ * byte of text (.text.start) and main gets RDI as it came (the boot-info
+ * page's address for the first task, the startup info for a program the
+ * pager starts); main's return value is the thread's exit code.
  */
-#include <mica/bootinfo.h>
-
-int main(const struct mica_bootinfo *bi);
-
 __asm__(".section .text.start\n"
         ".global _start\n"
         "_start:\n"

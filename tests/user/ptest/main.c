@@ -19,18 +19,7 @@ static mica_handle_t pager;
 static volatile uint64_t data_word = 0x1234567890abcdefULL;
 static const char rodata_text[] = "read-only text";
 static volatile uint8_t bss_block[64 << 10];
-extern char _start[]; /* the entry, in the text */
-
-__asm__(".section .text.start\n"
-        ".global _start\n"
-        "_start:\n"
-        "	andq $-16, %rsp\n"
-        "	call main\n"
-        "	movq %rax, %rdi\n"
-        "	movq $1, %rax\n" /* MICA_SYS_THREAD_EXIT */
-        "	syscall\n"
-        "	ud2\n"
-        ".text\n");
+extern char _start[]; /* the entry (tests/user/lib/start.c), in the text */
 
 /* ---- output ---- */
 
