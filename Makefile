@@ -63,6 +63,32 @@ $(LIBIPC): $(LIBIPC_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+# The user runtime (runtime/, see its README): crt0, string.h, stdio.h,
+# stdlib.h over the debug console and the pager, an archive programs link
+# before libipc.a. Its cores must not become calls to themselves (a copy
+# loop turned into a memcpy call), hence no loop-to-libcall patterns.
+LIBRUNTIME     := $(BUILD)/user/libruntime.a
+LIBRUNTIME_OBJ := $(patsubst runtime/%.c,$(BUILD)/user/runtime/%.o,$(wildcard runtime/*.c))
+RUNTIME_CFLAGS := $(USER_CFLAGS) -Iruntime/include -fno-tree-loop-distribute-patterns
+
+$(BUILD)/user/runtime/%.o: runtime/%.c $(wildcard runtime/*.h runtime/include/*.h libipc/*.h \
+		include/mica/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(RUNTIME_CFLAGS) -c $< -o $@
+
+$(LIBRUNTIME): $(LIBRUNTIME_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# A program on the runtime: main(argc, argv), printf, malloc. Nothing starts
+# such programs yet (that is the pager's spawn); building it proves it links.
+$(BUILD)/user/rthello.elf: $(wildcard tests/user/rthello/*.c) tests/user/user.ld $(LIBRUNTIME) \
+		$(LIBIPC) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(RUNTIME_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBRUNTIME) $(LIBIPC)
+
+runtime: $(LIBRUNTIME) $(BUILD)/user/rthello.elf
+
 # Each program is a folder of C files: tests/user/<name>/ gives build/user/<name>.elf,
 # linked with the helpers they share in tests/user/lib/.
 # USER_IDL_<name> lists the generated stubs it compiles in, e.g. echo_client.
@@ -78,7 +104,7 @@ $(BUILD)/user/%.elf: $$(wildcard tests/user/%/*.c tests/user/%/*.h) \
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all run debug test bench deps style idl-check idl-test idl-goldens system-test clean FORCE
+.PHONY: all run debug test bench deps runtime style idl-check idl-test idl-goldens system-test clean FORCE
 all: $(ISO)
 
 deps:
@@ -152,7 +178,7 @@ bench: $(KERNEL) $(BUILD)/user/bench.elf | deps
 	$(PYTHON) tools/bench.py
 
 # The pytest summary is the last line.
-test: style idl-test host-test system-test
+test: style idl-test host-test runtime system-test
 
 clean:
 	rm -rf $(BUILD)
