@@ -284,11 +284,12 @@ void *rt_malloc(size_t n)
 /* free: p from rt_malloc, rt_calloc or rt_realloc, or NULL. A block not in use traps. */
 void rt_free(void *p)
 {
-	char *b = (char *)p - HDR;
+	char *b;
 	size_t size;
 
 	if (!p)
 		return;
+	b = (char *)p - HDR;
 	if (!(*hdr(b) & USED))
 		__builtin_trap(); /* a double free, or not a block */
 	size = bsize(b);
@@ -333,12 +334,13 @@ static void shrink(char *b, size_t asize)
 void *rt_realloc(void *p, size_t n)
 {
 	size_t asize = block_size(n);
-	char *b = (char *)p - HDR, *above, *top;
+	char *b, *above, *top;
 	size_t size, room;
 	void *q;
 
 	if (!p)
 		return rt_malloc(n);
+	b = (char *)p - HDR;
 	if (!asize)
 		return NULL;
 	size = bsize(b);

@@ -17,7 +17,7 @@ HOST_LDLIBS ?= -lcmocka
 HOST_BUILD := build/host
 
 HOST_TESTS := test_memmap test_mb2 test_frame test_pt test_format test_handle test_elf \
-	test_ipc test_syscall_args test_buddy test_region test_idl test_printf test_string
+	test_ipc test_syscall_args test_buddy test_region test_idl test_malloc test_printf test_string
 
 # The IDL stubs test_idl runs (when this file is used on its own, too).
 ifndef IDL_OUT
