@@ -66,6 +66,40 @@ $(LIBIPC): $(LIBIPC_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+# The user runtime (runtime/, see its README): crt0, string.h, stdio.h,
+# stdlib.h over the debug console and the pager, an archive programs link
+# before libipc.a. Its cores must not become calls to themselves (a copy
+# loop turned into a memcpy call), hence no loop-to-libcall patterns.
+LIBRUNTIME     := $(BUILD)/user/libruntime.a
+LIBRUNTIME_OBJ := $(patsubst runtime/%.c,$(BUILD)/user/runtime/%.o,$(wildcard runtime/*.c)) \
+	$(BUILD)/user/runtime/pager_client.o
+RUNTIME_CFLAGS := $(USER_CFLAGS) -Iruntime/include -fno-tree-loop-distribute-patterns
+
+$(BUILD)/user/runtime/%.o: runtime/%.c $(wildcard runtime/*.h runtime/include/*.h libipc/*.h \
+		include/mica/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(RUNTIME_CFLAGS) -c $< -o $@
+
+# The pager's client stub, for sbrk.
+$(BUILD)/user/runtime/pager_client.o: $(IDL_OUT)/pager_client.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(RUNTIME_CFLAGS) -c $< -o $@
+
+$(BUILD)/user/runtime/sbrk.o: $(IDL_GEN_H)
+
+$(LIBRUNTIME): $(LIBRUNTIME_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# A program on the runtime: main(argc, argv), printf, malloc over the pager's
+# sbrk (tests/system/test_runtime.py boots it under the pager).
+$(BUILD)/user/rthello.elf: $(wildcard tests/user/rthello/*.c) tests/user/user.ld $(LIBRUNTIME) \
+		$(LIBIPC) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(RUNTIME_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBRUNTIME) $(LIBIPC)
+
+runtime: $(LIBRUNTIME) $(BUILD)/user/rthello.elf
+
 # Each program is a folder of C files: tests/user/<name>/ gives build/user/<name>.elf,
 # linked with the helpers they share in tests/user/lib/.
 # USER_IDL_<name> lists the generated stubs it compiles in, e.g. echo_client.
@@ -90,7 +124,7 @@ $(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) \
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all run run-pager debug test bench deps style idl-check idl-test idl-goldens system-test clean FORCE
+.PHONY: all run run-pager debug test bench deps runtime style idl-check idl-test idl-goldens system-test clean FORCE
 all: $(ISO)
 
 deps:
@@ -169,7 +203,7 @@ bench: $(KERNEL) $(BUILD)/user/bench.elf $(BUILD)/user/pager.elf $(BUILD)/user/p
 	$(PYTHON) tools/bench.py
 
 # The pytest summary is the last line.
-test: style idl-test host-test system-test
+test: style idl-test host-test runtime system-test
 
 clean:
 	rm -rf $(BUILD)

@@ -17,7 +17,8 @@ HOST_LDLIBS ?= -lcmocka
 HOST_BUILD := build/host
 
 HOST_TESTS := test_memmap test_mb2 test_frame test_pt test_format test_handle test_elf \
-	test_ipc test_syscall_args test_buddy test_region test_idl test_pager_elf
+	test_ipc test_syscall_args test_buddy test_region test_idl test_pager_elf test_malloc \
+	test_printf test_string
 
 # The IDL stubs test_idl runs (when this file is used on its own, too).
 ifndef IDL_OUT
@@ -39,10 +40,13 @@ HOST_SRCS_test_buddy := servers/pager/buddy.c
 HOST_SRCS_test_region := servers/pager/region.c
 HOST_SRCS_test_pager_elf := servers/pager/elf.c
 HOST_SRCS_test_idl := $(IDL_OUT)/idltest_client.c $(IDL_OUT)/idltest_server.c libipc/server.c
+HOST_SRCS_test_malloc := runtime/malloc.c runtime/string.c
+HOST_SRCS_test_printf := runtime/format.c runtime/string.c
+HOST_SRCS_test_string := runtime/string.c
 HOST_FLAGS_test_idl := -I. -I$(dir $(IDL_OUT))
 
 HOST_HEADERS := $(wildcard include/mica/*.h kernel/*.h kernel/arch/x86_64/*.h \
-	kernel/lib/*.h servers/pager/*.h tests/host/*.h libipc/*.h) $(IDL_GEN_H)
+	kernel/lib/*.h servers/pager/*.h tests/host/*.h libipc/*.h runtime/*.h) $(IDL_GEN_H)
 HOST_BINS := $(addprefix $(HOST_BUILD)/,$(HOST_TESTS))
 
 define HOST_TEST_RULE

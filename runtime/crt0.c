@@ -1,0 +1,42 @@
+/*
+ * Program entry (crt0): a program the pager starts finds RDI = its startup
+ * info (include/mica/pager.h: argc, argv, its pager handle, its heap and
+ * stack), with argc and argv also on the stack. _start runs main(argc,
+ * argv) and exits with its value.
+ */
+#include <mica/pager.h>
+#include <stdlib.h>
+#include "rt.h"
+
+int main(int argc, char **argv);
+__attribute__((noreturn)) void rt_start(const struct mica_startup *info);
+
+static const struct mica_startup *startup;
+
+/* The zeroed frame pointer ends backtraces; the call leaves RSP 16-byte aligned in rt_start. */
+__asm__(".section .text.start\n"
+        ".global _start\n"
+        "_start:\n"
+        "	xorl %ebp, %ebp\n"
+        "	andq $-16, %rsp\n"
+        "	call rt_start\n"
+        "	ud2\n"
+        ".text\n");
+
+/* The C side of _start: keep the startup info, run main, exit with what it returns. */
+void rt_start(const struct mica_startup *info)
+{
+	static char *no_args[] = {NULL};
+
+	if (info && info->magic == MICA_STARTUP_MAGIC && info->version == MICA_STARTUP_VERSION) {
+		startup = info;
+		exit(main((int)info->argc, info->argv));
+	}
+	exit(main(0, no_args)); /* started by something else: no arguments, no heap */
+}
+
+/* The startup info the pager gave, or NULL. */
+const struct mica_startup *rt_startup_info(void)
+{
+	return startup;
+}

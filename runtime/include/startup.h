@@ -1,0 +1,10 @@
+/* What the program was started with (runtime/crt0.c; the layout is include/mica/pager.h). */
+#ifndef RUNTIME_STARTUP_H
+#define RUNTIME_STARTUP_H
+
+#include <mica/pager.h>
+
+/* The startup info the pager gave this program, or NULL if it gave none. */
+const struct mica_startup *rt_startup_info(void);
+
+#endif /* RUNTIME_STARTUP_H */

@@ -1,0 +1,44 @@
+"""The user runtime in Mica: a program the pager starts with argc and argv,
+printf over the debug console, and malloc over the pager's sbrk
+(tests/user/rthello/, runtime/)."""
+
+import re
+
+import mica
+import pytest
+
+PAGER = mica.BUILD / "user" / "pager.elf"
+RTHELLO = mica.BUILD / "user" / "rthello.elf"
+IDS = ["args", "printf", "calloc_realloc", "malloc"]
+
+
+@pytest.fixture(scope="module")
+def run():
+    r = mica.boot(cmdline="idle=exit pager.exit_when_idle init=rthello.elf init.args=one",
+                  modules=[PAGER, RTHELLO])
+    assert r.rc == mica.EXIT_SUCCESS, r.log
+    return r
+
+
+@pytest.mark.parametrize("test_id", IDS)
+def test_runtime(run, test_id):
+    lines = [ln for ln in run.lines if ln.startswith(f"TEST runtime.{test_id} ")]
+    assert lines == [f"TEST runtime.{test_id} PASS"], run.log
+
+
+def test_every_result_is_known(run):
+    assert sorted(re.findall(r"^TEST runtime\.(\S+) ", run.log, re.M)) == sorted(IDS), run.log
+
+
+def test_program_exits_cleanly(run):
+    assert run.has("rthello: 2 arguments: rthello.elf one"), run.log
+    assert not run.has("pager: killing"), run.log
+    assert not run.has("PANIC"), run.log
+
+
+def test_every_frame_back_in_the_pager(run):
+    """After the program (and its heap, grown and given back) ends, the pool is whole again."""
+    m = re.search(r"^pager: idle free=(\d+) total=(\d+) largest=\d+ donated=(\d+)$", run.log, re.M)
+    assert m, run.log
+    free, total, donated = map(int, m.groups())
+    assert free + donated == total, run.log
