@@ -128,6 +128,14 @@ static int op_wait(void *ctx, uint64_t badge, uint64_t pid, uint32_t *reason, ui
 	return s ? process_wait(s, pid, reason, code) : MICA_EPERM;
 }
 
+static int op_kill(void *ctx, uint64_t badge, uint64_t pid, uint64_t code)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? process_kill(s, pid, code) : MICA_EPERM;
+}
+
 static int op_stats(void *ctx, uint64_t badge, uint64_t *pool_free, uint64_t *pool_total,
                     int32_t *largest, uint64_t *donated, struct pager_usage *mine)
 {
@@ -224,6 +232,7 @@ static const struct pager_ops ops = {
     .unmap = op_unmap,
     .spawn = op_spawn,
     .wait = op_wait,
+    .kill = op_kill,
     .stats = op_stats,
     .free_blocks = op_free_blocks,
     .regions = op_regions,

@@ -154,6 +154,7 @@ int process_spawn(struct space *parent, const char *name, const char *args, uint
 void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t addr, uint64_t rip);
 /* The wait call. */
 int process_wait(struct space *s, uint64_t pid, uint32_t *reason, uint64_t *code);
+int process_kill(struct space *s, uint64_t pid, uint64_t code);
 
 /* ---- heap.c ---- */
 

@@ -251,3 +251,21 @@ int process_wait(struct space *s, uint64_t pid, uint32_t *reason, uint64_t *code
 	c->state = SPACE_FREE;
 	return 0;
 }
+
+/*
+ * The kill call of process s for its child pid: the kernel ends the
+ * child's thread with `code`, and its exit notice (MICA_EXIT_KILLED), which
+ * this endpoint receives next, tears the process down (process_exited).
+ * MICA_ENOENT not its child, MICA_EPEER it has already ended.
+ */
+int process_kill(struct space *s, uint64_t pid, uint64_t code)
+{
+	struct space *c = space_by_pid(pid);
+
+	if (!c || c->parent != s)
+		return MICA_ENOENT;
+	if (c->state != SPACE_LIVE)
+		return MICA_EPEER;
+	int rc = (int)mica_thread_kill(c->thread, code);
+	return rc == MICA_EPEER ? MICA_EPEER : rc; /* ended, its notice not yet taken */
+}

@@ -33,6 +33,7 @@ IDS = [
     "spawn_limit",
     "orphans",
     "spawn_errors",
+    "kill",
     "bad_requests",
     "share",
     "share_readonly",

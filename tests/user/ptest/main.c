@@ -689,6 +689,30 @@ static int64_t wait_for(uint64_t pid)
 	return r < 0 ? r : (int64_t)reason * 100 + (int64_t)code;
 }
 
+/* kill: a parent ends its running child; everything it held comes back. */
+static void t_kill_child(void)
+{
+	const char *id = "kill";
+	uint64_t free0 = pool_free(), pid, code;
+	uint32_t reason;
+	int r;
+
+	CHECK((r = pager_spawn(pager, "ptest.elf", "yield 100000000", &pid)) == 0, "spawn", r);
+	mica_yield(); /* it runs, and touches its stack and image */
+	CHECK((r = pager_kill(pager, pid, 77)) == 0, "kill", r);
+	/* Its exit notice reached the pager before this call: it has ended. */
+	CHECK((r = pager_kill(pager, pid, 0)) == MICA_EPEER, "kill of an ended child", r);
+	CHECK((r = pager_wait(pager, pid, &reason, &code)) == 0, "wait after kill", r);
+	CHECK(reason == MICA_EXIT_KILLED && code == 77, "wait after kill: reason", reason);
+	CHECK((r = pager_kill(pager, pid, 0)) == MICA_ENOENT, "kill of a forgotten child", r);
+	/* Not a child of ours: refused. */
+	CHECK((r = pager_kill(pager, 0, 0)) == MICA_ENOENT, "kill 0", r);
+	CHECK((r = pager_kill(pager, UINT64_MAX, 0)) == MICA_ENOENT, "kill max", r);
+	CHECK((r = pager_kill(pager, st->pid, 0)) == MICA_ENOENT, "kill of itself", r);
+	CHECK(pool_free() == free0, "frames", (int64_t)(free0 - pool_free()));
+	result(id, 0, 0);
+}
+
 static void t_share(void)
 {
 	const char *id = "share";
@@ -860,6 +884,7 @@ int main(const struct mica_startup *s)
 	t_spawn_limit();
 	t_orphans();
 	t_spawn_errors();
+	t_kill_child();
 	t_bad_requests();
 	t_share();
 	t_share_readonly();
