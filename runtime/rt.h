@@ -94,6 +94,8 @@ void rt_heap_forget(void);
 void *rt_sbrk(intptr_t delta);
 
 /* ---- crt0.c: the program's start ---- */
-#include <startup.h> /* rt_startup_info: what the pager started the program with */
+/* What the pager started the program with (<startup.h>; NULL if nothing). */
+struct mica_startup;
+const struct mica_startup *rt_startup_info(void);
 
 #endif /* RUNTIME_RT_H */
