@@ -27,9 +27,13 @@ void say_num(long v)
 	say(&buf[i]);
 }
 
-void result(const char *id, const char *fail, long detail)
+void result_in(const char *group, const char *id, const char *fail, long detail)
 {
 	say("TEST ");
+	if (group) {
+		say(group);
+		say(".");
+	}
 	say(id);
 	if (!fail) {
 		say(" PASS\n");
@@ -40,4 +44,9 @@ void result(const char *id, const char *fail, long detail)
 	say(" ");
 	say_num(detail);
 	say("\n");
+}
+
+void result(const char *id, const char *fail, long detail)
+{
+	result_in(NULL, id, fail, detail);
 }

@@ -11,5 +11,7 @@ void say(const char *s);
 void say_num(long v);
 /* Print "TEST <id> PASS", or "TEST <id> FAIL <fail> <detail>" if fail is not NULL. */
 void result(const char *id, const char *fail, long detail);
+/* The same for an id in a group: "TEST <group>.<id> ..." (group NULL: none). */
+void result_in(const char *group, const char *id, const char *fail, long detail);
 
 #endif /* USER_LIB_OUT_H */

@@ -9,6 +9,7 @@
 #include <mica/fault.h>
 #include <mica/idl.h>
 #include <mica/pager.h>
+#include "out.h"
 
 #define PAGE MICA_PAGE_SIZE
 
@@ -22,36 +23,6 @@ static volatile uint8_t bss_block[64 << 10];
 extern char _start[]; /* the entry (tests/user/lib/start.c), in the text */
 
 /* ---- output ---- */
-
-static uint64_t slen(const char *s)
-{
-	uint64_t n = 0;
-
-	while (s[n])
-		n++;
-	return n;
-}
-
-static void say(const char *s)
-{
-	mica_debug_write(s, slen(s));
-}
-
-static void say_num(int64_t v)
-{
-	char buf[24];
-	int i = sizeof(buf);
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-
-	buf[--i] = 0;
-	do {
-		buf[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		buf[--i] = '-';
-	say(&buf[i]);
-}
 
 static bool str_eq(const char *a, const char *b)
 {
@@ -70,25 +41,15 @@ static int64_t parse_num(const char *s)
 }
 
 /* A case's result: fail NULL is a pass. */
-static void result(const char *id, const char *fail, int64_t detail)
+static void case_result(const char *id, const char *fail, int64_t detail)
 {
-	say("TEST pager.");
-	say(id);
-	if (!fail) {
-		say(" PASS\n");
-		return;
-	}
-	say(" FAIL ");
-	say(fail);
-	say(" ");
-	say_num(detail);
-	say("\n");
+	result_in("pager", id, fail, (long)detail);
 }
 
 #define CHECK(cond, why, detail)                                                                   \
 	do {                                                                                       \
 		if (!(cond))                                                                       \
-			return result(id, why, (int64_t)(detail));                                 \
+			return case_result(id, why, (int64_t)(detail));                            \
 	} while (0)
 
 /* ---- helpers ---- */
@@ -306,7 +267,7 @@ static void t_startup(void)
 	struct pager_usage u = usage();
 
 	CHECK(u.heap_start == st->heap_start && u.brk == st->heap_start, "heap", u.brk);
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 static void t_image(void)
@@ -317,7 +278,7 @@ static void t_image(void)
 	CHECK(str_eq(rodata_text, "read-only text"), "rodata", 0);
 	for (unsigned i = 0; i < sizeof(bss_block); i += 8)
 		CHECK(*(volatile uint64_t *)&bss_block[i] == 0, "bss not zero", i);
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 static void t_demand_zero(void)
@@ -335,7 +296,7 @@ static void t_demand_zero(void)
 	CHECK(*(volatile uint64_t *)(at + 5 * PAGE) == 77, "write", 0);
 	CHECK((r = pager_unmap(pager, at)) == 0, "unmap", r);
 	CHECK(usage().resident_pages == before, "resident after", usage().resident_pages);
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 static void t_heap(void)
@@ -360,7 +321,7 @@ static void t_heap(void)
 	CHECK((r = pager_brk(pager, old, &now)) == 0 && now == old, "shrink to start", r);
 	CHECK(pool_free() == free0, "frames at the end", free0 - pool_free());
 	CHECK(usage().regions == 5, "regions", usage().regions); /* 3 image, stack, guard */
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 static void t_heap_limits(void)
@@ -382,7 +343,7 @@ static void t_heap_limits(void)
 	if (more <= MICA_PAGER_HEAP_LIMIT)
 		CHECK((r = pager_brk(pager, st->heap_start + more, &now)) == MICA_ENOMEM,
 		      "more than the pool", r);
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 static void t_map(void)
@@ -414,7 +375,7 @@ static void t_map(void)
 	CHECK((r = pager_unmap(pager, (uint64_t)_start)) == MICA_EINVAL, "unmap image", r);
 	CHECK((r = pager_unmap(pager, fixed)) == 0, "unmap", r);
 	CHECK(pool_free() == free0, "frames", free0 - pool_free());
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 /* A large lazy region with a few pages touched: unmap frees exactly those. */
@@ -433,7 +394,7 @@ static void t_sparse_unmap(void)
 	CHECK((r = pager_unmap(pager, at)) == 0, "unmap", r);
 	CHECK(usage().resident_pages == before, "resident after", usage().resident_pages);
 	CHECK(pool_free() == free0, "frames after", free0 - pool_free());
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 /* A raw request: its reply's status (the label as a signed 32-bit number), or the call's error. */
@@ -494,7 +455,7 @@ static void t_bad_requests(void)
 	      "spawn long args", r);
 	CHECK((r = wait_for(pid)) == 7, "long args child", r);
 	CHECK(pool_free() == free0, "frames", free0 - pool_free());
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 static struct mica_pager_region region_list[MICA_PAGER_REGIONS_MAX];
@@ -539,7 +500,7 @@ static void t_regions(void)
 	CHECK((r = pager_regions(pager, st->pid + 1, 0, &total, list, &len)) == MICA_ENOENT,
 	      "stranger", r);
 	CHECK((r = pager_unmap(pager, at)) == 0, "unmap", r);
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 /* A child is killed by the pager with code, and only it. */
@@ -553,7 +514,7 @@ static void t_kill(const char *id, const char *args, uint64_t want)
 	CHECK(reason == MICA_EXIT_PAGER, "reason", reason);
 	CHECK(code == want, "code", code);
 	CHECK(pool_free() == free0, "frames", free0 - pool_free());
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 static void t_stack_growth(void)
@@ -565,7 +526,7 @@ static void t_stack_growth(void)
 
 	CHECK(r == 0 && reason == MICA_EXIT_NORMAL && code == 0, "child",
 	      (int64_t)reason * 100 + (int64_t)code);
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 static void t_spawn_many(void)
@@ -595,7 +556,7 @@ static void t_spawn_many(void)
 		}
 	}
 	CHECK(pool_free() == free0, "frames", free0 - pool_free());
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 /* More children than the pager has slots: MICA_ENOMEM, and all is well after. */
@@ -615,7 +576,7 @@ static void t_spawn_limit(void)
 		CHECK(w == 0, "child", w);
 	}
 	CHECK(pool_free() == free0, "frames", free0 - pool_free());
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 /* A child that leaves children behind: they run on, and end, with nothing kept. */
@@ -632,7 +593,7 @@ static void t_orphans(void)
 	for (int i = 0; i < 100000 && pool_free() != free0; i++)
 		mica_yield();
 	CHECK(pool_free() == free0, "frames", free0 - pool_free());
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 static void t_spawn_errors(void)
@@ -647,7 +608,7 @@ static void t_spawn_errors(void)
 	CHECK((r = pager_spawn(pager, "pager.elf", "", &pid)) == MICA_EPERM, "the pager", r);
 	CHECK((r = pager_wait(pager, 12345, &reason, &code)) == MICA_ENOENT, "wait stranger", r);
 	CHECK((r = pager_wait(pager, st->pid, &reason, &code)) == MICA_ENOENT, "wait self", r);
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 static void t_oom(void)
@@ -665,7 +626,7 @@ static void t_oom(void)
 	                     &at)) == 0,
 	      "map after", r);
 	CHECK((r = pager_unmap(pager, at)) == 0, "unmap after", r);
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 /* Spawn ptest.elf with args; its pid, or 0. */
@@ -710,7 +671,7 @@ static void t_kill_child(void)
 	CHECK((r = pager_kill(pager, UINT64_MAX, 0)) == MICA_ENOENT, "kill max", r);
 	CHECK((r = pager_kill(pager, st->pid, 0)) == MICA_ENOENT, "kill of itself", r);
 	CHECK(pool_free() == free0, "frames", (int64_t)(free0 - pool_free()));
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 static void t_share(void)
@@ -731,7 +692,7 @@ static void t_share(void)
 	CHECK(pool_free() == free0 - 4, "frames kept", free0 - pool_free());
 	CHECK((r = pager_unmap(pager, at)) == 0, "unmap", r);
 	CHECK(pool_free() == free0, "frames freed", free0 - pool_free());
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 static void t_share_readonly(void)
@@ -761,7 +722,7 @@ static void t_share_readonly(void)
 	      "more rights", r);
 	CHECK((w = wait_for(pid)) == 0, "child 2", w);
 	CHECK((r = pager_unmap(pager, at)) == 0, "unmap 2", r);
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 static void t_give(void)
@@ -780,7 +741,7 @@ static void t_give(void)
 	CHECK((w = wait_for(pid)) == 0, "child", w);
 	CHECK(pool_free() == free0, "frames freed", free0 - pool_free());
 	CHECK((r = pager_unmap(pager, at)) == MICA_ENOENT, "unmap given", r);
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 /*
@@ -817,7 +778,7 @@ static void t_donate(void)
 	      (int64_t)reason * 100 + (int64_t)code);
 	CHECK(donated() > d0, "nothing donated", 0);
 	CHECK(pool_free() == free0, "frames", free0 - pool_free());
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 static void t_free_blocks(void)
@@ -838,7 +799,7 @@ static void t_free_blocks(void)
 	for (int k = largest + 1; k < 19; k++)
 		CHECK(counts[k] == 0, "above largest", k);
 	CHECK(f <= t, "total", t);
-	result(id, 0, 0);
+	case_result(id, 0, 0);
 }
 
 int main(const struct mica_startup *s)
@@ -897,9 +858,9 @@ int main(const struct mica_startup *s)
 		uint64_t f = pool_free();
 
 		if (f == free0)
-			result(id, 0, 0);
+			case_result(id, 0, 0);
 		else
-			result(id, "pool free changed by", (int64_t)(free0 - f));
+			case_result(id, "pool free changed by", (int64_t)(free0 - f));
 	}
 	say("ptest: done\n");
 	return 0;
