@@ -225,6 +225,42 @@ static int op_give(void *ctx, uint64_t badge, uint64_t addr, uint64_t pid, uint6
 	return s ? give_region(s, addr, pid, at) : MICA_EPERM;
 }
 
+static int op_set_names(void *ctx, uint64_t badge, mica_handle_t service)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	if (!s) {
+		ipc_handle_drop(service);
+		return MICA_EPERM;
+	}
+	return names_set(s, service);
+}
+
+static int op_module_read(void *ctx, uint64_t badge, const char *name, uint64_t offset,
+                          uint8_t *data, uint32_t *len, uint64_t *total)
+{
+	const struct mica_bootinfo_module *m = module_find(name);
+
+	(void)ctx;
+	if (!caller(badge))
+		return MICA_EPERM;
+	/* A module whose bytes we map (pool.c maps those in the pool). */
+	if (!m || !(m->flags & MICA_MODULE_IN_POOL))
+		return MICA_ENOENT;
+	/* An offset within it (its end reads as nothing). */
+	if (offset > m->size)
+		return MICA_ERANGE;
+	uint64_t n = m->size - offset;
+
+	if (n > PAGER_MODULE_READ_DATA_MAX)
+		n = PAGER_MODULE_READ_DATA_MAX;
+	mem_copy(data, (const uint8_t *)PHYS(m->start) + offset, n);
+	*len = (uint32_t)n;
+	*total = m->size;
+	return 0;
+}
+
 static const struct pager_ops ops = {
     .brk = op_brk,
     .sbrk = op_sbrk,
@@ -238,6 +274,8 @@ static const struct pager_ops ops = {
     .regions = op_regions,
     .share = op_share,
     .give = op_give,
+    .set_names = op_set_names,
+    .module_read = op_module_read,
 };
 
 /* ---- the kernel's messages ---- */
