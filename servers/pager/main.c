@@ -347,6 +347,17 @@ int main(const struct mica_bootinfo *bi)
 	}
 	if (!cmdline_opt("init.args", args, sizeof(args)))
 		args[0] = 0;
+	/* init.exit_when_done reaches init as its argument exit_when_done. */
+	char flag[2];
+
+	if (cmdline_opt("init.exit_when_done", flag, sizeof(flag))) {
+		uint32_t n = ipc_strnlen(args, sizeof(args));
+		const char *w = n ? " exit_when_done" : "exit_when_done";
+
+		for (uint32_t i = 0; w[i] && n + 1 < sizeof(args); i++)
+			args[n++] = w[i];
+		args[n] = 0;
+	}
 	if ((r = process_spawn(0, init, args, &pid)) < 0) {
 		log_str("pager: cannot start init \"");
 		log_str(init);
