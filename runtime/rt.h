@@ -94,6 +94,6 @@ void rt_heap_forget(void);
 void *rt_sbrk(intptr_t delta);
 
 /* ---- crt0.c: the program's start ---- */
-#include <startup.h> /* rt_startup_info: what the pager started the program with */
+#include "include/startup.h" /* rt_startup_info (by path: the host tests have no -Iruntime/include) */
 
 #endif /* RUNTIME_RT_H */
