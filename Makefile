@@ -100,6 +100,22 @@ $(BUILD)/user/rthello.elf: $(wildcard tests/user/rthello/*.c) tests/user/user.ld
 
 runtime: $(LIBRUNTIME) $(BUILD)/user/rthello.elf
 
+# init (servers/init/, docs/ARCHITECTURE.md "Init and the name service"): a
+# runtime program serving the name service, and the name service's test
+# program (tests/system/test_init.py).
+$(BUILD)/user/init.elf: $(wildcard servers/init/*.c servers/init/*.h) $(IDL_OUT)/names_server.c \
+		tests/user/user.ld $(LIBRUNTIME) $(LIBIPC) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(RUNTIME_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBRUNTIME) $(LIBIPC)
+
+$(BUILD)/user/nametest.elf: $(wildcard tests/user/nametest/*.c) $(IDL_OUT)/names_client.c \
+		$(IDL_OUT)/echo_client.c $(IDL_OUT)/echo_server.c tests/user/user.ld $(LIBRUNTIME) \
+		$(LIBIPC) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(RUNTIME_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBRUNTIME) $(LIBIPC)
+
+init: $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf
+
 # Each program is a folder of C files: tests/user/<name>/ gives build/user/<name>.elf,
 # linked with the helpers they share in tests/user/lib/.
 # USER_IDL_<name> lists the generated stubs it compiles in, e.g. echo_client.
@@ -124,7 +140,7 @@ $(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) \
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all run run-pager debug test bench deps runtime style idl-check idl-test idl-goldens system-test clean FORCE
+.PHONY: all run run-pager debug test bench deps runtime init style idl-check idl-test idl-goldens system-test clean FORCE
 all: $(ISO)
 
 deps:
@@ -195,7 +211,7 @@ idl-test: idl-check | deps
 idl-goldens: | deps
 	$(PYTHON) tests/idl/goldens.py --regen
 
-system-test: $(KERNEL) $(USER_PROGS) | deps
+system-test: $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf | deps
 	$(PYTHON) -m pytest -v tests/system
 
 # Instructions per operation, counted under QEMU -icount (tools/bench.py).

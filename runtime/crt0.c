@@ -28,7 +28,9 @@ void rt_start(const struct mica_startup *info)
 {
 	static char *no_args[] = {NULL};
 
-	if (info && info->magic == MICA_STARTUP_MAGIC && info->version == MICA_STARTUP_VERSION) {
+	/* Version 1 lacks only the trailing names field (rt_names_handle says none then). */
+	if (info && info->magic == MICA_STARTUP_MAGIC && info->version >= 1 &&
+	    info->version <= MICA_STARTUP_VERSION) {
 		startup = info;
 		exit(main((int)info->argc, info->argv));
 	}
@@ -39,4 +41,10 @@ void rt_start(const struct mica_startup *info)
 const struct mica_startup *rt_startup_info(void)
 {
 	return startup;
+}
+
+/* The name service's endpoint (SEND), or MICA_HANDLE_NONE if the pager gave none. */
+mica_handle_t rt_names_handle(void)
+{
+	return startup && startup->version >= 2 ? startup->names : MICA_HANDLE_NONE;
 }

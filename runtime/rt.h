@@ -94,8 +94,6 @@ void rt_heap_forget(void);
 void *rt_sbrk(intptr_t delta);
 
 /* ---- crt0.c: the program's start ---- */
-/* What the pager started the program with (<startup.h>; NULL if nothing). */
-struct mica_startup;
-const struct mica_startup *rt_startup_info(void);
+#include "include/startup.h" /* rt_startup_info (by path: the host tests have no -Iruntime/include) */
 
 #endif /* RUNTIME_RT_H */

@@ -20,7 +20,7 @@
  * string split at spaces (the first MICA_PAGER_ARGS_MAX - 1 words).
  */
 #define MICA_STARTUP_MAGIC   0x5055545241545355ULL /* "USTARTUP" */
-#define MICA_STARTUP_VERSION 1
+#define MICA_STARTUP_VERSION 2                     /* 2: names appended */
 
 #define MICA_PAGER_ARGS_MAX 32 /* argv entries, argv[0] included */
 
@@ -37,6 +37,9 @@ struct mica_startup {
 	uint64_t heap_limit;  /* the most bytes the heap may grow to */
 	uint64_t stack_top;   /* the stack grows down from here ... */
 	uint64_t stack_limit; /* ... by at most this many bytes */
+	/* Since version 2. */
+	mica_handle_t names; /* the name service (idl/names.idl, SEND, badged with pid), or
+	                        MICA_HANDLE_NONE before init set one (pager.set_names) */
 };
 
 /* The layout of a process the pager builds (the image lies where its ELF file says). */

@@ -225,6 +225,42 @@ static int op_give(void *ctx, uint64_t badge, uint64_t addr, uint64_t pid, uint6
 	return s ? give_region(s, addr, pid, at) : MICA_EPERM;
 }
 
+static int op_set_names(void *ctx, uint64_t badge, mica_handle_t service)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	if (!s) {
+		ipc_handle_drop(service);
+		return MICA_EPERM;
+	}
+	return names_set(s, service);
+}
+
+static int op_module_read(void *ctx, uint64_t badge, const char *name, uint64_t offset,
+                          uint8_t *data, uint32_t *len, uint64_t *total)
+{
+	const struct mica_bootinfo_module *m = module_find(name);
+
+	(void)ctx;
+	if (!caller(badge))
+		return MICA_EPERM;
+	/* A module whose bytes we map (pool.c maps those in the pool). */
+	if (!m || !(m->flags & MICA_MODULE_IN_POOL))
+		return MICA_ENOENT;
+	/* An offset within it (its end reads as nothing). */
+	if (offset > m->size)
+		return MICA_ERANGE;
+	uint64_t n = m->size - offset;
+
+	if (n > PAGER_MODULE_READ_DATA_MAX)
+		n = PAGER_MODULE_READ_DATA_MAX;
+	mem_copy(data, (const uint8_t *)PHYS(m->start) + offset, n);
+	*len = (uint32_t)n;
+	*total = m->size;
+	return 0;
+}
+
 static const struct pager_ops ops = {
     .brk = op_brk,
     .sbrk = op_sbrk,
@@ -238,6 +274,8 @@ static const struct pager_ops ops = {
     .regions = op_regions,
     .share = op_share,
     .give = op_give,
+    .set_names = op_set_names,
+    .module_read = op_module_read,
 };
 
 /* ---- the kernel's messages ---- */
@@ -309,6 +347,17 @@ int main(const struct mica_bootinfo *bi)
 	}
 	if (!cmdline_opt("init.args", args, sizeof(args)))
 		args[0] = 0;
+	/* init.exit_when_done reaches init as its argument exit_when_done. */
+	char flag[2];
+
+	if (cmdline_opt("init.exit_when_done", flag, sizeof(flag))) {
+		uint32_t n = ipc_strnlen(args, sizeof(args));
+		const char *w = n ? " exit_when_done" : "exit_when_done";
+
+		for (uint32_t i = 0; w[i] && n + 1 < sizeof(args); i++)
+			args[n++] = w[i];
+		args[n] = 0;
+	}
 	if ((r = process_spawn(0, init, args, &pid)) < 0) {
 		log_str("pager: cannot start init \"");
 		log_str(init);

@@ -148,6 +148,8 @@ void fault_fill(struct space *s, const struct region *r, uint64_t va, uint64_t p
 
 extern mica_handle_t pager_ep; /* the endpoint the pager serves */
 
+/* The boot module named name (any, in the pool or not), or NULL. */
+const struct mica_bootinfo_module *module_find(const char *name);
 /* Start module `name` with args as a child of parent (NULL: the pager's). pid out. */
 int process_spawn(struct space *parent, const char *name, const char *args, uint64_t *pid);
 /* An exit notice for process s arrived: reclaim it. */
@@ -155,6 +157,15 @@ void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t ad
 /* The wait call. */
 int process_wait(struct space *s, uint64_t pid, uint32_t *reason, uint64_t *code);
 int process_kill(struct space *s, uint64_t pid, uint64_t code);
+
+/* ---- names.c: the name service's endpoint (pager.set_names) ---- */
+
+/* Make ep (a handle the caller gave, now ours) the name service, set by s (init). */
+int names_set(struct space *s, mica_handle_t ep);
+/* The names handle to give child s (into its table): MICA_HANDLE_NONE if none is set. */
+mica_handle_t names_give(struct space *s);
+/* Process s ended: forget the service if s set it; else hint its parent if that did. */
+void names_ended(struct space *s);
 
 /* ---- heap.c ---- */
 

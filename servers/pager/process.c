@@ -60,7 +60,8 @@ static int image_read(struct space *s, const struct mica_bootinfo_module *m, uin
  * backed now, holding the startup info, the argument strings, argv and
  * argc (include/mica/pager.h). Returns the initial RSP, or 0 (no frame).
  */
-static uint64_t stack_build(struct space *s, const char *args, mica_handle_t child_ep)
+static uint64_t stack_build(struct space *s, const char *args, mica_handle_t child_ep,
+                            mica_handle_t names)
 {
 	const uint64_t top = MICA_PAGER_STACK_TOP, low = top - MICA_PAGER_STACK_INIT;
 	struct region *r;
@@ -120,6 +121,7 @@ static uint64_t stack_build(struct space *s, const char *args, mica_handle_t chi
 	st->heap_limit = MICA_PAGER_HEAP_LIMIT;
 	st->stack_top = top;
 	st->stack_limit = MICA_PAGER_STACK_LIMIT;
+	st->names = names;
 	if (space_map(s, r, top - PAGE, pa, REGION_READ | REGION_WRITE) < 0) {
 		frame_free(pa);
 		return 0;
@@ -146,7 +148,9 @@ static int spawn_into(struct space *s, const struct mica_bootinfo_module *m, con
 	s->ep = (mica_handle_t)r;
 	if ((r = mica_handle_give(s->as, s->ep, MICA_RIGHT_SEND)) < 0)
 		return (int)r;
-	if (!(sp = stack_build(s, args, (mica_handle_t)r)))
+	mica_handle_t ep_child = (mica_handle_t)r;
+
+	if (!(sp = stack_build(s, args, ep_child, names_give(s))))
 		return MICA_ENOMEM;
 	struct mica_thread_params p = {.entry = entry,
 	                               .stack_top = sp,
@@ -162,6 +166,15 @@ static int spawn_into(struct space *s, const struct mica_bootinfo_module *m, con
 	return 0;
 }
 
+/* The boot module named name, or NULL. */
+const struct mica_bootinfo_module *module_find(const char *name)
+{
+	for (uint32_t i = 0; i < boot->nmodules && i < MICA_BOOTINFO_MODULES; i++)
+		if (str_eq(boot->module[i].name, name))
+			return &boot->module[i];
+	return 0;
+}
+
 /*
  * Start boot module `name` as a child of parent (NULL: the pager's own),
  * with args; its pid goes to *pid. Errors: MICA_ENOENT no such module (or
@@ -170,13 +183,10 @@ static int spawn_into(struct space *s, const struct mica_bootinfo_module *m, con
  */
 int process_spawn(struct space *parent, const char *name, const char *args, uint64_t *pid)
 {
-	const struct mica_bootinfo_module *m = 0;
+	const struct mica_bootinfo_module *m = module_find(name);
 	struct space *s;
 	int e;
 
-	for (uint32_t i = 0; i < boot->nmodules && i < MICA_BOOTINFO_MODULES && !m; i++)
-		if (str_eq(boot->module[i].name, name))
-			m = &boot->module[i];
 	/* A module we can read, and not the pager itself. */
 	if (!m || !(m->flags & MICA_MODULE_IN_POOL))
 		return MICA_ENOENT;
@@ -231,6 +241,7 @@ void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t ad
 	s->exit_reason = (uint32_t)reason;
 	s->exit_code = code;
 	s->state = s->parent ? SPACE_ZOMBIE : SPACE_FREE;
+	names_ended(s);
 }
 
 /*

@@ -1,0 +1,68 @@
+/*
+ * init's private interfaces: the name table (names.c), the manifest
+ * (manifest.c) and the processes it supervises (supervise.c). One thread
+ * runs all of it (main.c), so nothing here is locked.
+ */
+#ifndef INIT_INIT_H
+#define INIT_INIT_H
+
+#include <idl/names_server.h>
+#include <idl/pager_client.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ---- main.c ---- */
+
+extern mica_handle_t init_pager; /* the pager's endpoint, badged with our pid */
+
+/* ---- names.c: the name service (idl/names.idl) ---- */
+
+#define NAMES_MAX 32 /* names at once */
+
+extern const struct names_ops names_handlers;
+/* Drop every name process pid registered (it has ended). */
+void names_drop_owner(uint64_t pid);
+
+/* ---- manifest.c: what to start ---- */
+
+#define ENTRIES_MAX 16
+#define MODULE_MAX  47  /* as pager.spawn takes */
+#define ARGS_MAX    127 /* as pager.spawn takes */
+
+enum restart { RESTART_NEVER, RESTART_ON_FAILURE, RESTART_ALWAYS };
+
+struct entry {
+	/* From the manifest. */
+	bool server; /* server (waited for until it registers) or program */
+	enum restart restart;
+	char module[MODULE_MAX + 1];
+	char args[ARGS_MAX + 1];
+	/* Its process now (supervise.c). */
+	uint64_t pid;    /* 0: none runs */
+	bool registered; /* a server: it has registered a name (this run or an earlier one) */
+	bool done;       /* ended for good: no restart is due */
+	unsigned restarts;
+};
+
+extern struct entry entries[ENTRIES_MAX];
+extern unsigned nentries;
+
+/* Read the module named name through pager.module_read and parse it into entries. 0 or an error. */
+int manifest_load(const char *name);
+
+/* ---- supervise.c: start, watch, restart ---- */
+
+#define RESTARTS_MAX 3 /* restarts per entry, then it is given up */
+
+/* Start what the manifest says, in order, waiting at each server until it registers or ends. */
+void supervise_advance(void);
+/* Ask pager.wait about every running entry; log and handle each exit. */
+void supervise_poll(void);
+/* Process pid registered a name: a server's wait is over. */
+void supervise_registered(uint64_t pid);
+/* Every program ended and nothing due to restart (with exit_when_done: end the servers). */
+bool supervise_done(void);
+/* Kill every running entry and wait for each to end. */
+void supervise_stop_all(void);
+
+#endif /* INIT_INIT_H */

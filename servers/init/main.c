@@ -1,0 +1,83 @@
+/*
+ * init: the first process the pager starts (init=init.elf). It serves the
+ * name service (idl/names.idl) on its own endpoint, hands that endpoint to
+ * the pager (pager.set_names) so that every later process finds it in its
+ * startup info, starts what the manifest module lists and supervises it
+ * (README.md). Arguments: `exit_when_done` (the pager adds it for the
+ * kernel command line option init.exit_when_done), `manifest=<module>`.
+ */
+#include <startup.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "init.h"
+
+mica_handle_t init_pager;
+static bool exit_when_done;
+static struct ipc_server server; /* 8 KiB of buffers: not on the stack */
+
+/* With exit_when_done, once every program has ended: end the servers and exit. */
+static void maybe_exit(void)
+{
+	if (!exit_when_done || !supervise_done())
+		return;
+	supervise_stop_all();
+	printf("init: done\n");
+	exit(0);
+}
+
+/* Every message: the names interface, then a look at the children (and maybe the end). */
+static int dispatch(const void *ops, void *ctx, const struct ipc_msg *req, struct ipc_msg *rep)
+{
+	int rc = names_dispatch(ops, ctx, req, rep);
+
+	supervise_poll();
+	maybe_exit();
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const struct mica_startup *st = rt_startup_info();
+	const char *manifest = "manifest";
+	int64_t r;
+	int rc;
+
+	if (!st) {
+		printf("init: no startup info\n");
+		return 1;
+	}
+	init_pager = st->pager;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "exit_when_done") == 0)
+			exit_when_done = true;
+		else if (strncmp(argv[i], "manifest=", 9) == 0)
+			manifest = argv[i] + 9;
+	}
+	/* Our endpoint, and the pager hands it out from now on. */
+	if ((r = mica_endpoint_create()) < 0) {
+		printf("init: no endpoint: error %ld\n", (long)r);
+		return 2;
+	}
+	mica_handle_t ep = (mica_handle_t)r;
+
+	if ((rc = pager_set_names(init_pager, ep)) < 0) {
+		printf("init: pager.set_names: error %d\n", rc);
+		return 3;
+	}
+	if ((rc = manifest_load(manifest)) < 0)
+		printf("init: no manifest \"%s\": error %d\n", manifest, rc);
+	printf("init: %u entries\n", nentries);
+	supervise_poll(); /* starts the first entries */
+	maybe_exit();
+	/*
+	 * The kernel copies messages only into pages that are mapped, and the
+	 * pager backs ours on first touch: touch the loop's buffers first.
+	 */
+	memset(&server, 0, sizeof(server));
+	ipc_server_init(&server, dispatch, &names_handlers, 0);
+	r = ipc_serve(&server, ep);
+	printf("init: serving ended: error %ld\n", (long)r);
+	return 4;
+}

@@ -1,0 +1,137 @@
+/*
+ * The manifest: a boot module of plain text, read through pager.module_read,
+ * one entry per line, '#' to the end of a line a comment:
+ *
+ *	server <module> [restart=never|on-failure|always] [args...]
+ *	program <module> [restart=never|on-failure|always] [args...]
+ *
+ * A bad line is reported on serial and skipped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "init.h"
+
+struct entry entries[ENTRIES_MAX];
+unsigned nentries;
+
+/* The next word of *p (up to a space, tab or the end), NUL-terminated in place; NULL if none. */
+static char *word(char **p)
+{
+	char *s = *p;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (!*s)
+		return 0;
+	char *w = s;
+
+	while (*s && *s != ' ' && *s != '\t')
+		s++;
+	if (*s)
+		*s++ = 0;
+	*p = s;
+	return w;
+}
+
+/* Parse one line (comment cut off) into the next entry. Returns NULL or what is wrong. */
+static const char *parse_line(char *line)
+{
+	char *p = line, *kind = word(&p), *module, *w;
+	struct entry e = {.restart = RESTART_NEVER};
+
+	if (!kind)
+		return 0; /* blank */
+	/* A kind, a module, and room for the entry. */
+	if (strcmp(kind, "server") == 0)
+		e.server = true;
+	else if (strcmp(kind, "program") != 0)
+		return "unknown kind";
+	if (!(module = word(&p)))
+		return "no module";
+	if (strlen(module) > MODULE_MAX)
+		return "module name too long";
+	if (nentries == ENTRIES_MAX)
+		return "too many entries";
+	strcpy(e.module, module);
+	/* An optional restart policy, then the arguments, as one string. */
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strncmp(p, "restart=", 8) == 0) {
+		char *policy = word(&p) + 8;
+
+		if (strcmp(policy, "never") == 0)
+			e.restart = RESTART_NEVER;
+		else if (strcmp(policy, "on-failure") == 0)
+			e.restart = RESTART_ON_FAILURE;
+		else if (strcmp(policy, "always") == 0)
+			e.restart = RESTART_ALWAYS;
+		else
+			return "bad restart policy";
+	}
+	while ((w = word(&p))) {
+		size_t n = strlen(e.args);
+
+		if (n + (n ? 1 : 0) + strlen(w) > ARGS_MAX)
+			return "arguments too long";
+		if (n)
+			e.args[n++] = ' ';
+		strcpy(e.args + n, w);
+	}
+	entries[nentries++] = e;
+	return 0;
+}
+
+/*
+ * Read module `name` whole (pager.module_read, 4000 bytes a call) and parse
+ * it. Returns 0, or the pager's error (MICA_ENOENT: no manifest) or
+ * MICA_ENOMEM.
+ */
+int manifest_load(const char *name)
+{
+	uint64_t total = 0, got = 0;
+	char *text = 0;
+	int rc;
+
+	do {
+		uint8_t chunk[PAGER_MODULE_READ_DATA_MAX];
+		uint32_t len = 0;
+
+		memset(chunk, 0, sizeof(chunk)); /* mapped before the reply lands (main.c) */
+		if ((rc = pager_module_read(init_pager, name, got, chunk, &len, &total)) < 0) {
+			free(text);
+			return rc;
+		}
+		if (!text && !(text = malloc(total + 1)))
+			return MICA_ENOMEM;
+		if (got + len > total)
+			len = (uint32_t)(total - got);
+		memcpy(text + got, chunk, len);
+		got += len;
+		if (len == 0)
+			break;
+	} while (got < total);
+	text[got] = 0;
+	unsigned lineno = 0;
+
+	for (char *line = text; line && *line;) {
+		char *nl = strchr(line, '\n'), *hash;
+
+		lineno++;
+		if (nl)
+			*nl = 0;
+		if ((hash = strchr(line, '#')))
+			*hash = 0;
+		for (char *c = line; *c; c++)
+			if (*c == '\r')
+				*c = ' ';
+		const char *bad = parse_line(line);
+
+		if (bad)
+			printf("init: manifest line %u: %s, skipped\n", lineno, bad);
+		line = nl ? nl + 1 : 0;
+	}
+	free(text);
+	return 0;
+}

@@ -1,0 +1,131 @@
+/*
+ * Supervision: init spawns every manifest entry itself (pager.spawn), so
+ * each is its child and pager.wait reports its end; it asks after every
+ * message it receives (the pager also sends it a names.exited hint when a
+ * child ends, which wakes it). An entry that ends is restarted per its
+ * policy, at most RESTARTS_MAX times.
+ */
+#include <mica/fault.h>
+#include <stdio.h>
+
+#include "init.h"
+
+static unsigned next;   /* the next entry to start */
+static bool ready_said; /* "init: ready" (or why not) was printed */
+
+/* Start entry e: 0, or pager.spawn's error (the entry is then done). */
+static int start(struct entry *e)
+{
+	uint64_t pid = 0;
+	int rc = pager_spawn(init_pager, e->module, e->args, &pid);
+
+	if (rc < 0) {
+		printf("init: cannot start %s: error %d\n", e->module, rc);
+		e->done = true;
+		e->pid = 0;
+		return rc;
+	}
+	e->pid = pid;
+	printf("init: started %s pid %lu\n", e->module, (unsigned long)pid);
+	return 0;
+}
+
+/* Is a server still to be waited for (started, not registered, not given up)? */
+static bool waiting(const struct entry *e)
+{
+	return e->server && !e->registered && !e->done;
+}
+
+void supervise_advance(void)
+{
+	while (next < nentries) {
+		if (next > 0 && waiting(&entries[next - 1]))
+			return;
+		start(&entries[next++]);
+	}
+	if (ready_said || (nentries && waiting(&entries[nentries - 1])))
+		return;
+	unsigned missing = 0;
+
+	for (unsigned i = 0; i < nentries; i++)
+		if (entries[i].server && !entries[i].registered)
+			missing++;
+	ready_said = true;
+	if (missing)
+		printf("init: not ready: %u server(s) did not register\n", missing);
+	else
+		printf("init: ready\n");
+}
+
+/* Entry e's process ended with reason and code: restart it, or it is done. */
+static void ended(struct entry *e, uint32_t reason, uint64_t code)
+{
+	bool failed = reason != MICA_EXIT_NORMAL || code != 0;
+	bool again = e->restart == RESTART_ALWAYS || (e->restart == RESTART_ON_FAILURE && failed);
+
+	printf("init: %s pid %lu exited: reason %u code %lu\n", e->module, (unsigned long)e->pid,
+	       reason, (unsigned long)code);
+	names_drop_owner(e->pid);
+	e->pid = 0;
+	if (again && e->restarts == RESTARTS_MAX) {
+		printf("init: %s restarted %u times, given up\n", e->module, RESTARTS_MAX);
+		again = false;
+	}
+	if (!again) {
+		e->done = true;
+		return;
+	}
+	e->restarts++;
+	printf("init: restarting %s (%u of %u)\n", e->module, e->restarts, RESTARTS_MAX);
+	start(e);
+}
+
+void supervise_poll(void)
+{
+	for (unsigned i = 0; i < nentries; i++) {
+		struct entry *e = &entries[i];
+		uint32_t reason;
+		uint64_t code;
+
+		if (!e->pid || pager_wait(init_pager, e->pid, &reason, &code) < 0)
+			continue;
+		ended(e, reason, code);
+	}
+	supervise_advance();
+}
+
+void supervise_registered(uint64_t pid)
+{
+	for (unsigned i = 0; i < nentries; i++)
+		if (entries[i].pid == pid && entries[i].server)
+			entries[i].registered = true;
+}
+
+bool supervise_done(void)
+{
+	if (next < nentries || !ready_said)
+		return false;
+	for (unsigned i = 0; i < nentries; i++)
+		if (!entries[i].server && !entries[i].done)
+			return false;
+	return true;
+}
+
+void supervise_stop_all(void)
+{
+	for (unsigned i = 0; i < nentries; i++) {
+		struct entry *e = &entries[i];
+		uint32_t reason = MICA_EXIT_KILLED;
+		uint64_t code = 0;
+		int rc;
+
+		if (!e->pid)
+			continue;
+		e->restart = RESTART_NEVER; /* ended on purpose */
+		(void)pager_kill(init_pager, e->pid, 0);
+		/* The pager takes the kill's exit notice next; until then the child runs. */
+		while ((rc = pager_wait(init_pager, e->pid, &reason, &code)) == MICA_EAGAIN)
+			mica_yield();
+		ended(e, reason, code);
+	}
+}

@@ -1,0 +1,71 @@
+/*
+ * The name service's endpoint: init hands it over (pager.set_names); every
+ * process spawned afterwards gets a send-only copy badged with its pid, and
+ * init is hinted (names.exited, a try-send) when one of its children ends.
+ */
+#include <idl/names_types.h>
+
+#include "pager.h"
+
+static mica_handle_t names_ep = MICA_HANDLE_NONE; /* ours: SEND and COPY, no badge */
+static struct space *names_owner;                 /* who set it (init) */
+
+/*
+ * The set_names call of s: only the pager's own child may make ep the
+ * name service (MICA_EPERM, ep closed, for anyone else). A previous one is
+ * dropped. Returns 0 or MICA_EPERM.
+ */
+int names_set(struct space *s, mica_handle_t ep)
+{
+	/* The pager's own child, and nobody else. */
+	if (s->parent) {
+		ipc_handle_drop(ep);
+		return MICA_EPERM;
+	}
+	ipc_handle_drop(names_ep);
+	names_ep = ep;
+	names_owner = s;
+	return 0;
+}
+
+/*
+ * The names handle for child s, in s's own table: a copy of the service's
+ * endpoint, SEND only, badged with s's pid. MICA_HANDLE_NONE if no service
+ * is set or a step fails (the child then runs without one).
+ */
+mica_handle_t names_give(struct space *s)
+{
+	int64_t r;
+
+	if (names_ep == MICA_HANDLE_NONE || names_owner == 0 || names_owner->state != SPACE_LIVE)
+		return MICA_HANDLE_NONE;
+	if ((r = mica_handle_mint(names_ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, s->pid)) < 0)
+		return MICA_HANDLE_NONE;
+	mica_handle_t minted = (mica_handle_t)r;
+
+	r = mica_handle_give(s->as, minted, MICA_RIGHT_SEND);
+	(void)mica_handle_close(minted);
+	return r < 0 ? MICA_HANDLE_NONE : (mica_handle_t)r;
+}
+
+/*
+ * Process s has ended. If it set the name service, the service is gone
+ * (no later process gets it). If its parent set it, send the parent a
+ * names.exited hint; a try-send, so the pager never blocks: if the parent
+ * is not waiting in its receive, it is running and will ask pager.wait
+ * itself (servers/init/README.md).
+ */
+void names_ended(struct space *s)
+{
+	struct mica_msg m = {.label = NAMES_LABEL_EXITED};
+
+	if (s == names_owner) {
+		ipc_handle_drop(names_ep);
+		names_ep = MICA_HANDLE_NONE;
+		names_owner = 0;
+		return;
+	}
+	if (s->parent == 0 || s->parent != names_owner || names_ep == MICA_HANDLE_NONE)
+		return;
+	(void)mica_try_send(names_ep, &m, 0);
+}

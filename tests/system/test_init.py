@@ -1,0 +1,67 @@
+"""init and the name service: the pager starts init, which reads the manifest
+module, starts the nametest servers (one crashes and is restarted) and its
+client, serves the names they register and look up, and with
+init.exit_when_done ends them all (servers/init/, tests/user/nametest/)."""
+
+import re
+
+import mica
+import pytest
+
+USER = mica.BUILD / "user"
+MODULES = [USER / "pager.elf", USER / "init.elf", USER / "nametest.elf",
+           mica.ROOT / "tests" / "system" / "manifests" / "init" / "manifest"]
+IDS = ["duplicate", "names_handle", "lookup_call", "unknown", "bad_name", "duplicate_client",
+       "restart"]
+
+
+@pytest.fixture(scope="module")
+def run():
+    r = mica.boot(cmdline="idle=exit pager.exit_when_idle init=init.elf init.exit_when_done",
+                  modules=MODULES)
+    assert r.rc == mica.EXIT_SUCCESS, r.log
+    return r
+
+
+@pytest.mark.parametrize("test_id", IDS)
+def test_init(run, test_id):
+    lines = [ln for ln in run.lines if ln.startswith(f"TEST init.{test_id} ")]
+    assert lines == [f"TEST init.{test_id} PASS"], run.log
+
+
+def test_every_result_is_known(run):
+    assert sorted(re.findall(r"^TEST init\.(\S+) ", run.log, re.M)) == sorted(IDS), run.log
+
+
+def test_ready_once_after_the_servers_registered(run):
+    assert run.lines.count("init: ready") == 1, run.log
+    ready = run.lines.index("init: ready")
+    assert run.line("init: nt.echo registered by pid") in run.lines[:ready], run.log
+    assert run.line("init: nt.crash registered by pid") in run.lines[:ready], run.log
+
+
+def test_bad_manifest_lines_are_skipped(run):
+    assert run.has("init: manifest line 6: unknown kind, skipped"), run.log
+    assert run.has("init: manifest line 7: bad restart policy, skipped"), run.log
+    assert run.has("init: manifest line 8: no module, skipped"), run.log
+    assert run.has("init: 3 entries"), run.log
+
+
+def test_exits_logged_and_crash_restarted(run):
+    exits = re.findall(r"^init: nametest\.elf pid (\d+) exited: reason (\d+) code (\d+)$",
+                       run.log, re.M)
+    reasons = sorted((int(r), int(c)) for _, r, c in exits)
+    # The crash (a pager kill: MICA_EXIT_PAGER 2, no region 1), the client (0 0),
+    # and both servers killed at the end (MICA_EXIT_KILLED 3).
+    assert reasons == [(0, 0), (2, 1), (3, 0), (3, 0)], run.log
+    assert run.lines.count("init: restarting nametest.elf (1 of 3)") == 1, run.log
+    assert run.has("init: done"), run.log
+    assert run.has("pager: init.elf pid 257 ended: reason 0 code 0"), run.log
+
+
+def test_every_frame_back_in_the_pager(run):
+    start = re.search(r"^pager: start free=(\d+) ", run.log, re.M)
+    idle = re.search(r"^pager: idle free=(\d+) total=(\d+) largest=\d+ donated=(\d+)$",
+                     run.log, re.M)
+    assert start and idle, run.log
+    assert int(idle.group(1)) == int(start.group(1)), run.log

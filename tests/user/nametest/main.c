@@ -1,0 +1,162 @@
+/*
+ * The name service's test program (tests/system/test_init.py), one binary
+ * in three roles chosen by argv[1]:
+ *   echo    a server: registers nt.echo and serves idl/echo.idl;
+ *   crash   a server that crashes before registering on its first run (it
+ *           notes the run in nt.echo's store), and registers nt.crash after
+ *           init restarts it;
+ *   client  looks both up and calls them, and checks the refusals.
+ */
+#include <idl/echo_client.h>
+#include <idl/echo_server.h>
+#include <idl/names_client.h>
+#include <startup.h>
+#include <stdio.h>
+#include <string.h>
+
+static void result(const char *id, bool ok, long detail)
+{
+	if (ok)
+		printf("TEST init.%s PASS\n", id);
+	else
+		printf("TEST init.%s FAIL %ld\n", id, detail);
+}
+
+/* ---- the echo server: ping, and a store of one entry ---- */
+
+static char stored_name[ECHO_PUT_NAME_MAX + 1];
+static uint8_t stored[ECHO_PUT_DATA_MAX];
+static uint32_t stored_len;
+
+static int op_ping(void *ctx, uint64_t badge, uint64_t x, uint64_t *y)
+{
+	(void)ctx, (void)badge;
+	*y = x + 1;
+	return 0;
+}
+
+static int op_put(void *ctx, uint64_t badge, const char *name, const uint8_t *data,
+                  uint32_t data_len, uint32_t *count)
+{
+	(void)ctx, (void)badge;
+	strcpy(stored_name, name);
+	memcpy(stored, data, data_len);
+	stored_len = data_len;
+	*count = 1;
+	return 0;
+}
+
+static int op_get(void *ctx, uint64_t badge, const char *name, uint8_t *data, uint32_t *data_len)
+{
+	(void)ctx, (void)badge;
+	if (!stored_name[0] || strcmp(name, stored_name) != 0)
+		return MICA_ENOENT;
+	memcpy(data, stored, stored_len);
+	*data_len = stored_len;
+	return 0;
+}
+
+static const struct echo_ops echo_handlers = {.ping = op_ping, .put = op_put, .get = op_get};
+static struct ipc_server server;
+
+/* Make an endpoint, register a send-only copy of it as name, serve echo on it. */
+static int serve_as(const char *name)
+{
+	int64_t r = mica_endpoint_create();
+
+	if (r < 0)
+		return 1;
+	mica_handle_t ep = (mica_handle_t)r;
+
+	if ((r = mica_handle_mint(ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, 1)) < 0)
+		return 2;
+	mica_handle_t send = (mica_handle_t)r;
+	int rc = names_register_name(rt_names_handle(), name, send);
+
+	if (rc < 0) {
+		printf("nametest: register %s: error %d\n", name, rc);
+		return 3;
+	}
+	/* The same name again: taken. */
+	rc = names_register_name(rt_names_handle(), name, send);
+	if (strcmp(name, "nt.echo") == 0)
+		result("duplicate", rc == MICA_EEXIST, rc);
+	memset(&server, 0, sizeof(server)); /* mapped before a message lands in it */
+	echo_server_init(&server, &echo_handlers, 0);
+	return (int)ipc_serve(&server, ep);
+}
+
+/* ---- the crashing server ---- */
+
+static int crash(void)
+{
+	mica_handle_t echo;
+	uint8_t data[ECHO_GET_DATA_MAX];
+	uint32_t len;
+	int rc;
+
+	memset(data, 0, sizeof(data)); /* mapped before the reply lands in it */
+	rc = names_lookup(rt_names_handle(), "nt.echo", &echo);
+
+	if (rc < 0) {
+		printf("nametest: crash: no nt.echo: error %d\n", rc);
+		return 1;
+	}
+	if (echo_get(echo, "crashed", data, &len) == MICA_ENOENT) {
+		uint32_t count;
+
+		(void)echo_put(echo, "crashed", "1", 1, &count);
+		printf("nametest: crashing on purpose\n");
+		volatile uintptr_t nowhere = 8; /* no region there: the pager kills us */
+
+		*(volatile int *)nowhere = 1;
+	}
+	return serve_as("nt.crash");
+}
+
+/* ---- the client ---- */
+
+static int client(void)
+{
+	mica_handle_t names = rt_names_handle(), echo = MICA_HANDLE_NONE, again;
+	uint64_t y = 0;
+	int rc;
+
+	result("names_handle", names != MICA_HANDLE_NONE, 0);
+	rc = names_lookup(names, "nt.echo", &echo);
+	if (rc == 0)
+		rc = echo_ping(echo, 41, &y);
+	result("lookup_call", rc == 0 && y == 42, rc ? rc : (long)y);
+	rc = names_lookup(names, "nt.nobody", &again);
+	result("unknown", rc == MICA_ENOENT, rc);
+	/* Bad names: empty, and a character outside [A-Za-z0-9._-]. */
+	int64_t r = mica_endpoint_create();
+	mica_handle_t mine = r < 0 ? MICA_HANDLE_NONE : (mica_handle_t)r;
+	int empty = names_register_name(names, "", mine);
+	int slash = names_register_name(names, "nt/bad", mine);
+
+	result("bad_name", empty == MICA_EINVAL && slash == MICA_EINVAL, empty ? slash : empty);
+	rc = names_register_name(names, "nt.echo", mine);
+	result("duplicate_client", rc == MICA_EEXIST, rc);
+	/* The crashing server, restarted, registered nt.crash. */
+	y = 0;
+	rc = names_lookup(names, "nt.crash", &again);
+	if (rc == 0)
+		rc = echo_ping(again, 1, &y);
+	result("restart", rc == 0 && y == 2, rc ? rc : (long)y);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *role = argc > 1 ? argv[1] : "";
+
+	if (strcmp(role, "echo") == 0)
+		return serve_as("nt.echo");
+	if (strcmp(role, "crash") == 0)
+		return crash();
+	if (strcmp(role, "client") == 0)
+		return client();
+	printf("nametest: unknown role \"%s\"\n", role);
+	return 1;
+}
