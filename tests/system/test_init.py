@@ -12,7 +12,7 @@ USER = mica.BUILD / "user"
 MODULES = [USER / "pager.elf", USER / "init.elf", USER / "nametest.elf",
            mica.ROOT / "tests" / "system" / "manifests" / "init" / "manifest"]
 IDS = ["duplicate", "names_handle", "lookup_call", "unknown", "bad_name", "duplicate_client",
-       "restart"]
+       "restart", "set_names_refused", "module_read"]
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@
 #include <idl/echo_client.h>
 #include <idl/echo_server.h>
 #include <idl/names_client.h>
+#include <idl/pager_client.h>
 #include <startup.h>
 #include <stdio.h>
 #include <string.h>
@@ -144,6 +145,23 @@ static int client(void)
 	if (rc == 0)
 		rc = echo_ping(again, 1, &y);
 	result("restart", rc == 0 && y == 2, rc ? rc : (long)y);
+	/* Only init may set the name service; module_read's refusals. */
+	mica_handle_t pager = rt_startup_info()->pager;
+	static uint8_t data[PAGER_MODULE_READ_DATA_MAX];
+	uint32_t len = 0;
+	uint64_t total = 0;
+
+	rc = pager_set_names(pager, mine);
+	result("set_names_refused", rc == MICA_EPERM, rc);
+	rc = pager_module_read(pager, "nosuch.elf", 0, data, &len, &total);
+	int past = pager_module_read(pager, "manifest", UINT64_MAX, data, &len, &total);
+	int end = pager_module_read(pager, "manifest", 0, data, &len, &total);
+	uint64_t size = total;
+	int at_end = end ? end : pager_module_read(pager, "manifest", size, data, &len, &total);
+	result("module_read",
+	       rc == MICA_ENOENT && past == MICA_ERANGE && end == 0 && size > 0 && at_end == 0 &&
+	           len == 0,
+	       rc != MICA_ENOENT ? rc : past);
 	return 0;
 }
 
