@@ -116,6 +116,31 @@ $(BUILD)/user/nametest.elf: $(wildcard tests/user/nametest/*.c) $(IDL_OUT)/names
 
 init: $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf
 
+# Servers on the runtime, found by folder: servers/<name>/ (but pager and
+# init, built above) gives build/user/<name>.elf with the stubs <name>_server
+# and names_client; a test client tests/user/<name>client/ gives
+# build/user/<name>client.elf with <name>_client and names_client. So a new
+# server (make new-server NAME=<name>, docs/ADDING_A_SERVER.md) needs no edit here.
+RT_SERVERS := $(filter-out pager init,$(patsubst servers/%/main.c,%,$(wildcard servers/*/main.c)))
+RT_CLIENTS := $(patsubst tests/user/%/main.c,%,$(wildcard tests/user/*client/main.c))
+RT_PROGS   := $(foreach p,$(RT_SERVERS) $(RT_CLIENTS),$(BUILD)/user/$(p).elf)
+
+# $(call rt_prog,<program>,<folder>,<stubs>): a runtime program from a folder.
+define rt_prog
+$(BUILD)/user/$(1).elf: $(wildcard $(2)/*.c $(2)/*.h) \
+		$(foreach s,$(3),$(IDL_OUT)/$(s).c) tests/user/user.ld $(LIBRUNTIME) $(LIBIPC) | deps
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(RUNTIME_CFLAGS) $$(USER_LDFLAGS) -o $$@ $$(filter %.c,$$^) $$(LIBRUNTIME) $$(LIBIPC)
+endef
+$(foreach s,$(RT_SERVERS),$(eval $(call rt_prog,$(s),servers/$(s),$(s)_server names_client)))
+$(foreach c,$(RT_CLIENTS),$(eval $(call rt_prog,$(c),tests/user/$(c),$(c:client=)_client names_client)))
+
+servers: $(RT_PROGS)
+
+# A new server from the template (tools/new-server.py): make new-server NAME=<name>.
+new-server:
+	$(PYTHON) tools/new-server.py $(NAME)
+
 # Each program is a folder of C files: tests/user/<name>/ gives build/user/<name>.elf,
 # linked with the helpers they share in tests/user/lib/.
 # USER_IDL_<name> lists the generated stubs it compiles in, e.g. echo_client.
@@ -140,7 +165,7 @@ $(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) \
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all run run-pager debug test bench deps runtime init style idl-check idl-test idl-goldens system-test clean FORCE
+.PHONY: all run run-pager debug test bench deps runtime init servers new-server style idl-check idl-test idl-goldens system-test clean FORCE
 all: $(ISO)
 
 deps:
@@ -211,7 +236,8 @@ idl-test: idl-check | deps
 idl-goldens: | deps
 	$(PYTHON) tests/idl/goldens.py --regen
 
-system-test: $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf | deps
+system-test: $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf \
+		$(RT_PROGS) | deps
 	$(PYTHON) -m pytest -v tests/system
 
 # Instructions per operation, counted under QEMU -icount (tools/bench.py).
