@@ -1,0 +1,280 @@
+#!/usr/bin/python3
+"""make new-server NAME=<name>: a new server from a template
+(docs/ADDING_A_SERVER.md). Creates
+
+    idl/<name>.idl                          the interface, a fresh number
+    servers/<name>/main.c, README.md        registers <name> with init, serves ping
+    tests/user/<name>client/main.c          looks <name> up and calls it
+    tests/system/manifests/<name>/manifest  the server, then the client
+    tests/system/test_<name>.py             boots them under init
+
+The Makefile finds servers/*/ and tests/user/*client/ by itself, so `make
+test` builds, boots and checks the new server with no further edit.
+Standard library only. Usage: tools/new-server.py <name> [--root DIR]
+"""
+
+import re
+import sys
+from pathlib import Path
+
+NAME_RE = re.compile(r"[a-z][a-z0-9]*")
+NAME_MAX = 16  # keeps the generated lines inside clang-format's 100 columns
+
+# Names taken by the system, its build or C: a server can't be called that.
+RESERVED = set("""
+    pager init names kv echo idltest kernel runtime libipc lib user gen idl build servers tests
+    test tools docs include all run debug bench deps style clean
+    auto break case char const continue default do double else enum extern float for goto if
+    inline int long register restrict return short signed sizeof static struct switch typedef
+    union unsigned void volatile while asm typeof bool true false offsetof alignof main
+    interface method version u8 u16 u32 u64 i8 i16 i32 i64 string bytes handle
+""".split())
+
+FIRST_NUMBER, LAST_NUMBER = 1, 0x0FFF  # the system's servers (docs/IDL.md)
+
+
+def refuse(msg):
+    print(f"new-server: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def check_name(root, name):
+    if not NAME_RE.fullmatch(name or ""):
+        refuse(f'bad name "{name}": use [a-z][a-z0-9]* (e.g. make new-server NAME=clock)')
+    if len(name) > NAME_MAX:
+        refuse(f'bad name "{name}": at most {NAME_MAX} characters')
+    if name in RESERVED:
+        refuse(f'"{name}" is reserved (a system server, a build name or a C keyword)')
+    if name.endswith("client"):
+        refuse(f'"{name}" ends in "client": that is the name of test clients')
+    taken = [root / "servers" / name, root / "idl" / f"{name}.idl",
+             root / "tests" / "idl" / f"{name}.idl", root / "tests" / "user" / name,
+             root / "tests" / "user" / f"{name}client",
+             root / "tests" / "system" / "manifests" / name,
+             root / "tests" / "system" / f"test_{name}.py"]
+    for path in taken:
+        if path.exists():
+            refuse(f'"{name}" is taken: {path.relative_to(root)} exists')
+
+
+def fresh_number(root):
+    """The smallest interface number of the system's range no .idl file uses."""
+    used = set()
+    for f in sorted((root / "idl").glob("*.idl")) + sorted((root / "tests" / "idl").glob("*.idl")):
+        for m in re.finditer(r"^\s*interface\s+\w+\s+(\w+)", f.read_text(), re.M):
+            try:
+                used.add(int(m.group(1), 0))
+            except ValueError:
+                pass
+    for n in range(FIRST_NUMBER, LAST_NUMBER + 1):
+        if n not in used:
+            return n
+    refuse("no free interface number in 1-0x0FFF")
+
+
+IDL = """\
+// The {name} server (servers/{name}/README.md), made by make new-server.
+
+/// {name}: describe the service here.
+interface {name} {number} version 1 {{
+	/// Returns x + 1. Replace it with the server's own methods.
+	method ping 1 (u64 x) -> (u64 y);
+}}
+"""
+
+SERVER_MAIN = """\
+/*
+ * {name}: a server made by make new-server (docs/ADDING_A_SERVER.md). Makes
+ * an endpoint, registers a send-only copy of it with init as "{name}", and
+ * serves idl/{name}.idl on it. Put each concern in its own file beside this
+ * one (servers/kv/ is a fuller example).
+ */
+#include <idl/{name}_server.h>
+#include <idl/names_client.h>
+#include <startup.h>
+#include <stdio.h>
+#include <string.h>
+
+static int op_ping(void *ctx, uint64_t badge, uint64_t x, uint64_t *y)
+{{
+	(void)ctx, (void)badge;
+	*y = x + 1;
+	return 0;
+}}
+
+static const struct {name}_ops handlers = {{.ping = op_ping}};
+static struct ipc_server server; /* 8 KiB of buffers: not on the stack */
+
+int main(void)
+{{
+	int64_t r = mica_endpoint_create();
+
+	if (r < 0) {{
+		printf("{name}: no endpoint: error %ld\\n", (long)r);
+		return 1;
+	}}
+	mica_handle_t ep = (mica_handle_t)r;
+
+	/* Others get a send-only copy: only we receive on ep. */
+	if ((r = mica_handle_mint(ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, 1)) < 0) {{
+		printf("{name}: mint: error %ld\\n", (long)r);
+		return 2;
+	}}
+	int rc = names_register_name(rt_names_handle(), "{name}", (mica_handle_t)r);
+
+	if (rc < 0) {{
+		printf("{name}: register: error %d\\n", rc);
+		return 3;
+	}}
+	/* The pager backs pages on first touch; the kernel copies only into mapped ones. */
+	memset(&server, 0, sizeof(server));
+	{name}_server_init(&server, &handlers, 0);
+	r = ipc_serve(&server, ep);
+	printf("{name}: serving ended: error %ld\\n", (long)r);
+	return 4;
+}}
+"""
+
+SERVER_README = """\
+# {name}
+
+A server made by `make new-server NAME={name}` (docs/ADDING_A_SERVER.md). A
+runtime program (`build/user/{name}.elf`) that registers the name `{name}`
+with init and serves `idl/{name}.idl` (interface {number}).
+
+| file | what |
+|---|---|
+| `main.c` | the endpoint, `names.register_name("{name}")`, the handlers, the `ipc_serve` loop |
+
+## Calls
+
+| method | what | errors |
+|---|---|---|
+| `ping(x) -> (y)` | returns x + 1 | |
+
+## Running it
+
+The manifest line is `server {name}.elf`; `tests/system/manifests/{name}/manifest`
+adds its client, `tests/user/{name}client/` (`tests/system/test_{name}.py`).
+"""
+
+CLIENT_MAIN = """\
+/*
+ * The {name} server's test client (tests/system/test_{name}.py): looks up
+ * "{name}" with init and calls it. Prints one line per check:
+ * TEST {name}.<id> PASS, or FAIL and a detail.
+ */
+#include <idl/{name}_client.h>
+#include <idl/names_client.h>
+#include <startup.h>
+#include <stdio.h>
+
+static void result(const char *id, bool ok, long detail)
+{{
+	if (ok)
+		printf("TEST {name}.%s PASS\\n", id);
+	else
+		printf("TEST {name}.%s FAIL %ld\\n", id, detail);
+}}
+
+int main(void)
+{{
+	mica_handle_t ep = MICA_HANDLE_NONE;
+	uint64_t y = 0;
+	int rc = names_lookup(rt_names_handle(), "{name}", &ep);
+
+	result("lookup", rc == 0, rc);
+	if (rc < 0)
+		return 1;
+	rc = {name}_ping(ep, 41, &y);
+	result("ping", rc == 0 && y == 42, rc ? rc : (long)y);
+	return 0;
+}}
+"""
+
+MANIFEST = """\
+# The manifest of tests/system/test_{name}.py: the {name} server, then its client.
+server {name}.elf
+program {name}client.elf
+"""
+
+TEST = '''\
+"""The {name} server (servers/{name}/): init starts it from the manifest,
+then its client (tests/user/{name}client/), which looks it up and calls it."""
+
+import re
+
+import mica
+import pytest
+
+USER = mica.BUILD / "user"
+MODULES = [USER / "pager.elf", USER / "init.elf", USER / "{name}.elf", USER / "{name}client.elf",
+           mica.ROOT / "tests" / "system" / "manifests" / "{name}" / "manifest"]
+IDS = ["lookup", "ping"]
+
+
+@pytest.fixture(scope="module")
+def run():
+    r = mica.boot(cmdline="idle=exit pager.exit_when_idle init=init.elf init.exit_when_done",
+                  modules=MODULES)
+    assert r.rc == mica.EXIT_SUCCESS, r.log
+    return r
+
+
+@pytest.mark.parametrize("test_id", IDS)
+def test_{name}(run, test_id):
+    lines = [ln for ln in run.lines if ln.startswith(f"TEST {name}.{{test_id}} ")]
+    assert lines == [f"TEST {name}.{{test_id}} PASS"], run.log
+
+
+def test_every_result_is_known(run):
+    assert sorted(re.findall(r"^TEST {name}\\.(\\S+) ", run.log, re.M)) == sorted(IDS), run.log
+
+
+def test_ready_after_{name}_registered(run):
+    assert run.lines.count("init: ready") == 1, run.log
+    ready = run.lines.index("init: ready")
+    assert run.line("init: {name} registered by pid") in run.lines[:ready], run.log
+    assert run.has("init: done"), run.log
+
+
+def test_every_frame_back_in_the_pager(run):
+    start = re.search(r"^pager: start free=(\\d+) ", run.log, re.M)
+    idle = re.search(r"^pager: idle free=(\\d+) total=(\\d+) largest=\\d+ donated=(\\d+)$",
+                     run.log, re.M)
+    assert start and idle, run.log
+    assert int(idle.group(1)) == int(start.group(1)), run.log
+'''
+
+
+def main(argv):
+    args = argv[1:]
+    root = Path(__file__).resolve().parents[1]
+    if len(args) == 3 and args[1] == "--root":
+        root = Path(args[2]).resolve()
+        args = args[:1]
+    if len(args) != 1:
+        refuse("usage: make new-server NAME=<name>  (tools/new-server.py <name> [--root DIR])")
+    name = args[0]
+    check_name(root, name)
+    number = fresh_number(root)
+    files = {
+        f"idl/{name}.idl": IDL,
+        f"servers/{name}/main.c": SERVER_MAIN,
+        f"servers/{name}/README.md": SERVER_README,
+        f"tests/user/{name}client/main.c": CLIENT_MAIN,
+        f"tests/system/manifests/{name}/manifest": MANIFEST,
+        f"tests/system/test_{name}.py": TEST,
+    }
+    for rel, template in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(template.format(name=name, number=number))
+        print(f"new-server: wrote {rel}")
+    print(f"new-server: {name} is interface {number}; make test builds and boots it "
+          f"(alone: python3 -m pytest tests/system/test_{name}.py after make system-test's "
+          f"build)")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
