@@ -119,8 +119,10 @@ init: $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf
 # Servers on the runtime, found by folder: servers/<name>/ (but pager and
 # init, built above) gives build/user/<name>.elf with the stubs <name>_server
 # and names_client; a test client tests/user/<name>client/ gives
-# build/user/<name>client.elf with <name>_client and names_client. So a new
-# server (make new-server NAME=<name>, docs/ADDING_A_SERVER.md) needs no edit here.
+# build/user/<name>client.elf with <name>_client and names_client.
+# RT_IDL_<program> adds stubs (e.g. RT_IDL_kv := pager_client). So a new
+# server (make new-server NAME=<name>, docs/ADDING_A_SERVER.md) needs no
+# edit here.
 RT_SERVERS := $(filter-out pager init,$(patsubst servers/%/main.c,%,$(wildcard servers/*/main.c)))
 RT_CLIENTS := $(patsubst tests/user/%/main.c,%,$(wildcard tests/user/*client/main.c))
 RT_PROGS   := $(foreach p,$(RT_SERVERS) $(RT_CLIENTS),$(BUILD)/user/$(p).elf)
@@ -132,8 +134,8 @@ $(BUILD)/user/$(1).elf: $(wildcard $(2)/*.c $(2)/*.h) \
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(RUNTIME_CFLAGS) $$(USER_LDFLAGS) -o $$@ $$(filter %.c,$$^) $$(LIBRUNTIME) $$(LIBIPC)
 endef
-$(foreach s,$(RT_SERVERS),$(eval $(call rt_prog,$(s),servers/$(s),$(s)_server names_client)))
-$(foreach c,$(RT_CLIENTS),$(eval $(call rt_prog,$(c),tests/user/$(c),$(c:client=)_client names_client)))
+$(foreach s,$(RT_SERVERS),$(eval $(call rt_prog,$(s),servers/$(s),$(s)_server names_client $(RT_IDL_$(s)))))
+$(foreach c,$(RT_CLIENTS),$(eval $(call rt_prog,$(c),tests/user/$(c),$(c:client=)_client names_client $(RT_IDL_$(c)))))
 
 servers: $(RT_PROGS)
 
