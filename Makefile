@@ -167,7 +167,7 @@ $(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) \
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all run run-pager debug test bench deps runtime init servers new-server style idl-check idl-test idl-goldens system-test clean FORCE
+.PHONY: all run run-pager debug test test-inside test-one bench deps runtime init servers new-server style idl-check idl-test idl-goldens system-test clean FORCE
 all: $(ISO)
 
 deps:
@@ -241,6 +241,16 @@ idl-goldens: | deps
 system-test: $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf \
 		$(RT_PROGS) | deps
 	$(PYTHON) -m pytest -v tests/system
+
+# Every test program inside Mica, run by init from one manifest; and one test by its id.
+SYSTEM_PROGS = $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf servers \
+	runtime
+test-inside: $(SYSTEM_PROGS) | deps
+	$(PYTHON) tools/testrun.py inside
+
+test-one: $(SYSTEM_PROGS) | deps
+	@test -n "$(ID)" || { echo "usage: make test-one ID=<id> (as in a TEST <id> line)"; exit 2; }
+	$(PYTHON) tools/testrun.py one $(ID)
 
 # Instructions per operation, counted under QEMU -icount (tools/bench.py).
 bench: $(KERNEL) $(BUILD)/user/bench.elf $(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf | deps

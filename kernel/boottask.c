@@ -148,6 +148,7 @@ void boottask_start(const struct boot_info *boot)
 	                       BOOTTASK_PRIO, &none, &t) != MICA_OK)
 		boot_fail("no memory for the first thread");
 	t->max_prio = MICA_PRIO_MAX; /* it may place servers above itself */
+	thread_set_first(t);
 	if (handle_alloc(&as->handles, &as->obj,
 	                 MICA_RIGHT_MEMORY | MICA_RIGHT_MANAGE | MICA_RIGHT_COPY, 0,
 	                 &has) != MICA_OK ||

@@ -271,6 +271,10 @@ static void idle_loop(void)
 			kprintf(FRAME_STATS_LINE, st.total, st.free, st.used);
 			mem_stats_print();
 			kprintf("kernel: all user threads have exited\n");
+			if (thread_first_failed()) {
+				kprintf("kernel: the first task failed\n");
+				cpu_qemu_exit(QEMU_EXIT_FAILURE);
+			}
 			cpu_qemu_exit(QEMU_EXIT_SUCCESS);
 		}
 		__asm__ volatile("sti; hlt; cli");

@@ -37,6 +37,26 @@ extern char thread_first_return[];
 static uint32_t next_id = 1;
 static uint32_t live_user; /* user threads not yet ended */
 
+/* The first task's first thread, and whether it ended badly (thread_first_failed). */
+static struct thread *first_thread;
+static bool first_failed;
+
+/* Remember t as the first task's first thread (boottask.c). */
+void thread_set_first(struct thread *t)
+{
+	first_thread = t;
+}
+
+/*
+ * Did the first task's first thread end killed or with a non-zero code?
+ * idle=exit then leaves QEMU with the failure status: the first task
+ * speaks for the whole run (the pager passes on init's verdict).
+ */
+bool thread_first_failed(void)
+{
+	return first_failed;
+}
+
 /* Allocate a thread object and its stack; the caller fills in the context. */
 static int thread_alloc(unsigned prio, struct thread **out)
 {
@@ -169,6 +189,8 @@ void thread_end(struct thread *t, unsigned reason, int64_t code, uint64_t addr, 
 		kprintf("thread %u exited: code %ld\n", t->id, code);
 	else
 		kprintf("thread %u killed: %s at rip 0x%lx\n", t->id, why, rip);
+	if (t == first_thread)
+		first_failed = reason != MICA_EXIT_NORMAL || code != 0;
 	ipc_detach(t);
 	sched_remove(t);
 	live_user--;

@@ -79,5 +79,7 @@ void thread_fault(struct trap_frame *f, uint64_t addr);
 void thread_reap(struct thread *t);
 void thread_release(struct thread *t);
 uint32_t thread_live_user(void);
+void thread_set_first(struct thread *t);
+bool thread_first_failed(void);
 
 #endif /* KERNEL_THREAD_H */

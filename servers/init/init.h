@@ -41,6 +41,7 @@ struct entry {
 	uint64_t pid;    /* 0: none runs */
 	bool registered; /* a server: it has registered a name (this run or an earlier one) */
 	bool done;       /* ended for good: no restart is due */
+	bool failed;     /* its last run ended killed or with a non-zero code */
 	unsigned restarts;
 };
 
@@ -62,6 +63,8 @@ void supervise_poll(void);
 void supervise_registered(uint64_t pid);
 /* Every program ended and nothing due to restart (with exit_when_done: end the servers). */
 bool supervise_done(void);
+/* Programs whose last run failed (killed, or a non-zero exit code). */
+unsigned supervise_failures(void);
 /* Kill every running entry and wait for each to end. */
 void supervise_stop_all(void);
 

@@ -22,9 +22,11 @@ static void maybe_exit(void)
 {
 	if (!exit_when_done || !supervise_done())
 		return;
+	unsigned failed = supervise_failures();
+
 	supervise_stop_all();
-	printf("init: done\n");
-	exit(0);
+	printf("init: done, %u program%s failed\n", failed, failed == 1 ? "" : "s");
+	exit(failed ? 1 : 0); /* through the pager and the kernel, QEMU's exit status */
 }
 
 /* Every message: the names interface, then a look at the children (and maybe the end). */

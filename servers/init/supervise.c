@@ -67,6 +67,7 @@ static void ended(struct entry *e, uint32_t reason, uint64_t code)
 	       reason, (unsigned long)code);
 	names_drop_owner(e->pid);
 	e->pid = 0;
+	e->failed = failed;
 	if (again && e->restarts == RESTARTS_MAX) {
 		printf("init: %s restarted %u times, given up\n", e->module, RESTARTS_MAX);
 		again = false;
@@ -109,6 +110,16 @@ bool supervise_done(void)
 		if (!entries[i].server && !entries[i].done)
 			return false;
 	return true;
+}
+
+unsigned supervise_failures(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < nentries; i++)
+		if (!entries[i].server && entries[i].done && entries[i].failed)
+			n++;
+	return n;
 }
 
 void supervise_stop_all(void)

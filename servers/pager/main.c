@@ -286,7 +286,7 @@ static void maybe_exit(void)
 	if (!exit_when_idle || space_live_count())
 		return;
 	log_counts("idle");
-	mica_thread_exit(0);
+	mica_thread_exit(process_init_failed() ? 1 : 0); /* the run's verdict, for idle=exit */
 }
 
 /*
@@ -364,6 +364,7 @@ int main(const struct mica_bootinfo *bi)
 		log_str("\"\n");
 		return 5;
 	}
+	process_set_init(pid);
 	log_str("pager: started init \"");
 	log_str(init);
 	log_str("\" pid ");

@@ -23,6 +23,22 @@ static bool str_eq(const char *a, const char *b)
 	return *a == *b;
 }
 
+/* Init, the process the pager starts itself, and whether it ended badly. */
+static uint64_t init_pid;
+static bool init_failed;
+
+/* Remember pid as init (main.c, once it is spawned). */
+void process_set_init(uint64_t pid)
+{
+	init_pid = pid;
+}
+
+/* Did init end killed or with a non-zero code? The pager's own exit code says so. */
+bool process_init_failed(void)
+{
+	return init_failed;
+}
+
 /*
  * Read the image of module m (elf.c checks it) into regions of s: one per
  * PT_LOAD segment, with its rights, filled from the module on first touch
@@ -238,6 +254,8 @@ void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t ad
 		if (c->state == SPACE_ZOMBIE)
 			c->state = SPACE_FREE;
 	}
+	if (s->pid == init_pid)
+		init_failed = reason != MICA_EXIT_NORMAL || code != 0;
 	s->exit_reason = (uint32_t)reason;
 	s->exit_code = code;
 	s->state = s->parent ? SPACE_ZOMBIE : SPACE_FREE;

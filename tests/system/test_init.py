@@ -11,6 +11,10 @@ import pytest
 USER = mica.BUILD / "user"
 MODULES = [USER / "pager.elf", USER / "init.elf", USER / "nametest.elf",
            mica.ROOT / "tests" / "system" / "manifests" / "init" / "manifest"]
+# Every test program at once (make test-inside uses the same list).
+INSIDE = [USER / n for n in ("pager.elf", "init.elf", "nametest.elf", "kv.elf", "kvclient.elf",
+                             "rthello.elf")] + [mica.ROOT / "tests" / "system" / "manifests" /
+                                                "inside" / "manifest"]
 IDS = ["duplicate", "names_handle", "lookup_call", "unknown", "bad_name", "duplicate_client",
        "restart", "set_names_refused", "module_read"]
 
@@ -65,3 +69,24 @@ def test_every_frame_back_in_the_pager(run):
                      run.log, re.M)
     assert start and idle, run.log
     assert int(idle.group(1)) == int(start.group(1)), run.log
+
+
+def test_a_failing_program_fails_the_run():
+    """A program that exits non-zero: init says so, exits 1, and QEMU exits with failure."""
+    r = mica.boot(cmdline="idle=exit pager.exit_when_idle init=init.elf init.exit_when_done",
+                  modules=[USER / "pager.elf", USER / "init.elf", USER / "ptest.elf",
+                           mica.ROOT / "tests" / "system" / "manifests" / "fail" / "manifest"])
+    assert r.rc == mica.EXIT_FAILURE, r.log
+    assert r.has("init: ptest.elf pid "), r.log
+    assert r.has("init: done, 1 program failed"), r.log
+    assert r.has("kernel: the first task failed"), r.log
+
+
+def test_every_test_program_inside_mica():
+    """make test-inside: init runs every test program from one manifest; all pass, QEMU says so."""
+    r = mica.boot(cmdline="idle=exit pager.exit_when_idle init=init.elf init.exit_when_done",
+                  modules=INSIDE)
+    assert r.rc == mica.EXIT_SUCCESS, r.log
+    results = re.findall(r"^TEST (\S+) (PASS|FAIL)", r.log, re.M)
+    assert len(results) > 20 and all(v == "PASS" for _, v in results), r.log
+    assert r.has("init: done, 0 programs failed"), r.log

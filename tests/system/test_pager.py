@@ -90,10 +90,12 @@ def test_bad_accesses_kill_only_the_offender(run):
 
 
 def test_init_by_name():
-    """init=<module> picks the program: a module it does not have ends the pager (and the run)."""
+    """init=<module> picks the program: a module it does not have ends the pager, and the run
+    fails (the first task's exit code is the run's verdict)."""
     r = mica.boot(cmdline="idle=exit pager.exit_when_idle init=nosuch.elf",
                   modules=[PAGER, PTEST], timeout=60)
-    assert r.rc == mica.EXIT_SUCCESS, r.log
+    assert r.rc == mica.EXIT_FAILURE, r.log
+    assert r.has("kernel: the first task failed"), r.log
     assert r.has('pager: cannot start init "nosuch.elf"'), r.log
 
 
