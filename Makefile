@@ -19,7 +19,11 @@ ISO     := $(BUILD)/mica.iso
 KERNEL  := $(BUILD)/kernel.elf
 MEM     ?= 128M
 CMDLINE ?=
-MODULES ?=
+# What `make run` boots: the pager (first: the boot task), init (second: the
+# pager starts it) and the manifest init reads (boot/manifest), with the
+# programs it names.
+MODULES ?= $(BUILD)/user/pager.elf $(BUILD)/user/init.elf boot/manifest $(BUILD)/user/kv.elf \
+	$(BUILD)/user/kvclient.elf $(BUILD)/user/rthello.elf
 PYTHON  := /usr/bin/python3
 QEMU    := qemu-system-x86_64
 
