@@ -22,8 +22,12 @@ CMDLINE ?=
 # What `make run` boots: the pager (first: the boot task), init (second: the
 # pager starts it) and the manifest init reads (boot/manifest), with the
 # programs it names.
-MODULES ?= $(BUILD)/user/pager.elf $(BUILD)/user/init.elf boot/manifest $(BUILD)/user/kv.elf \
-	$(BUILD)/user/kvclient.elf $(BUILD)/user/rthello.elf
+# With CMDLINE="init.args=manifest=tests" init runs boot/tests, every test
+# program, instead (add init.exit_when_done pager.exit_when_idle idle=exit
+# to leave QEMU with the verdict; make test-inside does).
+MODULES ?= $(BUILD)/user/pager.elf $(BUILD)/user/init.elf boot/manifest boot/tests \
+	$(BUILD)/user/kv.elf $(BUILD)/user/kvclient.elf $(BUILD)/user/rthello.elf \
+	$(BUILD)/user/nametest.elf
 PYTHON  := /usr/bin/python3
 QEMU    := qemu-system-x86_64
 

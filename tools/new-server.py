@@ -169,12 +169,16 @@ CLIENT_MAIN = """\
 #include <startup.h>
 #include <stdio.h>
 
+static int failures; /* the exit code: a failed check fails the program, and so the run */
+
 static void result(const char *id, bool ok, long detail)
 {{
-	if (ok)
+	if (ok) {{
 		printf("TEST {name}.%s PASS\\n", id);
-	else
+	}} else {{
 		printf("TEST {name}.%s FAIL %ld\\n", id, detail);
+		failures++;
+	}}
 }}
 
 int main(void)
@@ -188,7 +192,7 @@ int main(void)
 		return 1;
 	rc = {name}_ping(ep, 41, &y);
 	result("ping", rc == 0 && y == 42, rc ? rc : (long)y);
-	return 0;
+	return failures ? 1 : 0;
 }}
 """
 

@@ -2,7 +2,7 @@
 """Running tests by id, and inside Mica.
 
   tools/testrun.py inside     boot the pager and init with every test program
-                              (tests/system/manifests/inside/manifest); print
+                              (init.args=manifest=tests: boot/tests); print
                               the TEST lines; exit 0 only if QEMU says all passed
   tools/testrun.py one ID     run the one pytest test whose id is ID, as its
                               program prints it: `TEST <ID> ...` (e.g.
@@ -21,8 +21,7 @@ PYTEST = ["/usr/bin/python3", "-m", "pytest"]
 
 
 def inside():
-    r = mica.boot(cmdline="idle=exit pager.exit_when_idle init=init.elf init.exit_when_done",
-                  modules=test_init.INSIDE, timeout=300)
+    r = mica.boot(cmdline=test_init.INSIDE_CMDLINE, modules=test_init.INSIDE, timeout=300)
     for ln in r.lines:
         if ln.startswith(("TEST ", "init: done", "kernel: the first task")):
             print(ln)

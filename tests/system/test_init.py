@@ -13,8 +13,9 @@ MODULES = [USER / "pager.elf", USER / "init.elf", USER / "nametest.elf",
            mica.ROOT / "tests" / "system" / "manifests" / "init" / "manifest"]
 # Every test program at once (make test-inside uses the same list).
 INSIDE = [USER / n for n in ("pager.elf", "init.elf", "nametest.elf", "kv.elf", "kvclient.elf",
-                             "rthello.elf")] + [mica.ROOT / "tests" / "system" / "manifests" /
-                                                "inside" / "manifest"]
+                             "rthello.elf")] + [mica.ROOT / "boot" / "tests"]
+INSIDE_CMDLINE = ("idle=exit pager.exit_when_idle init=init.elf init.args=manifest=tests "
+                  "init.exit_when_done")
 IDS = ["duplicate", "names_handle", "lookup_call", "unknown", "bad_name", "duplicate_client",
        "restart", "set_names_refused", "module_read"]
 
@@ -84,8 +85,7 @@ def test_a_failing_program_fails_the_run():
 
 def test_every_test_program_inside_mica():
     """make test-inside: init runs every test program from one manifest; all pass, QEMU says so."""
-    r = mica.boot(cmdline="idle=exit pager.exit_when_idle init=init.elf init.exit_when_done",
-                  modules=INSIDE)
+    r = mica.boot(cmdline=INSIDE_CMDLINE, modules=INSIDE)
     assert r.rc == mica.EXIT_SUCCESS, r.log
     results = re.findall(r"^TEST (\S+) (PASS|FAIL)", r.log, re.M)
     assert len(results) > 20 and all(v == "PASS" for _, v in results), r.log

@@ -11,12 +11,16 @@
 
 #define SLOTS 16 /* servers/kv/kv.h KV_SLOTS */
 
+static int failures; /* the exit code: a failed test fails the program, and so the run */
+
 static void result(const char *id, bool ok, long detail)
 {
-	if (ok)
+	if (ok) {
 		printf("TEST kv.%s PASS\n", id);
-	else
+	} else {
 		printf("TEST kv.%s FAIL %ld\n", id, detail);
+		failures++;
+	}
 }
 
 static uint8_t value[KV_GET_VALUE_MAX]; /* static: the reply lands in mapped pages */
@@ -89,5 +93,5 @@ int main(void)
 
 	rc = kv_count(kv, &n);
 	result("count_full", rc == 0 && n == SLOTS, rc ? rc : (long)n);
-	return 0;
+	return failures ? 1 : 0;
 }

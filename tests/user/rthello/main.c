@@ -11,12 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int failures; /* the exit code: a failed test fails the program, and so the run */
+
 static void result(const char *id, const char *fail, long detail)
 {
-	if (fail)
+	if (fail) {
 		printf("TEST runtime.%s FAIL %s %ld\n", id, fail, detail);
-	else
+		failures++;
+	} else {
 		printf("TEST runtime.%s PASS\n", id);
+	}
 }
 
 /* The pager's break for this program. */
@@ -127,5 +131,5 @@ int main(int argc, char **argv)
 	test_printf();
 	test_calloc_realloc();
 	test_malloc();
-	return 0;
+	return failures ? 1 : 0;
 }
