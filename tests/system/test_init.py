@@ -73,12 +73,17 @@ def test_every_frame_back_in_the_pager(run):
 
 
 def test_a_failing_program_fails_the_run():
-    """A program that exits non-zero: init says so, exits 1, and QEMU exits with failure."""
+    """A program that always exits non-zero: restarted 3 times (restart=always), then given up;
+    init says so, exits 1, and QEMU exits with failure."""
     r = mica.boot(cmdline="idle=exit pager.exit_when_idle init=init.elf init.exit_when_done",
                   modules=[USER / "pager.elf", USER / "init.elf", USER / "ptest.elf",
                            mica.ROOT / "tests" / "system" / "manifests" / "fail" / "manifest"])
     assert r.rc == mica.EXIT_FAILURE, r.log
-    assert r.has("init: ptest.elf pid "), r.log
+    exits = re.findall(r"^init: ptest\.elf pid \d+ exited: reason 0 code 7$", r.log, re.M)
+    assert len(exits) == 4, r.log
+    for n in (1, 2, 3):
+        assert r.has(f"init: restarting ptest.elf ({n} of 3)"), r.log
+    assert r.has("init: ptest.elf restarted 3 times, given up"), r.log
     assert r.has("init: done, 1 program failed"), r.log
     assert r.has("kernel: the first task failed"), r.log
 
