@@ -74,12 +74,18 @@ $(HOST_BUILD)/pager-standalone.ok: $(PAGER_STANDALONE) $(wildcard servers/pager/
 	done
 	@touch $@
 
+# A real Mica executable for test_elf to parse, when the top Makefile can build one.
+ifneq ($(HOST_STANDALONE),yes)
+HOST_ELF_SAMPLE := build/user/ktest.elf
+endif
+
 # Run every test even after a failure; fail at the end if any failed.
 .PHONY: host-test
-host-test: $(HOST_BINS) $(HOST_BUILD)/pager-standalone.ok
+host-test: $(HOST_BINS) $(HOST_BUILD)/pager-standalone.ok $(HOST_ELF_SAMPLE)
 	@failed=""; \
 	for t in $(HOST_BINS); do \
 		echo "== $$t"; \
+		MICA_ELF_SAMPLE=$(HOST_ELF_SAMPLE) \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t || \
 			failed="$$failed $$t"; \
 	done; \
