@@ -206,8 +206,6 @@ TEST = '''\
 """The {name} server (servers/{name}/): init starts it from the manifest,
 then its client (tests/user/{name}client/), which looks it up and calls it."""
 
-import re
-
 import mica
 import pytest
 
@@ -219,20 +217,18 @@ IDS = ["lookup", "ping"]
 
 @pytest.fixture(scope="module")
 def run():
-    r = mica.boot(cmdline="idle=exit pager.exit_when_idle init=init.elf init.exit_when_done",
-                  modules=MODULES)
+    r = mica.boot(cmdline=mica.SYSTEM_CMDLINE, modules=MODULES)
     assert r.rc == mica.EXIT_SUCCESS, r.log
     return r
 
 
 @pytest.mark.parametrize("test_id", IDS)
 def test_{name}(run, test_id):
-    lines = [ln for ln in run.lines if ln.startswith(f"TEST {name}.{{test_id}} ")]
-    assert lines == [f"TEST {name}.{{test_id}} PASS"], run.log
+    assert run.results(f"{name}.{{test_id}}") == [f"TEST {name}.{{test_id}} PASS"], run.log
 
 
 def test_every_result_is_known(run):
-    assert sorted(re.findall(r"^TEST {name}\\.(\\S+) ", run.log, re.M)) == sorted(IDS), run.log
+    assert run.result_ids("{name}") == sorted(IDS), run.log
 
 
 def test_ready_after_{name}_registered(run):
@@ -243,11 +239,7 @@ def test_ready_after_{name}_registered(run):
 
 
 def test_every_frame_back_in_the_pager(run):
-    start = re.search(r"^pager: start free=(\\d+) ", run.log, re.M)
-    idle = re.search(r"^pager: idle free=(\\d+) total=(\\d+) largest=\\d+ donated=(\\d+)$",
-                     run.log, re.M)
-    assert start and idle, run.log
-    assert int(idle.group(1)) == int(start.group(1)), run.log
+    assert run.frames_back(), run.log
 '''
 
 

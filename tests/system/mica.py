@@ -20,6 +20,12 @@ EXIT_SUCCESS = 33  # kernel wrote QEMU_EXIT_SUCCESS (0x10)
 EXIT_FAILURE = 35  # kernel wrote QEMU_EXIT_FAILURE (0x11)
 BOOT_TIMEOUT = 120  # seconds; a normal boot takes about 4
 
+# The whole system, ending on its own: the pager starts init, init runs its
+# manifest and exits when its programs are done, and the run ends with them.
+SYSTEM_CMDLINE = "idle=exit pager.exit_when_idle init=init.elf init.exit_when_done"
+PAGER_COUNTS = re.compile(r"^pager: (start|idle) free=(\d+) total=(\d+) largest=(-?\d+) "
+                          r"donated=(\d+)$", re.M)
+
 
 @dataclass
 class Run:
@@ -39,6 +45,25 @@ class Run:
 
     def has(self, text):
         return any(text in ln for ln in self.lines)
+
+    def results(self, test_id):
+        """The `TEST <test_id> ...` lines (exactly one, PASS, when it passed)."""
+        return [ln for ln in self.lines if ln.startswith(f"TEST {test_id} ")]
+
+    def result_ids(self, group=None):
+        """The ids of every TEST line, or of those in `group` (`TEST <group>.<id>`), sorted."""
+        if group is None:
+            return sorted(re.findall(r"^TEST (\S+) ", self.log, re.M))
+        return sorted(re.findall(rf"^TEST {re.escape(group)}\.(\S+) ", self.log, re.M))
+
+    def frames_back(self):
+        """Did the pager's free count at its end (`pager: idle`), with what it donated to
+        the kernel, come back to its count at start?"""
+        counts = {m[0]: [int(v) for v in m[1:]] for m in PAGER_COUNTS.findall(self.log)}
+        if "start" not in counts or "idle" not in counts:
+            return False
+        start_free, idle_free, idle_donated = counts["start"][0], counts["idle"][0], counts["idle"][3]
+        return idle_free + idle_donated == start_free
 
 
 def iso(cmdline="", loader="multiboot2", modules=()):

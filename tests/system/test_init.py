@@ -14,28 +14,25 @@ MODULES = [USER / "pager.elf", USER / "init.elf", USER / "nametest.elf",
 # Every test program at once (make test-inside uses the same list).
 INSIDE = [USER / n for n in ("pager.elf", "init.elf", "nametest.elf", "kv.elf", "kvclient.elf",
                              "rthello.elf")] + [mica.ROOT / "boot" / "tests"]
-INSIDE_CMDLINE = ("idle=exit pager.exit_when_idle init=init.elf init.args=manifest=tests "
-                  "init.exit_when_done")
+INSIDE_CMDLINE = mica.SYSTEM_CMDLINE + " init.args=manifest=tests"
 IDS = ["duplicate", "names_handle", "lookup_call", "unknown", "bad_name", "duplicate_client",
        "restart", "set_names_refused", "module_read"]
 
 
 @pytest.fixture(scope="module")
 def run():
-    r = mica.boot(cmdline="idle=exit pager.exit_when_idle init=init.elf init.exit_when_done",
-                  modules=MODULES)
+    r = mica.boot(cmdline=mica.SYSTEM_CMDLINE, modules=MODULES)
     assert r.rc == mica.EXIT_SUCCESS, r.log
     return r
 
 
 @pytest.mark.parametrize("test_id", IDS)
 def test_init(run, test_id):
-    lines = [ln for ln in run.lines if ln.startswith(f"TEST init.{test_id} ")]
-    assert lines == [f"TEST init.{test_id} PASS"], run.log
+    assert run.results(f"init.{test_id}") == [f"TEST init.{test_id} PASS"], run.log
 
 
 def test_every_result_is_known(run):
-    assert sorted(re.findall(r"^TEST init\.(\S+) ", run.log, re.M)) == sorted(IDS), run.log
+    assert run.result_ids("init") == sorted(IDS), run.log
 
 
 def test_ready_once_after_the_servers_registered(run):
@@ -65,17 +62,13 @@ def test_exits_logged_and_crash_restarted(run):
 
 
 def test_every_frame_back_in_the_pager(run):
-    start = re.search(r"^pager: start free=(\d+) ", run.log, re.M)
-    idle = re.search(r"^pager: idle free=(\d+) total=(\d+) largest=\d+ donated=(\d+)$",
-                     run.log, re.M)
-    assert start and idle, run.log
-    assert int(idle.group(1)) == int(start.group(1)), run.log
+    assert run.frames_back(), run.log
 
 
 def test_a_failing_program_fails_the_run():
     """A program that always exits non-zero: restarted 3 times (restart=always), then given up;
     init says so, exits 1, and QEMU exits with failure."""
-    r = mica.boot(cmdline="idle=exit pager.exit_when_idle init=init.elf init.exit_when_done",
+    r = mica.boot(cmdline=mica.SYSTEM_CMDLINE,
                   modules=[USER / "pager.elf", USER / "init.elf", USER / "ptest.elf",
                            mica.ROOT / "tests" / "system" / "manifests" / "fail" / "manifest"])
     assert r.rc == mica.EXIT_FAILURE, r.log

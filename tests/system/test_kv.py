@@ -2,8 +2,6 @@
 manifest, then its client (tests/user/kvclient/), which looks kv up and
 calls every method of idl/kv.idl, with its errors."""
 
-import re
-
 import mica
 import pytest
 
@@ -16,20 +14,18 @@ IDS = ["lookup", "count_empty", "put_get", "replace", "big_value", "get_unknown"
 
 @pytest.fixture(scope="module")
 def run():
-    r = mica.boot(cmdline="idle=exit pager.exit_when_idle init=init.elf init.exit_when_done",
-                  modules=MODULES)
+    r = mica.boot(cmdline=mica.SYSTEM_CMDLINE, modules=MODULES)
     assert r.rc == mica.EXIT_SUCCESS, r.log
     return r
 
 
 @pytest.mark.parametrize("test_id", IDS)
 def test_kv(run, test_id):
-    lines = [ln for ln in run.lines if ln.startswith(f"TEST kv.{test_id} ")]
-    assert lines == [f"TEST kv.{test_id} PASS"], run.log
+    assert run.results(f"kv.{test_id}") == [f"TEST kv.{test_id} PASS"], run.log
 
 
 def test_every_result_is_known(run):
-    assert sorted(re.findall(r"^TEST kv\.(\S+) ", run.log, re.M)) == sorted(IDS), run.log
+    assert run.result_ids("kv") == sorted(IDS), run.log
 
 
 def test_ready_after_kv_registered(run):
@@ -40,8 +36,4 @@ def test_ready_after_kv_registered(run):
 
 
 def test_every_frame_back_in_the_pager(run):
-    start = re.search(r"^pager: start free=(\d+) ", run.log, re.M)
-    idle = re.search(r"^pager: idle free=(\d+) total=(\d+) largest=\d+ donated=(\d+)$",
-                     run.log, re.M)
-    assert start and idle, run.log
-    assert int(idle.group(1)) == int(start.group(1)), run.log
+    assert run.frames_back(), run.log

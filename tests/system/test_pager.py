@@ -43,7 +43,7 @@ IDS = [
     "free_blocks",
     "counts",
 ]
-COUNTS = r"^pager: (start|idle) free=(\d+) total=(\d+) largest=(-?\d+) donated=(\d+)$"
+COUNTS = mica.PAGER_COUNTS
 
 
 @pytest.fixture(scope="module")
@@ -55,19 +55,17 @@ def run():
 
 @pytest.mark.parametrize("test_id", IDS)
 def test_ptest(run, test_id):
-    lines = [ln for ln in run.lines if ln.startswith(f"TEST pager.{test_id} ")]
-    assert lines == [f"TEST pager.{test_id} PASS"], run.log
+    assert run.results(f"pager.{test_id}") == [f"TEST pager.{test_id} PASS"], run.log
 
 
 def test_every_ptest_result_is_known(run):
-    seen = re.findall(r"^TEST pager\.(\S+) ", run.log, re.M)
-    assert sorted(seen) == sorted(IDS), run.log
+    assert run.result_ids("pager") == sorted(IDS), run.log
     assert run.has("ptest: done"), run.log
 
 
 def test_frames_all_back(run):
     """Every frame is back in the pool (or given to the kernel) once all processes ended."""
-    counts = re.findall(COUNTS, run.log, re.M)
+    counts = COUNTS.findall(run.log)
     assert [c[0] for c in counts] == ["start", "idle"], run.log
     start, idle = counts
     assert int(idle[1]) + int(idle[4]) == int(start[1]), run.log
@@ -105,7 +103,7 @@ def test_small_memory():
     assert r.rc == mica.EXIT_SUCCESS, r.log
     results = re.findall(r"^TEST pager\.(\S+) (\S+)", r.log, re.M)
     assert sorted(results) == sorted((i, "PASS") for i in IDS), r.log
-    start, idle = re.findall(COUNTS, r.log, re.M)
+    start, idle = COUNTS.findall(r.log)
     assert int(idle[1]) + int(idle[4]) == int(start[1]), r.log
     assert int(idle[4]) > 0, r.log
 
@@ -117,7 +115,7 @@ def test_kernel_counts_back(run):
              for line in re.findall(r"^memstats: (.*)$", run.log, re.M)]
     assert len(stats) == 2, run.log
     before, after = ({k: int(v) for k, v in s.items()} for s in stats)
-    donated = int(re.findall(COUNTS, run.log, re.M)[-1][4])
+    donated = int(COUNTS.findall(run.log)[-1][4])
     assert after["pool_mapped"] == after["mappings"] == 0, run.log
     assert (after["tables"], after["objects"]) == (before["tables"], before["objects"]), run.log
     assert after["pool"] == before["pool"] - donated, run.log

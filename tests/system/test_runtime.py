@@ -2,8 +2,6 @@
 printf over the debug console, and malloc over the pager's sbrk
 (tests/user/rthello/, runtime/)."""
 
-import re
-
 import mica
 import pytest
 
@@ -22,12 +20,11 @@ def run():
 
 @pytest.mark.parametrize("test_id", IDS)
 def test_runtime(run, test_id):
-    lines = [ln for ln in run.lines if ln.startswith(f"TEST runtime.{test_id} ")]
-    assert lines == [f"TEST runtime.{test_id} PASS"], run.log
+    assert run.results(f"runtime.{test_id}") == [f"TEST runtime.{test_id} PASS"], run.log
 
 
 def test_every_result_is_known(run):
-    assert sorted(re.findall(r"^TEST runtime\.(\S+) ", run.log, re.M)) == sorted(IDS), run.log
+    assert run.result_ids("runtime") == sorted(IDS), run.log
 
 
 def test_program_exits_cleanly(run):
@@ -38,7 +35,4 @@ def test_program_exits_cleanly(run):
 
 def test_every_frame_back_in_the_pager(run):
     """After the program (and its heap, grown and given back) ends, the pool is whole again."""
-    m = re.search(r"^pager: idle free=(\d+) total=(\d+) largest=\d+ donated=(\d+)$", run.log, re.M)
-    assert m, run.log
-    free, total, donated = map(int, m.groups())
-    assert free + donated == total, run.log
+    assert run.frames_back(), run.log
