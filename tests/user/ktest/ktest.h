@@ -34,5 +34,6 @@ void yield_n(int n);
 void test_mem(void);
 void test_threads(void);
 void test_starvation(void);
+void test_wake_preempts(void);
 
 #endif /* KTEST_H */

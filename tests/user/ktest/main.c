@@ -488,6 +488,7 @@ int main(const struct mica_bootinfo *bi)
 	test_regs_preserved();
 	test_preemption();
 	test_starvation();
+	test_wake_preempts();
 	test_faults_kill_only_the_thread();
 	test_ipc();
 	test_threads();
