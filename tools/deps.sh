@@ -27,6 +27,8 @@ need python3 test -x /usr/bin/python3
 need python3-pytest /usr/bin/python3 -c "import pytest"
 need clang-format command -v clang-format
 need gdb command -v gdb
+need valgrind command -v valgrind
+need python3-matplotlib /usr/bin/python3 -c "import matplotlib"
 
 [ -z "$missing" ] && exit 0
 
