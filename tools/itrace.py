@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """Where a bench figure's instructions go, per function (docs/PERFORMANCE.md, PROFILING.md).
 
-  tools/itrace.py FIGURE [--n N] [--top K] [--sequence] [--log FILE]
+  tools/itrace.py FIGURE... [--n N] [--top K] [--sequence] [--log FILE]
   make itrace FIG=FIGURE [ITRACE_ARGS="--sequence"]
 
 FIGURE is a name make bench prints that is timed with rdtsc in a user
 program: syscall.null, ipc.call_reply.* (the kernel benchmark task,
 tests/user/bench/) or pager.fault.zero, pager.touch.resident,
 pager.unmap.per_page, pager.map_fill.per_page, pager.spawn_exit (ptest in
-bench mode under the pager).
+bench mode under the pager). Several figures of the same run are traced
+in one boot.
 
 It boots that run under QEMU with -icount shift=0,sleep=off -smp 1 and
 -singlestep -d exec,nochain, so QEMU logs one line per executed guest
@@ -183,43 +184,15 @@ def loop_head(region, n, owner_of):
     return None
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("figure")
-    ap.add_argument("--n", type=int, default=200)
-    ap.add_argument("--top", type=int, default=40)
-    ap.add_argument("--sequence", action="store_true")
-    ap.add_argument("--log", type=Path)
-    args = ap.parse_args()
-
-    cmdline, modules, syms, study = setup(args.figure, args.n)
-    rdtsc = rdtsc_pcs(study)
-    if not rdtsc:
-        sys.exit(f"itrace: no rdtsc in {study}")
-    print(f"itrace: booting {' '.join(m.name for m in modules)} with {cmdline!r} "
-          "(one log line per instruction; this takes a while)", file=sys.stderr, flush=True)
-    regions, log, rc = trace(cmdline, modules, rdtsc, args.log)
-    if rc != mica.EXIT_SUCCESS:
-        print(log, file=sys.stderr)
-        sys.exit(f"itrace: the run did not end well (QEMU exit status {rc})")
-
-    figures = {}
-    for ln in log.splitlines():
-        m = BENCH_LINE.match(ln)
-        if m:
-            figures[m[1]] = (float(m[2]), int(m[3]))
-    if args.figure not in figures:
-        sys.exit(f"itrace: the run printed no figure {args.figure}; it printed "
-                 f"{', '.join(figures) or 'none'}")
-    value, n = figures[args.figure]
-    # The region whose length per operation rounds to the figure (rdtsc's own line excluded).
-    match = [r for r in regions if abs(len(r) / n - value) <= 1.5]
-    if not match:
-        sys.exit(f"itrace: no timed region matches {args.figure} = {value:g} over {n} ops "
+def report(figure, value, n, regions, syms, study, args):
+    """Print where figure's instructions go: the region matching it, by component and function."""
+    # The region whose length per operation is nearest the figure (rdtsc's own line excluded;
+    # a faulting instruction is logged twice, so a fault adds one).
+    region = min(regions, key=lambda r: abs(len(r) / n - value), default=None)
+    if region is None or abs(len(region) / n - value) > 1.5:
+        sys.exit(f"itrace: no timed region matches {figure} = {value:g} over {n} ops "
                  f"(regions per op: {[round(len(r) / n, 1) for r in regions]})")
-    region = match[0]
-    print(f"{args.figure}: traced {len(region)} instructions over {n} operations = "
+    print(f"\n{figure}: traced {len(region)} instructions over {n} operations = "
           f"{len(region) / n:.1f} per operation; the run printed {value:g}")
 
     by_fn = Counter(syms.name(pc) for pc in region)
@@ -234,11 +207,10 @@ def main():
         print(f"  {c / n:10.1f}  {100 * c / len(region):5.1f}%  {fn}")
 
     if args.sequence:
-        comp = study.stem if study.stem != "bench" else "bench"
-        head = loop_head(region, n, lambda pc: syms.name(pc).startswith(comp + ":"))
+        head = loop_head(region, n, lambda pc: syms.name(pc).startswith(study.stem + ":"))
         if head is None:
             print("\nno loop head found (no address of the program visited once per operation)")
-            return 0
+            return
         cuts = [i for i, pc in enumerate(region) if pc == head]
         mid = len(cuts) // 2
         one = region[cuts[mid - 1]:cuts[mid]] if mid >= 1 else region[:cuts[0]]
@@ -254,6 +226,43 @@ def main():
             step_n += 1
         if step_fn is not None:
             print(f"  {step_n:6d}  {step_fn}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("figures", nargs="+", metavar="figure")
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--sequence", action="store_true")
+    ap.add_argument("--log", type=Path)
+    args = ap.parse_args()
+
+    runs = {f.startswith(KERNEL_FIGURES) for f in args.figures}
+    if len(runs) > 1:
+        sys.exit("itrace: trace the kernel task's figures and the pager's in separate runs")
+    cmdline, modules, syms, study = setup(args.figures[0], args.n)
+    rdtsc = rdtsc_pcs(study)
+    if not rdtsc:
+        sys.exit(f"itrace: no rdtsc in {study}")
+    print(f"itrace: booting {' '.join(m.name for m in modules)} with {cmdline!r} "
+          "(one log line per instruction; this takes a while)", file=sys.stderr, flush=True)
+    regions, log, rc = trace(cmdline, modules, rdtsc, args.log)
+    if rc != mica.EXIT_SUCCESS:
+        print(log, file=sys.stderr)
+        sys.exit(f"itrace: the run did not end well (QEMU exit status {rc})")
+
+    figures = {}
+    for ln in log.splitlines():
+        m = BENCH_LINE.match(ln)
+        if m:
+            figures[m[1]] = (float(m[2]), int(m[3]))
+    for name in args.figures:
+        if name not in figures:
+            sys.exit(f"itrace: the run printed no figure {name}; it printed "
+                     f"{', '.join(figures) or 'none'}")
+    for name in args.figures:
+        report(name, *figures[name], regions, syms, study, args)
     return 0
 
 
