@@ -48,6 +48,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "system"))
 import mica  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tools"))
+import bench  # noqa: E402  (its QEMU flags)
+
 BUILD = mica.BUILD
 USER = BUILD / "user"
 TRACE_BASE = 0x20000000  # where ptest is linked for a trace
@@ -134,20 +137,33 @@ def setup(figure, n):
 
 
 def trace(cmdline, modules, rdtsc, keep_log):
-    """Boot, read the instruction log; the timed regions (arrays of PCs) and the serial log."""
-    iso = mica.iso(cmdline, "multiboot2", modules)
+    """Boot, read the instruction log; the timed regions (arrays of PCs), serial log, status.
+
+    QEMU runs through mica.boot (the system tests' and make bench's command line,
+    with make bench's -icount flags) in a thread, logging to a pipe this reads.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         fifo = Path(tmp) / "trace"
-        serial = Path(tmp) / "serial"
         os.mkfifo(fifo)
-        cmd = ["qemu-system-x86_64", "-m", "128M", "-cdrom", str(iso), "-boot", "d",
-               "-display", "none", "-monitor", "none", "-serial", f"file:{serial}",
-               "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-               "-icount", "shift=0,sleep=off", "-smp", "1", "-singlestep",
-               "-d", "exec,nochain", "-dfilter", DFILTER, "-D", str(fifo)]
-        qemu = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        timer = threading.Timer(1800, qemu.kill)
-        timer.start()
+        flags = bench.ICOUNT + ["-singlestep", "-d", "exec,nochain", "-dfilter", DFILTER,
+                                "-D", str(fifo)]
+        done = {}
+
+        def run():
+            try:
+                done["run"] = mica.boot(cmdline=cmdline, modules=modules, qemu_args=flags,
+                                        timeout=3600)
+            except AssertionError as e:  # a timeout
+                done["error"] = str(e)
+            finally:
+                # Unblock the reader if QEMU never opened the pipe.
+                try:
+                    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+                except OSError:
+                    pass
+
+        qemu = threading.Thread(target=run)
+        qemu.start()
         regions, cur = [], None
         keep = open(keep_log, "w") if keep_log else None
         with open(fifo, "r", buffering=1 << 20) as log:
@@ -169,10 +185,10 @@ def trace(cmdline, modules, rdtsc, keep_log):
                     cur.append(pc)
         if keep:
             keep.close()
-        timer.cancel()
-        qemu.wait()
-        log_text = serial.read_text(errors="replace").replace("\r", "")
-    return regions, log_text, qemu.returncode
+        qemu.join()
+    if "error" in done:
+        sys.exit(f"itrace: {done['error']}")
+    return regions, done["run"].log, done["run"].rc
 
 
 def loop_head(region, n, owner_of):
