@@ -211,6 +211,22 @@ def check(result, baseline):
     return bad
 
 
+def summary(result, baseline):
+    """Each figure beside its baseline and goal, as a table."""
+    bases = baseline.get("figures", {})
+    names = sorted(set(result["figures"]) | set(bases))
+    width = max(len(n) for n in names)
+    print(f"{'figure':{width}}  {'now':>12}  {'baseline':>12}  {'goal':>12}")
+
+    def fmt(v):
+        return "-" if v is None else f"{v:,}"
+    for name in names:
+        now = result["figures"].get(name, {}).get("value")
+        base = bases.get(name, {})
+        print(f"{name:{width}}  {fmt(now):>12}  {fmt(base.get('value')):>12}  "
+              f"{fmt(base.get('goal')):>12}")
+
+
 def update_baseline(result, baseline):
     """The baseline with this run's values; goals and figures it lacks are kept."""
     figs = baseline.setdefault("figures", {})
@@ -256,6 +272,7 @@ def main():
                                  f"{100 * baseline.get('tolerance', TOLERANCE):.0f}% "
                                  "of the baseline"))
         return 1 if bad else 0
+    summary(result, baseline)
     if not args.no_chart:
         import benchchart
         benchchart.draw(result, baseline, mica.BUILD / "bench")
