@@ -5,9 +5,10 @@
 #   make run-pager       boot the pager with ptest (MODULES and CMDLINE set for it)
 #   make debug           boot it halted under QEMU's gdb stub (see README)
 #   make test            every test: style, IDL, host unit tests, QEMU system tests
-#   make bench           the figures (instructions per operation, bytes), charts
-#   make bench-baseline  the same, written into tools/bench-baseline.json
+#   make bench           micro-benchmarks, in instructions per operation
 #   make idl-goldens     regenerate the IDL compiler's expected outputs (tests/idl/golden/)
+#   make bench-baseline  make bench's figures (and bytes, boot, charts: docs/PERFORMANCE.md)
+#                        written into tools/bench-baseline.json, which make test checks
 #   make clean
 #
 # `run`, `test` and the build install missing Debian packages first
@@ -176,7 +177,7 @@ $(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) \
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all run run-pager debug test test-inside test-one bench bench-check bench-baseline itrace deps runtime init servers new-server style idl-check idl-test idl-goldens system-test clean FORCE
+.PHONY: all run run-pager debug test test-inside test-one bench deps runtime init servers new-server style idl-check idl-test idl-goldens system-test clean FORCE
 all: $(ISO)
 
 deps:
@@ -267,16 +268,17 @@ test-one: $(SYSTEM_PROGS) | deps
 # and charts in build/bench/; bench-check (part of test) fails when a figure
 # is more than 10% above tools/bench-baseline.json; bench-baseline rewrites
 # the baseline's values (commit it with the change that moved them).
+.PHONY: bench-check bench-baseline itrace
 BENCH_DEPS = $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(RT_PROGS) $(BUILD)/user/rthello.elf \
 	$(BUILD)/host/bench_buddy
 
 # The buddy allocator built as the pager builds it, driven on the host.
-$(BUILD)/host/bench_buddy: tests/host/bench_buddy.c tests/host/rng.h servers/pager/buddy.c \
+$(BUILD)/host/bench_buddy: tools/bench_buddy.c tests/host/rng.h servers/pager/buddy.c \
 		servers/pager/buddy.h $(wildcard include/mica/*.h) | deps
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -c servers/pager/buddy.c -o $(BUILD)/host/buddy.bench.o
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -fno-pie -no-pie -I. -Iinclude -Itests/host \
-		-o $@ tests/host/bench_buddy.c $(BUILD)/host/buddy.bench.o
+		-o $@ tools/bench_buddy.c $(BUILD)/host/buddy.bench.o
 
 bench: $(BENCH_DEPS) | deps
 	$(PYTHON) tools/bench.py

@@ -26,7 +26,7 @@ and host:
      meta.*_per_frame figures
   4. the same at 4 GiB: the same names with the suffix .4G
   5. on the host, the pager's buddy allocator under valgrind's callgrind
-     (tests/host/bench_buddy.c): buddy.order0.pair, buddy.order9.pair
+     (tools/bench_buddy.c): buddy.order0.pair, buddy.order9.pair
 """
 import argparse
 import json

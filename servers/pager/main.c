@@ -366,9 +366,9 @@ int main(const struct mica_bootinfo *bi)
 		log_str("pager: cannot set up the pool\n");
 		return 2;
 	}
-	log_counts("start");
 	if (cmdline_opt("pager.meta", init, sizeof(init)))
 		log_meta(&at_start);
+	log_counts("start");
 	if (cmdline_opt("pager.measure", init, sizeof(init)))
 		pool_measure_window();
 	if ((r = mica_endpoint_create()) < 0)
