@@ -268,9 +268,9 @@ def main():
     if args.check:
         bad = check(result, baseline)
         print("bench-check: " + (f"{len(bad)} figure(s) failed" if bad else
-                                 f"{len(baseline['figures'])} figures within "
-                                 f"{100 * baseline.get('tolerance', TOLERANCE):.0f}% "
-                                 "of the baseline"))
+                                 f"no figure more than "
+                                 f"{100 * baseline.get('tolerance', TOLERANCE):.0f}% above "
+                                 f"its baseline ({len(baseline['figures'])} checked)"))
         return 1 if bad else 0
     summary(result, baseline)
     if not args.no_chart:
