@@ -7,6 +7,8 @@
 #   make test            every test: style, IDL, host unit tests, QEMU system tests
 #   make bench           micro-benchmarks, in instructions per operation
 #   make idl-goldens     regenerate the IDL compiler's expected outputs (tests/idl/golden/)
+#   make bench-baseline  make bench's figures (and bytes, boot, charts: docs/PERFORMANCE.md)
+#                        written into tools/bench-baseline.json, which make test checks
 #   make clean
 #
 # `run`, `test` and the build install missing Debian packages first
@@ -260,12 +262,40 @@ test-one: $(SYSTEM_PROGS) | deps
 	@test -n "$(ID)" || { echo "usage: make test-one ID=<id> (as in a TEST <id> line)"; exit 2; }
 	$(PYTHON) tools/testrun.py one $(ID)
 
-# Instructions per operation, counted under QEMU -icount (tools/bench.py).
-bench: $(KERNEL) $(BUILD)/user/bench.elf $(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf | deps
+# The figures (docs/PERFORMANCE.md): instructions per operation counted
+# under QEMU -icount, boot time, memory per frame and per object, and the
+# buddy allocator on the host under callgrind. bench writes build/bench.json
+# and charts in build/bench/; bench-check (part of test) fails when a figure
+# is more than 10% above tools/bench-baseline.json; bench-baseline rewrites
+# the baseline's values (commit it with the change that moved them).
+.PHONY: bench-check bench-baseline itrace
+BENCH_DEPS = $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(RT_PROGS) $(BUILD)/user/rthello.elf \
+	$(BUILD)/host/bench_buddy
+
+# The buddy allocator built as the pager builds it, driven on the host.
+$(BUILD)/host/bench_buddy: tools/bench_buddy.c tests/host/rng.h servers/pager/buddy.c \
+		servers/pager/buddy.h $(wildcard include/mica/*.h) | deps
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -c servers/pager/buddy.c -o $(BUILD)/host/buddy.bench.o
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -fno-pie -no-pie -I. -Iinclude -Itests/host \
+		-o $@ tools/bench_buddy.c $(BUILD)/host/buddy.bench.o
+
+bench: $(BENCH_DEPS) | deps
 	$(PYTHON) tools/bench.py
 
+bench-check: $(BENCH_DEPS) | deps
+	$(PYTHON) tools/bench.py --check
+
+bench-baseline: $(BENCH_DEPS) | deps
+	$(PYTHON) tools/bench.py --update-baseline
+
+# Where one figure's instructions go (tools/itrace.py): make itrace FIG=ipc.call_reply.remote
+itrace: $(KERNEL) $(USER_PROGS) | deps
+	@test -n "$(FIG)" || { echo "usage: make itrace FIG=<figure> [ITRACE_ARGS=--sequence]"; exit 2; }
+	$(PYTHON) tools/itrace.py $(FIG) $(ITRACE_ARGS)
+
 # The pytest summary is the last line.
-test: style idl-test host-test runtime system-test
+test: style idl-test host-test runtime system-test bench-check
 
 clean:
 	rm -rf $(BUILD)

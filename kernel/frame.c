@@ -240,6 +240,12 @@ uint64_t frame_free_count(void)
 	return fb.nfree;
 }
 
+/* Bytes of the bitmap and its summary (make bench: meta.kernel_bits_per_frame). */
+uint64_t frame_meta_size(void)
+{
+	return (fb.nwords + fb.nsummary) * sizeof(uint64_t);
+}
+
 /* The counts printed as the `frames:` line. */
 void frame_stats(struct frame_stats *s)
 {

@@ -28,5 +28,6 @@ int frame_free(paddr_t pa, uint64_t n);
 bool frame_is_free(paddr_t pa);
 uint64_t frame_free_count(void);
 void frame_stats(struct frame_stats *s);
+uint64_t frame_meta_size(void);
 
 #endif /* KERNEL_FRAME_H */

@@ -277,6 +277,7 @@ void mem_stats(struct mica_mem_stats *st)
 	st->mappings = pool_mappings();
 	st->page_tables = pt_table_count();
 	st->objects = kobj_count();
+	st->frame_meta = frame_meta_size() + pool_meta_size();
 }
 
 /* The fixed serial line with the counts (tests compare it before and after). */

@@ -197,6 +197,12 @@ int pool_donate(paddr_t pa, uint64_t npages)
 	return MICA_OK;
 }
 
+/* Bytes of the mapping counts (make bench: meta.kernel_bits_per_frame). */
+uint64_t pool_meta_size(void)
+{
+	return nframes * sizeof(*refs);
+}
+
 uint64_t pool_total(void)
 {
 	return frames;

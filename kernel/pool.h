@@ -19,6 +19,7 @@ void pool_ref(paddr_t pa, uint64_t npages);
 void pool_unref(paddr_t pa, uint64_t npages);
 int pool_donate(paddr_t pa, uint64_t npages);
 uint64_t pool_total(void);
+uint64_t pool_meta_size(void);
 uint64_t pool_mapped(void);
 uint64_t pool_mappings(void);
 uint32_t pool_ranges(struct mica_bootinfo_range *out, uint32_t max, uint64_t *frames);

@@ -25,6 +25,8 @@ need qemu-system-x86 command -v qemu-system-x86_64
 need libcmocka-dev test -f /usr/include/cmocka.h
 need python3 test -x /usr/bin/python3
 need python3-pytest /usr/bin/python3 -c "import pytest"
+need python3-matplotlib /usr/bin/python3 -c "import matplotlib"
+need valgrind command -v valgrind
 need clang-format command -v clang-format
 need gdb command -v gdb
 

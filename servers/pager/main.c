@@ -316,6 +316,38 @@ static void on_kernel(void *ctx, const struct ipc_msg *req, struct ipc_msg *rep)
 
 static struct ipc_server server;
 
+/* Print v / div with two decimals. */
+static void log_ratio(uint64_t v, uint64_t div)
+{
+	uint64_t hundredths = div ? (v * 100 + div / 2) / div : 0;
+
+	log_num(hundredths / 100);
+	log_str(".");
+	log_str(hundredths % 100 < 10 ? "0" : "");
+	log_num(hundredths % 100);
+}
+
+/*
+ * make bench's memory-overhead figures (pager.meta), from the real
+ * structures: the kernel's per-frame metadata (mem_stats) over its pool,
+ * and the pager's (buddy bitmaps, share counts, and the page tables the
+ * kernel built for the physmap: the page-table count across pool_init)
+ * over the frames it was given.
+ */
+static void log_meta(const struct mica_mem_stats *before)
+{
+	struct mica_mem_stats st;
+
+	if (mica_mem_stats(&st) < 0 || !st.pool_total || !boot->pool_free)
+		return;
+	log_str("bench meta.kernel_bits_per_frame ");
+	log_ratio(st.frame_meta * 8, st.pool_total);
+	log_str(" bits/frame\nbench meta.pager_bytes_per_frame ");
+	log_ratio(pool_meta_bytes() + (st.page_tables - before->page_tables) * MICA_PAGE_SIZE,
+	          boot->pool_free);
+	log_str(" bytes/frame\n");
+}
+
 int main(const struct mica_bootinfo *bi)
 {
 	char init[MICA_BOOTINFO_NAME_MAX], args[MICA_BOOTINFO_CMDLINE];
@@ -327,10 +359,15 @@ int main(const struct mica_bootinfo *bi)
 		log_str("pager: bad boot info\n");
 		return 1;
 	}
+	struct mica_mem_stats at_start = {0};
+
+	(void)mica_mem_stats(&at_start);
 	if ((r = pool_init()) < 0) {
 		log_str("pager: cannot set up the pool\n");
 		return 2;
 	}
+	if (cmdline_opt("pager.meta", init, sizeof(init)))
+		log_meta(&at_start);
 	log_counts("start");
 	if (cmdline_opt("pager.measure", init, sizeof(init)))
 		pool_measure_window();

@@ -50,6 +50,8 @@ int frame_ref(uint64_t pa);
 void frame_free(uint64_t pa);
 /* Give frames to the kernel's reserve if it runs low (after a map said MICA_ENOMEM, too). */
 void pool_feed_kernel(void);
+/* Bytes of the pool's metadata: the buddy bitmaps and the share counts (make bench). */
+uint64_t pool_meta_bytes(void);
 /* Print what a scratch window would cost per fault (a bench line). */
 void pool_measure_window(void);
 /* Word-wise zero and copy (no libc). */

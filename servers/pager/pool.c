@@ -25,6 +25,7 @@ uint64_t pool_donated;
  */
 static uint16_t *refs;
 static uint64_t span_base, span_frames;
+static uint64_t meta_bytes; /* carved for the buddy metadata and refs (pool_meta_bytes) */
 
 #define PAGE        MICA_PAGE_SIZE
 #define RESERVE_LOW 64 /* kernel reserve frames below which the pager donates */
@@ -91,6 +92,7 @@ int pool_init(void)
 	if ((r = buddy_init(&pool, PHYS(meta_range->start), buddy_pages * PAGE, lo, hi - lo)) < 0)
 		return r;
 	refs = PHYS(meta_range->start + buddy_pages * PAGE);
+	meta_bytes = meta_pages * PAGE;
 	span_base = lo;
 	span_frames = hi - lo;
 	for (uint32_t i = 0; i < boot->nranges && i < MICA_BOOTINFO_RANGES; i++) {
@@ -184,6 +186,11 @@ void pool_feed_kernel(void)
 		}
 		pool_donated += n;
 	}
+}
+
+uint64_t pool_meta_bytes(void)
+{
+	return meta_bytes;
 }
 
 /* Zero n bytes at p (n a multiple of 8). */

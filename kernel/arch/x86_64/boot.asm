@@ -46,6 +46,11 @@ section .boot.text
 bits 32
 global _start
 _start:
+        mov esi, eax                    ; the loader's magic; rdtsc takes eax
+        rdtsc                           ; the time stamp at entry (make bench: boot.*)
+        mov [boot_tsc], eax
+        mov [boot_tsc + 4], edx
+        mov eax, esi
         cli
         cld
         mov esp, boot_stack32_top
@@ -212,7 +217,8 @@ long_entry:
         mov rax, boot_stack_top
         mov rsp, rax
         xor ebp, ebp
-        mov edi, [boot_mbi]             ; kmain(mbi physical address)
+        mov edi, [boot_mbi]             ; kmain(mbi physical address, entry time stamp)
+        mov rsi, [boot_tsc]
         extern kmain
         mov rax, kmain
         call rax
@@ -249,6 +255,8 @@ boot_stack32:   resb 1024
 boot_stack32_top:
 boot_magic:     resd 1
 boot_mbi:       resd 1
+alignb 8
+boot_tsc:       resq 1
 
 ; The kernel's boot stack, in the higher half, with an unmapped guard page
 ; below it (vm.c leaves it out) so that an overflow faults at once.

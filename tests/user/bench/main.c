@@ -11,16 +11,28 @@
  * ipc.call_reply.remote   the same, server in another address space (a
  *                         page-table switch each way)
  * ipc.call_reply.buf64    remote, with a 64-byte buffer each way
+ * ipc.call_reply.buf4k    remote, with a 4 KiB buffer each way (page-aligned
+ *                         on both sides: one page copied each way)
+ *
+ * and the kernel's memory per object, from mem_stats (the reserve frames in
+ * use) before and after creating META_N of them, in bytes:
+ *
+ * meta.kernel_bytes_per_endpoint   an endpoint
+ * meta.kernel_bytes_per_thread     a thread (never run) in this address space
  */
 #include <stdbool.h>
 #include <libipc/syscall.h>
 #include <mica/bootinfo.h>
+#include <mica/memory.h>
 #include "out.h"
 #include "remote.h"
 
 #define N_DEFAULT 10000
 #define WARM      100
 #define SCRATCH   0x20000000ULL
+#define META_N    32 /* objects per meta.* figure */
+/* Where the buf4k server's buffer page goes in its address space (beside its stack). */
+#define REMOTE_BUF (REMOTE_STACK_TOP + 0x100000ULL)
 
 /* Operations per benchmark: N_DEFAULT, or bench_n=<n> on the kernel command line. */
 static uint64_t N = N_DEFAULT;
@@ -113,6 +125,24 @@ static void echo_buf(uint64_t ep)
 	}
 }
 
+/* The same with a 4 KiB buffer: its own page at REMOTE_BUF (the stack is one page). */
+static void echo_buf4k(uint64_t ep)
+{
+	struct mica_ipc_extra x = {.send_buf = REMOTE_BUF,
+	                           .send_len = 0,
+	                           .send_handle = MICA_HANDLE_NONE,
+	                           .recv_cap = MICA_MSG_BUF_MAX,
+	                           .recv_buf = REMOTE_BUF};
+	struct mica_msg m = {0};
+
+	(void)mica_recv((mica_handle_t)ep, &m, &x, 0);
+	for (;;) {
+		m.w[0]++;
+		x.send_len = x.recv_len;
+		(void)mica_reply_recv((mica_handle_t)ep, &m, &x, 0);
+	}
+}
+
 /* N round trips to ep; the instructions they took. */
 static uint64_t calls(mica_handle_t ep, struct mica_ipc_extra *x)
 {
@@ -173,9 +203,11 @@ static uint64_t frame_take(void)
 	return take_next - MICA_PAGE_SIZE;
 }
 
-/* A server in a new address space; with_buf: 64 bytes each way. */
+static uint8_t client_buf[MICA_MSG_BUF_MAX] __attribute__((aligned(MICA_PAGE_SIZE)));
+
+/* A server in a new address space; buf_len bytes each way (0: none). */
 static void bench_remote(const struct mica_bootinfo *bi, const char *name, void (*server)(uint64_t),
-                         bool with_buf)
+                         uint32_t buf_len)
 {
 	mica_handle_t self = bi->aspace;
 	long as = cur_as = mica_aspace_create(self);
@@ -184,6 +216,9 @@ static void bench_remote(const struct mica_bootinfo *bi, const char *name, void 
 	long r = remote_prepare(bi, self, (mica_handle_t)as, frame_take(), SCRATCH);
 	if (r < 0)
 		fail("remote_prepare", r);
+	if (buf_len > 64 && (r = mica_map((mica_handle_t)as, REMOTE_BUF, frame_take(), 1,
+	                                  MICA_MAP_READ | MICA_MAP_WRITE)) < 0)
+		fail("map server buffer", r);
 	long ep = mica_endpoint_create();
 	if (ep < 0)
 		fail("endpoint_create", ep);
@@ -194,20 +229,80 @@ static void bench_remote(const struct mica_bootinfo *bi, const char *name, void 
 	if (th < 0)
 		fail("remote_start", th);
 
-	uint8_t buf[64] = {1, 2, 3};
+	uint8_t *buf = client_buf;
+
+	buf[0] = 1, buf[2] = 3, buf[buf_len ? buf_len - 1 : 0] = 7;
 	struct mica_ipc_extra x = {.send_buf = (uint64_t)buf,
-	                           .send_len = sizeof(buf),
+	                           .send_len = buf_len,
 	                           .send_handle = MICA_HANDLE_NONE,
-	                           .recv_cap = sizeof(buf),
+	                           .recv_cap = buf_len,
 	                           .recv_buf = (uint64_t)buf};
-	report(name, calls((mica_handle_t)ep, with_buf ? &x : 0), N);
-	if (with_buf && (x.recv_len != sizeof(buf) || buf[2] != 3))
+	report(name, calls((mica_handle_t)ep, buf_len ? &x : 0), N);
+	if (buf_len && (x.recv_len != buf_len || buf[2] != 3 || buf[buf_len - 1] != 7))
 		fail("buffer echo", -(long)x.recv_len);
 	mica_handle_close((mica_handle_t)th);
 	cur_as = -1;
 	if ((r = remote_destroy((mica_handle_t)as)) != 0)
 		fail("aspace_destroy", r);
 	mica_handle_close((mica_handle_t)ep);
+}
+
+/* Reserve frames the kernel holds now (donations move total and free alike). */
+static uint64_t kernel_frames(void)
+{
+	struct mica_mem_stats st = {0};
+	long r = mica_mem_stats(&st);
+
+	if (r < 0)
+		fail("mem_stats", r);
+	return st.reserve_total - st.reserve_free;
+}
+
+static void report_bytes(const char *name, uint64_t frames, uint64_t n)
+{
+	say("bench ");
+	say(name);
+	say(" ");
+	say_num((long)((frames * MICA_PAGE_SIZE + n / 2) / n));
+	say(" bytes n=");
+	say_num((long)n);
+	say("\n");
+}
+
+/* A thread that never runs (it is created below the creator's priority). */
+static void never(uint64_t arg)
+{
+	(void)arg;
+	mica_thread_exit(0);
+}
+
+/* The kernel's memory per endpoint and per thread: META_N of each, created and released. */
+static void bench_meta(mica_handle_t self)
+{
+	long h[META_N];
+	uint64_t before = kernel_frames();
+
+	for (int i = 0; i < META_N; i++)
+		if ((h[i] = mica_endpoint_create()) < 0)
+			fail("endpoint_create", h[i]);
+	report_bytes("meta.kernel_bytes_per_endpoint", kernel_frames() - before, META_N);
+	for (int i = 0; i < META_N; i++)
+		mica_handle_close((mica_handle_t)h[i]);
+
+	struct mica_thread_params p = {.entry = (uint64_t)never,
+	                               .stack_top = (uint64_t)(stack + sizeof(stack)),
+	                               .priority = 8,
+	                               .pager = MICA_HANDLE_NONE,
+	                               .supervisor = MICA_HANDLE_NONE};
+	before = kernel_frames();
+	for (int i = 0; i < META_N; i++)
+		if ((h[i] = mica_thread_create(self, &p)) < 0)
+			fail("thread_create", h[i]);
+	report_bytes("meta.kernel_bytes_per_thread", kernel_frames() - before, META_N);
+	for (int i = 0; i < META_N; i++) {
+		mica_thread_kill((mica_handle_t)h[i], 0);
+		mica_handle_close((mica_handle_t)h[i]);
+	}
 }
 
 int main(const struct mica_bootinfo *bi)
@@ -219,8 +314,10 @@ int main(const struct mica_bootinfo *bi)
 	}
 	bench_null();
 	bench_local(bi->aspace);
-	bench_remote(bi, "ipc.call_reply.remote", echo, false);
-	bench_remote(bi, "ipc.call_reply.buf64", echo_buf, true);
+	bench_remote(bi, "ipc.call_reply.remote", echo, 0);
+	bench_remote(bi, "ipc.call_reply.buf64", echo_buf, 64);
+	bench_remote(bi, "ipc.call_reply.buf4k", echo_buf4k, MICA_MSG_BUF_MAX);
+	bench_meta(bi->aspace);
 	say("bench: done\n");
 	return 0;
 }

@@ -16,7 +16,7 @@ static int stats_equal(const struct mica_mem_stats *a, const struct mica_mem_sta
 	return a->reserve_total == b->reserve_total && a->reserve_free == b->reserve_free &&
 	       a->pool_total == b->pool_total && a->pool_mapped == b->pool_mapped &&
 	       a->mappings == b->mappings && a->page_tables == b->page_tables &&
-	       a->objects == b->objects;
+	       a->objects == b->objects && a->frame_meta == b->frame_meta;
 }
 
 static struct mica_mem_stats stats(void)
@@ -56,6 +56,9 @@ static void test_bootinfo(void)
 		return result("mem.bootinfo", "range sum wrong", (long)sum);
 	if (st.pool_total != bi->pool_total || st.reserve_free == 0)
 		return result("mem.bootinfo", "stats disagree: pool", (long)st.pool_total);
+	/* The per-frame metadata: some, and held in the kernel's reserve (any layout). */
+	if (st.frame_meta == 0 || st.frame_meta > st.reserve_total * MICA_PAGE_SIZE)
+		return result("mem.bootinfo", "frame_meta implausible", (long)st.frame_meta);
 	/* Frame 0 (low memory) is not the pool's. */
 	long r = mica_map(self_as, VA, 0, 1, MICA_MAP_READ);
 	if (r != MICA_EFRAME)

@@ -103,6 +103,8 @@ static int run_child(const char *args, uint32_t *reason, uint64_t *code)
 
 /* ---- benchmarks (argv[1] "bench": make bench, under -icount rdtsc counts instructions) ---- */
 
+static int bench_process_bytes(void); /* after wait_for, below */
+
 static inline uint64_t rdtsc(void)
 {
 	uint32_t lo, hi;
@@ -163,6 +165,10 @@ static int bench(void)
 	}
 	t1 = rdtsc();
 	report("pager.spawn_exit", t1 - t0, 16);
+	int r = bench_process_bytes();
+
+	if (r)
+		return r;
 	say("bench: done\n");
 	return 0;
 }
@@ -648,6 +654,44 @@ static int64_t wait_for(uint64_t pid)
 	while ((r = pager_wait(pager, pid, &reason, &code)) == MICA_EAGAIN)
 		mica_yield();
 	return r < 0 ? r : (int64_t)reason * 100 + (int64_t)code;
+}
+
+/* Reserve frames the kernel holds now (donations move total and free alike). */
+static uint64_t kernel_frames(void)
+{
+	struct mica_mem_stats ms = {0};
+
+	mica_mem_stats(&ms);
+	return ms.reserve_total - ms.reserve_free;
+}
+
+/*
+ * What the kernel holds for a minimal process (make bench:
+ * meta.kernel_bytes_per_process): its address space, thread, handles and
+ * page tables, for `np` children of ptest in its yield loop (each has run:
+ * its image, stack and startup page are mapped), from mem_stats.
+ */
+static int bench_process_bytes(void)
+{
+	enum { np = 4 };
+	uint64_t pid[np], before = kernel_frames();
+
+	for (int i = 0; i < np; i++)
+		if (pager_spawn(pager, "ptest.elf", "yield 100000000", &pid[i]) < 0)
+			return 4;
+	for (int i = 0; i < 20; i++)
+		mica_yield(); /* each child reaches its loop */
+	uint64_t held = kernel_frames() - before;
+
+	for (int i = 0; i < np; i++)
+		if (pager_kill(pager, pid[i], 0) < 0 || wait_for(pid[i]) < 0)
+			return 5;
+	say("bench meta.kernel_bytes_per_process ");
+	say_num((int64_t)(held * PAGE / np));
+	say(" bytes n=");
+	say_num(np);
+	say("\n");
+	return 0;
 }
 
 /* kill: a parent ends its running child; everything it held comes back. */
