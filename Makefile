@@ -42,11 +42,12 @@ KCFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-mno-red-zone -mgeneral-regs-only -mcmodel=kernel \
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
 	-O2 -g -Wall -Wextra -Werror \
-	-Iinclude -Ikernel -I$(ARCH) -MMD -MP
+	-Iinclude -Ikernel -I$(ARCH) -Ilib -MMD -MP
 KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(BUILD)/linker.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
-KSRC_C   := $(wildcard kernel/*.c kernel/lib/*.c $(ARCH)/*.c)
+# lib/: freestanding code built into both the kernel and the pager (the command-line parser).
+KSRC_C   := $(wildcard kernel/*.c kernel/lib/*.c $(ARCH)/*.c lib/*.c)
 KSRC_ASM := $(wildcard $(ARCH)/*.asm)
 KOBJ     := $(KSRC_C:%.c=$(BUILD)/%.o) $(KSRC_ASM:%.asm=$(BUILD)/%.asm.o)
 
@@ -165,12 +166,13 @@ $(BUILD)/user/%.elf: $$(wildcard tests/user/%/*.c tests/user/%/*.h) \
 	$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBIPC)
 
 # The pager (servers/pager/, docs/ARCHITECTURE.md "The pager") is a user
-# program like the others, built from its own folder with its server stubs.
-$(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) \
-		$(IDL_OUT)/pager_server.c tests/user/user.ld \
+# program like the others, built from its own folder with its server stubs
+# and the command-line parser it shares with the kernel (lib/).
+$(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) lib/cmdparse.c \
+		lib/cmdparse.h $(IDL_OUT)/pager_server.c tests/user/user.ld \
 		$(wildcard libipc/*.h include/mica/*.h) $(LIBIPC) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBIPC)
+	$(CC) $(USER_CFLAGS) -Ilib $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBIPC)
 
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
