@@ -4,7 +4,8 @@
 #   make run [MEM=5G]    boot it in QEMU, serial console on this terminal
 #   make run-pager       boot the pager with ptest (MODULES and CMDLINE set for it)
 #   make debug           boot it halted under QEMU's gdb stub (see README)
-#   make test            every test: style, IDL, host unit tests, QEMU system tests
+#   make test            every test: style, IDL, host unit tests, short fuzz runs, QEMU system tests
+#   make fuzz-host       the host fuzz targets, FUZZ_SECONDS (60) each (tests/fuzz/README.md)
 #   make bench           micro-benchmarks, in instructions per operation
 #   make idl-goldens     regenerate the IDL compiler's expected outputs (tests/idl/golden/)
 #   make clean
@@ -227,6 +228,7 @@ debug: $(ISO)
 	$(QEMU) $(QEMU_FLAGS) -serial mon:stdio -s -S
 
 include tests/host/host.mk
+include tests/fuzz/fuzz.mk
 
 # Every C file formatted as .clang-format says.
 style: | deps
@@ -267,7 +269,7 @@ bench: $(KERNEL) $(BUILD)/user/bench.elf $(BUILD)/user/pager.elf $(BUILD)/user/p
 	$(PYTHON) tools/bench.py
 
 # The pytest summary is the last line.
-test: style idl-test host-test runtime system-test
+test: style idl-test host-test fuzz-host-short runtime system-test
 
 clean:
 	rm -rf $(BUILD)

@@ -149,9 +149,11 @@ enum cmdparse_num cmdparse_u64(const char *s, size_t n, uint64_t *out)
 
 	if (n == 0)
 		return CMDPARSE_NUM_EMPTY;
-	for (size_t i = 0; i < n; i++) {
+	/* Digits only, before any size: "99999999999999999999x" is not a number. */
+	for (size_t i = 0; i < n; i++)
 		if (s[i] < '0' || s[i] > '9')
 			return CMDPARSE_NUM_INVALID;
+	for (size_t i = 0; i < n; i++) {
 		uint64_t d = (uint64_t)(s[i] - '0');
 
 		if (v > (UINT64_MAX - d) / 10)

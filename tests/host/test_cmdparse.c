@@ -199,6 +199,8 @@ static void test_numbers(void **state)
 	assert_int_equal(cmdparse_u64("abc", 3, &v), CMDPARSE_NUM_INVALID);
 	assert_int_equal(cmdparse_u64("12a", 3, &v), CMDPARSE_NUM_INVALID);
 	assert_int_equal(cmdparse_u64("-1", 2, &v), CMDPARSE_NUM_INVALID);
+	/* Not a number, whatever its size (found by the fuzzer, tests/fuzz/corpus/cmdline/). */
+	assert_int_equal(cmdparse_u64("99999999999999999999-a", 22, &v), CMDPARSE_NUM_INVALID);
 	assert_int_equal(cmdparse_u64("", 0, &v), CMDPARSE_NUM_EMPTY);
 	assert_int_equal(v, 7);                                           /* untouched on failure */
 	assert_int_equal(cmdparse_u64("123456", 3, &v), CMDPARSE_NUM_OK); /* only n digits */
