@@ -4,7 +4,8 @@
 #   make run [MEM=5G]    boot it in QEMU, serial console on this terminal
 #   make run-pager       boot the pager with ptest (MODULES and CMDLINE set for it)
 #   make debug           boot it halted under QEMU's gdb stub (see README)
-#   make test            every test: style, IDL, host unit tests, QEMU system tests
+#   make test            every test: style, IDL, host unit tests, short fuzz runs, QEMU system tests
+#   make fuzz-host       the host fuzz targets, FUZZ_SECONDS (60) each (tests/fuzz/README.md)
 #   make bench           micro-benchmarks, in instructions per operation
 #   make idl-goldens     regenerate the IDL compiler's expected outputs (tests/idl/golden/)
 #   make bench-baseline  make bench's figures (and bytes, boot, charts: docs/PERFORMANCE.md)
@@ -44,11 +45,12 @@ KCFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-mno-red-zone -mgeneral-regs-only -mcmodel=kernel \
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
 	-O2 -g -Wall -Wextra -Werror \
-	-Iinclude -Ikernel -I$(ARCH) -MMD -MP
+	-Iinclude -Ikernel -I$(ARCH) -Ilib -MMD -MP
 KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(BUILD)/linker.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
-KSRC_C   := $(wildcard kernel/*.c kernel/lib/*.c $(ARCH)/*.c)
+# lib/: freestanding code built into both the kernel and the pager (the command-line parser).
+KSRC_C   := $(wildcard kernel/*.c kernel/lib/*.c $(ARCH)/*.c lib/*.c)
 KSRC_ASM := $(wildcard $(ARCH)/*.asm)
 KOBJ     := $(KSRC_C:%.c=$(BUILD)/%.o) $(KSRC_ASM:%.asm=$(BUILD)/%.asm.o)
 
@@ -167,12 +169,13 @@ $(BUILD)/user/%.elf: $$(wildcard tests/user/%/*.c tests/user/%/*.h) \
 	$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBIPC)
 
 # The pager (servers/pager/, docs/ARCHITECTURE.md "The pager") is a user
-# program like the others, built from its own folder with its server stubs.
-$(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) \
-		$(IDL_OUT)/pager_server.c tests/user/user.ld \
+# program like the others, built from its own folder with its server stubs
+# and the command-line parser it shares with the kernel (lib/).
+$(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) lib/cmdparse.c \
+		lib/cmdparse.h $(IDL_OUT)/pager_server.c tests/user/user.ld \
 		$(wildcard libipc/*.h include/mica/*.h) $(LIBIPC) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBIPC)
+	$(CC) $(USER_CFLAGS) -Ilib $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBIPC)
 
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
@@ -227,6 +230,7 @@ debug: $(ISO)
 	$(QEMU) $(QEMU_FLAGS) -serial mon:stdio -s -S
 
 include tests/host/host.mk
+include tests/fuzz/fuzz.mk
 
 # Every C file formatted as .clang-format says.
 style: | deps
@@ -295,7 +299,7 @@ itrace: $(KERNEL) $(USER_PROGS) | deps
 	$(PYTHON) tools/itrace.py $(FIG) $(ITRACE_ARGS)
 
 # The pytest summary is the last line.
-test: style idl-test host-test runtime system-test bench-check
+test: style idl-test host-test fuzz-host-short runtime bench-check system-test
 
 clean:
 	rm -rf $(BUILD)

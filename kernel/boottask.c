@@ -13,6 +13,7 @@
 #include <mica/thread.h>
 #include "aspace.h"
 #include "boottask.h"
+#include "cmdline.h"
 #include "elf.h"
 #include "kprintf.h"
 #include "lib/string.h"
@@ -163,7 +164,7 @@ void boottask_start(const struct boot_info *boot)
 	bi->size = sizeof(*bi);
 	bi->aspace = has;
 	bi->thread = hth;
-	copy_name(bi->cmdline, boot->cmdline, sizeof(bi->cmdline));
+	cmdline_copy(bi->cmdline, sizeof(bi->cmdline)); /* whole words, the cut logged */
 	list_modules(bi, boot);
 	bi->pool_total = pool_total();
 	bi->nranges = pool_ranges(bi->range, MICA_BOOTINFO_RANGES, &bi->pool_free);

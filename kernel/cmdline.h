@@ -7,5 +7,6 @@
 void cmdline_init(const char *s);
 const char *cmdline_get(const char *key);
 uint64_t cmdline_get_u64(const char *key, uint64_t dflt);
+void cmdline_copy(char *out, size_t cap);
 
 #endif /* KERNEL_CMDLINE_H */

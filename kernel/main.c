@@ -114,9 +114,9 @@ void kmain(paddr_t mbi_pa, uint64_t entry_tsc)
 	err = mb2_parse(phys_to_virt(mbi_pa), &boot, &map);
 	if (err)
 		boot_fail(err);
-	cmdline_init(boot.cmdline);
 	kprintf("mica: loader \"%s\", command line \"%s\", %zu modules\n", boot.loader,
 	        boot.cmdline, boot.nmodules);
+	cmdline_init(boot.cmdline); /* after the line, so its cmdline: lines follow it */
 	if (boot.modules_dropped)
 		kprintf("mica: %zu modules beyond the first %d ignored\n", boot.modules_dropped,
 		        MB2_MAX_MODULES);

@@ -29,6 +29,9 @@ need python3-matplotlib /usr/bin/python3 -c "import matplotlib"
 need valgrind command -v valgrind
 need clang-format command -v clang-format
 need gdb command -v gdb
+# The host fuzz targets (tests/fuzz/): clang with libFuzzer and the sanitizers' runtimes.
+need clang command -v clang
+need libclang-rt-14-dev sh -c 'test -f "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a)"'
 
 [ -z "$missing" ] && exit 0
 

@@ -10,6 +10,7 @@
  */
 #include <idl/pager_server.h>
 
+#include "cmdparse.h"
 #include "pager.h"
 
 const struct mica_bootinfo *boot;
@@ -26,35 +27,33 @@ __asm__(".section .text.start\n"
         "	ud2\n"
         ".text\n");
 
-/* The value of option key in the kernel command line, copied to out (cap bytes); false if absent.
+/*
+ * The value of option key in the kernel command line (the last word with
+ * that key, read by the parser the kernel shares: lib/cmdparse.c), copied
+ * to out (cap bytes); false if absent, or (logged) too long for out.
  */
 static bool cmdline_opt(const char *key, char *out, unsigned cap)
 {
-	const char *p = boot->cmdline;
-	const char *end = p + ipc_strnlen(p, MICA_BOOTINFO_CMDLINE);
+	struct cmdparse_word w;
 
-	while (p < end) {
-		while (p < end && *p == ' ')
-			p++;
-		const char *w = p, *k = key;
-
-		while (p < end && *p != ' ')
-			p++;
-		while (w < p && *k && *w == *k)
-			w++, k++;
-		if (*k || (w < p && *w != '='))
-			continue;
-		unsigned n = 0;
-
-		if (w < p)
-			w++;
-		while (w < p && n + 1 < cap)
-			out[n++] = *w++;
-		if (cap)
-			out[n] = 0;
+	if (!cmdparse_find(boot->cmdline, MICA_BOOTINFO_CMDLINE, key, &w))
+		return false;
+	if (cmdparse_copy(w.value, w.valuelen, out, cap))
 		return true;
-	}
+	log_str("pager: cmdline: ");
+	log_str(key);
+	log_str(": value longer than ");
+	log_num(cap - 1);
+	log_str(" characters, ignored\n");
 	return false;
+}
+
+/* Whether the kernel command line has option key (a flag: any value is ignored). */
+static bool cmdline_flag(const char *key)
+{
+	struct cmdparse_word w;
+
+	return cmdparse_find(boot->cmdline, MICA_BOOTINFO_CMDLINE, key, &w) != 0;
 }
 
 /* The live process a request came from, by its badge; NULL for anyone else. */
@@ -369,12 +368,12 @@ int main(const struct mica_bootinfo *bi)
 	if (cmdline_opt("pager.meta", init, sizeof(init)))
 		log_meta(&at_start);
 	log_counts("start");
-	if (cmdline_opt("pager.measure", init, sizeof(init)))
+	if (cmdline_flag("pager.measure"))
 		pool_measure_window();
 	if ((r = mica_endpoint_create()) < 0)
 		return 3;
 	pager_ep = (mica_handle_t)r;
-	exit_when_idle = cmdline_opt("pager.exit_when_idle", init, sizeof(init));
+	exit_when_idle = cmdline_flag("pager.exit_when_idle");
 	if (!cmdline_opt("init", init, sizeof(init))) {
 		if (bi->nmodules < 2) {
 			log_str("pager: no init module\n");
@@ -385,9 +384,7 @@ int main(const struct mica_bootinfo *bi)
 	if (!cmdline_opt("init.args", args, sizeof(args)))
 		args[0] = 0;
 	/* init.exit_when_done reaches init as its argument exit_when_done. */
-	char flag[2];
-
-	if (cmdline_opt("init.exit_when_done", flag, sizeof(flag))) {
+	if (cmdline_flag("init.exit_when_done")) {
 		uint32_t n = ipc_strnlen(args, sizeof(args));
 		const char *w = n ? " exit_when_done" : "exit_when_done";
 

@@ -12,13 +12,13 @@ HOST_STANDALONE := $(if $(filter 1,$(words $(MAKEFILE_LIST))),yes,)
 HOST_CC ?= gcc
 HOST_CFLAGS := -DMICA_HOST -std=c11 -g -O1 -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
-	-I. -Iinclude -Ikernel -Ikernel/arch/x86_64
+	-I. -Iinclude -Ikernel -Ikernel/arch/x86_64 -Ilib
 HOST_LDLIBS ?= -lcmocka
 HOST_BUILD := build/host
 
 HOST_TESTS := test_memmap test_mb2 test_frame test_pt test_format test_handle test_elf \
 	test_ipc test_syscall_args test_buddy test_region test_idl test_pager_elf test_malloc \
-	test_printf test_string
+	test_printf test_string test_cmdparse test_cmdline
 
 # The IDL stubs test_idl runs (when this file is used on its own, too).
 ifndef IDL_OUT
@@ -43,10 +43,12 @@ HOST_SRCS_test_idl := $(IDL_OUT)/idltest_client.c $(IDL_OUT)/idltest_server.c li
 HOST_SRCS_test_malloc := runtime/malloc.c runtime/string.c
 HOST_SRCS_test_printf := runtime/format.c runtime/string.c
 HOST_SRCS_test_string := runtime/string.c
+HOST_SRCS_test_cmdparse := lib/cmdparse.c
+HOST_SRCS_test_cmdline := kernel/cmdline.c lib/cmdparse.c
 HOST_FLAGS_test_idl := -I. -I$(dir $(IDL_OUT))
 
 HOST_HEADERS := $(wildcard include/mica/*.h kernel/*.h kernel/arch/x86_64/*.h \
-	kernel/lib/*.h servers/pager/*.h tests/host/*.h libipc/*.h runtime/*.h) $(IDL_GEN_H)
+	kernel/lib/*.h lib/*.h servers/pager/*.h tests/host/*.h libipc/*.h runtime/*.h) $(IDL_GEN_H)
 HOST_BINS := $(addprefix $(HOST_BUILD)/,$(HOST_TESTS))
 
 define HOST_TEST_RULE
@@ -59,9 +61,11 @@ $(HOST_BUILD)/$(1): tests/host/$(1).c tests/host/fakes.c $(HOST_SRCS_$(1)) $(HOS
 endef
 $(foreach t,$(HOST_TESTS),$(eval $(call HOST_TEST_RULE,$(t))))
 
-# The pager's standalone modules build as freestanding C with only the ABI
+# The pager's standalone modules (and the command-line parser it shares with
+# the kernel) build as freestanding C with only the ABI
 # headers (no kernel/, no libc) and call nothing outside themselves.
-PAGER_STANDALONE := servers/pager/buddy.c servers/pager/region.c servers/pager/elf.c
+PAGER_STANDALONE := servers/pager/buddy.c servers/pager/region.c servers/pager/elf.c \
+	lib/cmdparse.c
 $(HOST_BUILD)/pager-standalone.ok: $(PAGER_STANDALONE) $(wildcard servers/pager/*.h \
 		include/mica/*.h) tests/host/host.mk
 	@mkdir -p $(@D)

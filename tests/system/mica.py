@@ -6,6 +6,7 @@ isa-debug-exit device: status 33 means success, 35 failure (panic or a
 refused boot).
 """
 
+import hashlib
 import re
 import subprocess
 from dataclasses import dataclass
@@ -70,6 +71,8 @@ def iso(cmdline="", loader="multiboot2", modules=()):
     """An ISO whose GRUB entry boots the kernel with this command line and modules."""
     key = " ".join([loader, cmdline] + [Path(m).name for m in modules])
     name = re.sub(r"[^A-Za-z0-9]+", "_", key).strip("_")
+    if len(name) > 120:  # a long command line: a short name, told apart by a hash
+        name = name[:80] + "_" + hashlib.sha256(key.encode()).hexdigest()[:16]
     out = ISO_CACHE / f"{name}.iso"
     newest = max([KERNEL.stat().st_mtime] + [Path(m).stat().st_mtime for m in modules])
     if not out.exists() or out.stat().st_mtime < newest:
