@@ -158,6 +158,8 @@ void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t ad
 int process_wait(struct space *s, uint64_t pid, uint32_t *reason, uint64_t *code);
 int process_kill(struct space *s, uint64_t pid, uint64_t code);
 void process_set_init(uint64_t pid);
+/* Is s the init the pager started (init=), still running? */
+bool process_is_init(const struct space *s);
 bool process_init_failed(void);
 
 /* ---- names.c: the name service's endpoint (pager.set_names) ---- */

@@ -23,7 +23,12 @@ static bool str_eq(const char *a, const char *b)
 	return *a == *b;
 }
 
-/* Init, the process the pager starts itself, and whether it ended badly. */
+/*
+ * Init, the process the pager started itself (init= on the command line),
+ * known by its pid, which is never reused (space.c adds a generation); and
+ * whether it ended badly. Init's identity is this pid, never "has no
+ * parent": an orphan has no parent either.
+ */
 static uint64_t init_pid;
 static bool init_failed;
 
@@ -31,6 +36,12 @@ static bool init_failed;
 void process_set_init(uint64_t pid)
 {
 	init_pid = pid;
+}
+
+/* Is s init, and still running? Once init has ended, no process is init again. */
+bool process_is_init(const struct space *s)
+{
+	return init_pid != 0 && s->pid == init_pid && s->state == SPACE_LIVE;
 }
 
 /* Did init end killed or with a non-zero code? The pager's own exit code says so. */
