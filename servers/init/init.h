@@ -68,4 +68,11 @@ unsigned supervise_failures(void);
 /* Kill every running entry and wait for each to end. */
 void supervise_stop_all(void);
 
+/* ---- orphans.c: processes init adopted (their parent ended) ---- */
+
+/* Wait for every adopted child: log and forget each that has ended. */
+void orphans_poll(void);
+/* Kill every adopted child still running, with what lies below it, and wait for each. */
+void orphans_stop_all(void);
+
 #endif /* INIT_INIT_H */

@@ -132,8 +132,8 @@ void supervise_stop_all(void)
 
 		if (!e->pid)
 			continue;
-		e->restart = RESTART_NEVER; /* ended on purpose */
-		(void)pager_kill(init_pager, e->pid, 0);
+		e->restart = RESTART_NEVER;                   /* ended on purpose */
+		(void)pager_kill_tree(init_pager, e->pid, 0); /* and what it started */
 		/* The pager takes the kill's exit notice next; until then the child runs. */
 		while ((rc = pager_wait(init_pager, e->pid, &reason, &code)) == MICA_EAGAIN)
 			mica_yield();

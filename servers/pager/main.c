@@ -133,7 +133,31 @@ static int op_kill(void *ctx, uint64_t badge, uint64_t pid, uint64_t code)
 	struct space *s = caller(badge);
 
 	(void)ctx;
-	return s ? process_kill(s, pid, code) : MICA_EPERM;
+	return s ? process_kill(s, pid, code, false) : MICA_EPERM;
+}
+
+static int op_kill_tree(void *ctx, uint64_t badge, uint64_t pid, uint64_t code)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? process_kill(s, pid, code, true) : MICA_EPERM;
+}
+
+static int op_children(void *ctx, uint64_t badge, uint32_t first, uint32_t *total, uint8_t *list,
+                       uint32_t *len)
+{
+	struct space *s = caller(badge);
+	uint64_t pids[SPACES];
+	uint32_t n;
+
+	(void)ctx;
+	if (!s)
+		return MICA_EPERM;
+	n = process_children(s, first, pids, SPACES, total);
+	mem_copy(list, pids, n * sizeof(pids[0]));
+	*len = n * (uint32_t)sizeof(pids[0]);
+	return 0;
 }
 
 static int op_stats(void *ctx, uint64_t badge, uint64_t *pool_free, uint64_t *pool_total,
@@ -175,6 +199,8 @@ _Static_assert((int)MICA_PAGER_KIND_ANON == (int)REGION_ANON &&
                    (int)MICA_PAGER_KIND_STACK == (int)REGION_STACK &&
                    (int)MICA_PAGER_KIND_SHARED == (int)REGION_SHARED,
                "the ABI's region kinds are the region set's");
+_Static_assert(SPACES * sizeof(uint64_t) <= PAGER_CHILDREN_PIDS_MAX,
+               "a children reply holds every process");
 _Static_assert(MICA_PAGER_REGIONS_MAX * sizeof(struct mica_pager_region) <= PAGER_REGIONS_LIST_MAX,
                "a regions reply holds MICA_PAGER_REGIONS_MAX regions");
 
@@ -269,6 +295,8 @@ static const struct pager_ops ops = {
     .spawn = op_spawn,
     .wait = op_wait,
     .kill = op_kill,
+    .kill_tree = op_kill_tree,
+    .children = op_children,
     .stats = op_stats,
     .free_blocks = op_free_blocks,
     .regions = op_regions,

@@ -85,7 +85,8 @@ struct space {
 	enum space_state state;
 	uint64_t pid;
 	uint32_t gen;
-	struct space *parent; /* NULL: the pager's own (init) */
+	struct space *parent; /* NULL: the pager's own (init; orphans once init has ended) */
+	bool doomed;          /* killed with its tree, or because init ended: never adopted */
 	char name[MICA_BOOTINFO_NAME_MAX];
 	/* Kernel objects (handles in the pager's table). */
 	mica_handle_t as;     /* MEMORY, MANAGE */
@@ -156,7 +157,11 @@ int process_spawn(struct space *parent, const char *name, const char *args, uint
 void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t addr, uint64_t rip);
 /* The wait call. */
 int process_wait(struct space *s, uint64_t pid, uint32_t *reason, uint64_t *code);
-int process_kill(struct space *s, uint64_t pid, uint64_t code);
+/* The kill call (tree: the child's descendants too). */
+int process_kill(struct space *s, uint64_t pid, uint64_t code, bool tree);
+/* The children call: pids of s's children from the first-th, at most cap; their count out. */
+uint32_t process_children(struct space *s, uint32_t first, uint64_t *pids, uint32_t cap,
+                          uint32_t *total);
 void process_set_init(uint64_t pid);
 /* Is s the init the pager started (init=), still running? */
 bool process_is_init(const struct space *s);

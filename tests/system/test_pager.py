@@ -32,6 +32,8 @@ IDS = [
     "spawn_many",
     "spawn_limit",
     "orphans",
+    "adopt",
+    "kill_tree",
     "spawn_errors",
     "kill",
     "bad_requests",

@@ -10,6 +10,8 @@
  *   orphan  registers nt.orphan, and on the client's call tries
  *           pager.set_names and answers with the result (w0); ends on the
  *           next message;
+ *   leave   spawns a child that blocks for ever (block), and ends: the
+ *           child passes to init, which must end it at the end of the run;
  *   resolve spawned after the orphan's try: looks nt.echo up and calls it
  *           (the names handle it got must still be the real init's).
  */
@@ -207,6 +209,9 @@ static void orphan_check(mica_handle_t pager, mica_handle_t names)
 	}
 	rc = run(pager, "resolve");
 	result("names_after_orphan", rc == 0, rc);
+	/* An orphan that never ends: init must still end the run (test_init.py). */
+	rc = run(pager, "leave");
+	result("leave", rc == 0, rc);
 }
 
 /* ---- the client ---- */
@@ -274,6 +279,18 @@ int main(int argc, char **argv)
 		uint64_t pid;
 
 		return pager_spawn(rt_startup_info()->pager, "nametest.elf", "orphan", &pid) < 0;
+	}
+	if (strcmp(role, "leave") == 0) {
+		uint64_t pid;
+
+		return pager_spawn(rt_startup_info()->pager, "nametest.elf", "block", &pid) < 0;
+	}
+	if (strcmp(role, "block") == 0) {
+		struct mica_msg m;
+		int64_t r = mica_endpoint_create();
+
+		/* Nobody else holds the endpoint: the receive never ends. */
+		return r < 0 ? 1 : (int)mica_recv((mica_handle_t)r, &m, 0, 0) + 2;
 	}
 	if (strcmp(role, "orphan") == 0)
 		return orphan();
