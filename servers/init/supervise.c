@@ -17,7 +17,8 @@ static bool ready_said; /* "init: ready" (or why not) was printed */
 static int start(struct entry *e)
 {
 	uint64_t pid = 0;
-	int rc = pager_spawn(init_pager, e->module, e->args, &pid);
+	struct pager_limits lim = {.mem_pages = e->mem_pages, .procs = e->procs};
+	int rc = pager_spawn_with(init_pager, e->module, e->args, &lim, &pid);
 
 	if (rc < 0) {
 		printf("init: cannot start %s: error %d\n", e->module, rc);

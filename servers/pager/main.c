@@ -117,7 +117,16 @@ static int op_spawn(void *ctx, uint64_t badge, const char *module, const char *a
 	struct space *s = caller(badge);
 
 	(void)ctx;
-	return s ? process_spawn(s, module, args, pid) : MICA_EPERM;
+	return s ? process_spawn(s, module, args, 0, 0, pid) : MICA_EPERM;
+}
+
+static int op_spawn_with(void *ctx, uint64_t badge, const char *module, const char *args,
+                         const struct pager_limits *lim, uint64_t *pid)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? process_spawn(s, module, args, lim->mem_pages, lim->procs, pid) : MICA_EPERM;
 }
 
 static int op_wait(void *ctx, uint64_t badge, uint64_t pid, uint32_t *reason, uint64_t *code)
@@ -176,6 +185,10 @@ static int op_stats(void *ctx, uint64_t badge, uint64_t *pool_free, uint64_t *po
 	mine->brk = s->brk;
 	mine->regions = region_count(&s->regions);
 	mine->resident_pages = s->resident;
+	mine->mem_limit = s->mem_limit;
+	mine->mem_used = limit_mem_used(s);
+	mine->procs_limit = s->procs_limit;
+	mine->procs_used = limit_procs_used(s);
 	return 0;
 }
 
@@ -293,6 +306,7 @@ static const struct pager_ops ops = {
     .map = op_map,
     .unmap = op_unmap,
     .spawn = op_spawn,
+    .spawn_with = op_spawn_with,
     .wait = op_wait,
     .kill = op_kill,
     .kill_tree = op_kill_tree,
@@ -386,7 +400,7 @@ int main(const struct mica_bootinfo *bi)
 			args[n++] = w[i];
 		args[n] = 0;
 	}
-	if ((r = process_spawn(0, init, args, &pid)) < 0) {
+	if ((r = process_spawn(0, init, args, 0, 0, &pid)) < 0) {
 		log_str("pager: cannot start init \"");
 		log_str(init);
 		log_str("\"\n");

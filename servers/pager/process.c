@@ -205,11 +205,14 @@ const struct mica_bootinfo_module *module_find(const char *name)
 
 /*
  * Start boot module `name` as a child of parent (NULL: the pager's own),
- * with args; its pid goes to *pid. Errors: MICA_ENOENT no such module (or
- * not in the pool), MICA_EPERM the pager's own module, MICA_ENOEXEC a bad
- * image, MICA_ENOMEM no slot, frame or kernel memory; the kernel's errors.
+ * with args and its own limits (0: none; limit.c); its pid goes to *pid.
+ * Errors: MICA_ENOENT no such module (or not in the pool), MICA_EPERM the
+ * pager's own module, MICA_ELIMIT a descendants limit reached, MICA_ENOEXEC
+ * a bad image, MICA_ENOMEM no slot, frame or kernel memory; the kernel's
+ * errors.
  */
-int process_spawn(struct space *parent, const char *name, const char *args, uint64_t *pid)
+int process_spawn(struct space *parent, const char *name, const char *args, uint64_t mem_pages,
+                  uint64_t procs, uint64_t *pid)
 {
 	const struct mica_bootinfo_module *m = module_find(name);
 	struct space *s;
@@ -220,8 +223,12 @@ int process_spawn(struct space *parent, const char *name, const char *args, uint
 		return MICA_ENOENT;
 	if (m == &boot->module[0])
 		return MICA_EPERM;
+	/* Room under the parent's and its ancestors' descendants limits. */
+	if ((e = limit_spawn_check(parent)) < 0)
+		return e;
 	if (!(s = space_alloc()))
 		return MICA_ENOMEM;
+	limit_inherit(s, parent, mem_pages, procs);
 	pool_feed_kernel(); /* the thread, address space and page tables come from the reserve */
 	s->parent = parent;
 	mem_copy(s->name, m->name, sizeof(s->name));

@@ -34,6 +34,8 @@ IDS = [
     "orphans",
     "adopt",
     "kill_tree",
+    "mem_limit",
+    "procs_limit",
     "spawn_errors",
     "kill",
     "bad_requests",
@@ -84,6 +86,8 @@ def test_bad_accesses_kill_only_the_offender(run):
         "stack overflow",
         "access not allowed",
         "out of memory",
+        "memory limit",
+        "memory limit",
     ]), run.log
     assert not run.has("PANIC"), run.log
     assert not run.has("pager: bug"), run.log

@@ -203,7 +203,7 @@ static int child(int argc, char **argv)
 				return 1;
 		return 0;
 	}
-	if (family_child(mode, argc, argv, &rc))
+	if (family_child(mode, argc, argv, &rc) || limits_child(mode, argc, argv, &rc))
 		return rc;
 	if (str_eq(mode, "stack"))
 		return stack_eat(parse_num(argv[2])) ? 0 : 1;
@@ -842,6 +842,8 @@ int main(const struct mica_startup *s)
 	t_orphans();
 	t_adopt();
 	t_kill_tree();
+	t_mem_limit();
+	t_procs_limit();
 	t_spawn_errors();
 	t_kill_child();
 	t_bad_requests();

@@ -1,6 +1,7 @@
 /*
  * What ptest's files share (main.c has the helpers and the order of the
- * cases; family.c the process-tree cases: adoption, subtree kill).
+ * cases; family.c the process-tree cases: adoption, subtree kill;
+ * limits.c the per-process limits).
  */
 #ifndef PTEST_PTEST_H
 #define PTEST_PTEST_H
@@ -40,5 +41,10 @@ void t_adopt(void);
 /* Wait for every child we have (adopted ones included); how many, or a negative error. */
 int family_reap(void);
 void t_kill_tree(void);
+
+/* limits.c: its child modes (as family_child), its cases. */
+bool limits_child(const char *mode, int argc, char **argv, int *rc);
+void t_mem_limit(void);
+void t_procs_limit(void);
 
 #endif /* PTEST_PTEST_H */
