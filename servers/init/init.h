@@ -25,11 +25,12 @@ void names_drop_owner(uint64_t pid);
 
 /* ---- manifest.c: what to start ---- */
 
-#define ENTRIES_MAX   16
-#define MODULE_MAX    47  /* as pager.spawn takes */
-#define ARGS_MAX      127 /* as pager.spawn takes */
-#define PROCS_DEFAULT 16  /* descendants an entry may have without procs=: half the pager's slots  \
-	                   */
+#define ENTRIES_MAX 16
+#define MODULE_MAX  47  /* as pager.spawn takes */
+#define ARGS_MAX    127 /* as pager.spawn takes */
+#define PROCS_DEFAULT                                                                              \
+	16 /* descendants an entry may have without procs=: half the pager's slots                 \
+	    */
 
 enum restart { RESTART_NEVER, RESTART_ON_FAILURE, RESTART_ALWAYS };
 
