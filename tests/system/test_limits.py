@@ -1,16 +1,17 @@
 """Per-process limits set in init's manifest (mem=, procs=; servers/init/README.md): each
 entry's ptest checks, from the pager's stats, that its limits arrived and hold (a spawn past
 procs is refused with MICA_ELIMIT, growth past mem too); one without them gets init's
-defaults; a bad value skips the line. Every frame comes back."""
+defaults; a bad value skips the line; nametest's malloc past mem= returns NULL. Every frame
+comes back."""
 
 import re
 
 import mica
 
 USER = mica.BUILD / "user"
-MODULES = [USER / "pager.elf", USER / "init.elf", USER / "ptest.elf",
+MODULES = [USER / "pager.elf", USER / "init.elf", USER / "ptest.elf", USER / "nametest.elf",
            mica.ROOT / "tests" / "system" / "manifests" / "limits" / "manifest"]
-IDS = ["manifest_default", "manifest_order", "manifest_set"]
+IDS = ["malloc", "manifest_default", "manifest_order", "manifest_set"]
 
 
 def test_manifest_limits():

@@ -12,6 +12,9 @@
  *           next message;
  *   leave   spawns a child that blocks for ever (block), and ends: the
  *           child passes to init, which must end it at the end of the run;
+ *   malloc  run under mem=256K (tests/system/test_limits.py): a malloc past
+ *           the limit returns NULL (the pager refused the sbrk), a small
+ *           one still works and its memory can be used;
  *   resolve spawned after the orphan's try: looks nt.echo up and calls it
  *           (the names handle it got must still be the real init's).
  */
@@ -21,6 +24,7 @@
 #include <idl/pager_client.h>
 #include <startup.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int failures; /* the exit code: a failed test fails the program, and so the run */
@@ -279,6 +283,16 @@ int main(int argc, char **argv)
 		uint64_t pid;
 
 		return pager_spawn(rt_startup_info()->pager, "nametest.elf", "orphan", &pid) < 0;
+	}
+	if (strcmp(role, "malloc") == 0) {
+		char *big = malloc(1 << 20), *small = malloc(16 << 10);
+		bool ok = !big && small;
+
+		if (small)
+			memset(small, 0x5a, 16 << 10);
+		printf("TEST limits.malloc %s\n", ok ? "PASS" : "FAIL");
+		free(small);
+		return ok ? 0 : 1;
 	}
 	if (strcmp(role, "leave") == 0) {
 		uint64_t pid;
