@@ -58,6 +58,7 @@ enum mica_pager_kill {
 	MICA_PAGER_KILL_ACCESS = 2,   /* the region forbids the access (write to text, run data) */
 	MICA_PAGER_KILL_STACK = 3,    /* stack overflow: the guard page, past the stack limit */
 	MICA_PAGER_KILL_NOMEM = 4,    /* out of memory: no frame for the page */
+	MICA_PAGER_KILL_LIMIT = 5, /* memory limit: the page would take its subtree past a limit */
 };
 
 /* One region, as the regions call lists them. */
@@ -77,6 +78,15 @@ enum mica_pager_kind {
 };
 
 #define MICA_PAGER_REGIONS_MAX 126 /* regions one regions call lists */
+
+/*
+ * Per-process limits (pager.spawn_with, struct pager_limits in
+ * idl/pager.idl): each bounds the subtree of the process it is set on.
+ * The stats call reports a process's own limits, MICA_PAGER_NO_LIMIT for
+ * none (its ancestors' apply). Going past one: MICA_ELIMIT from spawn,
+ * brk, sbrk and map, or a kill with MICA_PAGER_KILL_LIMIT at a fault.
+ */
+#define MICA_PAGER_NO_LIMIT UINT64_MAX
 
 /* map flags (idl/pager.idl). */
 #define MICA_PAGER_MAP_FIXED 1u /* at exactly addr (else addr is a hint) */

@@ -28,6 +28,9 @@ void names_drop_owner(uint64_t pid);
 #define ENTRIES_MAX 16
 #define MODULE_MAX  47  /* as pager.spawn takes */
 #define ARGS_MAX    127 /* as pager.spawn takes */
+#define PROCS_DEFAULT                                                                              \
+	16 /* descendants an entry may have without procs=: half the pager's slots                 \
+	    */
 
 enum restart { RESTART_NEVER, RESTART_ON_FAILURE, RESTART_ALWAYS };
 
@@ -37,6 +40,8 @@ struct entry {
 	enum restart restart;
 	char module[MODULE_MAX + 1];
 	char args[ARGS_MAX + 1];
+	uint64_t mem_pages; /* mem=: its subtree's memory limit in pages, 0 for none */
+	uint64_t procs;     /* procs=: its descendants limit */
 	/* Its process now (supervise.c). */
 	uint64_t pid;    /* 0: none runs */
 	bool registered; /* a server: it has registered a name (this run or an earlier one) */
@@ -67,5 +72,12 @@ bool supervise_done(void);
 unsigned supervise_failures(void);
 /* Kill every running entry and wait for each to end. */
 void supervise_stop_all(void);
+
+/* ---- orphans.c: processes init adopted (their parent ended) ---- */
+
+/* Wait for every adopted child: log and forget each that has ended. */
+void orphans_poll(void);
+/* Kill every adopted child still running, with what lies below it, and wait for each. */
+void orphans_stop_all(void);
 
 #endif /* INIT_INIT_H */

@@ -3,8 +3,8 @@
  * name service (idl/names.idl) on its own endpoint, hands that endpoint to
  * the pager (pager.set_names) so that every later process finds it in its
  * startup info, starts what the manifest module lists and supervises it
- * (README.md). Arguments: `exit_when_done` (the pager adds it for the
- * kernel command line option init.exit_when_done), `manifest=<module>`.
+ * (README.md), and the orphans it adopts (orphans.c). Arguments: `exit_when_done` (the pager adds
+ * it for the kernel command line option init.exit_when_done), `manifest=<module>`.
  */
 #include <startup.h>
 #include <stdlib.h>
@@ -25,6 +25,7 @@ static void maybe_exit(void)
 	unsigned failed = supervise_failures();
 
 	supervise_stop_all();
+	orphans_stop_all(); /* adopted processes do not hold the run up */
 	printf("init: done, %u program%s failed\n", failed, failed == 1 ? "" : "s");
 	exit(failed ? 1 : 0); /* through the pager and the kernel, QEMU's exit status */
 }
@@ -35,6 +36,7 @@ static int dispatch(const void *ops, void *ctx, const struct ipc_msg *req, struc
 	int rc = names_dispatch(ops, ctx, req, rep);
 
 	supervise_poll();
+	orphans_poll();
 	maybe_exit();
 	return rc;
 }

@@ -2,11 +2,17 @@
  * The manifest: a boot module of plain text, read through pager.module_read,
  * one entry per line, '#' to the end of a line a comment:
  *
- *	server <module> [restart=never|on-failure|always] [args...]
- *	program <module> [restart=never|on-failure|always] [args...]
+ *	server <module> [options] [args...]
+ *	program <module> [options] [args...]
+ *
+ * Options, in any order: restart=never|on-failure|always; mem=<pages>, or
+ * mem=<n>K|M|G in bytes (the memory limit of the entry's subtree; default
+ * none); procs=<n> (its descendants limit; default PROCS_DEFAULT). The
+ * limits go to pager.spawn_with (servers/pager/README.md).
  *
  * A bad line is reported on serial and skipped.
  */
+#include <mica/layout.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +41,43 @@ static char *word(char **p)
 	return w;
 }
 
+/* A decimal number, all of s (up to 2^63); false if s is not one. */
+static bool number(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_C(1) << 63) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* A mem= value: pages, or bytes with K, M or G (rounded up to pages). 0 if bad. */
+static uint64_t mem_pages(char *s)
+{
+	size_t n = strlen(s);
+	unsigned shift = 0;
+	uint64_t v;
+
+	if (n && (s[n - 1] == 'K' || s[n - 1] == 'M' || s[n - 1] == 'G')) {
+		shift = s[n - 1] == 'K' ? 10 : s[n - 1] == 'M' ? 20 : 30;
+		s[n - 1] = 0;
+	}
+	if (!number(s, &v) || v > (UINT64_C(1) << 40))
+		return 0;
+	return shift ? ((v << shift) + MICA_PAGE_SIZE - 1) / MICA_PAGE_SIZE : v;
+}
+
 /* Parse one line (comment cut off) into the next entry. Returns NULL or what is wrong. */
 static const char *parse_line(char *line)
 {
 	char *p = line, *kind = word(&p), *module, *w;
-	struct entry e = {.restart = RESTART_NEVER};
+	struct entry e = {.restart = RESTART_NEVER, .procs = PROCS_DEFAULT};
 
 	if (!kind)
 		return 0; /* blank */
@@ -55,20 +93,30 @@ static const char *parse_line(char *line)
 	if (nentries == ENTRIES_MAX)
 		return "too many entries";
 	strcpy(e.module, module);
-	/* An optional restart policy, then the arguments, as one string. */
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (strncmp(p, "restart=", 8) == 0) {
-		char *policy = word(&p) + 8;
+	/* Options (restart=, mem=, procs=), then the arguments, as one string. */
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "restart=", 8) == 0) {
+			char *policy = word(&p) + 8;
 
-		if (strcmp(policy, "never") == 0)
-			e.restart = RESTART_NEVER;
-		else if (strcmp(policy, "on-failure") == 0)
-			e.restart = RESTART_ON_FAILURE;
-		else if (strcmp(policy, "always") == 0)
-			e.restart = RESTART_ALWAYS;
-		else
-			return "bad restart policy";
+			if (strcmp(policy, "never") == 0)
+				e.restart = RESTART_NEVER;
+			else if (strcmp(policy, "on-failure") == 0)
+				e.restart = RESTART_ON_FAILURE;
+			else if (strcmp(policy, "always") == 0)
+				e.restart = RESTART_ALWAYS;
+			else
+				return "bad restart policy";
+		} else if (strncmp(p, "mem=", 4) == 0) {
+			if (!(e.mem_pages = mem_pages(word(&p) + 4)))
+				return "bad mem limit";
+		} else if (strncmp(p, "procs=", 6) == 0) {
+			if (!number(word(&p) + 6, &e.procs) || !e.procs)
+				return "bad procs limit";
+		} else {
+			break;
+		}
 	}
 	while ((w = word(&p))) {
 		size_t n = strlen(e.args);

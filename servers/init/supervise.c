@@ -26,7 +26,8 @@ static inline uint64_t rdtsc(void)
 static int start(struct entry *e)
 {
 	uint64_t pid = 0;
-	int rc = pager_spawn(init_pager, e->module, e->args, &pid);
+	struct pager_limits lim = {.mem_pages = e->mem_pages, .procs = e->procs};
+	int rc = pager_spawn_with(init_pager, e->module, e->args, &lim, &pid);
 
 	if (rc < 0) {
 		printf("init: cannot start %s: error %d\n", e->module, rc);
@@ -145,8 +146,8 @@ void supervise_stop_all(void)
 
 		if (!e->pid)
 			continue;
-		e->restart = RESTART_NEVER; /* ended on purpose */
-		(void)pager_kill(init_pager, e->pid, 0);
+		e->restart = RESTART_NEVER;                   /* ended on purpose */
+		(void)pager_kill_tree(init_pager, e->pid, 0); /* and what it started */
 		/* The pager takes the kill's exit notice next; until then the child runs. */
 		while ((rc = pager_wait(init_pager, e->pid, &reason, &code)) == MICA_EAGAIN)
 			mica_yield();

@@ -57,6 +57,7 @@ static const char *const kill_why[] = {
     [MICA_PAGER_KILL_ACCESS] = "access not allowed",
     [MICA_PAGER_KILL_STACK] = "stack overflow",
     [MICA_PAGER_KILL_NOMEM] = "out of memory",
+    [MICA_PAGER_KILL_LIMIT] = "memory limit",
 };
 
 static uint64_t refuse(struct space *s, uint64_t code, uint64_t addr, uint64_t rip)
@@ -99,6 +100,9 @@ uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t 
 		need |= REGION_EXEC;
 	if ((r->rights & need) != need || (access & MICA_FAULT_PRESENT))
 		return refuse(s, MICA_PAGER_KILL_ACCESS, addr, rip);
+	/* A page more stays within the memory limits on s and its ancestors (limit.c). */
+	if (limit_mem_room(s) == 0)
+		return refuse(s, MICA_PAGER_KILL_LIMIT, addr, rip);
 	uint64_t pa = frame_alloc();
 
 	if (!pa)

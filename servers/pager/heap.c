@@ -14,8 +14,9 @@
  * Set s's break to addr (0: only report it); the break now goes to *now.
  * Errors (nothing changes): MICA_EINVAL below the heap's start,
  * MICA_ENOMEM past MICA_PAGER_HEAP_LIMIT, into another region, or by more
- * pages than are free. Shrinking unmaps the pages past the new break and
- * frees their frames.
+ * pages than are free; MICA_ELIMIT by more pages than the memory limits on
+ * s and its ancestors leave (a hint too: faults enforce them). Shrinking unmaps the pages past the
+ * new break and frees their frames.
  */
 int heap_brk(struct space *s, uint64_t addr, uint64_t *now)
 {
@@ -36,6 +37,9 @@ int heap_brk(struct space *s, uint64_t addr, uint64_t *now)
 		/* The pool could back the growth. */
 		if ((new_end - old_end) / PAGE > buddy_free_count(&pool))
 			return MICA_ENOMEM;
+		/* And the limits on s and its ancestors leave room for it (limit.c). */
+		if ((e = limit_mem_check(s, (new_end - old_end) / PAGE)) < 0)
+			return e;
 		if (old_end == s->heap_start)
 			e = space_insert(s, s->heap_start, new_end, REGION_READ | REGION_WRITE,
 			                 REGION_HEAP, 0, 0);
@@ -67,7 +71,8 @@ int heap_brk(struct space *s, uint64_t addr, uint64_t *now)
  * MICA_PAGER_MAP_FILL. Where goes to *at. Errors: MICA_EINVAL (no pages,
  * unknown flags, no rights), the region set's (MICA_EALIGN, MICA_ERANGE,
  * MICA_EPERM write with execute, MICA_EEXIST), MICA_ENOMEM (no room, no
- * free frames, too many regions).
+ * free frames, too many regions), MICA_ELIMIT (more pages than the memory
+ * limits on s and its ancestors leave).
  */
 int anon_map(struct space *s, uint64_t addr, uint64_t npages, uint32_t rights, uint32_t flags,
              uint64_t *at)
@@ -84,6 +89,9 @@ int anon_map(struct space *s, uint64_t addr, uint64_t npages, uint32_t rights, u
 	/* Pages to back it, if asked to. */
 	if ((flags & MICA_PAGER_MAP_FILL) && npages > buddy_free_count(&pool))
 		return MICA_ENOMEM;
+	/* Within the limits on s and its ancestors, backed now or not (limit.c). */
+	if ((e = limit_mem_check(s, npages)) < 0)
+		return e;
 	if (!(flags & MICA_PAGER_MAP_FIXED)) {
 		uint64_t hint = addr ? addr : MICA_PAGER_MAP_BASE;
 

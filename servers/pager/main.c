@@ -116,7 +116,16 @@ static int op_spawn(void *ctx, uint64_t badge, const char *module, const char *a
 	struct space *s = caller(badge);
 
 	(void)ctx;
-	return s ? process_spawn(s, module, args, pid) : MICA_EPERM;
+	return s ? process_spawn(s, module, args, 0, 0, pid) : MICA_EPERM;
+}
+
+static int op_spawn_with(void *ctx, uint64_t badge, const char *module, const char *args,
+                         const struct pager_limits *lim, uint64_t *pid)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? process_spawn(s, module, args, lim->mem_pages, lim->procs, pid) : MICA_EPERM;
 }
 
 static int op_wait(void *ctx, uint64_t badge, uint64_t pid, uint32_t *reason, uint64_t *code)
@@ -132,7 +141,31 @@ static int op_kill(void *ctx, uint64_t badge, uint64_t pid, uint64_t code)
 	struct space *s = caller(badge);
 
 	(void)ctx;
-	return s ? process_kill(s, pid, code) : MICA_EPERM;
+	return s ? process_kill(s, pid, code, false) : MICA_EPERM;
+}
+
+static int op_kill_tree(void *ctx, uint64_t badge, uint64_t pid, uint64_t code)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? process_kill(s, pid, code, true) : MICA_EPERM;
+}
+
+static int op_children(void *ctx, uint64_t badge, uint32_t first, uint32_t *total, uint8_t *list,
+                       uint32_t *len)
+{
+	struct space *s = caller(badge);
+	uint64_t pids[SPACES];
+	uint32_t n;
+
+	(void)ctx;
+	if (!s)
+		return MICA_EPERM;
+	n = process_children(s, first, pids, SPACES, total);
+	mem_copy(list, pids, n * sizeof(pids[0]));
+	*len = n * (uint32_t)sizeof(pids[0]);
+	return 0;
 }
 
 static int op_stats(void *ctx, uint64_t badge, uint64_t *pool_free, uint64_t *pool_total,
@@ -151,6 +184,10 @@ static int op_stats(void *ctx, uint64_t badge, uint64_t *pool_free, uint64_t *po
 	mine->brk = s->brk;
 	mine->regions = region_count(&s->regions);
 	mine->resident_pages = s->resident;
+	mine->mem_limit = s->mem_limit;
+	mine->mem_used = limit_mem_used(s);
+	mine->procs_limit = s->procs_limit;
+	mine->procs_used = limit_procs_used(s);
 	return 0;
 }
 
@@ -174,6 +211,8 @@ _Static_assert((int)MICA_PAGER_KIND_ANON == (int)REGION_ANON &&
                    (int)MICA_PAGER_KIND_STACK == (int)REGION_STACK &&
                    (int)MICA_PAGER_KIND_SHARED == (int)REGION_SHARED,
                "the ABI's region kinds are the region set's");
+_Static_assert(SPACES * sizeof(uint64_t) <= PAGER_CHILDREN_PIDS_MAX,
+               "a children reply holds every process");
 _Static_assert(MICA_PAGER_REGIONS_MAX * sizeof(struct mica_pager_region) <= PAGER_REGIONS_LIST_MAX,
                "a regions reply holds MICA_PAGER_REGIONS_MAX regions");
 
@@ -266,8 +305,11 @@ static const struct pager_ops ops = {
     .map = op_map,
     .unmap = op_unmap,
     .spawn = op_spawn,
+    .spawn_with = op_spawn_with,
     .wait = op_wait,
     .kill = op_kill,
+    .kill_tree = op_kill_tree,
+    .children = op_children,
     .stats = op_stats,
     .free_blocks = op_free_blocks,
     .regions = op_regions,
@@ -392,7 +434,7 @@ int main(const struct mica_bootinfo *bi)
 			args[n++] = w[i];
 		args[n] = 0;
 	}
-	if ((r = process_spawn(0, init, args, &pid)) < 0) {
+	if ((r = process_spawn(0, init, args, 0, 0, &pid)) < 0) {
 		log_str("pager: cannot start init \"");
 		log_str(init);
 		log_str("\"\n");

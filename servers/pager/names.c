@@ -11,14 +11,16 @@ static mica_handle_t names_ep = MICA_HANDLE_NONE; /* ours: SEND and COPY, no bad
 static struct space *names_owner;                 /* who set it (init) */
 
 /*
- * The set_names call of s: only the pager's own child may make ep the
- * name service (MICA_EPERM, ep closed, for anyone else). A previous one is
- * dropped. Returns 0 or MICA_EPERM.
+ * The set_names call of s: only init, the process the pager started from
+ * init= (process_is_init: by its pid, while it lives), may make ep the
+ * name service (MICA_EPERM, ep closed, for anyone else: an orphan has no
+ * parent either, but is not init). A previous one is dropped. Returns 0
+ * or MICA_EPERM.
  */
 int names_set(struct space *s, mica_handle_t ep)
 {
-	/* The pager's own child, and nobody else. */
-	if (s->parent) {
+	/* Init, and nobody else. */
+	if (!process_is_init(s)) {
 		ipc_handle_drop(ep);
 		return MICA_EPERM;
 	}

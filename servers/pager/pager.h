@@ -87,7 +87,11 @@ struct space {
 	enum space_state state;
 	uint64_t pid;
 	uint32_t gen;
-	struct space *parent; /* NULL: the pager's own (init) */
+	struct space *parent; /* NULL: the pager's own (init; orphans once init has ended) */
+	bool doomed;          /* killed with its tree, or because init ended: never adopted */
+	/* Its own limits on its subtree (limit.c), MICA_PAGER_NO_LIMIT for none. */
+	uint64_t mem_limit;   /* pages mapped */
+	uint64_t procs_limit; /* descendants */
 	char name[MICA_BOOTINFO_NAME_MAX];
 	/* Kernel objects (handles in the pager's table). */
 	mica_handle_t as;     /* MEMORY, MANAGE */
@@ -153,14 +157,35 @@ extern mica_handle_t pager_ep; /* the endpoint the pager serves */
 /* The boot module named name (any, in the pool or not), or NULL. */
 const struct mica_bootinfo_module *module_find(const char *name);
 /* Start module `name` with args as a child of parent (NULL: the pager's). pid out. */
-int process_spawn(struct space *parent, const char *name, const char *args, uint64_t *pid);
+int process_spawn(struct space *parent, const char *name, const char *args, uint64_t mem_pages,
+                  uint64_t procs, uint64_t *pid);
 /* An exit notice for process s arrived: reclaim it. */
 void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t addr, uint64_t rip);
 /* The wait call. */
 int process_wait(struct space *s, uint64_t pid, uint32_t *reason, uint64_t *code);
-int process_kill(struct space *s, uint64_t pid, uint64_t code);
+/* The kill call (tree: the child's descendants too). */
+int process_kill(struct space *s, uint64_t pid, uint64_t code, bool tree);
+/* The children call: pids of s's children from the first-th, at most cap; their count out. */
+uint32_t process_children(struct space *s, uint32_t first, uint64_t *pids, uint32_t cap,
+                          uint32_t *total);
 void process_set_init(uint64_t pid);
+/* Is s the init the pager started (init=), still running? */
+bool process_is_init(const struct space *s);
 bool process_init_failed(void);
+
+/* ---- limit.c: per-process limits on a subtree (memory pages, descendants) ---- */
+
+/* Pages mapped in a's subtree, a included; a's descendants. */
+uint64_t limit_mem_used(const struct space *a);
+uint64_t limit_procs_used(const struct space *a);
+/* Pages s may still add under its and its ancestors' limits (UINT64_MAX: no limit). */
+uint64_t limit_mem_room(const struct space *s);
+/* May s grow by pages pages? 0, or MICA_ELIMIT (logged). */
+int limit_mem_check(const struct space *s, uint64_t pages);
+/* May parent (NULL: the pager) start a child? 0, or MICA_ELIMIT (logged). */
+int limit_spawn_check(const struct space *parent);
+/* Set child c's own limits (0: none) as asked, cut down to what parent has left. */
+void limit_inherit(struct space *c, const struct space *parent, uint64_t mem_pages, uint64_t procs);
 
 /* ---- names.c: the name service's endpoint (pager.set_names) ---- */
 

@@ -3,7 +3,8 @@
  * regions that are filled on first touch; a stack with the startup info,
  * argc and argv; an empty heap), and reclaim a process when its thread
  * ends. A child's exit waits for its parent's wait call; the pager's own
- * children (init) are forgotten at once.
+ * children (init) are forgotten at once. Orphans pass to init; killing
+ * can take a whole subtree; init's end ends everything left.
  */
 #include "elf.h"
 #include "pager.h"
@@ -23,7 +24,12 @@ static bool str_eq(const char *a, const char *b)
 	return *a == *b;
 }
 
-/* Init, the process the pager starts itself, and whether it ended badly. */
+/*
+ * Init, the process the pager started itself (init= on the command line),
+ * known by its pid, which is never reused (space.c adds a generation); and
+ * whether it ended badly. Init's identity is this pid, never "has no
+ * parent": an orphan has no parent either.
+ */
 static uint64_t init_pid;
 static bool init_failed;
 
@@ -31,6 +37,12 @@ static bool init_failed;
 void process_set_init(uint64_t pid)
 {
 	init_pid = pid;
+}
+
+/* Is s init, and still running? Once init has ended, no process is init again. */
+bool process_is_init(const struct space *s)
+{
+	return init_pid != 0 && s->pid == init_pid && s->state == SPACE_LIVE;
 }
 
 /* Did init end killed or with a non-zero code? The pager's own exit code says so. */
@@ -193,11 +205,14 @@ const struct mica_bootinfo_module *module_find(const char *name)
 
 /*
  * Start boot module `name` as a child of parent (NULL: the pager's own),
- * with args; its pid goes to *pid. Errors: MICA_ENOENT no such module (or
- * not in the pool), MICA_EPERM the pager's own module, MICA_ENOEXEC a bad
- * image, MICA_ENOMEM no slot, frame or kernel memory; the kernel's errors.
+ * with args and its own limits (0: none; limit.c); its pid goes to *pid.
+ * Errors: MICA_ENOENT no such module (or not in the pool), MICA_EPERM the
+ * pager's own module, MICA_ELIMIT a descendants limit reached, MICA_ENOEXEC
+ * a bad image, MICA_ENOMEM no slot, frame or kernel memory; the kernel's
+ * errors.
  */
-int process_spawn(struct space *parent, const char *name, const char *args, uint64_t *pid)
+int process_spawn(struct space *parent, const char *name, const char *args, uint64_t mem_pages,
+                  uint64_t procs, uint64_t *pid)
 {
 	const struct mica_bootinfo_module *m = module_find(name);
 	struct space *s;
@@ -208,8 +223,12 @@ int process_spawn(struct space *parent, const char *name, const char *args, uint
 		return MICA_ENOENT;
 	if (m == &boot->module[0])
 		return MICA_EPERM;
+	/* Room under the parent's and its ancestors' descendants limits. */
+	if ((e = limit_spawn_check(parent)) < 0)
+		return e;
 	if (!(s = space_alloc()))
 		return MICA_ENOMEM;
+	limit_inherit(s, parent, mem_pages, procs);
 	pool_feed_kernel(); /* the thread, address space and page tables come from the reserve */
 	s->parent = parent;
 	mem_copy(s->name, m->name, sizeof(s->name));
@@ -224,11 +243,74 @@ int process_spawn(struct space *parent, const char *name, const char *args, uint
 	return 0;
 }
 
+/* Is d a descendant of a (a child, a grandchild, ...)? */
+static bool descends(const struct space *d, const struct space *a)
+{
+	for (const struct space *p = d->parent; p; p = p->parent)
+		if (p == a)
+			return true;
+	return false;
+}
+
+/* The kernel ends s's thread with code; its exit notice (MICA_EXIT_KILLED) follows. */
+static int kill_thread(struct space *s, uint64_t code)
+{
+	int rc = (int)mica_thread_kill(s->thread, code);
+
+	return rc == MICA_EPEER ? MICA_EPEER : rc; /* ended, its notice not yet taken */
+}
+
+static void log_proc(const char *what, const struct space *s, const char *why)
+{
+	log_str("pager: ");
+	log_str(what);
+	log_str(s->name);
+	log_str(" pid ");
+	log_num(s->pid);
+	log_str(why);
+	log_str("\n");
+}
+
+/*
+ * Live child c of a process that has ended: it passes to init (as in
+ * Unix), which can wait for it and kill it (pager.children lists it).
+ * With no init left, or if c is being killed with its tree, the pager is
+ * its parent: its exit is forgotten at once.
+ */
+static void adopt(struct space *c, struct space *init)
+{
+	if (init && !c->doomed) {
+		c->parent = init;
+		log_proc("", c, " adopted by init");
+	} else {
+		c->parent = 0;
+	}
+}
+
+/*
+ * Init has ended: nothing can supervise what still runs, so the pager
+ * kills every process left (logged), and the run can end
+ * (pager.exit_when_idle).
+ */
+static void init_gone(void)
+{
+	for (unsigned i = 0; i < SPACES; i++) {
+		struct space *c = &spaces[i];
+
+		if (c->state != SPACE_LIVE || c->doomed)
+			continue;
+		c->doomed = true;
+		log_proc("init ended: killing ", c, "");
+		(void)kill_thread(c, 0);
+	}
+}
+
 /*
  * Process s's thread ended (its exit notice: reason, code, and for faults
  * the address and rip): every frame back to the pool, the address space
- * and handles gone. Its exit waits for its parent; its own children are
- * orphaned (their exits are then forgotten).
+ * and handles gone. Its exit waits for its parent's wait. Its live
+ * children pass to init (adopt); its ended ones are forgotten. If s is
+ * init, the pager kills whatever still runs (init_gone).
  */
 void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t addr, uint64_t rip)
 {
@@ -245,21 +327,29 @@ void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t ad
 	log_num(code);
 	log_str("\n");
 	space_teardown(s);
+	bool was_init = s->pid == init_pid;
+	struct space *init = was_init ? 0 : space_by_pid(init_pid);
+
+	if (init && init->state != SPACE_LIVE)
+		init = 0;
 	for (unsigned i = 0; i < SPACES; i++) {
 		struct space *c = &spaces[i];
 
 		if (c->state == SPACE_FREE || c->parent != s)
 			continue;
-		c->parent = 0;
 		if (c->state == SPACE_ZOMBIE)
 			c->state = SPACE_FREE;
+		else
+			adopt(c, init);
 	}
-	if (s->pid == init_pid)
+	if (was_init)
 		init_failed = reason != MICA_EXIT_NORMAL || code != 0;
 	s->exit_reason = (uint32_t)reason;
 	s->exit_code = code;
 	s->state = s->parent ? SPACE_ZOMBIE : SPACE_FREE;
 	names_ended(s);
+	if (was_init)
+		init_gone();
 }
 
 /*
@@ -285,16 +375,49 @@ int process_wait(struct space *s, uint64_t pid, uint32_t *reason, uint64_t *code
  * The kill call of process s for its child pid: the kernel ends the
  * child's thread with `code`, and its exit notice (MICA_EXIT_KILLED), which
  * this endpoint receives next, tears the process down (process_exited).
- * MICA_ENOENT not its child, MICA_EPEER it has already ended.
+ * With tree, every descendant of the child is killed too (first), and
+ * none of them passes to init: their exits are forgotten. MICA_ENOENT
+ * not its child, MICA_EPEER it has already ended.
  */
-int process_kill(struct space *s, uint64_t pid, uint64_t code)
+int process_kill(struct space *s, uint64_t pid, uint64_t code, bool tree)
 {
 	struct space *c = space_by_pid(pid);
 
+	/* A child of the caller's (its own or adopted), still running. */
 	if (!c || c->parent != s)
 		return MICA_ENOENT;
 	if (c->state != SPACE_LIVE)
 		return MICA_EPEER;
-	int rc = (int)mica_thread_kill(c->thread, code);
-	return rc == MICA_EPEER ? MICA_EPEER : rc; /* ended, its notice not yet taken */
+	for (unsigned i = 0; tree && i < SPACES; i++) {
+		struct space *d = &spaces[i];
+
+		if (d->state != SPACE_LIVE || !descends(d, c))
+			continue;
+		d->doomed = true;
+		(void)kill_thread(d, code);
+	}
+	return kill_thread(c, code);
+}
+
+/*
+ * The children call of s: the pids of its children (its own and those it
+ * adopted; running or ended and not yet waited for), from the first-th
+ * on, up to cap of them into pids; how many it has goes to *total.
+ * Returns how many were listed.
+ */
+uint32_t process_children(struct space *s, uint32_t first, uint64_t *pids, uint32_t cap,
+                          uint32_t *total)
+{
+	uint32_t i = 0, n = 0;
+
+	for (unsigned k = 0; k < SPACES; k++) {
+		struct space *c = &spaces[k];
+
+		if (c->state == SPACE_FREE || c->parent != s)
+			continue;
+		if (i++ >= first && n < cap)
+			pids[n++] = c->pid;
+	}
+	*total = i;
+	return n;
 }

@@ -16,7 +16,8 @@ INSIDE = [USER / n for n in ("pager.elf", "init.elf", "nametest.elf", "kv.elf", 
                              "rthello.elf")] + [mica.ROOT / "boot" / "tests"]
 INSIDE_CMDLINE = mica.SYSTEM_CMDLINE + " init.args=manifest=tests"
 IDS = ["duplicate", "names_handle", "lookup_call", "unknown", "bad_name", "duplicate_client",
-       "restart", "set_names_refused", "module_read"]
+       "restart", "set_names_refused", "module_read", "orphan_set_names", "names_after_orphan",
+       "leave"]
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,21 @@ def test_exits_logged_and_crash_restarted(run):
     assert run.lines.count("init: restarting nametest.elf (1 of 3)") == 1, run.log
     assert run.has("init: done"), run.log
     assert run.has("pager: init.elf pid 257 ended: reason 0 code 0"), run.log
+
+
+def test_orphans_pass_to_init_and_are_ended(run):
+    """The orphan that ends by itself and the one that blocks for ever both pass to init; init
+    waits for the first and, when its programs are done, kills the second, and the run ends."""
+    adopted = re.findall(r"^pager: nametest\.elf pid (\d+) adopted by init$", run.log, re.M)
+    assert len(adopted) == 2, run.log
+    ended = dict(re.findall(r"^init: adopted pid (\d+) exited: reason (\d+) code \d+$", run.log,
+                            re.M))
+    killed = re.findall(r"^init: killing adopted pid (\d+)$", run.log, re.M)
+    assert sorted(ended) == sorted(adopted), run.log
+    assert len(killed) == 1 and ended[killed[0]] == "3", run.log
+    assert ended[(set(adopted) - set(killed)).pop()] == "0", run.log
+    assert run.lines.index(f"init: killing adopted pid {killed[0]}") < \
+        run.lines.index("init: done, 0 programs failed"), run.log
 
 
 def test_every_frame_back_in_the_pager(run):

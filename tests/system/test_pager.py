@@ -32,6 +32,10 @@ IDS = [
     "spawn_many",
     "spawn_limit",
     "orphans",
+    "adopt",
+    "kill_tree",
+    "mem_limit",
+    "procs_limit",
     "spawn_errors",
     "kill",
     "bad_requests",
@@ -82,6 +86,8 @@ def test_bad_accesses_kill_only_the_offender(run):
         "stack overflow",
         "access not allowed",
         "out of memory",
+        "memory limit",
+        "memory limit",
     ]), run.log
     assert not run.has("PANIC"), run.log
     assert not run.has("pager: bug"), run.log
@@ -121,3 +127,16 @@ def test_kernel_counts_back(run):
     assert after["pool"] == before["pool"] - donated, run.log
     assert after["reserve"] == before["reserve"] + donated, run.log
     assert after["reserve_free"] == before["reserve_free"] + donated, run.log
+
+
+def test_init_ending_ends_what_is_left():
+    """Init (here ptest, in mode leave) starts children, one of which would run for ever,
+    and ends: nothing can supervise them, so the pager kills what still runs, the run
+    ends and every frame comes back."""
+    r = mica.boot(cmdline="idle=exit pager.exit_when_idle init.args=leave",
+                  modules=[PAGER, PTEST], timeout=90)
+    assert r.rc == mica.EXIT_SUCCESS, r.log
+    assert len(re.findall(r"^pager: init ended: killing ptest\.elf pid \d+$", r.log, re.M)) >= 1, \
+        r.log
+    assert not r.has("adopted by init"), r.log
+    assert r.frames_back(), r.log

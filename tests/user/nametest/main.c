@@ -5,7 +5,18 @@
  *   crash   a server that crashes before registering on its first run (it
  *           notes the run in nt.echo's store), and registers nt.crash after
  *           init restarts it;
- *   client  looks both up and calls them, and checks the refusals.
+ *   client  looks both up and calls them, and checks the refusals;
+ *   mid     spawns an orphan and ends at once (its child outlives it);
+ *   orphan  registers nt.orphan, and on the client's call tries
+ *           pager.set_names and answers with the result (w0); ends on the
+ *           next message;
+ *   leave   spawns a child that blocks for ever (block), and ends: the
+ *           child passes to init, which must end it at the end of the run;
+ *   malloc  run under mem=256K (tests/system/test_limits.py): a malloc past
+ *           the limit returns NULL (the pager refused the sbrk), a small
+ *           one still works and its memory can be used;
+ *   resolve spawned after the orphan's try: looks nt.echo up and calls it
+ *           (the names handle it got must still be the real init's).
  */
 #include <idl/echo_client.h>
 #include <idl/echo_server.h>
@@ -13,6 +24,7 @@
 #include <idl/pager_client.h>
 #include <startup.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int failures; /* the exit code: a failed test fails the program, and so the run */
@@ -119,6 +131,93 @@ static int crash(void)
 	return serve_as("nt.crash");
 }
 
+/* ---- the orphan: its parent (mid) ends first, then it tries to become the name service ---- */
+
+static int orphan(void)
+{
+	int64_t r = mica_endpoint_create();
+	struct mica_msg m = {0};
+	uint64_t badge;
+
+	if (r < 0)
+		return 1;
+	mica_handle_t ep = (mica_handle_t)r;
+
+	if ((r = mica_handle_mint(ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, 1)) < 0)
+		return 2;
+	if (names_register_name(rt_names_handle(), "nt.orphan", (mica_handle_t)r) < 0)
+		return 3;
+	/* The client calls once its wait said mid has ended: we are an orphan by then. */
+	if (mica_recv(ep, &m, 0, &badge) < 0 || (r = mica_endpoint_create()) < 0)
+		return 4;
+	int rc = pager_set_names(rt_startup_info()->pager, (mica_handle_t)r);
+
+	m.label = 0;
+	m.w[0] = (uint64_t)(int64_t)rc;
+	/* The answer; the next message (the client's send) ends us. */
+	return mica_reply_recv(ep, &m, 0, &badge) < 0 ? 5 : 0;
+}
+
+/* A process spawned after the orphan's try: its names handle still reaches init. */
+static int resolve(void)
+{
+	mica_handle_t echo;
+	uint64_t y = 0;
+
+	if (rt_names_handle() == MICA_HANDLE_NONE)
+		return 1;
+	if (names_lookup(rt_names_handle(), "nt.echo", &echo) < 0)
+		return 2;
+	return echo_ping(echo, 6, &y) == 0 && y == 7 ? 0 : 3;
+}
+
+/* Spawn nametest.elf with args and wait for its end: reason * 100 + code, or an error. */
+static long run(mica_handle_t pager, const char *args)
+{
+	uint64_t pid, code;
+	uint32_t reason;
+	int rc = pager_spawn(pager, "nametest.elf", args, &pid);
+
+	if (rc < 0)
+		return rc;
+	while ((rc = pager_wait(pager, pid, &reason, &code)) == MICA_EAGAIN)
+		mica_yield();
+	return rc < 0 ? rc : (long)reason * 100 + (long)code;
+}
+
+/*
+ * An orphan (its parent ended first) has no parent, as init has none; it
+ * must still not take over the name service, and processes spawned after
+ * its try must still reach init's.
+ */
+static void orphan_check(mica_handle_t pager, mica_handle_t names)
+{
+	mica_handle_t o = MICA_HANDLE_NONE;
+	struct mica_msg m = {.label = 1};
+	long rc = run(pager, "mid");
+
+	/* It registers nt.orphan soon after mid's end (or before). */
+	for (int i = 0; rc == 0 && i < 100000; i++) {
+		if ((rc = names_lookup(names, "nt.orphan", &o)) != MICA_ENOENT)
+			break;
+		rc = 0;
+		mica_yield();
+	}
+	if (rc == 0)
+		rc = mica_call(o, &m, 0);
+	result("orphan_set_names", rc == 0 && (int64_t)m.w[0] == MICA_EPERM,
+	       rc ? rc : (long)(int64_t)m.w[0]);
+	if (rc == 0) {
+		m.label = 2;
+		(void)mica_send(o, &m, 0);
+	}
+	rc = run(pager, "resolve");
+	result("names_after_orphan", rc == 0, rc);
+	/* An orphan that never ends: init must still end the run (test_init.py). */
+	rc = run(pager, "leave");
+	result("leave", rc == 0, rc);
+}
+
 /* ---- the client ---- */
 
 static int client(void)
@@ -166,6 +265,7 @@ static int client(void)
 	       rc == MICA_ENOENT && past == MICA_ERANGE && end == 0 && size > 0 && at_end == 0 &&
 	           len == 0,
 	       rc != MICA_ENOENT ? rc : past);
+	orphan_check(pager, names);
 	return failures ? 1 : 0;
 }
 
@@ -179,6 +279,37 @@ int main(int argc, char **argv)
 		return crash();
 	if (strcmp(role, "client") == 0)
 		return client();
+	if (strcmp(role, "mid") == 0) {
+		uint64_t pid;
+
+		return pager_spawn(rt_startup_info()->pager, "nametest.elf", "orphan", &pid) < 0;
+	}
+	if (strcmp(role, "malloc") == 0) {
+		char *big = malloc(1 << 20), *small = malloc(16 << 10);
+		bool ok = !big && small;
+
+		if (small)
+			memset(small, 0x5a, 16 << 10);
+		printf("TEST limits.malloc %s\n", ok ? "PASS" : "FAIL");
+		free(small);
+		return ok ? 0 : 1;
+	}
+	if (strcmp(role, "leave") == 0) {
+		uint64_t pid;
+
+		return pager_spawn(rt_startup_info()->pager, "nametest.elf", "block", &pid) < 0;
+	}
+	if (strcmp(role, "block") == 0) {
+		struct mica_msg m;
+		int64_t r = mica_endpoint_create();
+
+		/* Nobody else holds the endpoint: the receive never ends. */
+		return r < 0 ? 1 : (int)mica_recv((mica_handle_t)r, &m, 0, 0) + 2;
+	}
+	if (strcmp(role, "orphan") == 0)
+		return orphan();
+	if (strcmp(role, "resolve") == 0)
+		return resolve();
 	printf("nametest: unknown role \"%s\"\n", role);
 	return 1;
 }

@@ -10,11 +10,10 @@
 #include <mica/idl.h>
 #include <mica/pager.h>
 #include "out.h"
+#include "ptest.h"
 
-#define PAGE MICA_PAGE_SIZE
-
-static const struct mica_startup *st;
-static mica_handle_t pager;
+const struct mica_startup *st;
+mica_handle_t pager;
 
 /* Data the image fills in, and bss that must read zero. */
 static volatile uint64_t data_word = 0x1234567890abcdefULL;
@@ -24,14 +23,14 @@ extern char _start[]; /* the entry (tests/user/lib/start.c), in the text */
 
 /* ---- output ---- */
 
-static bool str_eq(const char *a, const char *b)
+bool str_eq(const char *a, const char *b)
 {
 	while (*a && *a == *b)
 		a++, b++;
 	return *a == *b;
 }
 
-static int64_t parse_num(const char *s)
+int64_t parse_num(const char *s)
 {
 	int64_t v = 0;
 
@@ -41,16 +40,10 @@ static int64_t parse_num(const char *s)
 }
 
 /* A case's result: fail NULL is a pass. */
-static void case_result(const char *id, const char *fail, int64_t detail)
+void case_result(const char *id, const char *fail, int64_t detail)
 {
 	result_in("pager", id, fail, (long)detail);
 }
-
-#define CHECK(cond, why, detail)                                                                   \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			return case_result(id, why, (int64_t)(detail));                            \
-	} while (0)
 
 /* ---- helpers ---- */
 
@@ -58,7 +51,7 @@ static void case_result(const char *id, const char *fail, int64_t detail)
  * The pool's free frames, counting those given to the kernel's reserve as
  * free (they left the pool for good; tests compare counts across it).
  */
-static uint64_t pool_free(void)
+uint64_t pool_free(void)
 {
 	uint64_t f = 0, t, d = 0;
 	int32_t l;
@@ -78,7 +71,7 @@ static uint64_t donated(void)
 	return d;
 }
 
-static struct pager_usage usage(void)
+struct pager_usage usage(void)
 {
 	uint64_t f, t, d;
 	int32_t l;
@@ -123,8 +116,6 @@ static void report(const char *name, uint64_t ticks, uint64_t n)
 	say_num((int64_t)n);
 	say("\n");
 }
-
-static int64_t wait_for(uint64_t pid);
 
 static int bench(void)
 {
@@ -190,6 +181,7 @@ static uint64_t __attribute__((noinline)) stack_eat(int64_t kib)
 static int child(int argc, char **argv)
 {
 	const char *mode = argv[1];
+	int rc;
 
 	if (str_eq(mode, "bench"))
 		return bench();
@@ -217,6 +209,8 @@ static int child(int argc, char **argv)
 				return 1;
 		return 0;
 	}
+	if (family_child(mode, argc, argv, &rc) || limits_child(mode, argc, argv, &rc))
+		return rc;
 	if (str_eq(mode, "stack"))
 		return stack_eat(parse_num(argv[2])) ? 0 : 1;
 	if (str_eq(mode, "shared") || str_eq(mode, "shared_ro") || str_eq(mode, "given")) {
@@ -585,7 +579,7 @@ static void t_spawn_limit(void)
 	case_result(id, 0, 0);
 }
 
-/* A child that leaves children behind: they run on, and end, with nothing kept. */
+/* A child that leaves children behind: they run on, pass to us, and end, with nothing kept. */
 static void t_orphans(void)
 {
 	const char *id = "orphans";
@@ -599,6 +593,8 @@ static void t_orphans(void)
 	for (int i = 0; i < 100000 && pool_free() != free0; i++)
 		mica_yield();
 	CHECK(pool_free() == free0, "frames", free0 - pool_free());
+	/* They passed to us (the init here): each one's end waits for our wait. */
+	CHECK((r = family_reap()) == 3, "adopted", r);
 	case_result(id, 0, 0);
 }
 
@@ -636,7 +632,7 @@ static void t_oom(void)
 }
 
 /* Spawn ptest.elf with args; its pid, or 0. */
-static uint64_t spawn(const char *args)
+uint64_t spawn(const char *args)
 {
 	uint64_t pid = 0;
 
@@ -645,7 +641,7 @@ static uint64_t spawn(const char *args)
 }
 
 /* Wait for child pid: reason * 100 + code, or a negative error. */
-static int64_t wait_for(uint64_t pid)
+int64_t wait_for(uint64_t pid)
 {
 	uint32_t reason;
 	uint64_t code;
@@ -888,6 +884,10 @@ int main(const struct mica_startup *s)
 	t_spawn_many();
 	t_spawn_limit();
 	t_orphans();
+	t_adopt();
+	t_kill_tree();
+	t_mem_limit();
+	t_procs_limit();
 	t_spawn_errors();
 	t_kill_child();
 	t_bad_requests();
