@@ -15,6 +15,15 @@
  * stale, those entries are made once, at boot, by pt_kernel_slot_create;
  * afterwards a kernel-half map into a slot without one is refused, and the
  * level-3 tables they point at are never freed.
+ *
+ * Every table but a root and the shared kernel-half level-3 tables keeps a
+ * count of its present entries, stored in the bits the hardware ignores
+ * (9-11 and 52-58) of the entry that points to it: so "is this table
+ * empty now?" costs one read, not a scan of 512 entries, and a walk over a
+ * table stops at its last present entry. A root needs no count (it is
+ * freed only with its address space), nor do the shared level-3 tables
+ * (never freed; their entries are copied into every root, where a count
+ * would go stale).
  */
 #include <mica/error.h>
 #include <mica/layout.h>
@@ -33,16 +42,29 @@
 #define PTE_NX   (1ULL << 63)
 #define PTE_ADDR 0x000FFFFFFFFFF000ULL
 
+/* The child table's entry count, in a non-leaf entry's ignored bits: 9-11 and 52-58. */
+#define CNT_LO_SHIFT 9
+#define CNT_HI_SHIFT 52
+#define PTE_CNT      ((7ULL << CNT_LO_SHIFT) | (0x7FULL << CNT_HI_SHIFT))
+
 #define ENTRIES 512
 
 static uint64_t tables; /* page-table frames allocated here and not yet freed */
+
+/* Zero a 4 KiB table (rep stosq: 512 stores, not a byte or word loop). */
+static void table_zero(void *p)
+{
+	uint64_t n = MICA_PAGE_SIZE / 8;
+
+	__asm__ volatile("rep stosq" : "+D"(p), "+c"(n) : "a"(0ULL) : "memory");
+}
 
 /* A zeroed table frame. Errors: MICA_ENOMEM. */
 static int table_new(paddr_t *t)
 {
 	if (frame_alloc(t) != MICA_OK)
 		return MICA_ENOMEM;
-	memset(phys_to_virt(*t), 0, MICA_PAGE_SIZE);
+	table_zero(phys_to_virt(*t));
 	tables++;
 	return MICA_OK;
 }
@@ -78,6 +100,31 @@ static vaddr_t span_last(vaddr_t va, int lvl)
 static uint64_t *table_at(paddr_t pa)
 {
 	return phys_to_virt(pa);
+}
+
+/* The present entries of the table that non-leaf entry e points to. */
+static unsigned cnt_get(uint64_t e)
+{
+	return (unsigned)(((e >> CNT_LO_SHIFT) & 7) | (((e >> CNT_HI_SHIFT) & 0x7F) << 3));
+}
+
+/* Add d (+1 or -1) to the count in *pe; a NULL pe is a table without a count. */
+static void cnt_add(uint64_t *pe, int d)
+{
+	if (pe) {
+		uint64_t n = (uint64_t)((int)cnt_get(*pe) + d);
+
+		*pe = (*pe & ~PTE_CNT) | ((n & 7) << CNT_LO_SHIFT) | ((n >> 3) << CNT_HI_SHIFT);
+	}
+}
+
+/*
+ * Where the count of the table entry e (at level lvl, for va) points to is
+ * kept: e itself, but none for the shared kernel-half level-3 tables.
+ */
+static uint64_t *cnt_of(uint64_t *e, int lvl, vaddr_t va)
+{
+	return lvl == 4 && va >= MICA_KERNEL_HALF ? NULL : e;
 }
 
 static bool is_canonical(vaddr_t va)
@@ -253,8 +300,12 @@ static int map_check(paddr_t table, int lvl, vaddr_t va, vaddr_t last, paddr_t p
 	}
 }
 
-/* Act pass of pt_map; tables were counted, so allocation cannot fail. */
-static void map_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, paddr_t pa, unsigned flags)
+/*
+ * Act pass of pt_map; tables were counted, so allocation cannot fail. pe
+ * holds this table's entry count (NULL: none kept).
+ */
+static void map_do(paddr_t table, uint64_t *pe, int lvl, vaddr_t va, vaddr_t last, paddr_t pa,
+                   unsigned flags)
 {
 	for (;;) {
 		vaddr_t seg = MIN(span_last(va, lvl), last);
@@ -263,20 +314,64 @@ static void map_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, paddr_t pa,
 		if (lvl == 1 || (!(*e & PTE_P) && use_large(lvl, va, seg, pa, flags))) {
 			/* A large page only where no table is (as map_check decided). */
 			*e = pa | leaf_bits(flags, lvl);
+			cnt_add(pe, 1);
 		} else {
 			if (!(*e & PTE_P)) {
 				paddr_t t;
 
 				(void)table_new(&t); /* counted by map_check */
 				*e = t | table_bits(va);
+				cnt_add(pe, 1);
 			}
-			map_do(*e & PTE_ADDR, lvl - 1, va, seg, pa, flags);
+			map_do(*e & PTE_ADDR, cnt_of(e, lvl, va), lvl - 1, va, seg, pa, flags);
 		}
 		if (seg >= last)
 			return;
 		pa += seg - va + 1;
 		va = seg + 1;
 	}
+}
+
+/*
+ * pt_map of one 4 KiB page, in one walk: down to the first missing entry
+ * (refusing a mapped page on the way), then the missing tables and the
+ * leaf. The same checks, errors and results as map_check and map_do.
+ */
+static int map_one(paddr_t root, vaddr_t va, paddr_t pa, unsigned flags)
+{
+	uint64_t *e[5] = {NULL}; /* e[lvl]: va's entry at level lvl */
+	paddr_t table = root;
+	int lvl;
+
+	for (lvl = 4;; lvl--) {
+		e[lvl] = &table_at(table)[index_of(va, lvl)];
+		if (!(*e[lvl] & PTE_P))
+			break;
+		if (is_leaf(*e[lvl], lvl))
+			return MICA_EEXIST;
+		table = *e[lvl] & PTE_ADDR;
+	}
+	/* Kernel-half slots are made at boot only (pt_kernel_slot_create). */
+	if (lvl == 4 && va >= MICA_KERNEL_HALF)
+		return MICA_ERANGE;
+	if ((uint64_t)(lvl - 1) > frame_free_count())
+		return MICA_ENOMEM;
+
+	uint64_t *pe = lvl == 4 ? NULL : cnt_of(e[lvl + 1], lvl + 1, va);
+	uint64_t *p = e[lvl];
+
+	for (; lvl > 1; lvl--) {
+		paddr_t t;
+
+		(void)table_new(&t); /* counted above */
+		*p = t | table_bits(va);
+		cnt_add(pe, 1);
+		pe = cnt_of(p, lvl, va);
+		p = &table_at(t)[index_of(va, lvl - 1)];
+	}
+	*p = pa | leaf_bits(flags, 1);
+	cnt_add(pe, 1);
+	return MICA_OK;
 }
 
 /*
@@ -300,13 +395,15 @@ int pt_map(paddr_t root, vaddr_t va, paddr_t pa, uint64_t npages, unsigned flags
 		return MICA_EALIGN;
 	if (pa >= PT_PHYS_MAX || npages > (PT_PHYS_MAX - pa) >> MICA_PAGE_SHIFT)
 		return MICA_ERANGE;
+	if (npages == 1)
+		return map_one(root, va, pa, flags);
 	/* Nothing mapped there; enough frames for the new tables. */
 	rc = map_check(root, 4, va, last, pa, flags, &need);
 	if (rc != MICA_OK)
 		return rc;
 	if (need > frame_free_count())
 		return MICA_ENOMEM;
-	map_do(root, 4, va, last, pa, flags);
+	map_do(root, NULL, 4, va, last, pa, flags);
 	return MICA_OK;
 }
 
@@ -361,47 +458,94 @@ static int mapped_check(paddr_t table, int lvl, vaddr_t va, vaddr_t last)
 	}
 }
 
-static bool table_empty(paddr_t table)
+/*
+ * Unlink the emptied table that *e points to (the caller counts the entry
+ * out of its table); it is freed after the flush.
+ */
+static void unlink_empty(uint64_t *e, struct flush *f)
 {
-	const uint64_t *t = table_at(table);
+	paddr_t child = *e & PTE_ADDR;
 
-	for (unsigned i = 0; i < ENTRIES; i++)
-		if (t[i] & PTE_P)
-			return false;
-	return true;
+	*e = 0;
+	table_at(child)[0] = f->freed;
+	f->freed = child;
 }
 
-/* Act pass of pt_unmap: clear leaves, report them, free emptied tables. */
-static void unmap_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, pt_unmap_fn fn, void *arg,
-                     struct flush *f)
+/*
+ * Act pass of pt_unmap: clear leaves, report them, free emptied tables.
+ * pe holds this table's entry count (NULL: none kept); once it is 0 the
+ * rest of the table is holes and the walk stops.
+ */
+static void unmap_do(paddr_t table, uint64_t *pe, int lvl, vaddr_t va, vaddr_t last, pt_unmap_fn fn,
+                     void *arg, struct flush *f)
 {
 	for (;;) {
 		vaddr_t seg = MIN(span_last(va, lvl), last);
 		uint64_t *e = &table_at(table)[index_of(va, lvl)];
 
+		if (pe && cnt_get(*pe) == 0)
+			return;
 		if (!(*e & PTE_P)) {
 			/* Only pt_root_destroy walks over holes. */
 		} else if (is_leaf(*e, lvl)) {
 			if (fn)
 				fn(arg, va, *e & PTE_ADDR, (seg - va + 1) >> MICA_PAGE_SHIFT);
 			*e = 0;
+			cnt_add(pe, -1);
 			flush_add(f, va);
 		} else {
-			paddr_t child = *e & PTE_ADDR;
-			/* Shared kernel-half level-3 tables stay. */
-			bool keep = lvl == 4 && va >= MICA_KERNEL_HALF;
+			/* Shared kernel-half level-3 tables (no count) stay. */
+			uint64_t *ce = cnt_of(e, lvl, va);
 
-			unmap_do(child, lvl - 1, va, seg, fn, arg, f);
-			if (!keep && table_empty(child)) {
-				*e = 0;
-				table_at(child)[0] = f->freed;
-				f->freed = child;
+			unmap_do(*e & PTE_ADDR, ce, lvl - 1, va, seg, fn, arg, f);
+			if (ce && cnt_get(*e) == 0) {
+				unlink_empty(e, f);
+				cnt_add(pe, -1);
 			}
 		}
 		if (seg >= last)
 			return;
 		va = seg + 1;
 	}
+}
+
+/*
+ * pt_unmap of one page, in one walk: down to its leaf (refusing a hole or
+ * a 2 MiB page, as mapped_check does), clear it, then up while the tables
+ * empty.
+ */
+static int unmap_one(paddr_t root, vaddr_t va, pt_unmap_fn fn, void *arg, struct flush *f)
+{
+	uint64_t *e[5] = {NULL}; /* e[lvl]: va's entry at level lvl */
+	paddr_t table = root;
+	int lvl;
+
+	for (lvl = 4;; lvl--) {
+		e[lvl] = &table_at(table)[index_of(va, lvl)];
+		if (!(*e[lvl] & PTE_P))
+			return MICA_ENOENT;
+		if (is_leaf(*e[lvl], lvl))
+			break;
+		table = *e[lvl] & PTE_ADDR;
+	}
+	if (lvl > 1)
+		return MICA_EBUSY; /* one page of a 2 MiB page */
+	if (fn)
+		fn(arg, va, *e[1] & PTE_ADDR, 1);
+	*e[1] = 0;
+	flush_add(f, va);
+	/* e[lvl - 1] was cleared: count it out of its table (count in e[lvl]). */
+	for (lvl = 2; lvl <= 4; lvl++) {
+		uint64_t *ce = cnt_of(e[lvl], lvl, va);
+
+		if (!ce)
+			break; /* a shared kernel-half level-3 table stays */
+		cnt_add(ce, -1);
+		if (cnt_get(*ce) != 0)
+			break;
+		unlink_empty(e[lvl], f);
+	}
+	return MICA_OK;
 }
 
 /*
@@ -421,10 +565,12 @@ int pt_unmap(paddr_t root, vaddr_t va, uint64_t npages, pt_unmap_fn fn, void *ar
 
 	if (rc != MICA_OK)
 		return rc;
-	rc = mapped_check(root, 4, va, last);
+	if (npages == 1)
+		rc = unmap_one(root, va, fn, arg, &f);
+	else if ((rc = mapped_check(root, 4, va, last)) == MICA_OK)
+		unmap_do(root, NULL, 4, va, last, fn, arg, &f);
 	if (rc != MICA_OK)
 		return rc;
-	unmap_do(root, 4, va, last, fn, arg, &f);
 	flush_run(root, va, &f);
 	flush_free_tables(&f);
 	return MICA_OK;
@@ -517,13 +663,15 @@ int pt_translate(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *flags)
  * remain, freeing tables that empty. Returns true if it stopped with
  * mappings left in the range.
  */
-static bool drain_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, uint64_t *budget,
-                     pt_unmap_fn fn, void *arg, struct flush *f)
+static bool drain_do(paddr_t table, uint64_t *pe, int lvl, vaddr_t va, vaddr_t last,
+                     uint64_t *budget, pt_unmap_fn fn, void *arg, struct flush *f)
 {
 	for (;;) {
 		vaddr_t seg = MIN(span_last(va, lvl), last);
 		uint64_t *e = &table_at(table)[index_of(va, lvl)];
 
+		if (pe && cnt_get(*pe) == 0)
+			return false; /* the rest of this table is holes */
 		if (!(*e & PTE_P)) {
 			/* a hole: nothing to do */
 		} else if (is_leaf(*e, lvl)) {
@@ -534,16 +682,17 @@ static bool drain_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, uint64_t 
 			if (fn)
 				fn(arg, va, *e & PTE_ADDR, n);
 			*e = 0;
+			cnt_add(pe, -1);
 			flush_add(f, va);
 			*budget -= n;
 		} else {
-			paddr_t child = *e & PTE_ADDR;
-			bool stopped = drain_do(child, lvl - 1, va, seg, budget, fn, arg, f);
+			/* Only user-half tables: every one has a count. */
+			bool stopped =
+			    drain_do(*e & PTE_ADDR, e, lvl - 1, va, seg, budget, fn, arg, f);
 
-			if (table_empty(child)) {
-				*e = 0;
-				table_at(child)[0] = f->freed;
-				f->freed = child;
+			if (cnt_get(*e) == 0) {
+				unlink_empty(e, f);
+				cnt_add(pe, -1);
 			}
 			if (stopped)
 				return true;
@@ -563,7 +712,7 @@ static bool drain_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, uint64_t 
 bool pt_drain_user(paddr_t root, uint64_t *budget, pt_unmap_fn fn, void *arg)
 {
 	struct flush f = {.n = 0, .all = false, .freed = 0};
-	bool more = drain_do(root, 4, 0, MICA_USER_TOP - 1, budget, fn, arg, &f);
+	bool more = drain_do(root, NULL, 4, 0, MICA_USER_TOP - 1, budget, fn, arg, &f);
 
 	flush_run(root, 0, &f);
 	flush_free_tables(&f);
@@ -618,7 +767,7 @@ void pt_root_destroy(paddr_t root, pt_unmap_fn fn, void *arg)
 {
 	struct flush f = {.n = 0, .all = false, .freed = 0};
 
-	unmap_do(root, 4, 0, MICA_USER_TOP - 1, fn, arg, &f);
+	unmap_do(root, NULL, 4, 0, MICA_USER_TOP - 1, fn, arg, &f);
 	flush_free_tables(&f);
 	table_free(root);
 }
