@@ -124,19 +124,15 @@ static size_t collect(paddr_t t, int lvl, paddr_t *out, size_t n, size_t max)
 	return n;
 }
 
-/*
- * The entry count pt.c keeps for each table, in the ignored bits 9-11 (low
- * three bits) and 52-58 (the rest) of the entry pointing to it.
- */
+/* The entry count pt.c keeps for each table, in bits 52-61 of the entry pointing to it. */
 static unsigned entry_count(uint64_t e)
 {
-	return (unsigned)(((e >> 9) & 7) | (((e >> 52) & 0x7F) << 3));
+	return (unsigned)((e >> 52) & 0x3FF);
 }
 
 static uint64_t with_count(uint64_t e, unsigned n)
 {
-	e &= ~((7ULL << 9) | (0x7FULL << 52));
-	return e | ((uint64_t)(n & 7) << 9) | ((uint64_t)(n >> 3) << 52);
+	return (e & ~(0x3FFULL << 52)) | ((uint64_t)n << 52);
 }
 
 /*

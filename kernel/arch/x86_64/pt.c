@@ -17,8 +17,10 @@
  * level-3 tables they point at are never freed.
  *
  * Every table but a root and the shared kernel-half level-3 tables keeps a
- * count of its present entries, stored in the bits the hardware ignores
- * (9-11 and 52-58) of the entry that points to it: so "is this table
+ * count of its present entries, stored in bits 52-61 of the entry that
+ * points to it, which the hardware ignores in an entry that references a
+ * table (SDM vol. 3A, tables 4-15 to 4-18; protection keys use 62:59 in
+ * leaves only): so "is this table
  * empty now?" costs one read, not a scan of 512 entries, and a walk over a
  * table stops at its last present entry. A root needs no count (it is
  * freed only with its address space), nor do the shared level-3 tables
@@ -42,10 +44,9 @@
 #define PTE_NX   (1ULL << 63)
 #define PTE_ADDR 0x000FFFFFFFFFF000ULL
 
-/* The child table's entry count, in a non-leaf entry's ignored bits: 9-11 and 52-58. */
-#define CNT_LO_SHIFT 9
-#define CNT_HI_SHIFT 52
-#define PTE_CNT      ((7ULL << CNT_LO_SHIFT) | (0x7FULL << CNT_HI_SHIFT))
+/* The child table's entry count (0..512), in a non-leaf entry's ignored bits 52-61. */
+#define CNT_SHIFT 52
+#define CNT_MASK  0x3FFULL
 
 #define ENTRIES 512
 
@@ -105,17 +106,15 @@ static uint64_t *table_at(paddr_t pa)
 /* The present entries of the table that non-leaf entry e points to. */
 static unsigned cnt_get(uint64_t e)
 {
-	return (unsigned)(((e >> CNT_LO_SHIFT) & 7) | (((e >> CNT_HI_SHIFT) & 0x7F) << 3));
+	return (unsigned)((e >> CNT_SHIFT) & CNT_MASK);
 }
 
 /* Add d (+1 or -1) to the count in *pe; a NULL pe is a table without a count. */
 static void cnt_add(uint64_t *pe, int d)
 {
-	if (pe) {
-		uint64_t n = (uint64_t)((int)cnt_get(*pe) + d);
-
-		*pe = (*pe & ~PTE_CNT) | ((n & 7) << CNT_LO_SHIFT) | ((n >> 3) << CNT_HI_SHIFT);
-	}
+	/* The count stays in 0..512, so the sum never carries out of its bits. */
+	if (pe)
+		*pe += (uint64_t)(int64_t)d << CNT_SHIFT;
 }
 
 /*
@@ -213,6 +212,14 @@ struct flush {
 	bool all;
 	paddr_t freed; /* chain of emptied tables, 0-terminated */
 };
+
+/* An empty record (va[] is written before it is read: not cleared). */
+static void flush_init(struct flush *f)
+{
+	f->n = 0;
+	f->all = false;
+	f->freed = 0;
+}
 
 static void flush_add(struct flush *f, vaddr_t va)
 {
@@ -559,12 +566,13 @@ static int unmap_one(paddr_t root, vaddr_t va, pt_unmap_fn fn, void *arg, struct
 int pt_unmap(paddr_t root, vaddr_t va, uint64_t npages, pt_unmap_fn fn, void *arg)
 {
 	vaddr_t last;
-	struct flush f = {.n = 0, .all = false, .freed = 0};
+	struct flush f;
 	/* Unmap takes no flags: check the range as the half it lies in. */
 	int rc = check_range(va, npages, va < MICA_USER_TOP ? PT_USER : 0, &last);
 
 	if (rc != MICA_OK)
 		return rc;
+	flush_init(&f);
 	if (npages == 1)
 		rc = unmap_one(root, va, fn, arg, &f);
 	else if ((rc = mapped_check(root, 4, va, last)) == MICA_OK)
@@ -603,9 +611,10 @@ static void protect_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, unsigne
 int pt_protect(paddr_t root, vaddr_t va, uint64_t npages, unsigned flags)
 {
 	vaddr_t last;
-	struct flush f = {.n = 0, .all = false, .freed = 0};
+	struct flush f;
 	int rc;
 
+	flush_init(&f);
 	/* Flags: PT_LARGE describes a mapping's shape, not its rights. */
 	if (flags & PT_LARGE)
 		return MICA_EINVAL;
@@ -711,7 +720,9 @@ static bool drain_do(paddr_t table, uint64_t *pe, int lvl, vaddr_t va, vaddr_t l
  */
 bool pt_drain_user(paddr_t root, uint64_t *budget, pt_unmap_fn fn, void *arg)
 {
-	struct flush f = {.n = 0, .all = false, .freed = 0};
+	struct flush f;
+
+	flush_init(&f);
 	bool more = drain_do(root, NULL, 4, 0, MICA_USER_TOP - 1, budget, fn, arg, &f);
 
 	flush_run(root, 0, &f);
@@ -765,8 +776,9 @@ int pt_root_create(paddr_t kernel_root, paddr_t *root)
  */
 void pt_root_destroy(paddr_t root, pt_unmap_fn fn, void *arg)
 {
-	struct flush f = {.n = 0, .all = false, .freed = 0};
+	struct flush f;
 
+	flush_init(&f);
 	unmap_do(root, NULL, 4, 0, MICA_USER_TOP - 1, fn, arg, &f);
 	flush_free_tables(&f);
 	table_free(root);
