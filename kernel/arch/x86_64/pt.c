@@ -466,6 +466,24 @@ static int mapped_check(paddr_t table, int lvl, vaddr_t va, vaddr_t last)
 }
 
 /*
+ * Past a hole at va in a level-lvl table walked up to `last` (in the same
+ * table): the start of the next present entry in *va, or false if there
+ * is none up to last. A tight scan, for walks over sparse tables.
+ */
+static bool skip_hole(paddr_t table, int lvl, vaddr_t *va, vaddr_t last)
+{
+	const uint64_t *t = table_at(table);
+	unsigned i = index_of(*va, lvl), end = index_of(last, lvl), j = i + 1;
+
+	while (j <= end && !(t[j] & PTE_P))
+		j++;
+	if (j > end)
+		return false;
+	*va = (*va & ~((1ULL << level_shift(lvl)) - 1)) + ((uint64_t)(j - i) << level_shift(lvl));
+	return true;
+}
+
+/*
  * Unlink the emptied table that *e points to (the caller counts the entry
  * out of its table); it is freed after the flush.
  */
@@ -494,6 +512,9 @@ static void unmap_do(paddr_t table, uint64_t *pe, int lvl, vaddr_t va, vaddr_t l
 			return;
 		if (!(*e & PTE_P)) {
 			/* Only pt_root_destroy walks over holes. */
+			if (!skip_hole(table, lvl, &va, last))
+				return;
+			continue;
 		} else if (is_leaf(*e, lvl)) {
 			if (fn)
 				fn(arg, va, *e & PTE_ADDR, (seg - va + 1) >> MICA_PAGE_SHIFT);
@@ -682,7 +703,9 @@ static bool drain_do(paddr_t table, uint64_t *pe, int lvl, vaddr_t va, vaddr_t l
 		if (pe && cnt_get(*pe) == 0)
 			return false; /* the rest of this table is holes */
 		if (!(*e & PTE_P)) {
-			/* a hole: nothing to do */
+			if (!skip_hole(table, lvl, &va, last))
+				return false;
+			continue;
 		} else if (is_leaf(*e, lvl)) {
 			uint64_t n = (seg - va + 1) >> MICA_PAGE_SHIFT;
 
