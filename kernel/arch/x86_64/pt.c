@@ -282,6 +282,15 @@ static int map_check(paddr_t table, int lvl, vaddr_t va, vaddr_t last, paddr_t p
 {
 	if (table == 0 && lvl == 1)
 		return MICA_OK;
+	if (lvl == 1) {
+		/* Leaves only: a tight scan of [va, last], which lies in this table. */
+		const uint64_t *t = table_at(table);
+
+		for (unsigned i = index_of(va, 1), end = index_of(last, 1); i <= end; i++)
+			if (t[i] & PTE_P)
+				return MICA_EEXIST;
+		return MICA_OK;
+	}
 	for (;;) {
 		vaddr_t seg = MIN(span_last(va, lvl), last);
 		uint64_t e = table ? table_at(table)[index_of(va, lvl)] : 0;
@@ -314,11 +323,22 @@ static int map_check(paddr_t table, int lvl, vaddr_t va, vaddr_t last, paddr_t p
 static void map_do(paddr_t table, uint64_t *pe, int lvl, vaddr_t va, vaddr_t last, paddr_t pa,
                    unsigned flags)
 {
+	if (lvl == 1) {
+		/* Leaves only, [va, last] in this table: a tight loop. */
+		uint64_t *t = table_at(table), bits = leaf_bits(flags, 1);
+		unsigned i = index_of(va, 1), end = index_of(last, 1);
+
+		for (unsigned k = i; k <= end; k++, pa += MICA_PAGE_SIZE)
+			t[k] = pa | bits;
+		if (pe)
+			*pe += (uint64_t)(end - i + 1) << CNT_SHIFT;
+		return;
+	}
 	for (;;) {
 		vaddr_t seg = MIN(span_last(va, lvl), last);
 		uint64_t *e = &table_at(table)[index_of(va, lvl)];
 
-		if (lvl == 1 || (!(*e & PTE_P) && use_large(lvl, va, seg, pa, flags))) {
+		if ((!(*e & PTE_P) && use_large(lvl, va, seg, pa, flags))) {
 			/* A large page only where no table is (as map_check decided). */
 			*e = pa | leaf_bits(flags, lvl);
 			cnt_add(pe, 1);
