@@ -129,23 +129,24 @@ int pool_check(paddr_t pa, uint64_t npages)
 		return MICA_EALIGN;
 	if (pfn(pa) >= nframes || npages > nframes - pfn(pa))
 		return MICA_EFRAME;
-	for (uint64_t i = 0; i < npages; i++) {
-		uint16_t r = refs[pfn(pa) + i];
+	/* NOT_POOL is above MICA_MAP_MAX_SHARERS: one compare a frame finds either. */
+	const uint16_t *r = &refs[pfn(pa)];
 
-		if (r == NOT_POOL)
-			return MICA_EFRAME;
-		if (r >= MICA_MAP_MAX_SHARERS)
-			return MICA_EBUSY;
-	}
+	_Static_assert(NOT_POOL > MICA_MAP_MAX_SHARERS, "NOT_POOL must fail the sharer check");
+	for (uint64_t i = 0; i < npages; i++)
+		if (r[i] >= MICA_MAP_MAX_SHARERS)
+			return r[i] == NOT_POOL ? MICA_EFRAME : MICA_EBUSY;
 	return MICA_OK;
 }
 
 /* Count one more mapping of each frame (checked by pool_check). */
 void pool_ref(paddr_t pa, uint64_t npages)
 {
+	uint16_t *r = &refs[pfn(pa)];
+
 	for (uint64_t i = 0; i < npages; i++) {
-		if (refs[pfn(pa) + i]++ == 0)
-			mapped++;
+		mapped += r[i] == 0;
+		r[i]++;
 	}
 	mappings += npages;
 }
