@@ -1689,6 +1689,63 @@ static void test_drain_in_steps(void **state)
 	pt_root_destroy(r, NULL, NULL);
 }
 
+/*
+ * Draining a sparse address space (pages scattered over every level, holes
+ * of every length between them, so the hole scan runs in groups and one by
+ * one) in steps of random size reports every page once, in ascending
+ * order, and frees every table.
+ */
+static void test_drain_sparse(void **state)
+{
+	(void)state;
+	enum { N = 300 };
+	static vaddr_t va[N];
+	paddr_t r;
+	size_t n = 0;
+
+	assert_int_equal(pt_root_create(kroot, &r), MICA_OK);
+	const uint64_t before = nfree();
+	while (n < N) {
+		/* Random PML4, PDPT, PD and PT indexes; some clustered at table edges. */
+		uint64_t i4 = rng() % 4 ? rng() % 4 : 255, i3 = rng() % 512, i2 = rng() % 512;
+		uint64_t i1 = rng() % 3 ? rng() % 512 : (rng() % 2 ? 511 : 0);
+		vaddr_t v = (i4 << 39) | (i3 << 30) | (i2 << 21) | (i1 << 12);
+
+		if (v < MICA_USER_BASE)
+			continue;
+		if (pt_map(r, v, (1 + n) * PAGE, 1, PT_USER) != MICA_OK)
+			continue; /* already mapped */
+		va[n++] = v;
+		check_counts(r);
+	}
+	/* The expected order: ascending. */
+	for (size_t i = 1; i < N; i++)
+		for (size_t k = i; k > 0 && va[k - 1] > va[k]; k--) {
+			vaddr_t t = va[k];
+			va[k] = va[k - 1];
+			va[k - 1] = t;
+		}
+	recs_clear();
+	bool more = true;
+	while (more) {
+		const uint64_t want = 1 + rng() % 40, was = rec_pages;
+		uint64_t budget = want;
+
+		more = pt_drain_user(r, &budget, record, &cb_cookie);
+		assert_int_equal(rec_pages - was, want - budget);
+		if (more)
+			assert_int_equal(budget,
+			                 0); /* 4 KiB pages only: a step stops when used up */
+		check_counts(r);
+	}
+	assert_int_equal(nrecs, N);
+	for (size_t i = 0; i < N; i++)
+		assert_int_equal(recs[i].va, va[i]);
+	assert_int_equal(nfree(), before);
+	assert_int_equal(count_user_tables(r), 0);
+	pt_root_destroy(r, NULL, NULL);
+}
+
 /* A budget smaller than a large page stops before it rather than splitting it. */
 static void test_drain_never_splits(void **state)
 {
@@ -1755,6 +1812,7 @@ int main(void)
 	    T(test_enomem_does_not_half_map),
 	    T(test_top_of_address_space),
 	    T(test_drain_in_steps),
+	    T(test_drain_sparse),
 	    T(test_drain_never_splits),
 	    T(test_map_need),
 	    T(test_tlb_invlpg_up_to_32),

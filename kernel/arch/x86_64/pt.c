@@ -495,6 +495,11 @@ static bool skip_hole(paddr_t table, int lvl, vaddr_t *va, vaddr_t last)
 	const uint64_t *t = table_at(table);
 	unsigned i = index_of(*va, lvl), end = index_of(last, lvl), j = i + 1;
 
+	/* Eight entries a step while a whole group fits, then one by one. */
+	while (j + 8 <= end + 1 && !((t[j] | t[j + 1] | t[j + 2] | t[j + 3] | t[j + 4] | t[j + 5] |
+	                              t[j + 6] | t[j + 7]) &
+	                             PTE_P))
+		j += 8;
 	while (j <= end && !(t[j] & PTE_P))
 		j++;
 	if (j > end)
