@@ -378,6 +378,12 @@ static int map_one(paddr_t root, vaddr_t va, paddr_t pa, unsigned flags)
 			return MICA_EEXIST;
 		table = *e[lvl] & PTE_ADDR;
 	}
+	if (lvl == 1) {
+		/* The usual case: every table is there; the page table's count is in e[2]. */
+		*e[1] = pa | leaf_bits(flags, 1);
+		cnt_add(e[2], 1);
+		return MICA_OK;
+	}
 	/* Kernel-half slots are made at boot only (pt_kernel_slot_create). */
 	if (lvl == 4 && va >= MICA_KERNEL_HALF)
 		return MICA_ERANGE;
