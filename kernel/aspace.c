@@ -46,7 +46,8 @@ void aspace_kill(struct aspace *as)
 	as->dead = true;
 	while (as->threads)
 		thread_end(as->threads, MICA_EXIT_KILLED, 0, 0, "address space destroyed");
-	handle_table_clear(&as->handles);
+	if (as->handles.count) /* an empty table need not be scanned */
+		handle_table_clear(&as->handles);
 }
 
 /* pt_unmap_fn for user mappings: one mapping less of each pool frame. */
@@ -60,7 +61,8 @@ void aspace_unmapped(void *arg, vaddr_t va, paddr_t pa, uint64_t npages)
 /* The last reference is gone: unmap whatever is left, free the tables and the object. */
 void aspace_release(struct aspace *as)
 {
-	handle_table_clear(&as->handles);
+	if (as->handles.count) /* aspace_kill may have emptied it */
+		handle_table_clear(&as->handles);
 	pt_root_destroy(as->root, aspace_unmapped, NULL);
 	(void)frame_free(virt_to_phys(as), 1);
 }

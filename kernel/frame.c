@@ -68,6 +68,47 @@ static void set_used(uint64_t f)
 	fb.nfree--;
 }
 
+/* Bits lo..hi-1 of a word (0 < hi - lo <= 64). */
+static uint64_t bit_span(uint64_t lo, uint64_t hi)
+{
+	uint64_t n = hi - lo;
+
+	return (n == WORD_BITS ? ~0ULL : ((1ULL << n) - 1)) << lo;
+}
+
+/*
+ * Mark frames [first, end) free (all of them used before), a word at a
+ * time: for frame_init, which sets whole usable ranges.
+ */
+static void set_free_range(uint64_t first, uint64_t end)
+{
+	while (first < end) {
+		uint64_t w = first / WORD_BITS;
+		uint64_t stop = MIN(end, (w + 1) * WORD_BITS);
+
+		fb.bits[w] |= bit_span(first % WORD_BITS, stop - w * WORD_BITS);
+		fb.summary[w / WORD_BITS] |= 1ULL << (w % WORD_BITS);
+		if (w < fb.hint)
+			fb.hint = w;
+		first = stop;
+	}
+}
+
+/* Mark frames [first, end) used (all of them free before), a word at a time. */
+static void set_used_range(uint64_t first, uint64_t end)
+{
+	fb.nfree -= end - first;
+	while (first < end) {
+		uint64_t w = first / WORD_BITS;
+		uint64_t stop = MIN(end, (w + 1) * WORD_BITS);
+
+		fb.bits[w] &= ~bit_span(first % WORD_BITS, stop - w * WORD_BITS);
+		if (fb.bits[w] == 0)
+			fb.summary[w / WORD_BITS] &= ~(1ULL << (w % WORD_BITS));
+		first = stop;
+	}
+}
+
 static bool is_free(uint64_t f)
 {
 	return f < fb.nframes && (fb.bits[f / WORD_BITS] >> (f % WORD_BITS)) & 1;
@@ -90,9 +131,10 @@ void frame_init(const struct memmap *m, void *meta, size_t bytes)
 	fb.nfree = 0;
 	for (size_t i = 0; i < bytes / sizeof(uint64_t); i++)
 		fb.bits[i] = 0;
+	/* Usable ranges are page-aligned (memmap_compute). */
 	for (size_t r = 0; r < m->nusable; r++)
-		for (paddr_t pa = m->usable[r].start; pa < m->usable[r].end; pa += MICA_PAGE_SIZE)
-			set_free(pa >> MICA_PAGE_SHIFT);
+		set_free_range(m->usable[r].start >> MICA_PAGE_SHIFT,
+		               m->usable[r].end >> MICA_PAGE_SHIFT);
 	/* The total is what the bitmap holds, counted, not what the map claims. */
 	fb.total = 0;
 	for (uint64_t w = 0; w < fb.nwords; w++)
@@ -226,6 +268,50 @@ int frame_free(paddr_t pa, uint64_t n)
 	for (uint64_t f = first; f < first + n; f++)
 		set_free(f);
 	return MICA_OK;
+}
+
+/*
+ * Take the highest run of free frames below frame `hi` and at or above
+ * frame `lo`, at most `max` frames long (its top part if longer): mark it
+ * used and store its first frame's address in *pa. Returns its length, 0
+ * if no frame in [lo, hi) is free. A word of the bitmap at a time: the
+ * user pool is carved with it at boot, from the top of memory down.
+ */
+uint64_t frame_take_top(uint64_t lo, uint64_t hi, uint64_t max, paddr_t *pa)
+{
+	uint64_t top, start;
+
+	hi = MIN(hi, fb.nframes);
+	if (max == 0 || lo >= hi)
+		return 0;
+	/* The highest free frame below hi: top - 1. */
+	for (top = hi; top > lo;) {
+		uint64_t w = (top - 1) / WORD_BITS, b = (top - 1) % WORD_BITS;
+		uint64_t bits = fb.bits[w] & bit_span(0, b + 1);
+
+		if (bits) {
+			top = w * WORD_BITS + (WORD_BITS - (uint64_t)__builtin_clzll(bits));
+			break;
+		}
+		top = w * WORD_BITS;
+	}
+	if (top <= lo)
+		return 0;
+	/* Down from there while frames are free (a clear bit ends the run). */
+	for (start = top; start > lo && top - start < max;) {
+		uint64_t w = (start - 1) / WORD_BITS, b = (start - 1) % WORD_BITS;
+		uint64_t used = ~fb.bits[w] & bit_span(0, b + 1);
+		uint64_t run_lo =
+		    used ? w * WORD_BITS + (WORD_BITS - (uint64_t)__builtin_clzll(used))
+		         : w * WORD_BITS;
+
+		start = MAX(MAX(run_lo, lo), top - MIN(max, top));
+		if (used)
+			break;
+	}
+	set_used_range(start, top);
+	*pa = start << MICA_PAGE_SHIFT;
+	return top - start;
 }
 
 /* Is the frame holding pa usable and free? */

@@ -26,6 +26,7 @@ int frame_alloc(paddr_t *pa);
 int frame_alloc_run(uint64_t n, uint64_t align, paddr_t *pa);
 int frame_free(paddr_t pa, uint64_t n);
 bool frame_is_free(paddr_t pa);
+uint64_t frame_take_top(uint64_t lo, uint64_t hi, uint64_t max, paddr_t *pa);
 uint64_t frame_free_count(void);
 void frame_stats(struct frame_stats *s);
 uint64_t frame_meta_size(void);

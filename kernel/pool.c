@@ -64,36 +64,26 @@ void pool_init(const struct memmap *m, uint64_t reserve)
 		panic("pool: no room for the frame counts (%lu bytes)", bytes);
 	refs = phys_to_virt(pa);
 	nframes = pfn(end);
-	for (uint64_t i = 0; i < nframes; i++)
-		refs[i] = NOT_POOL;
+	memset(refs, 0xFF, nframes * sizeof(uint16_t)); /* NOT_POOL everywhere */
 
 	want = frame_free_count() > reserve ? frame_free_count() - reserve : 0;
 	for (size_t r = m->nusable; r-- > 0 && want;) {
-		paddr_t lo = m->usable[r].start;
+		uint64_t lo = pfn(m->usable[r].start), hi = pfn(m->usable[r].end), n;
 
-		for (pa = m->usable[r].end; pa > lo && want;) {
-			if (!frame_is_free(pa - MICA_PAGE_SIZE)) {
-				pa -= MICA_PAGE_SIZE;
-				continue;
-			}
+		/* The highest free run left in the range, a bitmap word at a time. */
+		while (want && (n = frame_take_top(lo, hi, want, &pa)) != 0) {
 			if (nranges == MICA_BOOTINFO_RANGES) {
+				(void)frame_free(pa, n); /* it stays the kernel's */
 				kprintf("pool: free memory in more than %d runs; the rest stays "
 				        "with the kernel\n",
 				        MICA_BOOTINFO_RANGES);
 				goto done;
 			}
-			/* A free run ending at pa: claim it, down to its start. */
-			paddr_t run_end = pa;
-			while (pa > lo && want && frame_is_free(pa - MICA_PAGE_SIZE)) {
-				pa -= MICA_PAGE_SIZE;
-				want--;
-			}
-			uint64_t n = (run_end - pa) >> MICA_PAGE_SHIFT;
-			frame_mark_used(pa, run_end);
-			for (uint64_t i = 0; i < n; i++)
-				refs[pfn(pa) + i] = 0;
+			memset(&refs[pfn(pa)], 0, n * sizeof(uint16_t));
 			frames += n;
+			want -= n;
 			range_add_below(pa, n);
+			hi = pfn(pa);
 		}
 	}
 done:
@@ -139,23 +129,24 @@ int pool_check(paddr_t pa, uint64_t npages)
 		return MICA_EALIGN;
 	if (pfn(pa) >= nframes || npages > nframes - pfn(pa))
 		return MICA_EFRAME;
-	for (uint64_t i = 0; i < npages; i++) {
-		uint16_t r = refs[pfn(pa) + i];
+	/* NOT_POOL is above MICA_MAP_MAX_SHARERS: one compare a frame finds either. */
+	const uint16_t *r = &refs[pfn(pa)];
 
-		if (r == NOT_POOL)
-			return MICA_EFRAME;
-		if (r >= MICA_MAP_MAX_SHARERS)
-			return MICA_EBUSY;
-	}
+	_Static_assert(NOT_POOL > MICA_MAP_MAX_SHARERS, "NOT_POOL must fail the sharer check");
+	for (uint64_t i = 0; i < npages; i++)
+		if (r[i] >= MICA_MAP_MAX_SHARERS)
+			return r[i] == NOT_POOL ? MICA_EFRAME : MICA_EBUSY;
 	return MICA_OK;
 }
 
 /* Count one more mapping of each frame (checked by pool_check). */
 void pool_ref(paddr_t pa, uint64_t npages)
 {
+	uint16_t *r = &refs[pfn(pa)];
+
 	for (uint64_t i = 0; i < npages; i++) {
-		if (refs[pfn(pa) + i]++ == 0)
-			mapped++;
+		mapped += r[i] == 0;
+		r[i]++;
 	}
 	mappings += npages;
 }

@@ -111,6 +111,7 @@ int buddy_init(struct buddy *b, void *meta, size_t meta_size, uint64_t base, uin
 		for (uint64_t w = 0; w < words; w++)
 			next[w] = 0;
 		o->nfree = 0;
+		o->hint = 0;
 		o->alloc = next;
 		next += o->nwords[0];
 		for (unsigned l = 0; l < BUDDY_LEVELS; l++) {
@@ -145,6 +146,8 @@ static inline bool is_alloc_at(const struct buddy *b, unsigned k, uint64_t f)
 /* Mark a free block at position i, setting summary bits up to the first word that was non-empty. */
 static void free_set(struct buddy_order *o, uint64_t i)
 {
+	if (i / WORD < o->hint)
+		o->hint = i / WORD;
 	for (unsigned l = 0; l < o->levels; l++) {
 		uint64_t *w = &o->free[l][i / WORD];
 		bool was_empty = *w == 0;
@@ -169,13 +172,20 @@ static void free_clear(struct buddy_order *o, uint64_t i)
 	}
 }
 
-/* The lowest free position of an order with o->nfree > 0: one word per level, top down. */
-static uint64_t free_lowest(const struct buddy_order *o)
+/*
+ * The lowest free position of an order with o->nfree > 0: in the hint's
+ * word if it has one (no word below it does), else one word per level of
+ * the summary, top down, and the hint moves up to the word found.
+ */
+static uint64_t free_lowest(struct buddy_order *o)
 {
 	uint64_t i = 0;
 
+	if (o->hint < o->nwords[0] && o->free[0][o->hint])
+		return o->hint * WORD + lowest_bit(o->free[0][o->hint]);
 	for (unsigned l = o->levels; l-- > 0;)
 		i = i * WORD + lowest_bit(o->free[l][i]);
+	o->hint = i / WORD;
 	return i;
 }
 
@@ -332,28 +342,48 @@ int buddy_alloc(struct buddy *b, unsigned order, uint64_t *frame)
 	return MICA_OK;
 }
 
-int buddy_free(struct buddy *b, uint64_t frame, unsigned order)
+/*
+ * Why frame cannot be freed as a block of this order (it is in the span):
+ * the error buddy_free gives, from the block that holds it.
+ */
+static int free_refusal(const struct buddy *b, uint64_t frame, unsigned order)
 {
-	uint64_t start, i;
+	uint64_t start;
 	unsigned k;
 	bool is_free;
 
-	/* A known order, a frame of the span. */
-	if (order > BUDDY_MAX_ORDER)
-		return MICA_EINVAL;
-	if (!in_span(b, frame))
-		return MICA_ERANGE;
-	/* A frame of the pool, allocated, the first of its block, with that order. */
 	if (block_of(b, frame, &start, &k, &is_free) != MICA_OK)
 		return MICA_EFRAME;
 	if (is_free)
 		return MICA_ENOENT;
 	if (start != frame)
 		return MICA_EBUSY;
-	if (k != order)
-		return MICA_EINVAL;
+	return k != order ? MICA_EINVAL : MICA_OK;
+}
 
+int buddy_free(struct buddy *b, uint64_t frame, unsigned order)
+{
+	uint64_t i;
+
+	/* A known order, a frame of the span. */
+	if (order > BUDDY_MAX_ORDER)
+		return MICA_EINVAL;
+	if (!in_span(b, frame))
+		return MICA_ERANGE;
+	/*
+	 * A frame of the pool, allocated, the first of its block, with that
+	 * order. Blocks never overlap, so an allocated block of this order
+	 * starting at frame is all of that: one bit. Only when it is clear
+	 * are the orders searched, for the precise error.
+	 */
 	i = pos(b, order, frame);
+	if ((frame & (block_frames(order) - 1)) != 0 || i >= b->order[order].nbits ||
+	    !test_bit(b->order[order].alloc, i)) {
+		int err = free_refusal(b, frame, order);
+
+		return err != MICA_OK ? err
+		                      : MICA_EINVAL; /* MICA_OK cannot happen: the bit is clear */
+	}
 	b->order[order].alloc[i / WORD] &= ~(1ULL << (i % WORD));
 	b->nfree += block_frames(order);
 	release(b, frame, order);
@@ -449,6 +479,9 @@ static int check_order(const struct buddy *b, unsigned k, uint64_t *heads, const
 	}
 	if (nfree != o->nfree)
 		return broken(why, "free block count of an order is wrong");
+	for (uint64_t w = 0; w < o->hint && w < o->nwords[0]; w++)
+		if (o->free[0][w])
+			return broken(why, "free block below an order's hint");
 	/* Only the first and last positions can stick out of the span. */
 	lo = o->first << k;
 	hi = (o->first + o->nbits - 1) << k;

@@ -23,7 +23,12 @@
  *
  * Cost (n = frames in the span, L = summary levels, at most 6 and 5 for
  * any pool below 1 TiB): alloc and free touch at most BUDDY_MAX_ORDER + 1
- * orders and L words for each, so O(log n) with no scan of the pool.
+ * orders and L words for each, so O(log n) with no scan of the pool. Two
+ * shortcuts keep the usual case to a few words: each order remembers the
+ * lowest bitmap word that may hold a free block (alloc looks there before
+ * it descends the summary tree), and a free whose block is allocated at
+ * exactly the order given is recognised from that one bit (only a wrong
+ * free searches the orders for the precise error).
  * buddy_add_range is O(count / 32) (it proves the range is not in the
  * pool yet); buddy_check is O(n / 64 + blocks + hole frames).
  */
@@ -50,6 +55,7 @@ struct buddy_order {
 	uint64_t *free[BUDDY_LEVELS];  /* free[0] bit i: a free block starts at position i; */
 	uint64_t nwords[BUDDY_LEVELS]; /*   free[l + 1] bit w: free[l][w] != 0 */
 	unsigned levels;               /* free[levels - 1] is a single word */
+	uint64_t hint;                 /* free[0] words below this one are all empty */
 };
 
 /*

@@ -1066,6 +1066,12 @@ static void test_check_catches_corruption(void **state)
 	flip_free(o0, 128 - 64);
 	o0->nfree--;
 	fx.b.nfree--;
+	/* An order's hint above its lowest free block (alloc would miss that block). */
+	assert_true(o2->free[0][0] & 2);
+	o2->hint = 1;
+	expect_broken(&fx.b, "free block below an order's hint");
+	o2->hint = 0;
+	check(&fx.b);
 	/* Counts: per order, total, pool. */
 	o1->nfree++;
 	expect_broken(&fx.b, "free block count of an order is wrong");

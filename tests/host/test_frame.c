@@ -667,6 +667,92 @@ static void test_random_workload(void **state)
 	expect_stats(usable_total() - nused);
 }
 
+/*
+ * frame_take_top against a reference: on a fragmented bitmap, the highest
+ * free run below hi (at or above lo, at most max frames, its top part),
+ * marked used; the counts and the summary (frame_alloc must still find the
+ * lowest free frame) stay right.
+ */
+static void test_take_top(void **state)
+{
+	(void)state;
+	static bool freef[NFRAMES];
+	uint64_t nfree = frame_free_count();
+	paddr_t pa;
+
+	/* Fragment: take everything, give back a random half in runs of random length. */
+	for (uint64_t f = 0; f < NFRAMES; f++)
+		freef[f] = false;
+	while (frame_alloc(&pa) == MICA_OK)
+		;
+	nfree = 0;
+	for (uint64_t f = 0; f < NFRAMES;) {
+		uint64_t n = 1 + rng() % 150;
+		bool give = rng() % 2;
+
+		for (; n && f < NFRAMES; n--, f++) {
+			if (give && memmap_is_usable(&map, f * PAGE)) {
+				assert_int_equal(frame_free(f * PAGE, 1), MICA_OK);
+				freef[f] = true;
+				nfree++;
+			}
+		}
+	}
+	assert_int_equal(frame_free_count(), nfree);
+	for (int step = 0; step < 3000; step++) {
+		uint64_t lo = rng() % (NFRAMES + 70), hi = rng() % (NFRAMES + 70);
+		uint64_t max = rng() % 4 ? 1 + rng() % 300 : UINT64_MAX;
+
+		if (rng() % 3 == 0)
+			lo = 0;
+		if (rng() % 3 == 0)
+			hi = NFRAMES + 64;
+		/* The reference: scan down from hi. */
+		uint64_t top = MIN(hi, NFRAMES), start;
+		while (top > lo && !freef[top - 1])
+			top--;
+		start = top;
+		while (start > lo && freef[start - 1] && top - start < max)
+			start--;
+		uint64_t n = frame_take_top(lo, hi, max, &pa);
+		if (top <= lo || lo >= hi) {
+			assert_int_equal(n, 0);
+			continue;
+		}
+		assert_int_equal(n, top - start);
+		assert_int_equal(pa, start * PAGE);
+		for (uint64_t f = start; f < top; f++)
+			freef[f] = false;
+		nfree -= n;
+		assert_int_equal(frame_free_count(), nfree);
+		/* Now and then give some back, so the bitmap does not just empty. */
+		if (rng() % 2) {
+			assert_int_equal(frame_free(pa, n), MICA_OK);
+			for (uint64_t f = start; f < top; f++)
+				freef[f] = true;
+			nfree += n;
+		}
+		for (uint64_t f = 0; f < NFRAMES; f++)
+			assert_int_equal(frame_is_free(f * PAGE), freef[f]);
+	}
+	/* The summary still leads frame_alloc to the lowest free frame, every time. */
+	for (;;) {
+		uint64_t want = NFRAMES;
+
+		for (uint64_t f = 0; f < NFRAMES && want == NFRAMES; f++)
+			if (freef[f])
+				want = f;
+		int rc = frame_alloc(&pa);
+		if (want == NFRAMES) {
+			assert_int_equal(rc, MICA_ENOMEM);
+			break;
+		}
+		assert_int_equal(rc, MICA_OK);
+		assert_int_equal(pa, want * PAGE);
+		freef[want] = false;
+	}
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -688,6 +774,7 @@ int main(void)
 	    T(test_total_counted_from_bitmap),
 	    T(test_never_unusable),
 	    T(test_random_workload),
+	    T(test_take_top),
 	};
 #undef T
 

@@ -124,6 +124,71 @@ static size_t collect(paddr_t t, int lvl, paddr_t *out, size_t n, size_t max)
 	return n;
 }
 
+/* The entry count pt.c keeps for each table, in bits 52-61 of the entry pointing to it. */
+static unsigned entry_count(uint64_t e)
+{
+	return (unsigned)((e >> 52) & 0x3FF);
+}
+
+static uint64_t with_count(uint64_t e, unsigned n)
+{
+	return (e & ~(0x3FFULL << 52)) | ((uint64_t)n << 52);
+}
+
+/*
+ * Every table under t (a level-lvl table) holds exactly as many present
+ * entries as the entry pointing to it counts; leaves carry no count bits.
+ * Returns how many tables it checked.
+ */
+static size_t check_counts_under(paddr_t t, int lvl)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < 512; i++) {
+		uint64_t e = table(t)[i];
+
+		if (!(e & E_P))
+			continue;
+		if (lvl == 1 || (e & E_PS)) {
+			assert_int_equal(entry_count(e), 0);
+			continue;
+		}
+		unsigned present = 0;
+		for (unsigned k = 0; k < 512; k++)
+			present += table(e & E_ADDR)[k] & E_P;
+		assert_int_equal(entry_count(e), present);
+		assert_true(present > 0); /* an empty table is freed, never left linked */
+		n += 1 + check_counts_under(e & E_ADDR, lvl - 1);
+	}
+	return n;
+}
+
+/*
+ * The count invariant in every table of root: user-half tables from the
+ * root's entries down; in the kernel half, below the shared level-3 tables
+ * (which keep no count: they are never freed).
+ */
+static void check_counts(paddr_t root)
+{
+	for (unsigned i = 0; i < 512; i++) {
+		uint64_t e = table(root)[i];
+
+		if (!(e & E_P))
+			continue;
+		if (i < 256) {
+			unsigned present = 0;
+			for (unsigned k = 0; k < 512; k++)
+				present += table(e & E_ADDR)[k] & E_P;
+			assert_int_equal(entry_count(e), present);
+			assert_true(present > 0);
+			check_counts_under(e & E_ADDR, 3);
+		} else {
+			assert_int_equal(entry_count(e), 0);
+			check_counts_under(e & E_ADDR, 3);
+		}
+	}
+}
+
 /* Tables reachable from root: the root and everything under it. */
 static size_t count_tables(paddr_t root)
 {
@@ -418,7 +483,10 @@ static void test_large_never_over_a_table(void **state)
 	/* The other 511 pages, va and pa 2 MiB-aligned: 4 KiB pages, in the same table. */
 	assert_int_equal(pt_map(kroot, w, 10 * LARGE, 511, PT_USER | PT_WRITE | PT_LARGE), MICA_OK);
 	assert_int_equal(before - nfree(), 3);
-	assert_int_equal(*pde, pt_entry);
+	/* The same table (its entry but for the count pt.c keeps in it, now of 512 entries). */
+	assert_int_equal(with_count(*pde, 0), with_count(pt_entry, 0));
+	assert_int_equal(entry_count(*pde), 512);
+	check_counts(kroot);
 	expect_mapped(kroot, w, 10 * LARGE, 511, PT_USER | PT_WRITE);
 	expect_mapped(kroot, w + LARGE - PAGE, 0x5000, 1, PT_USER);
 
@@ -454,13 +522,18 @@ static void test_large_never_over_an_empty_table(void **state)
 
 	assert_int_equal(pt_map(kroot, w + 7 * PAGE, 0x5000, 1, PT_USER), MICA_OK);
 	uint64_t *pde = pd_entry(kroot, w);
+	/* Empty it consistently: the entry and the count pt.c keeps for the table. */
+	table(*pde & E_ADDR)[7] = 0;
+	assert_int_equal(entry_count(*pde), 1);
+	*pde = with_count(*pde, 0);
 	const uint64_t pt_entry = *pde;
-	table(pt_entry & E_ADDR)[7] = 0;
 	assert_int_equal(before - nfree(), 3);
 
 	assert_int_equal(pt_map(kroot, w, 10 * LARGE, 512, PT_USER | PT_LARGE), MICA_OK);
 	assert_int_equal(before - nfree(), 3);
-	assert_int_equal(*pde, pt_entry);
+	assert_int_equal(with_count(*pde, 0), with_count(pt_entry, 0));
+	assert_int_equal(entry_count(*pde), 512);
+	check_counts(kroot);
 	expect_mapped(kroot, w, 10 * LARGE, 512, PT_USER);
 	assert_int_equal(unmap(kroot, w, 512), MICA_OK);
 	assert_int_equal(nfree(), before);
@@ -1496,6 +1569,7 @@ static void test_random_against_reference(void **state)
 			assert_int_equal(f, ref[i].flags);
 		}
 		assert_int_equal(base_free - nfree(), count_user_tables(kroot));
+		check_counts(kroot);
 	}
 	/* Unmap what is left, run by run: every table comes back. */
 	for (uint64_t i = 0; i < WIN_PAGES;) {
@@ -1508,6 +1582,72 @@ static void test_random_against_reference(void **state)
 			                 MICA_OK);
 		i = j + 1;
 	}
+	assert_int_equal(nfree(), base_free);
+	assert_int_equal(count_tables(kroot), 1);
+}
+
+/*
+ * Single pages (pt_map and pt_unmap take a one-walk path for them) at
+ * random in a window across table boundaries at every level, against a
+ * reference: every page translates as the model says, the entry counts
+ * match the tables after every step, and each table is freed exactly when
+ * its last page goes (the tables in use are those reachable).
+ */
+static void test_random_single_pages(void **state)
+{
+	(void)state;
+	enum { N = 3 * 512 };
+	/* Straddles a PML4 boundary (512 GiB) and so every lower boundary too. */
+	const vaddr_t base = 0x0000008000000000ULL - N / 2 * PAGE;
+	static paddr_t ref[N];
+	const uint64_t base_free = nfree();
+
+	memset(ref, 0, sizeof(ref));
+	for (int step = 0; step < 6000; step++) {
+		uint64_t i = rng() % N;
+		/* Spread pages far apart now and then: tables of their own. */
+		if (rng() % 8 == 0)
+			i = (rng() % 3) * 512 + (rng() % 2 ? 0 : 511);
+		const vaddr_t va = base + i * PAGE;
+
+		if (rng() % 2) {
+			paddr_t pa = (1 + rng() % 4000) * PAGE;
+			int want = ref[i] ? MICA_EEXIST : MICA_OK;
+
+			assert_int_equal(pt_map(kroot, va, pa, 1, PT_USER | PT_WRITE), want);
+			if (want == MICA_OK)
+				ref[i] = pa;
+		} else {
+			int want = ref[i] ? MICA_OK : MICA_ENOENT;
+
+			recs_clear();
+			assert_int_equal(unmap(kroot, va, 1), want);
+			if (want == MICA_OK) {
+				assert_int_equal(nrecs, 1);
+				assert_int_equal(recs[0].va, va);
+				assert_int_equal(recs[0].pa, ref[i]);
+				ref[i] = 0;
+			}
+		}
+		if (step % 16 == 0 || step > 5900) {
+			for (uint64_t k = 0; k < N; k++) {
+				paddr_t pa;
+
+				if (!ref[k]) {
+					expect_unmapped(kroot, base + k * PAGE, 1);
+					continue;
+				}
+				assert_int_equal(pt_translate(kroot, base + k * PAGE, &pa, NULL),
+				                 MICA_OK);
+				assert_int_equal(pa, ref[k]);
+			}
+		}
+		check_counts(kroot);
+		assert_int_equal(base_free - nfree(), count_user_tables(kroot));
+	}
+	for (uint64_t k = 0; k < N; k++)
+		if (ref[k])
+			assert_int_equal(pt_unmap(kroot, base + k * PAGE, 1, NULL, NULL), MICA_OK);
 	assert_int_equal(nfree(), base_free);
 	assert_int_equal(count_tables(kroot), 1);
 }
@@ -1545,6 +1685,63 @@ static void test_drain_in_steps(void **state)
 	assert_int_equal(pt_table_count(), tables);
 	budget = 0;
 	assert_false(pt_drain_user(r, &budget, record, &cb_cookie));
+	assert_int_equal(count_user_tables(r), 0);
+	pt_root_destroy(r, NULL, NULL);
+}
+
+/*
+ * Draining a sparse address space (pages scattered over every level, holes
+ * of every length between them, so the hole scan runs in groups and one by
+ * one) in steps of random size reports every page once, in ascending
+ * order, and frees every table.
+ */
+static void test_drain_sparse(void **state)
+{
+	(void)state;
+	enum { N = 300 };
+	static vaddr_t va[N];
+	paddr_t r;
+	size_t n = 0;
+
+	assert_int_equal(pt_root_create(kroot, &r), MICA_OK);
+	const uint64_t before = nfree();
+	while (n < N) {
+		/* Random PML4, PDPT, PD and PT indexes; some clustered at table edges. */
+		uint64_t i4 = rng() % 4 ? rng() % 4 : 255, i3 = rng() % 512, i2 = rng() % 512;
+		uint64_t i1 = rng() % 3 ? rng() % 512 : (rng() % 2 ? 511 : 0);
+		vaddr_t v = (i4 << 39) | (i3 << 30) | (i2 << 21) | (i1 << 12);
+
+		if (v < MICA_USER_BASE)
+			continue;
+		if (pt_map(r, v, (1 + n) * PAGE, 1, PT_USER) != MICA_OK)
+			continue; /* already mapped */
+		va[n++] = v;
+		check_counts(r);
+	}
+	/* The expected order: ascending. */
+	for (size_t i = 1; i < N; i++)
+		for (size_t k = i; k > 0 && va[k - 1] > va[k]; k--) {
+			vaddr_t t = va[k];
+			va[k] = va[k - 1];
+			va[k - 1] = t;
+		}
+	recs_clear();
+	bool more = true;
+	while (more) {
+		const uint64_t want = 1 + rng() % 40, was = rec_pages;
+		uint64_t budget = want;
+
+		more = pt_drain_user(r, &budget, record, &cb_cookie);
+		assert_int_equal(rec_pages - was, want - budget);
+		if (more)
+			assert_int_equal(budget,
+			                 0); /* 4 KiB pages only: a step stops when used up */
+		check_counts(r);
+	}
+	assert_int_equal(nrecs, N);
+	for (size_t i = 0; i < N; i++)
+		assert_int_equal(recs[i].va, va[i]);
+	assert_int_equal(nfree(), before);
 	assert_int_equal(count_user_tables(r), 0);
 	pt_root_destroy(r, NULL, NULL);
 }
@@ -1615,6 +1812,7 @@ int main(void)
 	    T(test_enomem_does_not_half_map),
 	    T(test_top_of_address_space),
 	    T(test_drain_in_steps),
+	    T(test_drain_sparse),
 	    T(test_drain_never_splits),
 	    T(test_map_need),
 	    T(test_tlb_invlpg_up_to_32),
@@ -1629,6 +1827,7 @@ int main(void)
 	    T(test_kernel_map_needs_slot),
 	    T(test_root_sees_later_kernel_mappings),
 	    T(test_random_against_reference),
+	    T(test_random_single_pages),
 	};
 #undef T
 

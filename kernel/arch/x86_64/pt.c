@@ -15,6 +15,17 @@
  * stale, those entries are made once, at boot, by pt_kernel_slot_create;
  * afterwards a kernel-half map into a slot without one is refused, and the
  * level-3 tables they point at are never freed.
+ *
+ * Every table but a root and the shared kernel-half level-3 tables keeps a
+ * count of its present entries, stored in bits 52-61 of the entry that
+ * points to it, which the hardware ignores in an entry that references a
+ * table (SDM vol. 3A, tables 4-15 to 4-18; protection keys use 62:59 in
+ * leaves only): so "is this table
+ * empty now?" costs one read, not a scan of 512 entries, and a walk over a
+ * table stops at its last present entry. A root needs no count (it is
+ * freed only with its address space), nor do the shared level-3 tables
+ * (never freed; their entries are copied into every root, where a count
+ * would go stale).
  */
 #include <mica/error.h>
 #include <mica/layout.h>
@@ -33,16 +44,28 @@
 #define PTE_NX   (1ULL << 63)
 #define PTE_ADDR 0x000FFFFFFFFFF000ULL
 
+/* The child table's entry count (0..512), in a non-leaf entry's ignored bits 52-61. */
+#define CNT_SHIFT 52
+#define CNT_MASK  0x3FFULL
+
 #define ENTRIES 512
 
 static uint64_t tables; /* page-table frames allocated here and not yet freed */
+
+/* Zero a 4 KiB table (rep stosq: 512 stores, not a byte or word loop). */
+static void table_zero(void *p)
+{
+	uint64_t n = MICA_PAGE_SIZE / 8;
+
+	__asm__ volatile("rep stosq" : "+D"(p), "+c"(n) : "a"(0ULL) : "memory");
+}
 
 /* A zeroed table frame. Errors: MICA_ENOMEM. */
 static int table_new(paddr_t *t)
 {
 	if (frame_alloc(t) != MICA_OK)
 		return MICA_ENOMEM;
-	memset(phys_to_virt(*t), 0, MICA_PAGE_SIZE);
+	table_zero(phys_to_virt(*t));
 	tables++;
 	return MICA_OK;
 }
@@ -78,6 +101,29 @@ static vaddr_t span_last(vaddr_t va, int lvl)
 static uint64_t *table_at(paddr_t pa)
 {
 	return phys_to_virt(pa);
+}
+
+/* The present entries of the table that non-leaf entry e points to. */
+static unsigned cnt_get(uint64_t e)
+{
+	return (unsigned)((e >> CNT_SHIFT) & CNT_MASK);
+}
+
+/* Add d (+1 or -1) to the count in *pe; a NULL pe is a table without a count. */
+static void cnt_add(uint64_t *pe, int d)
+{
+	/* The count stays in 0..512, so the sum never carries out of its bits. */
+	if (pe)
+		*pe += (uint64_t)(int64_t)d << CNT_SHIFT;
+}
+
+/*
+ * Where the count of the table entry e (at level lvl, for va) points to is
+ * kept: e itself, but none for the shared kernel-half level-3 tables.
+ */
+static uint64_t *cnt_of(uint64_t *e, int lvl, vaddr_t va)
+{
+	return lvl == 4 && va >= MICA_KERNEL_HALF ? NULL : e;
 }
 
 static bool is_canonical(vaddr_t va)
@@ -167,6 +213,14 @@ struct flush {
 	paddr_t freed; /* chain of emptied tables, 0-terminated */
 };
 
+/* An empty record (va[] is written before it is read: not cleared). */
+static void flush_init(struct flush *f)
+{
+	f->n = 0;
+	f->all = false;
+	f->freed = 0;
+}
+
 static void flush_add(struct flush *f, vaddr_t va)
 {
 	if (f->n < PT_INVLPG_MAX)
@@ -228,6 +282,15 @@ static int map_check(paddr_t table, int lvl, vaddr_t va, vaddr_t last, paddr_t p
 {
 	if (table == 0 && lvl == 1)
 		return MICA_OK;
+	if (lvl == 1) {
+		/* Leaves only: a tight scan of [va, last], which lies in this table. */
+		const uint64_t *t = table_at(table);
+
+		for (unsigned i = index_of(va, 1), end = index_of(last, 1); i <= end; i++)
+			if (t[i] & PTE_P)
+				return MICA_EEXIST;
+		return MICA_OK;
+	}
 	for (;;) {
 		vaddr_t seg = MIN(span_last(va, lvl), last);
 		uint64_t e = table ? table_at(table)[index_of(va, lvl)] : 0;
@@ -253,30 +316,95 @@ static int map_check(paddr_t table, int lvl, vaddr_t va, vaddr_t last, paddr_t p
 	}
 }
 
-/* Act pass of pt_map; tables were counted, so allocation cannot fail. */
-static void map_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, paddr_t pa, unsigned flags)
+/*
+ * Act pass of pt_map; tables were counted, so allocation cannot fail. pe
+ * holds this table's entry count (NULL: none kept).
+ */
+static void map_do(paddr_t table, uint64_t *pe, int lvl, vaddr_t va, vaddr_t last, paddr_t pa,
+                   unsigned flags)
 {
+	if (lvl == 1) {
+		/* Leaves only, [va, last] in this table: a tight loop. */
+		uint64_t *t = table_at(table), bits = leaf_bits(flags, 1);
+		unsigned i = index_of(va, 1), end = index_of(last, 1);
+
+		for (unsigned k = i; k <= end; k++, pa += MICA_PAGE_SIZE)
+			t[k] = pa | bits;
+		if (pe)
+			*pe += (uint64_t)(end - i + 1) << CNT_SHIFT;
+		return;
+	}
 	for (;;) {
 		vaddr_t seg = MIN(span_last(va, lvl), last);
 		uint64_t *e = &table_at(table)[index_of(va, lvl)];
 
-		if (lvl == 1 || (!(*e & PTE_P) && use_large(lvl, va, seg, pa, flags))) {
+		if ((!(*e & PTE_P) && use_large(lvl, va, seg, pa, flags))) {
 			/* A large page only where no table is (as map_check decided). */
 			*e = pa | leaf_bits(flags, lvl);
+			cnt_add(pe, 1);
 		} else {
 			if (!(*e & PTE_P)) {
 				paddr_t t;
 
 				(void)table_new(&t); /* counted by map_check */
 				*e = t | table_bits(va);
+				cnt_add(pe, 1);
 			}
-			map_do(*e & PTE_ADDR, lvl - 1, va, seg, pa, flags);
+			map_do(*e & PTE_ADDR, cnt_of(e, lvl, va), lvl - 1, va, seg, pa, flags);
 		}
 		if (seg >= last)
 			return;
 		pa += seg - va + 1;
 		va = seg + 1;
 	}
+}
+
+/*
+ * pt_map of one 4 KiB page, in one walk: down to the first missing entry
+ * (refusing a mapped page on the way), then the missing tables and the
+ * leaf. The same checks, errors and results as map_check and map_do.
+ */
+static int map_one(paddr_t root, vaddr_t va, paddr_t pa, unsigned flags)
+{
+	uint64_t *e[5] = {NULL}; /* e[lvl]: va's entry at level lvl */
+	paddr_t table = root;
+	int lvl;
+
+	for (lvl = 4;; lvl--) {
+		e[lvl] = &table_at(table)[index_of(va, lvl)];
+		if (!(*e[lvl] & PTE_P))
+			break;
+		if (is_leaf(*e[lvl], lvl))
+			return MICA_EEXIST;
+		table = *e[lvl] & PTE_ADDR;
+	}
+	if (lvl == 1) {
+		/* The usual case: every table is there; the page table's count is in e[2]. */
+		*e[1] = pa | leaf_bits(flags, 1);
+		cnt_add(e[2], 1);
+		return MICA_OK;
+	}
+	/* Kernel-half slots are made at boot only (pt_kernel_slot_create). */
+	if (lvl == 4 && va >= MICA_KERNEL_HALF)
+		return MICA_ERANGE;
+	if ((uint64_t)(lvl - 1) > frame_free_count())
+		return MICA_ENOMEM;
+
+	uint64_t *pe = lvl == 4 ? NULL : cnt_of(e[lvl + 1], lvl + 1, va);
+	uint64_t *p = e[lvl];
+
+	for (; lvl > 1; lvl--) {
+		paddr_t t;
+
+		(void)table_new(&t); /* counted above */
+		*p = t | table_bits(va);
+		cnt_add(pe, 1);
+		pe = cnt_of(p, lvl, va);
+		p = &table_at(t)[index_of(va, lvl - 1)];
+	}
+	*p = pa | leaf_bits(flags, 1);
+	cnt_add(pe, 1);
+	return MICA_OK;
 }
 
 /*
@@ -300,13 +428,15 @@ int pt_map(paddr_t root, vaddr_t va, paddr_t pa, uint64_t npages, unsigned flags
 		return MICA_EALIGN;
 	if (pa >= PT_PHYS_MAX || npages > (PT_PHYS_MAX - pa) >> MICA_PAGE_SHIFT)
 		return MICA_ERANGE;
+	if (npages == 1)
+		return map_one(root, va, pa, flags);
 	/* Nothing mapped there; enough frames for the new tables. */
 	rc = map_check(root, 4, va, last, pa, flags, &need);
 	if (rc != MICA_OK)
 		return rc;
 	if (need > frame_free_count())
 		return MICA_ENOMEM;
-	map_do(root, 4, va, last, pa, flags);
+	map_do(root, NULL, 4, va, last, pa, flags);
 	return MICA_OK;
 }
 
@@ -361,47 +491,120 @@ static int mapped_check(paddr_t table, int lvl, vaddr_t va, vaddr_t last)
 	}
 }
 
-static bool table_empty(paddr_t table)
+/*
+ * Past a hole at va in a level-lvl table walked up to `last` (in the same
+ * table): the start of the next present entry in *va, or false if there
+ * is none up to last. A tight scan, for walks over sparse tables.
+ */
+static bool skip_hole(paddr_t table, int lvl, vaddr_t *va, vaddr_t last)
 {
 	const uint64_t *t = table_at(table);
+	unsigned i = index_of(*va, lvl), end = index_of(last, lvl), j = i + 1;
 
-	for (unsigned i = 0; i < ENTRIES; i++)
-		if (t[i] & PTE_P)
-			return false;
+	/* Eight entries a step while a whole group fits, then one by one. */
+	while (j + 8 <= end + 1 && !((t[j] | t[j + 1] | t[j + 2] | t[j + 3] | t[j + 4] | t[j + 5] |
+	                              t[j + 6] | t[j + 7]) &
+	                             PTE_P))
+		j += 8;
+	while (j <= end && !(t[j] & PTE_P))
+		j++;
+	if (j > end)
+		return false;
+	*va = (*va & ~((1ULL << level_shift(lvl)) - 1)) + ((uint64_t)(j - i) << level_shift(lvl));
 	return true;
 }
 
-/* Act pass of pt_unmap: clear leaves, report them, free emptied tables. */
-static void unmap_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, pt_unmap_fn fn, void *arg,
-                     struct flush *f)
+/*
+ * Unlink the emptied table that *e points to (the caller counts the entry
+ * out of its table); it is freed after the flush.
+ */
+static void unlink_empty(uint64_t *e, struct flush *f)
+{
+	paddr_t child = *e & PTE_ADDR;
+
+	*e = 0;
+	table_at(child)[0] = f->freed;
+	f->freed = child;
+}
+
+/*
+ * Act pass of pt_unmap: clear leaves, report them, free emptied tables.
+ * pe holds this table's entry count (NULL: none kept); once it is 0 the
+ * rest of the table is holes and the walk stops.
+ */
+static void unmap_do(paddr_t table, uint64_t *pe, int lvl, vaddr_t va, vaddr_t last, pt_unmap_fn fn,
+                     void *arg, struct flush *f)
 {
 	for (;;) {
 		vaddr_t seg = MIN(span_last(va, lvl), last);
 		uint64_t *e = &table_at(table)[index_of(va, lvl)];
 
+		if (pe && cnt_get(*pe) == 0)
+			return;
 		if (!(*e & PTE_P)) {
 			/* Only pt_root_destroy walks over holes. */
+			if (!skip_hole(table, lvl, &va, last))
+				return;
+			continue;
 		} else if (is_leaf(*e, lvl)) {
 			if (fn)
 				fn(arg, va, *e & PTE_ADDR, (seg - va + 1) >> MICA_PAGE_SHIFT);
 			*e = 0;
+			cnt_add(pe, -1);
 			flush_add(f, va);
 		} else {
-			paddr_t child = *e & PTE_ADDR;
-			/* Shared kernel-half level-3 tables stay. */
-			bool keep = lvl == 4 && va >= MICA_KERNEL_HALF;
+			/* Shared kernel-half level-3 tables (no count) stay. */
+			uint64_t *ce = cnt_of(e, lvl, va);
 
-			unmap_do(child, lvl - 1, va, seg, fn, arg, f);
-			if (!keep && table_empty(child)) {
-				*e = 0;
-				table_at(child)[0] = f->freed;
-				f->freed = child;
+			unmap_do(*e & PTE_ADDR, ce, lvl - 1, va, seg, fn, arg, f);
+			if (ce && cnt_get(*e) == 0) {
+				unlink_empty(e, f);
+				cnt_add(pe, -1);
 			}
 		}
 		if (seg >= last)
 			return;
 		va = seg + 1;
 	}
+}
+
+/*
+ * pt_unmap of one page, in one walk: down to its leaf (refusing a hole or
+ * a 2 MiB page, as mapped_check does), clear it, then up while the tables
+ * empty.
+ */
+static int unmap_one(paddr_t root, vaddr_t va, pt_unmap_fn fn, void *arg, struct flush *f)
+{
+	uint64_t *e[5] = {NULL}; /* e[lvl]: va's entry at level lvl */
+	paddr_t table = root;
+	int lvl;
+
+	for (lvl = 4;; lvl--) {
+		e[lvl] = &table_at(table)[index_of(va, lvl)];
+		if (!(*e[lvl] & PTE_P))
+			return MICA_ENOENT;
+		if (is_leaf(*e[lvl], lvl))
+			break;
+		table = *e[lvl] & PTE_ADDR;
+	}
+	if (lvl > 1)
+		return MICA_EBUSY; /* one page of a 2 MiB page */
+	if (fn)
+		fn(arg, va, *e[1] & PTE_ADDR, 1);
+	*e[1] = 0;
+	flush_add(f, va);
+	/* e[lvl - 1] was cleared: count it out of its table (count in e[lvl]). */
+	for (lvl = 2; lvl <= 4; lvl++) {
+		uint64_t *ce = cnt_of(e[lvl], lvl, va);
+
+		if (!ce)
+			break; /* a shared kernel-half level-3 table stays */
+		cnt_add(ce, -1);
+		if (cnt_get(*ce) != 0)
+			break;
+		unlink_empty(e[lvl], f);
+	}
+	return MICA_OK;
 }
 
 /*
@@ -415,16 +618,19 @@ static void unmap_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, pt_unmap_
 int pt_unmap(paddr_t root, vaddr_t va, uint64_t npages, pt_unmap_fn fn, void *arg)
 {
 	vaddr_t last;
-	struct flush f = {.n = 0, .all = false, .freed = 0};
+	struct flush f;
 	/* Unmap takes no flags: check the range as the half it lies in. */
 	int rc = check_range(va, npages, va < MICA_USER_TOP ? PT_USER : 0, &last);
 
 	if (rc != MICA_OK)
 		return rc;
-	rc = mapped_check(root, 4, va, last);
+	flush_init(&f);
+	if (npages == 1)
+		rc = unmap_one(root, va, fn, arg, &f);
+	else if ((rc = mapped_check(root, 4, va, last)) == MICA_OK)
+		unmap_do(root, NULL, 4, va, last, fn, arg, &f);
 	if (rc != MICA_OK)
 		return rc;
-	unmap_do(root, 4, va, last, fn, arg, &f);
 	flush_run(root, va, &f);
 	flush_free_tables(&f);
 	return MICA_OK;
@@ -457,9 +663,10 @@ static void protect_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, unsigne
 int pt_protect(paddr_t root, vaddr_t va, uint64_t npages, unsigned flags)
 {
 	vaddr_t last;
-	struct flush f = {.n = 0, .all = false, .freed = 0};
+	struct flush f;
 	int rc;
 
+	flush_init(&f);
 	/* Flags: PT_LARGE describes a mapping's shape, not its rights. */
 	if (flags & PT_LARGE)
 		return MICA_EINVAL;
@@ -517,15 +724,19 @@ int pt_translate(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *flags)
  * remain, freeing tables that empty. Returns true if it stopped with
  * mappings left in the range.
  */
-static bool drain_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, uint64_t *budget,
-                     pt_unmap_fn fn, void *arg, struct flush *f)
+static bool drain_do(paddr_t table, uint64_t *pe, int lvl, vaddr_t va, vaddr_t last,
+                     uint64_t *budget, pt_unmap_fn fn, void *arg, struct flush *f)
 {
 	for (;;) {
 		vaddr_t seg = MIN(span_last(va, lvl), last);
 		uint64_t *e = &table_at(table)[index_of(va, lvl)];
 
+		if (pe && cnt_get(*pe) == 0)
+			return false; /* the rest of this table is holes */
 		if (!(*e & PTE_P)) {
-			/* a hole: nothing to do */
+			if (!skip_hole(table, lvl, &va, last))
+				return false;
+			continue;
 		} else if (is_leaf(*e, lvl)) {
 			uint64_t n = (seg - va + 1) >> MICA_PAGE_SHIFT;
 
@@ -534,16 +745,17 @@ static bool drain_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, uint64_t 
 			if (fn)
 				fn(arg, va, *e & PTE_ADDR, n);
 			*e = 0;
+			cnt_add(pe, -1);
 			flush_add(f, va);
 			*budget -= n;
 		} else {
-			paddr_t child = *e & PTE_ADDR;
-			bool stopped = drain_do(child, lvl - 1, va, seg, budget, fn, arg, f);
+			/* Only user-half tables: every one has a count. */
+			bool stopped =
+			    drain_do(*e & PTE_ADDR, e, lvl - 1, va, seg, budget, fn, arg, f);
 
-			if (table_empty(child)) {
-				*e = 0;
-				table_at(child)[0] = f->freed;
-				f->freed = child;
+			if (cnt_get(*e) == 0) {
+				unlink_empty(e, f);
+				cnt_add(pe, -1);
 			}
 			if (stopped)
 				return true;
@@ -562,8 +774,10 @@ static bool drain_do(paddr_t table, int lvl, vaddr_t va, vaddr_t last, uint64_t 
  */
 bool pt_drain_user(paddr_t root, uint64_t *budget, pt_unmap_fn fn, void *arg)
 {
-	struct flush f = {.n = 0, .all = false, .freed = 0};
-	bool more = drain_do(root, 4, 0, MICA_USER_TOP - 1, budget, fn, arg, &f);
+	struct flush f;
+
+	flush_init(&f);
+	bool more = drain_do(root, NULL, 4, 0, MICA_USER_TOP - 1, budget, fn, arg, &f);
 
 	flush_run(root, 0, &f);
 	flush_free_tables(&f);
@@ -616,9 +830,10 @@ int pt_root_create(paddr_t kernel_root, paddr_t *root)
  */
 void pt_root_destroy(paddr_t root, pt_unmap_fn fn, void *arg)
 {
-	struct flush f = {.n = 0, .all = false, .freed = 0};
+	struct flush f;
 
-	unmap_do(root, 4, 0, MICA_USER_TOP - 1, fn, arg, &f);
+	flush_init(&f);
+	unmap_do(root, NULL, 4, 0, MICA_USER_TOP - 1, fn, arg, &f);
 	flush_free_tables(&f);
 	table_free(root);
 }
