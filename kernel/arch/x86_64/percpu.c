@@ -12,18 +12,15 @@
 #define MSR_GS_BASE        0xC0000101u
 #define MSR_KERNEL_GS_BASE 0xC0000102u
 #define EFER_SCE           (1ULL << 0)
-#define RFLAGS_IF          (1ULL << 9)
-#define RFLAGS_DF          (1ULL << 10)
-#define RFLAGS_TF          (1ULL << 8)
-#define RFLAGS_AC          (1ULL << 18)
 
 extern char syscall_entry[];
 static struct cpu boot_cpu;
 
 /*
  * Point GS at this CPU's area and enable syscall: the kernel is entered at
- * syscall_entry with CS = GDT_KERNEL_CODE, and interrupts, single-stepping,
- * alignment checks and the direction flag all cleared.
+ * syscall_entry with CS = GDT_KERNEL_CODE and every RFLAGS bit but the
+ * fixed bit 1 cleared (interrupts, single-stepping, nested task, alignment
+ * checks, direction, IOPL, ...): nothing user code chose survives the entry.
  */
 void percpu_init(void)
 {
@@ -36,7 +33,7 @@ void percpu_init(void)
 	cpu_wrmsr(MSR_STAR,
 	          ((uint64_t)(GDT_USER_DATA - 8) << 48) | ((uint64_t)GDT_KERNEL_CODE << 32));
 	cpu_wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
-	cpu_wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_DF | RFLAGS_TF | RFLAGS_AC);
+	cpu_wrmsr(MSR_FMASK, RFLAGS_ALL & ~RFLAGS_KERNEL);
 }
 
 /* The kernel stack used on the next entry from user mode (syscall and interrupts). */

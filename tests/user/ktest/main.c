@@ -493,6 +493,7 @@ int main(const struct mica_bootinfo *bi)
 	test_ipc();
 	test_threads();
 	test_mem();
+	test_cpu_flags();
 	say("ktest: done\n");
 	return 0;
 }
