@@ -36,8 +36,9 @@ NASM    := nasm
 ARCH    := kernel/arch/x86_64
 
 # A freestanding higher-half kernel: no red zone (interrupts would clobber
-# it), no SSE/x87/MMX (no FPU state is saved), the kernel code model (code
-# and data in the top 2 GiB), frame pointers for the panic backtrace.
+# it), no SSE/x87/MMX (the FPU registers hold the user threads' state, which
+# ctx.c switches; the kernel never touches them), the kernel code model
+# (code and data in the top 2 GiB), frame pointers for the panic backtrace.
 KCFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-mno-red-zone -mgeneral-regs-only -mcmodel=kernel \
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
@@ -51,7 +52,11 @@ KSRC_ASM := $(wildcard $(ARCH)/*.asm)
 KOBJ     := $(KSRC_C:%.c=$(BUILD)/%.o) $(KSRC_ASM:%.asm=$(BUILD)/%.asm.o)
 
 # User programs (for now the kernel's test tasks): freestanding, static,
-# linked at MICA_USER_BASE. No SSE until the kernel saves FPU state.
+# linked at MICA_USER_BASE. The kernel gives every thread its own FPU/SSE
+# state, so user code may use them (in asm, as ktest does); the compiler is
+# still kept to general registers because the programs start threads on
+# 16-byte-aligned stacks with no return address (the SysV ABI wants RSP+8
+# aligned at entry), where compiler-made SSE stack spills (movaps) fault.
 # Generated IDL stubs are included as <idl/<iface>_client.h>.
 USER_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-mgeneral-regs-only -O2 -g -Wall -Wextra -Werror -Iinclude -I. -I$(BUILD)/gen -Itests/user/lib

@@ -1,5 +1,6 @@
 /*
- * Threads. Each has one frame for the object and THREAD_STACK_PAGES
+ * Threads. Each has one frame for the object (and, after it, its FPU
+ * save area: ctx.c) and THREAD_STACK_PAGES
  * contiguous frames of kernel stack, reached through the direct map. The
  * top of the stack holds the thread's user context (struct trap_frame)
  * whenever it is in the kernel; below it, cpu_switch saves the kernel
@@ -72,6 +73,7 @@ static int thread_alloc(unsigned prio, struct thread **out)
 	t->id = next_id++;
 	t->prio = (uint8_t)prio;
 	t->kstack = stack;
+	ctx_thread_init(t);
 	*out = t;
 	return MICA_OK;
 }
@@ -192,6 +194,7 @@ void thread_end(struct thread *t, unsigned reason, int64_t code, uint64_t addr, 
 	if (t == first_thread)
 		first_failed = reason != MICA_EXIT_NORMAL || code != 0;
 	ipc_detach(t);
+	ctx_forget(t);
 	sched_remove(t);
 	live_user--;
 	leave_aspace(t);

@@ -46,6 +46,8 @@ IDS = [
     "cpu.flags_switch",
     "cpu.flags_fault",
     "cpu.flags_trap",
+    "cpu.fpu_switch",
+    "cpu.fpu_fresh",
 ]
 
 
@@ -97,8 +99,9 @@ def test_exit_codes_reported(run):
     # 101, thread.exit_notice 5, the reply_lost server 0, handle.give's thread in another
     # address space 21, thread.priority_limits' two threads 0 and 0, sched.no_starvation's
     # producer and other thread 0 and 0, sched.wake_preempts' receiver 0, cpu.flags_switch's
-    # holder and new thread 0 and 0, cpu.flags_fault's toucher 0
-    assert sorted(codes) == [0] * 11 + [5, 7, 21, 100, 101], run.log
+    # holder and new thread 0 and 0, cpu.flags_fault's toucher 0, cpu.fpu_switch's two
+    # workers and cpu.fpu_fresh's thread 0, 0 and 0
+    assert sorted(codes) == [0] * 14 + [5, 7, 21, 100, 101], run.log
 
 
 MEMSTATS = re.compile(r"^memstats: reserve=(\d+) reserve_free=(\d+) pool=(\d+) pool_mapped=(\d+) "

@@ -123,6 +123,20 @@ static inline void cpu_wrmsr(uint32_t msr, uint64_t v)
 	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 
+/* CPUID leaf/subleaf: r[0..3] = EAX, EBX, ECX, EDX. */
+static inline void cpu_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid"
+	                 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+	                 : "a"(leaf), "c"(sub));
+}
+
+/* Write extended control register n (XCR0: the XSAVE components enabled). */
+static inline void cpu_xsetbv(uint32_t n, uint64_t v)
+{
+	__asm__ volatile("xsetbv" : : "c"(n), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
 static inline void cpu_invlpg(vaddr_t va)
 {
 	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");

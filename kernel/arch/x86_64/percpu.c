@@ -3,7 +3,9 @@
  * MSRs of the syscall instruction.
  */
 #include "cpu.h"
+#include "ctx.h"
 #include "gdt.h"
+#include "kprintf.h"
 #include "percpu.h"
 
 #define MSR_STAR           0xC0000081u
@@ -34,6 +36,9 @@ void percpu_init(void)
 	          ((uint64_t)(GDT_USER_DATA - 8) << 48) | ((uint64_t)GDT_KERNEL_CODE << 32));
 	cpu_wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
 	cpu_wrmsr(MSR_FMASK, RFLAGS_ALL & ~RFLAGS_KERNEL);
+
+	ctx_init();
+	kprintf("cpu: %s, fpu area %u bytes\n", ctx_describe(), ctx_fpu_size());
 }
 
 /* The kernel stack used on the next entry from user mode (syscall and interrupts). */

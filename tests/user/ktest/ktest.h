@@ -36,5 +36,6 @@ void test_threads(void);
 void test_starvation(void);
 void test_wake_preempts(void);
 void test_cpu_flags(void);
+void test_fpu(void);
 
 #endif /* KTEST_H */

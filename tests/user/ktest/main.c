@@ -494,6 +494,7 @@ int main(const struct mica_bootinfo *bi)
 	test_threads();
 	test_mem();
 	test_cpu_flags();
+	test_fpu();
 	say("ktest: done\n");
 	return 0;
 }
