@@ -55,6 +55,8 @@ struct thread {
 	int64_t ipc_result;      /* set by whoever wakes it */
 	uint64_t kill_code;      /* a pager's kill: w0 of its reply */
 	struct ipc_regs kmsg;    /* the kernel's message on its behalf */
+	/* User CPU state besides the trap frame (ctx.c); the FPU area follows the object. */
+	struct ctx_segs segs;
 };
 
 /* A thread's FPU save area: in its object's frame, after the object (ctx.c). */

@@ -48,6 +48,8 @@ IDS = [
     "cpu.flags_trap",
     "cpu.fpu_switch",
     "cpu.fpu_fresh",
+    "cpu.segs_per_thread",
+    "cpu.fsgsbase_off",
 ]
 
 
@@ -87,8 +89,8 @@ def test_killed_threads_are_named_with_the_cause(run):
         "#PF page fault", "#PF page fault (pager gone)",
         # mem.aspace_destroy
         "address space destroyed",
-        # cpu.flags_fault's pager, cpu.flags_trap's single-stepping thread
-        "killed by thread_kill", "#DB debug",
+        # cpu.flags_fault's pager, cpu.flags_trap's single-stepping thread, cpu.fsgsbase_off
+        "killed by thread_kill", "#DB debug", "#UD invalid opcode",
     ]), run.log
     assert not run.has("PANIC"), run.log
 
@@ -100,8 +102,8 @@ def test_exit_codes_reported(run):
     # address space 21, thread.priority_limits' two threads 0 and 0, sched.no_starvation's
     # producer and other thread 0 and 0, sched.wake_preempts' receiver 0, cpu.flags_switch's
     # holder and new thread 0 and 0, cpu.flags_fault's toucher 0, cpu.fpu_switch's two
-    # workers and cpu.fpu_fresh's thread 0, 0 and 0
-    assert sorted(codes) == [0] * 14 + [5, 7, 21, 100, 101], run.log
+    # workers and cpu.fpu_fresh's thread 0, 0 and 0, cpu.segs_per_thread's two workers 0 and 0
+    assert sorted(codes) == [0] * 16 + [5, 7, 21, 100, 101], run.log
 
 
 MEMSTATS = re.compile(r"^memstats: reserve=(\d+) reserve_free=(\d+) pool=(\d+) pool_mapped=(\d+) "

@@ -1,6 +1,7 @@
 /*
  * The user CPU state a thread owns besides its general registers: the
- * x87/MMX/SSE (and AVX) registers. Nothing of one thread's state ever reaches another thread.
+ * x87/MMX/SSE (and AVX) registers, and the data segment selectors DS, ES,
+ * FS, GS. Nothing of one thread's state ever reaches another thread.
  *
  * FPU: every thread has its own save area, in its object's frame. The
  * switch is eager, not lazy (no CR0.TS and #NM trap): when a user thread
@@ -13,6 +14,15 @@
  * SSE and AVX if present, nothing larger, so the area is 576 or 832
  * bytes), FXSAVE/FXRSTOR otherwise (512 bytes). The kernel itself never
  * touches these registers (-mgeneral-regs-only).
+ *
+ * Segments: in long mode the kernel does not use DS, ES, FS or GS (GS's
+ * base is swapped by swapgs, never loaded through the selector), but user
+ * code can load any null or user selector into them, and they stay loaded
+ * across system calls and interrupts. So each user thread's selectors are
+ * saved when it is switched out and put back (if they differ) when it is
+ * switched in; a new thread starts with all four null. The FS and GS
+ * bases of user code are always 0: CR4.FSGSBASE stays off (wrfsbase is
+ * #UD) and no call sets them.
  */
 #include <mica/layout.h>
 #include "cpu.h"
@@ -92,8 +102,9 @@ uint32_t ctx_fpu_size(void)
 
 /*
  * A new thread's state: the FPU as FNINIT leaves it (x87 stack empty,
- * exceptions masked, MXCSR default, every register zero). XRSTOR loads the components whose
- * XSTATE_BV bit is clear (here all of them) in their initial state, and MXCSR from the area.
+ * exceptions masked, MXCSR default, every register zero) and null
+ * selectors. XRSTOR loads the components whose XSTATE_BV bit is clear
+ * (here all of them) in their initial state, and MXCSR from the area.
  */
 void ctx_thread_init(struct thread *t)
 {
@@ -102,6 +113,7 @@ void ctx_thread_init(struct thread *t)
 	memset(a, 0, area_size);
 	*(uint16_t *)a = FCW_DEFAULT;
 	*(uint32_t *)(a + FXSAVE_MXCSR) = MXCSR_DEFAULT;
+	t->segs = (struct ctx_segs){0, 0, 0, 0};
 }
 
 static void fpu_save(void *a)
@@ -126,6 +138,36 @@ static void fpu_restore(const void *a)
 		__asm__ volatile("fxrstor64 (%0)" : : "r"(a) : "memory");
 }
 
+static struct ctx_segs segs_read(void)
+{
+	struct ctx_segs s;
+
+	__asm__ volatile("mov %%ds, %0" : "=r"(s.ds));
+	__asm__ volatile("mov %%es, %0" : "=r"(s.es));
+	__asm__ volatile("mov %%fs, %0" : "=r"(s.fs));
+	__asm__ volatile("mov %%gs, %0" : "=r"(s.gs));
+	return s;
+}
+
+/*
+ * Load the selectors that differ. Loading GS would set the base GS points
+ * at now, the kernel's per-CPU area, so it is loaded between two swapgs:
+ * into the user's (inactive) GS, whose base it sets to 0. Interrupts are
+ * off in the kernel; only an NMI could see the user base in between, and
+ * an NMI is fatal here anyway.
+ */
+static void segs_write(const struct ctx_segs *now, const struct ctx_segs *want)
+{
+	if (now->ds != want->ds)
+		__asm__ volatile("mov %0, %%ds" : : "r"(want->ds));
+	if (now->es != want->es)
+		__asm__ volatile("mov %0, %%es" : : "r"(want->es));
+	if (now->fs != want->fs)
+		__asm__ volatile("mov %0, %%fs" : : "r"(want->fs));
+	if (now->gs != want->gs)
+		__asm__ volatile("swapgs\n\tmov %0, %%gs\n\tswapgs" : : "r"(want->gs) : "memory");
+}
+
 /*
  * The scheduler switches from prev to next (sched.c switch_to, before the
  * stacks change). Kernel threads (no address space) have no user state
@@ -133,9 +175,13 @@ static void fpu_restore(const void *a)
  */
 void ctx_switch(struct thread *prev, struct thread *next)
 {
-	(void)prev;
+	struct ctx_segs now = segs_read();
+
+	if (prev->as)
+		prev->segs = now;
 	if (!next->as)
 		return;
+	segs_write(&now, &next->segs);
 	if (fpu_owner != next) {
 		if (fpu_owner)
 			fpu_save(thread_fpu(fpu_owner));

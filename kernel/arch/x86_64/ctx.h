@@ -1,6 +1,7 @@
 /*
  * The user CPU state a thread owns besides its general registers (those
- * are in its trap frame): the x87/MMX/SSE/AVX registers. ctx.c switches them between threads.
+ * are in its trap frame): the x87/MMX/SSE/AVX registers and the data
+ * segment selectors DS, ES, FS and GS. ctx.c switches them between threads.
  */
 #ifndef ARCH_CTX_H
 #define ARCH_CTX_H
@@ -8,6 +9,11 @@
 #include "types.h"
 
 struct thread;
+
+/* DS, ES, FS, GS as the thread last left them (a new thread: all null). */
+struct ctx_segs {
+	uint16_t ds, es, fs, gs;
+};
 
 /*
  * A thread's FPU area lives in its object's frame, after the object

@@ -495,6 +495,7 @@ int main(const struct mica_bootinfo *bi)
 	test_mem();
 	test_cpu_flags();
 	test_fpu();
+	test_segs();
 	say("ktest: done\n");
 	return 0;
 }
