@@ -56,7 +56,7 @@ struct thread {
 	uint64_t kill_code;      /* a pager's kill: w0 of its reply */
 	struct ipc_regs kmsg;    /* the kernel's message on its behalf */
 	/* User CPU state besides the trap frame (ctx.c); the FPU area follows the object. */
-	struct ctx_segs segs;
+	ctx_segs_t segs;
 };
 
 /* A thread's FPU save area: in its object's frame, after the object (ctx.c). */

@@ -113,39 +113,41 @@ void ctx_thread_init(struct thread *t)
 	memset(a, 0, area_size);
 	*(uint16_t *)a = FCW_DEFAULT;
 	*(uint32_t *)(a + FXSAVE_MXCSR) = MXCSR_DEFAULT;
-	t->segs = (struct ctx_segs){0, 0, 0, 0};
+	t->segs = 0;
 }
 
-static void fpu_save(void *a)
+/* Save the owner's FPU registers to `save` (if not NULL), load them from `load`. */
+static void fpu_swap(void *save, const void *load)
 {
-	if (use_xsave)
-		__asm__ volatile("xsave64 (%0)"
-		                 :
-		                 : "r"(a), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32))
-		                 : "memory");
-	else
-		__asm__ volatile("fxsave64 (%0)" : : "r"(a) : "memory");
+	uint32_t lo = (uint32_t)xcr0, hi = (uint32_t)(xcr0 >> 32);
+
+	if (use_xsave) {
+		if (save)
+			__asm__ volatile("xsave64 (%0)" : : "r"(save), "a"(lo), "d"(hi) : "memory");
+		__asm__ volatile("xrstor64 (%0)" : : "r"(load), "a"(lo), "d"(hi) : "memory");
+	} else {
+		if (save)
+			__asm__ volatile("fxsave64 (%0)" : : "r"(save) : "memory");
+		__asm__ volatile("fxrstor64 (%0)" : : "r"(load) : "memory");
+	}
 }
 
-static void fpu_restore(const void *a)
+/* The four selectors now loaded, packed as ctx_segs_t (64-bit moves zero-extend). */
+static ctx_segs_t segs_read(void)
 {
-	if (use_xsave)
-		__asm__ volatile("xrstor64 (%0)"
-		                 :
-		                 : "r"(a), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32))
-		                 : "memory");
-	else
-		__asm__ volatile("fxrstor64 (%0)" : : "r"(a) : "memory");
-}
+	uint64_t s, t;
 
-static struct ctx_segs segs_read(void)
-{
-	struct ctx_segs s;
-
-	__asm__ volatile("mov %%ds, %0" : "=r"(s.ds));
-	__asm__ volatile("mov %%es, %0" : "=r"(s.es));
-	__asm__ volatile("mov %%fs, %0" : "=r"(s.fs));
-	__asm__ volatile("mov %%gs, %0" : "=r"(s.gs));
+	__asm__ volatile("mov %%gs, %q0\n\t"
+	                 "shl $16, %0\n\t"
+	                 "mov %%fs, %q1\n\t"
+	                 "or %1, %0\n\t"
+	                 "shl $16, %0\n\t"
+	                 "mov %%es, %q1\n\t"
+	                 "or %1, %0\n\t"
+	                 "shl $16, %0\n\t"
+	                 "mov %%ds, %q1\n\t"
+	                 "or %1, %0"
+	                 : "=&r"(s), "=&r"(t));
 	return s;
 }
 
@@ -156,16 +158,19 @@ static struct ctx_segs segs_read(void)
  * off in the kernel; only an NMI could see the user base in between, and
  * an NMI is fatal here anyway.
  */
-static void segs_write(const struct ctx_segs *now, const struct ctx_segs *want)
+__attribute__((noinline)) static void segs_write(ctx_segs_t now, ctx_segs_t want)
 {
-	if (now->ds != want->ds)
-		__asm__ volatile("mov %0, %%ds" : : "r"(want->ds));
-	if (now->es != want->es)
-		__asm__ volatile("mov %0, %%es" : : "r"(want->es));
-	if (now->fs != want->fs)
-		__asm__ volatile("mov %0, %%fs" : : "r"(want->fs));
-	if (now->gs != want->gs)
-		__asm__ volatile("swapgs\n\tmov %0, %%gs\n\tswapgs" : : "r"(want->gs) : "memory");
+	uint16_t ds = (uint16_t)want, es = (uint16_t)(want >> 16), fs = (uint16_t)(want >> 32),
+	         gs = (uint16_t)(want >> 48);
+
+	if ((uint16_t)now != ds)
+		__asm__ volatile("mov %0, %%ds" : : "r"(ds));
+	if ((uint16_t)(now >> 16) != es)
+		__asm__ volatile("mov %0, %%es" : : "r"(es));
+	if ((uint16_t)(now >> 32) != fs)
+		__asm__ volatile("mov %0, %%fs" : : "r"(fs));
+	if ((uint16_t)(now >> 48) != gs)
+		__asm__ volatile("swapgs\n\tmov %0, %%gs\n\tswapgs" : : "r"(gs) : "memory");
 }
 
 /*
@@ -175,17 +180,16 @@ static void segs_write(const struct ctx_segs *now, const struct ctx_segs *want)
  */
 void ctx_switch(struct thread *prev, struct thread *next)
 {
-	struct ctx_segs now = segs_read();
+	ctx_segs_t now = segs_read();
 
 	if (prev->as)
 		prev->segs = now;
 	if (!next->as)
 		return;
-	segs_write(&now, &next->segs);
+	if (now != next->segs)
+		segs_write(now, next->segs);
 	if (fpu_owner != next) {
-		if (fpu_owner)
-			fpu_save(thread_fpu(fpu_owner));
-		fpu_restore(thread_fpu(next));
+		fpu_swap(fpu_owner ? thread_fpu(fpu_owner) : NULL, thread_fpu(next));
 		fpu_owner = next;
 	}
 }

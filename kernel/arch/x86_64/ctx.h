@@ -10,10 +10,12 @@
 
 struct thread;
 
-/* DS, ES, FS, GS as the thread last left them (a new thread: all null). */
-struct ctx_segs {
-	uint16_t ds, es, fs, gs;
-};
+/*
+ * DS, ES, FS, GS as the thread last left them, packed into one word (DS in
+ * bits 0-15, ES 16-31, FS 32-47, GS 48-63) so a switch compares them at
+ * once; a new thread: all null (0).
+ */
+typedef uint64_t ctx_segs_t;
 
 /*
  * A thread's FPU area lives in its object's frame, after the object
