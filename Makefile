@@ -177,7 +177,8 @@ $(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) \
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBIPC)
 
-QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
+# -cpu max: SMEP, SMAP, XSAVE and AVX, as in the tests (tests/system/mica.py).
+QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot -cpu max \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
 .PHONY: all run run-pager debug test test-inside test-one bench deps runtime init servers new-server style idl-check idl-test idl-goldens system-test clean FORCE

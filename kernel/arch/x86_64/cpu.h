@@ -10,6 +10,8 @@
 
 #define CR0_WP   (1ULL << 16)
 #define CR4_PGE  (1ULL << 7)
+#define CR4_SMEP (1ULL << 20)
+#define CR4_SMAP (1ULL << 21)
 #define MSR_EFER 0xC0000080u
 
 /*

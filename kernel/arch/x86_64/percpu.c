@@ -15,8 +15,35 @@
 #define MSR_KERNEL_GS_BASE 0xC0000102u
 #define EFER_SCE           (1ULL << 0)
 
+#define CPUID7_EBX_SMEP (1u << 7)
+#define CPUID7_EBX_SMAP (1u << 20)
+
 extern char syscall_entry[];
 static struct cpu boot_cpu;
+
+/*
+ * SMEP and SMAP, where the CPU has them: ring 0 can then neither execute
+ * nor touch a user-accessible page, so a kernel bug that follows a user
+ * pointer faults at once instead of running or leaking user data. The
+ * kernel reaches user memory only through usercopy.c, which copies through
+ * the direct map (never through the user address), so no stac/clac is
+ * needed anywhere: RFLAGS.AC stays clear in ring 0 (entry.asm, isr.asm).
+ */
+static void protect_init(void)
+{
+	uint32_t r[4];
+
+	cpu_cpuid(0, 0, r);
+	if (r[0] < 7)
+		return;
+	cpu_cpuid(7, 0, r);
+	uint64_t cr4 = cpu_read_cr4();
+	if (r[1] & CPUID7_EBX_SMEP)
+		cr4 |= CR4_SMEP;
+	if (r[1] & CPUID7_EBX_SMAP)
+		cr4 |= CR4_SMAP;
+	cpu_write_cr4(cr4);
+}
 
 /*
  * Point GS at this CPU's area and enable syscall: the kernel is entered at
@@ -37,8 +64,10 @@ void percpu_init(void)
 	cpu_wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
 	cpu_wrmsr(MSR_FMASK, RFLAGS_ALL & ~RFLAGS_KERNEL);
 
+	protect_init();
 	ctx_init();
-	kprintf("cpu: %s, fpu area %u bytes\n", ctx_describe(), ctx_fpu_size());
+	kprintf("cpu:%s%s %s, fpu area %u bytes\n", (cpu_read_cr4() & CR4_SMEP) ? " smep" : "",
+	        (cpu_read_cr4() & CR4_SMAP) ? " smap" : "", ctx_describe(), ctx_fpu_size());
 }
 
 /* The kernel stack used on the next entry from user mode (syscall and interrupts). */
