@@ -39,8 +39,9 @@ NASM    := nasm
 ARCH    := kernel/arch/x86_64
 
 # A freestanding higher-half kernel: no red zone (interrupts would clobber
-# it), no SSE/x87/MMX (no FPU state is saved), the kernel code model (code
-# and data in the top 2 GiB), frame pointers for the panic backtrace.
+# it), no SSE/x87/MMX (the FPU registers hold the user threads' state, which
+# ctx.c switches; the kernel never touches them), the kernel code model
+# (code and data in the top 2 GiB), frame pointers for the panic backtrace.
 KCFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-mno-red-zone -mgeneral-regs-only -mcmodel=kernel \
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
@@ -55,7 +56,11 @@ KSRC_ASM := $(wildcard $(ARCH)/*.asm)
 KOBJ     := $(KSRC_C:%.c=$(BUILD)/%.o) $(KSRC_ASM:%.asm=$(BUILD)/%.asm.o)
 
 # User programs (for now the kernel's test tasks): freestanding, static,
-# linked at MICA_USER_BASE. No SSE until the kernel saves FPU state.
+# linked at MICA_USER_BASE. The kernel gives every thread its own FPU/SSE
+# state, so user code may use them (in asm, as ktest does); the compiler is
+# still kept to general registers because the programs start threads on
+# 16-byte-aligned stacks with no return address (the SysV ABI wants RSP+8
+# aligned at entry), where compiler-made SSE stack spills (movaps) fault.
 # Generated IDL stubs are included as <idl/<iface>_client.h>.
 USER_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-mgeneral-regs-only -O2 -g -Wall -Wextra -Werror -Iinclude -I. -I$(BUILD)/gen -Itests/user/lib
@@ -177,7 +182,8 @@ $(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) lib/cmd
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -Ilib $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBIPC)
 
-QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
+# -cpu max: SMEP, SMAP, XSAVE and AVX, as in the tests (tests/system/mica.py).
+QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot -cpu max \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
 .PHONY: all run run-pager debug test test-inside test-one bench deps runtime init servers new-server style idl-check idl-test idl-goldens system-test clean FORCE

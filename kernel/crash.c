@@ -3,12 +3,16 @@
  * system tests use them to prove that each kind ends in the PANIC dump and
  * a failure exit, and that the kernel image really is W^X.
  */
+#include <mica/error.h>
 #include <mica/layout.h>
+#include "cpu.h"
 #include "crash.h"
+#include "frame.h"
 #include "kprintf.h"
 #include "lib/string.h"
 #include "panic.h"
 #include "phys.h"
+#include "pt.h"
 #include "vm.h"
 
 static volatile int depth_limit = 1 << 30;
@@ -22,6 +26,25 @@ static int overflow(int depth)
 	if (depth > depth_limit)
 		return 0;
 	return overflow(depth + 1) + pad[0];
+}
+
+#define CRASH_USER_VA 0x10000000ULL /* a user page mapped by fault=smap and fault=smep */
+
+/*
+ * Map one user-accessible page (holding a `ret`) at CRASH_USER_VA in the
+ * kernel's own tables, for the kernel to touch as if it followed a user
+ * pointer: with SMAP (SMEP) the read (the call) must fault.
+ */
+static void *user_page(void)
+{
+	paddr_t pa;
+
+	if (frame_alloc(&pa) != MICA_OK)
+		panic("crash: no frame for the user page");
+	*(volatile uint8_t *)phys_to_virt(pa) = 0xC3;
+	if (pt_map(cpu_read_cr3() & ~0xFFFULL, CRASH_USER_VA, pa, 1, PT_USER | PT_EXEC) != MICA_OK)
+		panic("crash: cannot map the user page");
+	return (void *)CRASH_USER_VA;
 }
 
 static const char ret_insn = (char)0xC3; /* in .rodata; executed by fault=xdata */
@@ -53,6 +76,10 @@ void crash_run(const char *kind)
 	} else if (strcmp(kind, "wdirect") == 0) {
 		/* The direct map's alias of the kernel text is read-only too. */
 		*(volatile char *)phys_to_virt(kimage_to_phys(__text_start)) = 0;
+	} else if (strcmp(kind, "smap") == 0) {
+		(void)*(volatile uint8_t *)user_page(); /* a user page read in ring 0 */
+	} else if (strcmp(kind, "smep") == 0) {
+		((void (*)(void))user_page())(); /* a user page executed in ring 0 */
 	} else if (strcmp(kind, "panic") == 0) {
 		panic("provoked by fault=panic");
 	} else {

@@ -12,6 +12,7 @@
 #include "aspace.h"
 #include "cmdline.h"
 #include "cpu.h"
+#include "ctx.h"
 #include "frame.h"
 #include "kprintf.h"
 #include "lib/string.h"
@@ -110,6 +111,7 @@ static void switch_to(struct thread *next)
 	/* Compare with what is loaded: sched_exit may have left the kernel's tables. */
 	if (next->as && (cpu_read_cr3() & ~0xFFFULL) != next->as->root)
 		cpu_write_cr3(next->as->root);
+	ctx_switch(prev, next); /* FPU and segment registers: each thread its own */
 	cpu_switch(&prev->ksp, next->ksp);
 	sched_reap(); /* back on prev's stack: nobody runs on the dead ones now */
 }

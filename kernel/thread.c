@@ -1,5 +1,6 @@
 /*
- * Threads. Each has one frame for the object and THREAD_STACK_PAGES
+ * Threads. Each has one frame for the object (and, after it, its FPU
+ * save area: ctx.c) and THREAD_STACK_PAGES
  * contiguous frames of kernel stack, reached through the direct map. The
  * top of the stack holds the thread's user context (struct trap_frame)
  * whenever it is in the kernel; below it, cpu_switch saves the kernel
@@ -20,6 +21,7 @@
 #include <mica/layout.h>
 #include <mica/thread.h>
 #include "aspace.h"
+#include "cpu.h"
 #include "frame.h"
 #include "gdt.h"
 #include "ipc.h"
@@ -30,9 +32,6 @@
 #include "thread.h"
 
 extern char thread_first_return[];
-
-#define RFLAGS_IF       (1ULL << 9)
-#define RFLAGS_RESERVED (1ULL << 1)
 
 static uint32_t next_id = 1;
 static uint32_t live_user; /* user threads not yet ended */
@@ -74,19 +73,22 @@ static int thread_alloc(unsigned prio, struct thread **out)
 	t->id = next_id++;
 	t->prio = (uint8_t)prio;
 	t->kstack = stack;
+	ctx_thread_init(t);
 	*out = t;
 	return MICA_OK;
 }
 
 /*
  * Prepare the switch frame that cpu_switch pops (r15, r14, r13, r12, rbx,
- * rbp, then the return address) just below `below`.
+ * rbp, RFLAGS, then the return address) just below `below`: the thread
+ * starts in the kernel with clean RFLAGS (interrupts off).
  */
 static void push_switch_frame(struct thread *t, void *below, uint64_t ret)
 {
 	uint64_t *sp = below;
 
 	*--sp = ret;
+	*--sp = RFLAGS_KERNEL;
 	for (int i = 0; i < 6; i++)
 		*--sp = 0;
 	t->ksp = (uint64_t)sp;
@@ -116,7 +118,7 @@ int thread_create_user(struct aspace *as, vaddr_t entry, vaddr_t stack, uint64_t
 	memset(f, 0, sizeof(*f));
 	f->rip = entry;
 	f->cs = GDT_USER_CODE | 3;
-	f->rflags = RFLAGS_IF | RFLAGS_RESERVED;
+	f->rflags = RFLAGS_USER_SET;
 	f->rsp = stack;
 	f->ss = GDT_USER_DATA | 3;
 	f->rdi = arg;
@@ -192,6 +194,7 @@ void thread_end(struct thread *t, unsigned reason, int64_t code, uint64_t addr, 
 	if (t == first_thread)
 		first_failed = reason != MICA_EXIT_NORMAL || code != 0;
 	ipc_detach(t);
+	ctx_forget(t);
 	sched_remove(t);
 	live_user--;
 	leave_aspace(t);

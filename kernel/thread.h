@@ -3,6 +3,7 @@
 #define KERNEL_THREAD_H
 
 #include <mica/layout.h>
+#include "ctx.h"
 #include "kobj.h"
 #include "phys.h"
 #include "syscall_abi.h"
@@ -54,7 +55,17 @@ struct thread {
 	int64_t ipc_result;      /* set by whoever wakes it */
 	uint64_t kill_code;      /* a pager's kill: w0 of its reply */
 	struct ipc_regs kmsg;    /* the kernel's message on its behalf */
+	/* User CPU state besides the trap frame (ctx.c); the FPU area follows the object. */
+	ctx_segs_t segs;
 };
+
+/* A thread's FPU save area: in its object's frame, after the object (ctx.c). */
+#define THREAD_FPU_OFFSET ALIGN_UP(sizeof(struct thread), CTX_FPU_ALIGN)
+
+static inline void *thread_fpu(struct thread *t)
+{
+	return (uint8_t *)t + THREAD_FPU_OFFSET;
+}
 
 /* Who a new user thread reports to: endpoints (referenced by the thread) and badges. */
 struct thread_links {

@@ -85,13 +85,15 @@ def iso(cmdline="", loader="multiboot2", modules=()):
     return out
 
 
-def boot(cmdline="ready=exit", mem="128M", cpu=None, loader="multiboot2", modules=(),
+def boot(cmdline="ready=exit", mem="128M", cpu="max", loader="multiboot2", modules=(),
          timeout=BOOT_TIMEOUT, stays_up=False, qemu_args=()):
     """Boot Mica and return its exit status and serial log.
 
     With stays_up, QEMU is expected to still run at the timeout: it is
     stopped then, and the run's rc is None. qemu_args are added to QEMU's
-    command line (make bench adds -icount).
+    command line (make bench adds -icount). The CPU is QEMU's "max" unless
+    a test asks for another: it has SMEP, SMAP, XSAVE and AVX, so every run
+    has the kernel's protections on.
     """
     cmd = [
         "qemu-system-x86_64",

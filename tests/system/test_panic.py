@@ -23,6 +23,10 @@ CASES = {
     "ud": ("#UD invalid opcode (vector 6)", "error 0x0"),
     "de": ("#DE divide error (vector 0)", "error 0x0"),
     "stack": ("#DF double fault (vector 8)", "error 0x0"),
+    # SMAP: a read of a user page in ring 0; SMEP: a call into one (both present pages)
+    "smap": ("#PF page fault (vector 14)", "error 0x1: present read supervisor"),
+    "smep": ("#PF page fault (vector 14)",
+             "error 0x11: present read supervisor instruction-fetch"),
 }
 
 
@@ -46,7 +50,7 @@ def test_exception_dump(kind):
     regs = register_values(run)
     for r in ["cr2", "cr3", "rip", "rsp", "rflags"] + REGS:
         assert r in regs, f"{r} missing:\n{run.log}"
-    assert regs["rip"] >= 0xFFFFFFFF80000000 or kind in ("xdata", "xstack"), run.log
+    assert regs["rip"] >= 0xFFFFFFFF80000000 or kind in ("xdata", "xstack", "smep"), run.log
     assert run.has("backtrace:"), run.log
 
 
@@ -60,6 +64,20 @@ def test_execute_data_faults_at_the_data():
     run = mica.boot(cmdline="fault=xdata ready=exit")
     regs = register_values(run)
     assert regs["rip"] == regs["cr2"] >= 0xFFFFFFFF80000000, run.log
+
+
+def test_smap_and_smep_fault_at_the_user_page():
+    """The kernel touching (fault=smap) or running (fault=smep) a user page faults there."""
+    for kind in ("smap", "smep"):
+        regs = register_values(mica.boot(cmdline=f"fault={kind} ready=exit"))
+        assert regs["cr2"] == 0x10000000, kind
+        assert kind == "smap" or regs["rip"] == 0x10000000
+
+
+def test_cpu_line_names_the_protections():
+    """The boot line says what the CPU enforces: all of it on QEMU's max CPU, none on qemu64."""
+    assert mica.boot().line("cpu:") == "cpu: smep smap xsave avx, fpu area 832 bytes"
+    assert mica.boot(cpu="qemu64").line("cpu:") == "cpu: fxsave, fpu area 512 bytes"
 
 
 def test_software_panic():

@@ -3,6 +3,12 @@
 ;
 ; Every entry from user mode leaves a struct trap_frame (trap.h) at the top
 ; of the thread's kernel stack; the kernel runs with interrupts off.
+;
+; RFLAGS: the kernel never runs with a flag user code chose. syscall clears
+; every flag through MSR_FMASK (percpu.c), isr.asm loads RFLAGS_KERNEL on
+; every exception and interrupt, and cpu_switch keeps each thread's own
+; kernel RFLAGS. Every return to user mode (sysret and iretq) passes the
+; user's RFLAGS through RFLAGS_USER_MASK and sets IF (docs/ABI.md).
 
 %include "layout.inc"
 
@@ -11,6 +17,10 @@
 %define USER_CS         (0x20 | 3)
 %define USER_SS         (0x18 | 3)
 %define SYSCALL_VECTOR  0x100           ; trap_frame.vector of a system call
+%define RFLAGS_KERNEL   0x2             ; only the always-one bit 1 (cpu.h)
+%define RFLAGS_USER_SET 0x202           ; IF and bit 1: always set in user mode
+; What user code may keep: CF PF AF ZF SF TF DF OF AC ID (cpu.h RFLAGS_USER_MASK)
+%define RFLAGS_USER_MASK 0x240DD5
 
 ; trap_frame offsets once every register is pushed
 %define F_RIP           (17 * 8)
@@ -51,16 +61,24 @@ syscall_entry:
         jne trap_return
         POP_GPRS
         mov rcx, [rsp + 16]             ; RIP
-        mov r11, [rsp + 32]             ; RFLAGS
+        mov r11, [rsp + 32]             ; RFLAGS, sanitised: IOPL 0, no NT, RF, VM
+        and r11d, RFLAGS_USER_MASK
+        or r11d, RFLAGS_USER_SET
         mov rsp, [rsp + 40]             ; user RSP
         swapgs
         o64 sysret
 
 ; Return through the frame at RSP (exceptions, interrupts, new threads).
+; iretq with RFLAGS.NT set would be a task return (a #GP in long mode), so
+; the kernel's own RFLAGS are reset first, whatever happened before.
 trap_return:
+        push RFLAGS_KERNEL
+        popfq
         POP_GPRS
         test byte [rsp + 24], 3         ; CS of the interrupted context
         jz .kernel
+        and qword [rsp + 32], RFLAGS_USER_MASK
+        or qword [rsp + 32], RFLAGS_USER_SET
         swapgs
 .kernel:
         add rsp, 16                     ; vector and error code
@@ -71,9 +89,11 @@ thread_first_return:
         jmp trap_return
 
 ; void cpu_switch(uint64_t *save_rsp, uint64_t rsp)
-; Save the callee-saved registers on this stack, store RSP, switch to the
-; other stack and restore its registers. Returns on the other thread.
+; Save the callee-saved registers and RFLAGS on this stack, store RSP,
+; switch to the other stack and restore its registers. Returns on the
+; other thread. (thread.c push_switch_frame builds the same layout.)
 cpu_switch:
+        pushfq
         push rbp
         push rbx
         push r12
@@ -88,6 +108,7 @@ cpu_switch:
         pop r12
         pop rbx
         pop rbp
+        popfq
         ret
 
 ; No executable stack.

@@ -3,6 +3,10 @@
 ; does not push one, then the vector number, swaps GS if it came from user
 ; mode, pushes every general register and calls trap_handler(struct
 ; trap_frame *) (trap.h). The way out is trap_return (entry.asm).
+;
+; The CPU clears TF, NT, RF, VM and IF when it enters through an interrupt
+; gate, but not AC or DF: user code may set both. AC set in ring 0 would
+; switch SMAP off, so every entry loads clean kernel RFLAGS (IF off) first.
 
 bits 64
 %include "trapframe.inc"
@@ -64,13 +68,14 @@ ISR_NOERR i
 %endrep
 
 isr_common:
+        push 0x2                        ; RFLAGS_KERNEL (entry.asm): no AC, DF, ...
+        popfq
         test byte [rsp + 24], 3         ; CS: from user mode?
         jz .kernel
         swapgs
 .kernel:
         PUSH_GPRS
         mov rdi, rsp
-        cld
         call trap_handler
         jmp trap_return
 

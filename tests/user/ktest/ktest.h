@@ -35,5 +35,8 @@ void test_mem(void);
 void test_threads(void);
 void test_starvation(void);
 void test_wake_preempts(void);
+void test_cpu_flags(void);
+void test_fpu(void);
+void test_segs(void);
 
 #endif /* KTEST_H */

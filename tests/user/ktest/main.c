@@ -493,6 +493,9 @@ int main(const struct mica_bootinfo *bi)
 	test_ipc();
 	test_threads();
 	test_mem();
+	test_cpu_flags();
+	test_fpu();
+	test_segs();
 	say("ktest: done\n");
 	return 0;
 }

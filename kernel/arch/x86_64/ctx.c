@@ -1,0 +1,202 @@
+/*
+ * The user CPU state a thread owns besides its general registers: the
+ * x87/MMX/SSE (and AVX) registers, and the data segment selectors DS, ES,
+ * FS, GS. Nothing of one thread's state ever reaches another thread.
+ *
+ * FPU: every thread has its own save area, in its object's frame. The
+ * switch is eager, not lazy (no CR0.TS and #NM trap): when a user thread
+ * is switched in, its state is loaded at once, so its registers can never
+ * hold another thread's values, even speculatively (the lazy scheme leaked
+ * them: "LazyFP"), and no trap is taken in the middle of user code. The
+ * save is deferred: the registers belong to fpu_owner until another user
+ * thread needs them, so a switch to the idle thread and back, or a kernel
+ * thread, costs nothing. XSAVE/XRSTOR where CPUID has them (XCR0 = x87,
+ * SSE and AVX if present, nothing larger, so the area is 576 or 832
+ * bytes), FXSAVE/FXRSTOR otherwise (512 bytes). The kernel itself never
+ * touches these registers (-mgeneral-regs-only).
+ *
+ * Segments: in long mode the kernel does not use DS, ES, FS or GS (GS's
+ * base is swapped by swapgs, never loaded through the selector), but user
+ * code can load any null or user selector into them, and they stay loaded
+ * across system calls and interrupts. So each user thread's selectors are
+ * saved when it is switched out and put back (if they differ) when it is
+ * switched in; a new thread starts with all four null. The FS and GS
+ * bases of user code are always 0: CR4.FSGSBASE stays off (wrfsbase is
+ * #UD) and no call sets them.
+ */
+#include <mica/layout.h>
+#include "cpu.h"
+#include "ctx.h"
+#include "lib/string.h"
+#include "panic.h"
+#include "thread.h"
+
+#define CR0_MP           (1ULL << 1) /* WAIT obeys TS */
+#define CR0_EM           (1ULL << 2) /* x87 emulation: off */
+#define CR0_TS           (1ULL << 3) /* task switched: off (no lazy switch) */
+#define CR0_NE           (1ULL << 5) /* x87 errors as #MF, not the legacy IRQ 13 */
+#define CR4_OSFXSR       (1ULL << 9)
+#define CR4_OSXMMEXCPT   (1ULL << 10)
+#define CR4_OSXSAVE      (1ULL << 18)
+#define XCR0_X87         (1ULL << 0)
+#define XCR0_SSE         (1ULL << 1)
+#define XCR0_AVX         (1ULL << 2)
+#define CPUID1_EDX_FXSR  (1u << 24)
+#define CPUID1_EDX_SSE   (1u << 25)
+#define CPUID1_ECX_XSAVE (1u << 26)
+#define CPUID1_ECX_AVX   (1u << 28)
+/* The state after FNINIT, with SSE exceptions masked (the ABI's defaults). */
+#define FCW_DEFAULT   0x037F
+#define MXCSR_DEFAULT 0x1F80
+#define FXSAVE_MXCSR  24 /* offset of MXCSR in the legacy area */
+
+static bool use_xsave;
+static uint64_t xcr0;
+static uint32_t area_size;
+static struct thread *fpu_owner; /* whose state the FPU registers hold, or NULL */
+
+/*
+ * Enable the FPU and SSE for user code (CR0, CR4, XCR0) and size the save
+ * area. Every x86_64 CPU has FXSAVE and SSE.
+ */
+void ctx_init(void)
+{
+	uint32_t r[4], d[4];
+
+	cpu_cpuid(1, 0, r);
+	if (!(r[3] & CPUID1_EDX_FXSR) || !(r[3] & CPUID1_EDX_SSE))
+		panic("cpu: no FXSAVE or SSE");
+	cpu_write_cr0((cpu_read_cr0() & ~(CR0_EM | CR0_TS)) | CR0_MP | CR0_NE);
+	uint64_t cr4 = cpu_read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	area_size = 512;
+	if (r[2] & CPUID1_ECX_XSAVE) {
+		cpu_write_cr4(cr4 | CR4_OSXSAVE);
+		cpu_cpuid(0xD, 0, d); /* EAX: the XCR0 bits this CPU supports */
+		xcr0 = XCR0_X87 | XCR0_SSE;
+		if ((r[2] & CPUID1_ECX_AVX) && (d[0] & XCR0_AVX))
+			xcr0 |= XCR0_AVX;
+		cpu_xsetbv(0, xcr0);
+		cpu_cpuid(0xD, 0, d); /* EBX: the area XCR0 now needs */
+		area_size = d[1];
+		use_xsave = true;
+	} else {
+		cpu_write_cr4(cr4);
+	}
+	if (THREAD_FPU_OFFSET + area_size > MICA_PAGE_SIZE)
+		panic("cpu: an FPU area of %u bytes does not fit a thread's frame", area_size);
+}
+
+/* How the FPU state is switched, for the boot line: "xsave avx", "xsave" or "fxsave". */
+const char *ctx_describe(void)
+{
+	if (!use_xsave)
+		return "fxsave";
+	return (xcr0 & XCR0_AVX) ? "xsave avx" : "xsave";
+}
+
+/* Bytes of a thread's FPU save area. */
+uint32_t ctx_fpu_size(void)
+{
+	return area_size;
+}
+
+/*
+ * A new thread's state: the FPU as FNINIT leaves it (x87 stack empty,
+ * exceptions masked, MXCSR default, every register zero) and null
+ * selectors. XRSTOR loads the components whose XSTATE_BV bit is clear
+ * (here all of them) in their initial state, and MXCSR from the area.
+ */
+void ctx_thread_init(struct thread *t)
+{
+	uint8_t *a = thread_fpu(t);
+
+	memset(a, 0, area_size);
+	*(uint16_t *)a = FCW_DEFAULT;
+	*(uint32_t *)(a + FXSAVE_MXCSR) = MXCSR_DEFAULT;
+	t->segs = 0;
+}
+
+/* Save the owner's FPU registers to `save` (if not NULL), load them from `load`. */
+static void fpu_swap(void *save, const void *load)
+{
+	uint32_t lo = (uint32_t)xcr0, hi = (uint32_t)(xcr0 >> 32);
+
+	if (use_xsave) {
+		if (save)
+			__asm__ volatile("xsave64 (%0)" : : "r"(save), "a"(lo), "d"(hi) : "memory");
+		__asm__ volatile("xrstor64 (%0)" : : "r"(load), "a"(lo), "d"(hi) : "memory");
+	} else {
+		if (save)
+			__asm__ volatile("fxsave64 (%0)" : : "r"(save) : "memory");
+		__asm__ volatile("fxrstor64 (%0)" : : "r"(load) : "memory");
+	}
+}
+
+/* The four selectors now loaded, packed as ctx_segs_t (64-bit moves zero-extend). */
+static ctx_segs_t segs_read(void)
+{
+	uint64_t s, t;
+
+	__asm__ volatile("mov %%gs, %q0\n\t"
+	                 "shl $16, %0\n\t"
+	                 "mov %%fs, %q1\n\t"
+	                 "or %1, %0\n\t"
+	                 "shl $16, %0\n\t"
+	                 "mov %%es, %q1\n\t"
+	                 "or %1, %0\n\t"
+	                 "shl $16, %0\n\t"
+	                 "mov %%ds, %q1\n\t"
+	                 "or %1, %0"
+	                 : "=&r"(s), "=&r"(t));
+	return s;
+}
+
+/*
+ * Load the selectors that differ. Loading GS would set the base GS points
+ * at now, the kernel's per-CPU area, so it is loaded between two swapgs:
+ * into the user's (inactive) GS, whose base it sets to 0. Interrupts are
+ * off in the kernel; only an NMI could see the user base in between, and
+ * an NMI is fatal here anyway.
+ */
+__attribute__((noinline)) static void segs_write(ctx_segs_t now, ctx_segs_t want)
+{
+	uint16_t ds = (uint16_t)want, es = (uint16_t)(want >> 16), fs = (uint16_t)(want >> 32),
+	         gs = (uint16_t)(want >> 48);
+
+	if ((uint16_t)now != ds)
+		__asm__ volatile("mov %0, %%ds" : : "r"(ds));
+	if ((uint16_t)(now >> 16) != es)
+		__asm__ volatile("mov %0, %%es" : : "r"(es));
+	if ((uint16_t)(now >> 32) != fs)
+		__asm__ volatile("mov %0, %%fs" : : "r"(fs));
+	if ((uint16_t)(now >> 48) != gs)
+		__asm__ volatile("swapgs\n\tmov %0, %%gs\n\tswapgs" : : "r"(gs) : "memory");
+}
+
+/*
+ * The scheduler switches from prev to next (sched.c switch_to, before the
+ * stacks change). Kernel threads (no address space) have no user state
+ * and leave the registers as they are.
+ */
+void ctx_switch(struct thread *prev, struct thread *next)
+{
+	ctx_segs_t now = segs_read();
+
+	if (prev->as)
+		prev->segs = now;
+	if (!next->as)
+		return;
+	if (now != next->segs)
+		segs_write(now, next->segs);
+	if (fpu_owner != next) {
+		fpu_swap(fpu_owner ? thread_fpu(fpu_owner) : NULL, thread_fpu(next));
+		fpu_owner = next;
+	}
+}
+
+/* t has ended: its FPU state is not needed any more (and must not be saved late). */
+void ctx_forget(struct thread *t)
+{
+	if (fpu_owner == t)
+		fpu_owner = NULL;
+}
