@@ -54,6 +54,9 @@ struct thread {
 	int64_t ipc_result;      /* set by whoever wakes it */
 	uint64_t kill_code;      /* a pager's kill: w0 of its reply */
 	struct ipc_regs kmsg;    /* the kernel's message on its behalf */
+	/* Timer (timer.c): queued by deadline while it waits with one. */
+	uint64_t deadline; /* the tick it is due at; 0: not queued */
+	struct thread *timer_next, *timer_prev;
 };
 
 /* Who a new user thread reports to: endpoints (referenced by the thread) and badges. */

@@ -35,5 +35,6 @@ void test_mem(void);
 void test_threads(void);
 void test_starvation(void);
 void test_wake_preempts(void);
+void test_time(void);
 
 #endif /* KTEST_H */
