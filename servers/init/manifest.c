@@ -2,9 +2,11 @@
  * The manifest: a boot module of plain text, read through pager.module_read,
  * one entry per line, '#' to the end of a line a comment:
  *
- *	server <module> [restart=never|on-failure|always] [args...]
+ *	server <module> [restart=never|on-failure|always] [deadline=<ms>] [args...]
  *	program <module> [restart=never|on-failure|always] [args...]
  *
+ * deadline= is how long init waits for a server to register (1 ms to
+ * DEADLINE_MAX_MS; DEADLINE_DEFAULT_MS without it).
  * A bad line is reported on serial and skipped.
  */
 #include <stdio.h>
@@ -35,11 +37,31 @@ static char *word(char **p)
 	return w;
 }
 
+/* A deadline in ms: decimal digits, 1 to DEADLINE_MAX_MS. Returns NULL or what is wrong. */
+static const char *deadline_arg(const char *s, uint32_t *ms)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return "bad deadline";
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return "bad deadline";
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > DEADLINE_MAX_MS)
+			return "bad deadline";
+	}
+	if (v == 0)
+		return "bad deadline";
+	*ms = (uint32_t)v;
+	return 0;
+}
+
 /* Parse one line (comment cut off) into the next entry. Returns NULL or what is wrong. */
 static const char *parse_line(char *line)
 {
 	char *p = line, *kind = word(&p), *module, *w;
-	struct entry e = {.restart = RESTART_NEVER};
+	struct entry e = {.restart = RESTART_NEVER, .deadline_ms = DEADLINE_DEFAULT_MS};
 
 	if (!kind)
 		return 0; /* blank */
@@ -69,6 +91,15 @@ static const char *parse_line(char *line)
 			e.restart = RESTART_ALWAYS;
 		else
 			return "bad restart policy";
+	}
+	/* An optional registration deadline (a server's; a program's is not used). */
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strncmp(p, "deadline=", 9) == 0) {
+		const char *bad = deadline_arg(word(&p) + 9, &e.deadline_ms);
+
+		if (bad)
+			return bad;
 	}
 	while ((w = word(&p))) {
 		size_t n = strlen(e.args);
