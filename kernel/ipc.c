@@ -18,6 +18,15 @@
  * no message queue of its own, and nothing is lost if nobody is listening
  * yet.
  *
+ * A descriptor may bound the wait (MICA_IPC_TIMEOUT): the waiting thread
+ * is also in the timer queue (timer.c) until it is woken, whichever comes
+ * first: a partner's wake cancels the timer, and an expiry takes the
+ * thread out of its wait (ipc_expire) before anyone else can see it. The
+ * kernel is not preemptible, so the two cannot overlap: a message arriving
+ * at the deadline's tick either was delivered (and the timer cancelled)
+ * or finds the thread gone. A sleep is a wait on nothing, ended only by
+ * its deadline.
+ *
  * Nothing here can half-complete: each call validates its handle and its
  * descriptor before it queues, transfers or wakes anything. The kernel is
  * not preemptible, so the queues need no lock.
@@ -28,6 +37,7 @@
 #include <mica/handle.h>
 #include <mica/ipc.h>
 #include <mica/layout.h>
+#include <mica/time.h>
 #include "aspace.h"
 #include "frame.h"
 #include "ipc.h"
@@ -35,6 +45,7 @@
 #include "phys.h"
 #include "sched.h"
 #include "syscall.h"
+#include "timer.h"
 #include "usercopy.h"
 
 static uint8_t bounce[MICA_MSG_BUF_MAX]; /* one CPU, never preempted: one buffer */
@@ -103,6 +114,7 @@ static void unlink(struct thread **head, struct thread **tail, struct thread *t)
  */
 static void wake(struct thread *t, int64_t result)
 {
+	timer_cancel(t); /* woken before its deadline (if it had one) */
 	t->ipc_state = IPC_NONE;
 	t->ipc_ep = NULL;
 	t->ipc_result = result;
@@ -211,6 +223,55 @@ static int extra_check(struct thread *t, struct extra *x, bool sending, bool rec
 	return MICA_OK;
 }
 
+/* How long a call may wait, from its descriptor. */
+struct wait {
+	bool block;        /* may it wait at all */
+	int64_t busy;      /* if not, its result when no partner is there */
+	uint64_t deadline; /* the tick it gives up at; 0: no limit */
+};
+
+/*
+ * Check the wait the current call's descriptor x asks for and fill in w:
+ * for ever (no descriptor, or no MICA_IPC_TIMEOUT), a poll (timeout 0,
+ * MICA_ETIMEDOUT if nobody is there), or until a deadline. `block` is
+ * false for the try_ forms, which never wait (MICA_EAGAIN). Errors:
+ * MICA_EINVAL (an unknown flag, a timeout over MICA_TIMEOUT_MAX, or 0 for
+ * a call, whose reply needs a wait).
+ */
+static int wait_check(const struct extra *x, bool block, bool call, struct wait *w)
+{
+	w->block = block;
+	w->busy = MICA_EAGAIN;
+	w->deadline = 0;
+	if (!x->at)
+		return MICA_OK;
+	/* Known flags only; a timeout in range, and one a call can keep. */
+	if (x->e.flags & ~(uint64_t)MICA_IPC_TIMEOUT)
+		return MICA_EINVAL;
+	if (!(x->e.flags & MICA_IPC_TIMEOUT))
+		return MICA_OK;
+	if (x->e.timeout_ns > MICA_TIMEOUT_MAX || (call && x->e.timeout_ns == 0))
+		return MICA_EINVAL;
+	if (!block)
+		return MICA_OK;
+	if (x->e.timeout_ns == 0) {
+		w->block = false;
+		w->busy = MICA_ETIMEDOUT;
+	} else {
+		w->deadline = timer_deadline(x->e.timeout_ns);
+	}
+	return MICA_OK;
+}
+
+/* The current thread t, queued or awaiting a reply, waits to be woken or for its deadline. */
+static int64_t wait_for(struct thread *t, const struct wait *w)
+{
+	if (w->deadline)
+		timer_arm(t, w->deadline);
+	sched_block();
+	return t->ipc_result;
+}
+
 /* Give r its descriptor's two output fields (checked writable just before). */
 static void extra_write_back(struct thread *r, const struct extra *x)
 {
@@ -315,23 +376,27 @@ static int endpoint_get(uint64_t h, uint32_t right, struct endpoint **ep, uint64
 
 /*
  * send, try_send and call on the endpoint in RDI. Errors: MICA_EBADH,
- * MICA_ERIGHTS (no send right), the descriptor's errors (extra_check),
- * MICA_EAGAIN (try_send with no receiver waiting), MICA_EPEER (the endpoint
- * was closed while waiting, or the server died before replying).
+ * MICA_ERIGHTS (no send right), the descriptor's errors (extra_check,
+ * wait_check), MICA_EAGAIN (try_send with no receiver waiting),
+ * MICA_EPEER (the endpoint was closed while waiting, or the server died
+ * before replying), MICA_ETIMEDOUT (the descriptor's timeout passed).
  */
 int64_t ipc_send(const struct syscall_args *s, bool block, bool call)
 {
 	struct thread *t = sched_current();
 	struct endpoint *ep;
 	struct extra x;
+	struct wait w;
 	uint64_t badge;
 
 	/* The endpoint, with the send right; the descriptor (and its receive
-	 * part for a call, which gets the reply). */
+	 * part for a call, which gets the reply) and the wait it allows. */
 	int rc = endpoint_get(s->a[0], MICA_RIGHT_SEND, &ep, &badge);
 	if (rc != MICA_OK)
 		return rc;
 	rc = extra_check(t, &x, true, call);
+	if (rc == MICA_OK)
+		rc = wait_check(&x, block, call, &w);
 	if (rc != MICA_OK)
 		return rc;
 	if (syscall_abi_ipc_label(s->frame) >= MICA_LABEL_KERNEL)
@@ -349,18 +414,16 @@ int64_t ipc_send(const struct syscall_args *s, bool block, bool call)
 		if (!call)
 			return MICA_OK;
 		await_reply(t, r);
-		sched_block();
-		return t->ipc_result;
+		return wait_for(t, &w);
 	}
-	if (!block)
-		return MICA_EAGAIN;
+	if (!w.block)
+		return w.busy;
 	t->ipc_badge = badge;
 	t->ipc_call = call;
 	t->ipc_ep = ep;
 	t->ipc_state = IPC_SENDING;
 	push(&ep->senders, &ep->senders_tail, t);
-	sched_block();
-	return t->ipc_result;
+	return wait_for(t, &w);
 }
 
 /*
@@ -380,7 +443,8 @@ static void abandon(struct thread *t)
 }
 
 /* Receive on ep for the current thread, its descriptor x already read and checked. */
-static int64_t receive(struct thread *t, struct endpoint *ep, bool block, const struct extra *x)
+static int64_t receive(struct thread *t, struct endpoint *ep, const struct wait *w,
+                       const struct extra *x)
 {
 	struct thread *s;
 
@@ -400,37 +464,39 @@ static int64_t receive(struct thread *t, struct endpoint *ep, bool block, const 
 		}
 		return MICA_OK;
 	}
-	if (!block)
-		return MICA_EAGAIN;
+	if (!w->block)
+		return w->busy;
 	if (ep->closed)
 		return MICA_EPEER;
 	abandon(t);
 	t->ipc_ep = ep;
 	t->ipc_state = IPC_RECEIVING;
 	push(&ep->receivers, &ep->receivers_tail, t);
-	sched_block();
-	return t->ipc_result;
+	return wait_for(t, w);
 }
 
 /*
  * recv and try_recv on the endpoint in RDI. Errors: MICA_EBADH,
  * MICA_ERIGHTS (no receive right), the descriptor's errors, MICA_EAGAIN,
- * MICA_EPEER (the endpoint was closed while waiting).
+ * MICA_EPEER (the endpoint was closed while waiting), MICA_ETIMEDOUT.
  */
 int64_t ipc_recv(const struct syscall_args *s, bool block)
 {
 	struct thread *t = sched_current();
 	struct endpoint *ep;
 	struct extra x;
+	struct wait w;
 	uint64_t badge;
 
 	int rc = endpoint_get(s->a[0], MICA_RIGHT_RECV, &ep, &badge);
 	if (rc != MICA_OK)
 		return rc;
 	rc = extra_check(t, &x, false, true);
+	if (rc == MICA_OK)
+		rc = wait_check(&x, block, false, &w);
 	if (rc != MICA_OK)
 		return rc;
-	return receive(t, ep, block, &x);
+	return receive(t, ep, &w, &x);
 }
 
 /*
@@ -444,12 +510,15 @@ int64_t ipc_reply_recv(const struct syscall_args *s)
 	struct thread *t = sched_current();
 	struct endpoint *ep;
 	struct extra x;
+	struct wait w;
 	uint64_t badge;
 
 	int rc = endpoint_get(s->a[0], MICA_RIGHT_RECV, &ep, &badge);
 	if (rc != MICA_OK)
 		return rc;
 	rc = extra_check(t, &x, true, true);
+	if (rc == MICA_OK)
+		rc = wait_check(&x, true, false, &w);
 	if (rc != MICA_OK)
 		return rc;
 	struct ipc_regs m;
@@ -475,17 +544,18 @@ int64_t ipc_reply_recv(const struct syscall_args *s)
 			wake(c, MICA_EPEER); /* our reply went bad: the caller must not hang */
 		}
 	}
-	return receive(t, ep, true, &x);
+	return receive(t, ep, &w, &x);
 }
 
 /*
  * t is ending (running or not): take it out of every IPC relation. A
- * queued thread leaves its queue; a caller's server learns, at its next
- * reply, that nobody is waiting; a server's caller is woken with
- * MICA_EPEER.
+ * queued thread leaves its queue (and a timed one the timer queue); a
+ * caller's server learns, at its next reply, that nobody is waiting; a
+ * server's caller is woken with MICA_EPEER.
  */
 void ipc_detach(struct thread *t)
 {
+	timer_cancel(t);
 	if (t->ipc_state == IPC_SENDING)
 		unlink(&t->ipc_ep->senders, &t->ipc_ep->senders_tail, t);
 	else if (t->ipc_state == IPC_RECEIVING)
@@ -550,5 +620,52 @@ int64_t ipc_fault_call(struct thread *t, struct endpoint *ep, uint64_t badge)
 		await_reply(t, r);
 	sched_block();
 	t->ipc_kernel = false;
+	return t->ipc_result;
+}
+
+/*
+ * t's deadline has passed (timer_tick; t is out of the timer queue
+ * already): it leaves what it waits for and is woken. A queued sender or
+ * receiver leaves its queue, so nobody can deliver to it now; a caller
+ * waiting for its reply gives it up, and the server that owes it learns
+ * at its next reply, with MICA_EPEER, that nobody waits (as if the caller
+ * had died). Each of these hears MICA_ETIMEDOUT; a sleeper, MICA_OK.
+ */
+void ipc_expire(struct thread *t)
+{
+	int64_t result = MICA_ETIMEDOUT;
+
+	if (t->ipc_state == IPC_SENDING) {
+		unlink(&t->ipc_ep->senders, &t->ipc_ep->senders_tail, t);
+	} else if (t->ipc_state == IPC_RECEIVING) {
+		unlink(&t->ipc_ep->receivers, &t->ipc_ep->receivers_tail, t);
+	} else if (t->ipc_state == IPC_AWAIT_REPLY) {
+		if (t->replier) {
+			t->replier->reply_to = NULL;
+			t->replier->reply_lost = true;
+			t->replier = NULL;
+		}
+	} else {
+		result = MICA_OK; /* a sleep: its deadline is all it waited for */
+	}
+	wake(t, result);
+}
+
+/*
+ * sleep(ns): the current thread waits on nothing for at least ns (at most
+ * MICA_TIMEOUT_MAX; 0 returns at once). Returns MICA_OK, or MICA_EINVAL.
+ * A thread that owes a reply still owes it after.
+ */
+int64_t ipc_sleep(uint64_t ns)
+{
+	struct thread *t = sched_current();
+
+	/* A timeout in range; nothing to wait for at 0. */
+	if (ns > MICA_TIMEOUT_MAX)
+		return MICA_EINVAL;
+	if (ns == 0)
+		return MICA_OK;
+	timer_arm(t, timer_deadline(ns));
+	sched_block();
 	return t->ipc_result;
 }

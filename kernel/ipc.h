@@ -33,5 +33,7 @@ int64_t ipc_fault_call(struct thread *t, struct endpoint *ep, uint64_t badge);
 int64_t ipc_send(const struct syscall_args *s, bool block, bool call);
 int64_t ipc_recv(const struct syscall_args *s, bool block);
 int64_t ipc_reply_recv(const struct syscall_args *s);
+void ipc_expire(struct thread *t);
+int64_t ipc_sleep(uint64_t ns);
 
 #endif /* KERNEL_IPC_H */

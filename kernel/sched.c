@@ -21,6 +21,7 @@
 #include "percpu.h"
 #include "phys.h"
 #include "sched.h"
+#include "timer.h"
 #include "vm.h"
 
 extern void cpu_switch(uint64_t *save_rsp, uint64_t rsp);
@@ -222,11 +223,16 @@ void sched_handoff(struct thread *next)
 	switch_to(next);
 }
 
-/* Timer tick: preempt at the end of the quantum or for a higher priority. */
+/*
+ * Timer tick: wake the threads whose deadline it is (timer.c), then
+ * preempt at the end of the quantum or for a higher priority (one just
+ * woken, too).
+ */
 void sched_tick(void)
 {
 	struct thread *t = sched_current();
 
+	timer_tick();
 	if (t == idle || (t->ticks_left && --t->ticks_left)) {
 		if (pick() != t && (t == idle || pick()->prio > t->prio))
 			switch_to(pick());

@@ -15,6 +15,7 @@
 #include "syscall.h"
 #include "syscall_abi.h"
 #include "thread.h"
+#include "timer.h"
 #include "usercopy.h"
 
 typedef int64_t (*syscall_fn)(const struct syscall_args *s);
@@ -282,6 +283,19 @@ static int64_t sys_ipc_try_recv(const struct syscall_args *s)
 	return ipc_recv(s, false);
 }
 
+/* clock(): ns since boot, in whole timer ticks (include/mica/time.h); anyone may ask. */
+static int64_t sys_clock(const struct syscall_args *s)
+{
+	(void)s;
+	return (int64_t)timer_clock_ns();
+}
+
+/* sleep(ns): wait at least ns. Errors: MICA_EINVAL (over MICA_TIMEOUT_MAX). */
+static int64_t sys_sleep(const struct syscall_args *s)
+{
+	return ipc_sleep(s->a[0]);
+}
+
 static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_DEBUG_WRITE] = sys_debug_write,
     [MICA_SYS_THREAD_EXIT] = sys_thread_exit,
@@ -305,6 +319,8 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_MEM_STATS] = mem_stats_call,
     [MICA_SYS_THREAD_KILL] = sys_thread_kill,
     [MICA_SYS_HANDLE_GIVE] = sys_handle_give,
+    [MICA_SYS_CLOCK] = sys_clock,
+    [MICA_SYS_SLEEP] = sys_sleep,
 };
 
 /* Entered from entry.asm with the caller's registers in f. */

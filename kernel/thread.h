@@ -57,6 +57,9 @@ struct thread {
 	struct ipc_regs kmsg;    /* the kernel's message on its behalf */
 	/* User CPU state besides the trap frame (ctx.c); the FPU area follows the object. */
 	ctx_segs_t segs;
+	/* Timer (timer.c): queued by deadline while it waits with one. */
+	uint64_t deadline; /* the tick it is due at; 0: not queued */
+	struct thread *timer_next, *timer_prev;
 };
 
 /* A thread's FPU save area: in its object's frame, after the object (ctx.c). */

@@ -34,6 +34,9 @@ struct ipc_msg {
 
 /* ---- the transport (libipc/ipc.c on Mica; a fake in the host tests) ---- */
 
+/* A wait with no time limit (the transport's timeouts are in ns otherwise). */
+#define IPC_FOREVER UINT64_MAX
+
 /*
  * Send req on endpoint ep as a call and receive the reply into rep (its buf
  * and cap say where; the rest is filled in). Returns 0 or the kernel's
@@ -50,6 +53,28 @@ int64_t ipc_recv(mica_handle_t ep, struct ipc_msg *req);
  * receiving if the caller died before the answer (call again).
  */
 int64_t ipc_reply_recv(mica_handle_t ep, const struct ipc_msg *rep, struct ipc_msg *req);
+
+/*
+ * ipc_recv and ipc_reply_recv that wait at most timeout_ns for the next
+ * message (0 polls; IPC_FOREVER: no limit, as the plain ones), then return
+ * MICA_ETIMEDOUT having received nothing (the reply went out, if one was
+ * owed).
+ */
+int64_t ipc_recv_timeout(mica_handle_t ep, struct ipc_msg *req, uint64_t timeout_ns);
+int64_t ipc_reply_recv_timeout(mica_handle_t ep, const struct ipc_msg *rep, struct ipc_msg *req,
+                               uint64_t timeout_ns);
+
+/*
+ * The transport's timeout for every later ipc_call of this program, and so
+ * for every IDL client stub, whose signatures stay as they are: a call not
+ * answered within timeout_ns (at least 1, at most MICA_TIMEOUT_MAX)
+ * returns MICA_ETIMEDOUT (sent or not: the server's late answer goes
+ * nowhere). IPC_FOREVER, the default, waits as long as it takes. Returns
+ * the setting it replaces. One setting per program (libipc keeps no
+ * per-thread state): a program whose threads want different ones sets it
+ * around its calls.
+ */
+uint64_t ipc_set_call_timeout(uint64_t timeout_ns);
 
 /* Drop handle h. Returns 0 or MICA_EBADH. */
 int64_t ipc_handle_close(mica_handle_t h);

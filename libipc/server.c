@@ -9,6 +9,14 @@ void ipc_server_init(struct ipc_server *s, ipc_dispatch_fn dispatch, const void 
 	s->ops = ops;
 	s->ctx = ctx;
 	s->kernel = 0;
+	s->idle = 0;
+	s->timeout_ns = IPC_FOREVER;
+}
+
+/* How long the next wait may last. */
+static uint64_t wait_ns(const struct ipc_server *s)
+{
+	return s->idle ? s->timeout_ns : IPC_FOREVER;
 }
 
 /* Answer req, a message from the kernel, in rep. */
@@ -28,9 +36,16 @@ int64_t ipc_serve(struct ipc_server *s, mica_handle_t ep)
 	bool retried = false;
 
 	ipc_msg_init(&req, 0, s->rx, sizeof(s->rx));
-	int64_t rc = ipc_recv(ep, &req);
+	int64_t rc = ipc_recv_timeout(ep, &req, wait_ns(s));
 	for (;;) {
 		ipc_msg_init(&rep, 0, s->tx, sizeof(s->tx));
+		if (rc == MICA_ETIMEDOUT && s->idle) {
+			/* Nobody came in time (a reply went out): what is due, then wait. */
+			s->idle(s->ctx);
+			ipc_msg_init(&req, 0, s->rx, sizeof(s->rx));
+			rc = ipc_recv_timeout(ep, &req, wait_ns(s));
+			continue;
+		}
 		if (rc == MICA_OK) {
 			retried = false;
 			if (req.m.label >= MICA_LABEL_KERNEL)
@@ -52,6 +67,6 @@ int64_t ipc_serve(struct ipc_server *s, mica_handle_t ep)
 			return rc;
 		}
 		ipc_msg_init(&req, 0, s->rx, sizeof(s->rx));
-		rc = ipc_reply_recv(ep, &rep, &req);
+		rc = ipc_reply_recv_timeout(ep, &rep, &req, wait_ns(s));
 	}
 }

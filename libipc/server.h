@@ -31,18 +31,27 @@ typedef int (*ipc_dispatch_fn)(const void *ops, void *ctx, const struct ipc_msg 
  */
 typedef void (*ipc_kernel_fn)(void *ctx, const struct ipc_msg *req, struct ipc_msg *rep);
 
+/*
+ * No message came within the server's timeout_ns: do what is due (the
+ * callback may change timeout_ns for the next wait).
+ */
+typedef void (*ipc_idle_fn)(void *ctx);
+
 struct ipc_server {
 	/* What serves the messages. */
 	ipc_dispatch_fn dispatch;
 	const void *ops;      /* the handlers dispatch calls */
 	void *ctx;            /* given to every handler and to kernel */
 	ipc_kernel_fn kernel; /* NULL: faults are answered MICA_FAULT_KILL, notices dropped */
+	/* Optional: with idle, each wait lasts at most timeout_ns (IPC_FOREVER: no limit). */
+	ipc_idle_fn idle;
+	uint64_t timeout_ns;
 	/* The loop's own buffers. */
 	uint8_t rx[MICA_MSG_BUF_MAX];
 	uint8_t tx[MICA_MSG_BUF_MAX];
 };
 
-/* Set s up to serve with dispatch, ops and ctx, and no kernel callback. */
+/* Set s up to serve with dispatch, ops and ctx, no kernel callback and no idle one. */
 void ipc_server_init(struct ipc_server *s, ipc_dispatch_fn dispatch, const void *ops, void *ctx);
 
 /*
@@ -51,6 +60,8 @@ void ipc_server_init(struct ipc_server *s, ipc_dispatch_fn dispatch, const void 
  * is closed). After one failure the loop answers with the error alone and
  * receives again, so a caller that died before its answer, or an answer
  * the kernel refused (a bad handle to pass), does not stop the server.
+ * With an idle callback, a wait that lasts timeout_ns calls it and waits
+ * again (a timeout is not a failure).
  */
 int64_t ipc_serve(struct ipc_server *s, mica_handle_t ep);
 

@@ -11,6 +11,7 @@
 #include <mica/memory.h>
 #include <mica/syscall.h>
 #include <mica/thread.h>
+#include <mica/time.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +71,20 @@ static inline int64_t mica_thread_create(mica_handle_t as, const struct mica_thr
 static inline int64_t mica_thread_kill(mica_handle_t t, uint64_t code)
 {
 	return mica_syscall4(MICA_SYS_THREAD_KILL, (uint64_t)(int64_t)t, code, 0, 0);
+}
+
+/* ---- time (include/mica/time.h) ---- */
+
+/* Nanoseconds since boot: monotonic, advancing a timer tick (about 10 ms) at a time. */
+static inline int64_t mica_clock(void)
+{
+	return mica_syscall4(MICA_SYS_CLOCK, 0, 0, 0, 0);
+}
+
+/* Wait at least ns (at most MICA_TIMEOUT_MAX, else MICA_EINVAL; 0 returns at once). */
+static inline int64_t mica_sleep(uint64_t ns)
+{
+	return mica_syscall4(MICA_SYS_SLEEP, ns, 0, 0, 0);
 }
 
 /* ---- memory (include/mica/memory.h); all but mem_stats need MICA_RIGHT_MEMORY ---- */
@@ -218,6 +233,23 @@ static inline int64_t mica_try_recv(mica_handle_t ep, struct mica_msg *m, struct
 static inline int64_t mica_call(mica_handle_t ep, struct mica_msg *m, struct mica_ipc_extra *x)
 {
 	return mica_ipc(MICA_SYS_IPC_CALL, ep, m, x, 0);
+}
+
+/*
+ * Bound the waits of the IPC calls given descriptor x by ns from each call
+ * (0 polls; at most MICA_TIMEOUT_MAX): they return MICA_ETIMEDOUT after
+ * (include/mica/ipc.h). mica_ipc_forever lifts the bound.
+ */
+static inline void mica_ipc_timeout(struct mica_ipc_extra *x, uint64_t ns)
+{
+	x->flags |= MICA_IPC_TIMEOUT;
+	x->timeout_ns = ns;
+}
+
+static inline void mica_ipc_forever(struct mica_ipc_extra *x)
+{
+	x->flags &= ~(uint64_t)MICA_IPC_TIMEOUT;
+	x->timeout_ns = 0;
 }
 
 /* Reply with m to the caller this thread owes, then receive the next message into m. */

@@ -16,10 +16,19 @@
  * sender comes; call sends and waits for the reply, and the receiver of a
  * call may answer it once with reply_recv, which then receives again. The
  * try_ forms return MICA_EAGAIN instead of blocking.
+ *
+ * A descriptor with MICA_IPC_TIMEOUT in `flags` bounds the wait by
+ * `timeout_ns` (relative, at most MICA_TIMEOUT_MAX: time.h): a call not
+ * complete by then returns MICA_ETIMEDOUT, having taken or left nothing
+ * (send and recv: not sent, nothing received; call: not sent, or sent
+ * and the reply no longer awaited; reply_recv: replied, nothing
+ * received). 0 polls (not for call, which must wait for its reply:
+ * MICA_EINVAL). Without the flag a call waits as long as it takes.
  */
 #ifndef MICA_IPC_H
 #define MICA_IPC_H
 
+#include <mica/time.h>
 #include <stdint.h>
 
 #define MICA_MSG_WORDS   8
@@ -28,6 +37,9 @@
 /* How a handle travels: copied (needs MICA_RIGHT_COPY) or moved. */
 #define MICA_XFER_COPY 0
 #define MICA_XFER_MOVE 1
+
+/* Descriptor flags: the only one so far; others are MICA_EINVAL. */
+#define MICA_IPC_TIMEOUT 1u /* timeout_ns bounds the wait */
 
 struct mica_ipc_extra {
 	/* What this side sends. */
@@ -41,6 +53,9 @@ struct mica_ipc_extra {
 	/* Filled in by the kernel on receipt. */
 	uint32_t recv_len;   /* bytes the sender sent (more than recv_cap: cut) */
 	int32_t recv_handle; /* the handle received, or MICA_HANDLE_NONE */
+	/* How long this side waits: with MICA_IPC_TIMEOUT, timeout_ns; else for ever. */
+	uint64_t flags;      /* MICA_IPC_* */
+	uint64_t timeout_ns; /* relative; 0 polls; at most MICA_TIMEOUT_MAX */
 };
 
 #endif /* MICA_IPC_H */

@@ -33,6 +33,8 @@ enum mica_syscall {
 	MICA_SYS_MEM_STATS = 19,      /* (struct mica_mem_stats *out) -> 0 */
 	MICA_SYS_THREAD_KILL = 20,    /* (thread, code) -> 0 */
 	MICA_SYS_HANDLE_GIVE = 21,    /* (aspace, handle, rights mask) -> handle in aspace */
+	MICA_SYS_CLOCK = 22,          /* () -> ns since boot (time.h) */
+	MICA_SYS_SLEEP = 23,          /* (uint64_t ns) -> 0 after at least ns */
 	MICA_SYS_COUNT
 };
 

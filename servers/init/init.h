@@ -32,6 +32,10 @@ void names_drop_owner(uint64_t pid);
 	16 /* descendants an entry may have without procs=: half the pager's slots                 \
 	    */
 
+/* A server's registration deadline (deadline=<ms>): the default and the most. */
+#define DEADLINE_DEFAULT_MS 5000
+#define DEADLINE_MAX_MS     3600000
+
 enum restart { RESTART_NEVER, RESTART_ON_FAILURE, RESTART_ALWAYS };
 
 struct entry {
@@ -42,11 +46,14 @@ struct entry {
 	char args[ARGS_MAX + 1];
 	uint64_t mem_pages; /* mem=: its subtree's memory limit in pages, 0 for none */
 	uint64_t procs;     /* procs=: its descendants limit */
+	uint32_t deadline_ms; /* a server: how long init waits for it to register */
 	/* Its process now (supervise.c). */
 	uint64_t pid;    /* 0: none runs */
 	bool registered; /* a server: it has registered a name (this run or an earlier one) */
 	bool done;       /* ended for good: no restart is due */
 	bool failed;     /* its last run ended killed or with a non-zero code */
+	bool late;       /* a server that missed its deadline this run: no longer waited for */
+	int64_t started; /* the clock (ns) when this run started */
 	unsigned restarts;
 };
 
@@ -72,6 +79,8 @@ bool supervise_done(void);
 unsigned supervise_failures(void);
 /* Kill every running entry and wait for each to end. */
 void supervise_stop_all(void);
+/* How long init may wait for a message before supervise_poll is due (ns, or IPC_FOREVER). */
+uint64_t supervise_timeout(void);
 
 /* ---- orphans.c: processes init adopted (their parent ended) ---- */
 

@@ -38,7 +38,17 @@ static int dispatch(const void *ops, void *ctx, const struct ipc_msg *req, struc
 	supervise_poll();
 	orphans_poll();
 	maybe_exit();
+	server.timeout_ns = supervise_timeout();
 	return rc;
+}
+
+/* No message in time: a look at the children and the deadlines all the same. */
+static void idle(void *ctx)
+{
+	(void)ctx;
+	supervise_poll();
+	maybe_exit();
+	server.timeout_ns = supervise_timeout();
 }
 
 int main(int argc, char **argv)
@@ -81,6 +91,8 @@ int main(int argc, char **argv)
 	 */
 	memset(&server, 0, sizeof(server));
 	ipc_server_init(&server, dispatch, &names_handlers, 0);
+	server.idle = idle;
+	server.timeout_ns = supervise_timeout();
 	r = ipc_serve(&server, ep);
 	printf("init: serving ended: error %ld\n", (long)r);
 	return 4;

@@ -7,8 +7,10 @@
  *
  * Options, in any order: restart=never|on-failure|always; mem=<pages>, or
  * mem=<n>K|M|G in bytes (the memory limit of the entry's subtree; default
- * none); procs=<n> (its descendants limit; default PROCS_DEFAULT). The
- * limits go to pager.spawn_with (servers/pager/README.md).
+ * none); procs=<n> (its descendants limit; default PROCS_DEFAULT);
+ * deadline=<ms> (a server's registration deadline, 1 to DEADLINE_MAX_MS;
+ * default DEADLINE_DEFAULT_MS). The limits go to pager.spawn_with
+ * (servers/pager/README.md).
  *
  * A bad line is reported on serial and skipped.
  */
@@ -77,7 +79,8 @@ static uint64_t mem_pages(char *s)
 static const char *parse_line(char *line)
 {
 	char *p = line, *kind = word(&p), *module, *w;
-	struct entry e = {.restart = RESTART_NEVER, .procs = PROCS_DEFAULT};
+	struct entry e = {
+	    .restart = RESTART_NEVER, .procs = PROCS_DEFAULT, .deadline_ms = DEADLINE_DEFAULT_MS};
 
 	if (!kind)
 		return 0; /* blank */
@@ -93,7 +96,7 @@ static const char *parse_line(char *line)
 	if (nentries == ENTRIES_MAX)
 		return "too many entries";
 	strcpy(e.module, module);
-	/* Options (restart=, mem=, procs=), then the arguments, as one string. */
+	/* Options (restart=, mem=, procs=, deadline=), then the arguments, as one string. */
 	for (;;) {
 		while (*p == ' ' || *p == '\t')
 			p++;
@@ -114,6 +117,13 @@ static const char *parse_line(char *line)
 		} else if (strncmp(p, "procs=", 6) == 0) {
 			if (!number(word(&p) + 6, &e.procs) || !e.procs)
 				return "bad procs limit";
+		} else if (strncmp(p, "deadline=", 9) == 0) {
+			uint64_t ms;
+
+			/* A server's registration deadline (a program's is not used). */
+			if (!number(word(&p) + 9, &ms) || ms < 1 || ms > DEADLINE_MAX_MS)
+				return "bad deadline";
+			e.deadline_ms = (uint32_t)ms;
 		} else {
 			break;
 		}

@@ -2,13 +2,18 @@
  * Supervision: init spawns every manifest entry itself (pager.spawn), so
  * each is its child and pager.wait reports its end; it asks after every
  * message it receives (the pager also sends it a names.exited hint when a
- * child ends, which wakes it). An entry that ends is restarted per its
- * policy, at most RESTARTS_MAX times.
+ * child ends, which wakes it), and at least every POLL_MS while a child
+ * runs (its receive has a timeout: main.c). An entry that ends is
+ * restarted per its policy, at most RESTARTS_MAX times. A server that
+ * has not registered within its deadline is logged and left running, and
+ * the entries after it start (README.md).
  */
 #include <mica/fault.h>
 #include <stdio.h>
 
 #include "init.h"
+
+#define POLL_MS 1000 /* the longest init goes without asking about its children */
 
 static unsigned next;   /* the next entry to start */
 static bool ready_said; /* "init: ready" (or why not) was printed */
@@ -36,23 +41,46 @@ static int start(struct entry *e)
 		return rc;
 	}
 	e->pid = pid;
+	e->started = mica_clock();
+	e->late = false;
 	printf("init: started %s pid %lu\n", e->module, (unsigned long)pid);
 	return 0;
 }
 
-/* Is a server still to be waited for (started, not registered, not given up)? */
+/* Is a server still to be waited for (started, not registered, not given up, not late)? */
 static bool waiting(const struct entry *e)
 {
-	return e->server && !e->registered && !e->done;
+	return e->server && !e->registered && !e->done && !e->late;
+}
+
+/* The clock (ns) at which init stops waiting for server e. */
+static int64_t deadline_of(const struct entry *e)
+{
+	return e->started + (int64_t)e->deadline_ms * (int64_t)MICA_NS_PER_MS;
+}
+
+/* Server e, waited for, has missed its deadline: say so and stop waiting (it runs on). */
+static void deadline_check(struct entry *e)
+{
+	if (!waiting(e) || mica_clock() < deadline_of(e))
+		return;
+	printf("init: %s pid %lu did not register within %u ms\n", e->module, (unsigned long)e->pid,
+	       e->deadline_ms);
+	e->late = true;
 }
 
 void supervise_advance(void)
 {
 	while (next < nentries) {
-		if (next > 0 && waiting(&entries[next - 1]))
-			return;
+		if (next > 0) {
+			deadline_check(&entries[next - 1]);
+			if (waiting(&entries[next - 1]))
+				return;
+		}
 		start(&entries[next++]);
 	}
+	if (next > 0)
+		deadline_check(&entries[next - 1]);
 	if (ready_said || (nentries && waiting(&entries[nentries - 1])))
 		return;
 	unsigned missing = 0;
@@ -153,4 +181,23 @@ void supervise_stop_all(void)
 			mica_yield();
 		ended(e, reason, code);
 	}
+}
+
+uint64_t supervise_timeout(void)
+{
+	uint64_t wait = IPC_FOREVER;
+
+	for (unsigned i = 0; i < nentries; i++)
+		if (entries[i].pid)
+			wait = (uint64_t)POLL_MS * MICA_NS_PER_MS;
+	/* The server waited for (entries start in order: only the last one started). */
+	if (next > 0 && waiting(&entries[next - 1])) {
+		int64_t left = deadline_of(&entries[next - 1]) - mica_clock();
+
+		if (left < 1)
+			left = 1;
+		if ((uint64_t)left < wait)
+			wait = (uint64_t)left;
+	}
+	return wait;
 }

@@ -860,6 +860,20 @@ int64_t ipc_reply_recv(mica_handle_t ep, const struct ipc_msg *rep, struct ipc_m
 	return script(req);
 }
 
+/* The server loop waits through these: without an idle callback, for ever. */
+int64_t ipc_recv_timeout(mica_handle_t ep, struct ipc_msg *req, uint64_t timeout_ns)
+{
+	assert_true(timeout_ns == IPC_FOREVER);
+	return ipc_recv(ep, req);
+}
+
+int64_t ipc_reply_recv_timeout(mica_handle_t ep, const struct ipc_msg *rep, struct ipc_msg *req,
+                               uint64_t timeout_ns)
+{
+	assert_true(timeout_ns == IPC_FOREVER);
+	return ipc_reply_recv(ep, rep, req);
+}
+
 static unsigned kernel_calls;
 
 static void on_kernel(void *ctx, const struct ipc_msg *req, struct ipc_msg *rep)

@@ -5,7 +5,7 @@
  * of what lies below them: a scheduler whose sched_block returns at once
  * (the test then plays the partner), user memory of a few pages per task
  * with per-page rights (the usercopy routines), and a few frames for
- * endpoints.
+ * endpoints. The real timer.c keeps the deadlines; the test ticks it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +33,7 @@
 #include "serial.h"
 #include "syscall.h"
 #include "thread.h"
+#include "timer.h"
 #include "usercopy.h"
 
 #define PAGE MICA_PAGE_SIZE
@@ -643,6 +644,8 @@ static int teardown(void **state)
 		handle_table_clear(&task[k].as.handles);
 	assert_int_equal(frames_used(), 0);
 	assert_int_equal(spurious_wakes, 0);
+	for (int i = 0; i < NTHREADS; i++)
+		assert_int_equal(th[i].t.deadline, 0); /* nobody left in the timer queue */
 	return 0;
 }
 
@@ -1710,6 +1713,284 @@ static void test_exit_notice_waits_for_receiver(void **state)
 	assert_int_equal(cli2->t.state, THREAD_DEAD);
 }
 
+/* ---- timeouts and sleep (timer.c): the fake PIT ticks every 10 ms ---- */
+
+#define MS MICA_NS_PER_MS
+
+uint64_t pit_period_ns(void)
+{
+	return 10 * MS;
+}
+
+static void tick(unsigned n)
+{
+	while (n--)
+		timer_tick();
+}
+
+/* t's descriptor sends and receives nothing and bounds the wait by ns. */
+static void desc_timeout(struct fthread *t, uint64_t ns)
+{
+	desc_clear(t);
+	desc(t)->flags = MICA_IPC_TIMEOUT;
+	desc(t)->timeout_ns = ns;
+}
+
+/*
+ * A timed receive nobody answers: 30 ms is 3 ticks plus the one under
+ * way, so the 4th tick wakes it, with MICA_ETIMEDOUT, out of the queue; a
+ * later send finds nobody.
+ */
+static void test_timeout_recv_expires(void **state)
+{
+	(void)state;
+	desc_timeout(srv, 30 * MS);
+	srv_waits(srv, true);
+	tick(3);
+	assert_int_equal(srv->t.state, THREAD_BLOCKED);
+	assert_int_equal(srv->wakes, 0);
+	tick(1);
+	expect_woken(srv, MICA_ETIMEDOUT);
+	assert_int_equal(srv->wakes, 1);
+	assert_null(ep->receivers);
+	assert_null(ep->receivers_tail);
+	assert_int_equal(desc(srv)->recv_len, LEN_UNSET); /* nothing received */
+	msg_put(cli, LABEL, 50, false);
+	assert_int_equal(sys(cli, MICA_SYS_IPC_TRY_SEND, (uint64_t)ha), MICA_EAGAIN);
+}
+
+/* A timed-out receiver at either end of the queue leaves exactly: the other gets the message. */
+static void test_timeout_leaves_queue_exactly(void **state)
+{
+	(void)state;
+	for (int timed_first = 0; timed_first < 2; timed_first++) {
+		struct fthread *timed = timed_first ? srv : srv2, *other = timed_first ? srv2 : srv;
+
+		desc_timeout(timed, 10 * MS);
+		if (timed_first) {
+			srv_waits(timed, true);
+			srv_waits(other, false);
+		} else {
+			srv_waits(other, false);
+			srv_waits(timed, true);
+		}
+		tick(2);
+		expect_woken(timed, MICA_ETIMEDOUT);
+		assert_ptr_equal(ep->receivers, &other->t);
+		assert_ptr_equal(ep->receivers_tail, &other->t);
+		assert_null(other->t.ipc_next);
+		msg_put(cli, LABEL, 51, false);
+		assert_int_equal(sys(cli, MICA_SYS_IPC_SEND, (uint64_t)ha), MICA_OK);
+		expect_woken(other, MICA_OK);
+		msg_expect(other, LABEL, 51, BADGE_A);
+		assert_null(ep->receivers);
+	}
+}
+
+/* A message before the deadline: received, the timer cancelled (later ticks wake nobody). */
+static void test_timeout_message_in_time(void **state)
+{
+	(void)state;
+	desc_timeout(srv, 30 * MS);
+	srv_waits(srv, true);
+	tick(3);
+	msg_put(cli, LABEL, 52, false);
+	assert_int_equal(sys(cli, MICA_SYS_IPC_SEND, (uint64_t)ha), MICA_OK);
+	expect_woken(srv, MICA_OK);
+	msg_expect(srv, LABEL, 52, BADGE_A);
+	assert_int_equal(srv->t.deadline, 0);
+	tick(10);
+	assert_int_equal(srv->wakes, 1);
+	assert_int_equal(srv->t.ipc_result, MICA_OK);
+}
+
+/*
+ * A message at the deadline's tick: the kernel is not preemptible, so one
+ * comes first. The expiry first: the sender finds nobody. The message
+ * first: it is delivered and the tick does nothing.
+ */
+static void test_timeout_at_the_deadline(void **state)
+{
+	(void)state;
+	desc_timeout(srv, 10 * MS);
+	srv_waits(srv, true);
+	tick(1);
+	assert_int_equal(srv->t.state, THREAD_BLOCKED);
+	tick(1);
+	msg_put(cli, LABEL, 53, false);
+	assert_int_equal(sys(cli, MICA_SYS_IPC_TRY_SEND, (uint64_t)ha), MICA_EAGAIN);
+	expect_woken(srv, MICA_ETIMEDOUT);
+
+	srv->t.state = THREAD_RUNNABLE;
+	desc_timeout(srv, 10 * MS);
+	srv_waits(srv, true);
+	tick(1);
+	assert_int_equal(sys(cli, MICA_SYS_IPC_TRY_SEND, (uint64_t)ha), MICA_OK);
+	tick(1);
+	expect_woken(srv, MICA_OK);
+	msg_expect(srv, LABEL, 53, BADGE_A);
+	assert_int_equal(srv->wakes, 2);
+}
+
+/* Timeout 0 polls: MICA_ETIMEDOUT at once, changing nothing; a waiting partner is taken. */
+static void test_timeout_zero_polls(void **state)
+{
+	(void)state;
+	desc_timeout(srv, 0);
+	msg_put(srv, 0, 0, true);
+	expect_refused(srv, MICA_SYS_IPC_RECV, (uint64_t)hb, MICA_ETIMEDOUT);
+	desc_timeout(cli, 0);
+	msg_put(cli, LABEL, 54, true);
+	expect_refused(cli, MICA_SYS_IPC_SEND, (uint64_t)ha, MICA_ETIMEDOUT);
+	/* reply_recv: nothing owed, nothing there. */
+	expect_refused(srv, MICA_SYS_IPC_REPLY_RECV, (uint64_t)hb, MICA_ETIMEDOUT);
+	/* A sender waits: the poll takes it. */
+	msg_put(cli2, LABEL, 55, false);
+	expect_blocked(cli2, sys(cli2, MICA_SYS_IPC_SEND, (uint64_t)hc));
+	assert_int_equal(sys(srv, MICA_SYS_IPC_RECV, (uint64_t)hb), MICA_OK);
+	msg_expect(srv, LABEL, 55, BADGE_C);
+	expect_woken(cli2, MICA_OK);
+	assert_int_equal(srv->blocks, 0);
+}
+
+/* Bad timeouts: MICA_EINVAL, nothing changed. */
+static void test_timeout_bad_arguments(void **state)
+{
+	(void)state;
+	desc_timeout(srv, MICA_TIMEOUT_MAX + 1);
+	msg_put(srv, 0, 0, true);
+	expect_refused(srv, MICA_SYS_IPC_RECV, (uint64_t)hb, MICA_EINVAL);
+	expect_refused(srv, MICA_SYS_IPC_TRY_RECV, (uint64_t)hb, MICA_EINVAL);
+	expect_refused(srv, MICA_SYS_IPC_REPLY_RECV, (uint64_t)hb, MICA_EINVAL);
+	desc_timeout(cli, ~0ULL);
+	msg_put(cli, LABEL, 56, true);
+	expect_refused(cli, MICA_SYS_IPC_SEND, (uint64_t)ha, MICA_EINVAL);
+	expect_refused(cli, MICA_SYS_IPC_CALL, (uint64_t)ha, MICA_EINVAL);
+	/* A call cannot poll: its reply needs a wait. */
+	desc_timeout(cli, 0);
+	expect_refused(cli, MICA_SYS_IPC_CALL, (uint64_t)ha, MICA_EINVAL);
+	/* Unknown flags, with or without the timeout one. */
+	desc_timeout(cli, 10 * MS);
+	desc(cli)->flags = MICA_IPC_TIMEOUT | 2;
+	expect_refused(cli, MICA_SYS_IPC_SEND, (uint64_t)ha, MICA_EINVAL);
+	desc(cli)->flags = 1ULL << 63;
+	expect_refused(cli, MICA_SYS_IPC_TRY_SEND, (uint64_t)ha, MICA_EINVAL);
+	/* sleep. */
+	expect_refused(cli, MICA_SYS_SLEEP, MICA_TIMEOUT_MAX + 1, MICA_EINVAL);
+	/* The largest is fine. */
+	desc_timeout(srv, MICA_TIMEOUT_MAX);
+	msg_put(srv, 0, 0, true);
+	expect_blocked(srv, sys(srv, MICA_SYS_IPC_RECV, (uint64_t)hb));
+	ipc_detach(&srv->t);
+}
+
+/* A timed send nobody takes: MICA_ETIMEDOUT, out of the senders' queue. */
+static void test_timeout_send_expires(void **state)
+{
+	(void)state;
+	desc_timeout(cli, 20 * MS);
+	msg_put(cli, LABEL, 57, true);
+	expect_blocked(cli, sys(cli, MICA_SYS_IPC_SEND, (uint64_t)ha));
+	assert_ptr_equal(ep->senders, &cli->t);
+	tick(3);
+	expect_woken(cli, MICA_ETIMEDOUT);
+	assert_null(ep->senders);
+	assert_null(ep->senders_tail);
+	msg_put(srv, 0, 0, false);
+	assert_int_equal(sys(srv, MICA_SYS_IPC_TRY_RECV, (uint64_t)hb), MICA_EAGAIN);
+}
+
+/*
+ * A timed call taken by a server that does not answer in time: the caller
+ * gives up, and the server learns at its reply, with MICA_EPEER and
+ * without receiving, that nobody waits.
+ */
+static void test_timeout_call_awaiting_reply(void **state)
+{
+	(void)state;
+	srv_waits(srv, false);
+	desc_timeout(cli, 20 * MS);
+	msg_put(cli, LABEL, 58, true);
+	expect_blocked(cli, sys(cli, MICA_SYS_IPC_CALL, (uint64_t)ha));
+	expect_woken(srv, MICA_OK);
+	assert_int_equal(cli->t.ipc_state, IPC_AWAIT_REPLY);
+	tick(2);
+	assert_int_equal(cli->t.state, THREAD_BLOCKED);
+	tick(1);
+	expect_woken(cli, MICA_ETIMEDOUT);
+	assert_null(cli->t.replier);
+	assert_null(srv->t.reply_to);
+	msg_put(srv, LABEL, 59, false);
+	assert_int_equal(sys(srv, MICA_SYS_IPC_REPLY_RECV, (uint64_t)hb), MICA_EPEER);
+	assert_int_equal(cli->wakes, 1);
+	msg_expect(cli, LABEL, 58, (uint64_t)ha); /* its registers: still its own message */
+	/* A reply in time cancels the timer. */
+	cli->t.state = THREAD_RUNNABLE;
+	srv_waits(srv, false);
+	msg_put(cli, LABEL, 60, true);
+	expect_blocked(cli, sys(cli, MICA_SYS_IPC_CALL, (uint64_t)ha));
+	msg_put(srv, LABEL, 61, false);
+	expect_blocked(srv, sys(srv, MICA_SYS_IPC_REPLY_RECV, (uint64_t)hb));
+	expect_woken(cli, MICA_OK);
+	msg_expect(cli, LABEL, 61, 0);
+	tick(5);
+	assert_int_equal(cli->wakes, 2);
+}
+
+/* The endpoint closes under a timed receive: MICA_EPEER, the timer gone with the wait. */
+static void test_timeout_endpoint_closed(void **state)
+{
+	(void)state;
+	desc_timeout(srv, 30 * MS);
+	srv_waits(srv, true);
+	for (int k = 0; k < NTASKS; k++)
+		handle_table_clear(&task[k].as.handles);
+	expect_woken(srv, MICA_EPEER);
+	assert_int_equal(srv->t.deadline, 0);
+	tick(5);
+	assert_int_equal(srv->wakes, 1);
+}
+
+/* A thread that ends while it waits with a deadline leaves the timer queue. */
+static void test_timeout_thread_ends(void **state)
+{
+	(void)state;
+	desc_timeout(srv, 30 * MS);
+	srv_waits(srv, true);
+	ipc_detach(&srv->t);
+	srv->t.state = THREAD_DEAD;
+	assert_int_equal(srv->t.deadline, 0);
+	assert_null(ep->receivers);
+	tick(5);
+	assert_int_equal(srv->wakes, 0);
+}
+
+/* Deadlines in order: a later-armed, earlier deadline fires first; sleep ends with MICA_OK. */
+static void test_timer_order_and_sleep(void **state)
+{
+	(void)state;
+	uint64_t t0 = (uint64_t)sys(cli2, MICA_SYS_CLOCK, 0);
+
+	desc_timeout(srv, 50 * MS); /* due at the 6th tick */
+	srv_waits(srv, true);
+	expect_blocked(cli2, sys(cli2, MICA_SYS_SLEEP, 25 * MS)); /* the 4th */
+	desc_timeout(srv2, 10 * MS);                              /* the 2nd */
+	srv_waits(srv2, true);
+	tick(2);
+	expect_woken(srv2, MICA_ETIMEDOUT);
+	assert_int_equal(srv->wakes + cli2->wakes, 0);
+	tick(2);
+	expect_woken(cli2, MICA_OK);
+	assert_int_equal(srv->wakes, 0);
+	tick(2);
+	expect_woken(srv, MICA_ETIMEDOUT);
+	/* The clock: 6 ticks of 10 ms. */
+	assert_int_equal((uint64_t)sys(cli2, MICA_SYS_CLOCK, 0) - t0, 60 * MS);
+	/* sleep(0) returns at once. */
+	assert_int_equal(sys(cli2, MICA_SYS_SLEEP, 0), MICA_OK);
+	assert_int_equal(cli2->blocks, 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1760,6 +2041,17 @@ int main(void)
 	    T(test_receive_buffer_lost_while_waiting),
 	    T(test_exit_notice_delivered),
 	    T(test_exit_notice_waits_for_receiver),
+	    T(test_timeout_recv_expires),
+	    T(test_timeout_leaves_queue_exactly),
+	    T(test_timeout_message_in_time),
+	    T(test_timeout_at_the_deadline),
+	    T(test_timeout_zero_polls),
+	    T(test_timeout_bad_arguments),
+	    T(test_timeout_send_expires),
+	    T(test_timeout_call_awaiting_reply),
+	    T(test_timeout_endpoint_closed),
+	    T(test_timeout_thread_ends),
+	    T(test_timer_order_and_sleep),
 	};
 #undef T
 

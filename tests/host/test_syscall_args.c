@@ -228,6 +228,19 @@ int64_t ipc_reply_recv(const struct syscall_args *s)
 	return MICA_ENOSYS;
 }
 
+int64_t ipc_sleep(uint64_t ns)
+{
+	(void)ns;
+	fail_msg("ipc_sleep");
+	return MICA_ENOSYS;
+}
+
+uint64_t timer_clock_ns(void)
+{
+	fail_msg("timer_clock_ns");
+	return 0;
+}
+
 bool fastpath_call(const struct syscall_args *s, int64_t *ret)
 {
 	(void)s;

@@ -104,3 +104,35 @@ def test_every_test_program_inside_mica():
     results = re.findall(r"^TEST (\S+) (PASS|FAIL)", r.log, re.M)
     assert len(results) > 20 and all(v == "PASS" for _, v in results), r.log
     assert r.has("init: done, 0 programs failed"), r.log
+
+
+def test_a_server_that_never_registers_is_passed_by():
+    """A server that never registers (nametest silent, deadline=300): init logs it once its
+    deadline passes, leaves it running, and starts the entries after it, which work; the run
+    is not ready but passes, and the silent server is killed at the end like the others.
+    The manifest is the module `deadline` (init.args=manifest=deadline)."""
+    r = mica.boot(cmdline=mica.SYSTEM_CMDLINE + " init.args=manifest=deadline",
+                  modules=[USER / "pager.elf", USER / "init.elf", USER / "nametest.elf",
+                           mica.ROOT / "tests" / "system" / "manifests" / "deadline" / "deadline"])
+    assert r.rc == mica.EXIT_SUCCESS, r.log
+    for n in (8, 9, 10, 11):
+        assert r.has(f"init: manifest line {n}: bad deadline, skipped"), r.log
+    assert r.has("init: 3 entries"), r.log
+    started = re.findall(r"^init: started nametest\.elf pid (\d+)$", r.log, re.M)
+    assert len(started) == 3, r.log
+    late = re.findall(r"^init: nametest\.elf pid (\d+) did not register within (\d+) ms$",
+                      r.log, re.M)
+    assert late == [(started[0], "300")], r.log
+    # Logged before the next entry started, which registered and served the program after it.
+    assert r.lines.index(f"init: nametest.elf pid {started[0]} did not register within 300 ms") \
+        < r.lines.index(f"init: started nametest.elf pid {started[1]}"), r.log
+    assert r.line("init: nt.echo registered by pid") is not None, r.log
+    assert r.results("init.after_deadline") == ["TEST init.after_deadline PASS"], r.log
+    assert r.has("init: not ready: 1 server(s) did not register"), r.log
+    # Left running until the end: killed then (MICA_EXIT_KILLED 3), as the echo server.
+    assert r.has(f"init: nametest.elf pid {started[0]} exited: reason 3 code 0"), r.log
+    assert r.has("init: done, 0 programs failed"), r.log
+
+
+def test_servers_that_register_meet_their_deadline(run):
+    assert not run.has("did not register"), run.log

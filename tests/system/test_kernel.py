@@ -27,6 +27,16 @@ IDS = [
     "ipc.errors",
     "ipc.peer_gone",
     "ipc.endpoint_closed",
+    "time.clock",
+    "time.recv_timeout",
+    "time.recv_in_time",
+    "time.poll",
+    "time.leaves_queue",
+    "time.endpoint_closed",
+    "time.call_timeout",
+    "time.bad_args",
+    "time.deadline_race",
+    "time.wake_priority",
     "thread.exit_notice",
     "thread.kill",
     "thread.create_errors",
@@ -102,8 +112,10 @@ def test_exit_codes_reported(run):
     # address space 21, thread.priority_limits' two threads 0 and 0, sched.no_starvation's
     # producer and other thread 0 and 0, sched.wake_preempts' receiver 0, cpu.flags_switch's
     # holder and new thread 0 and 0, cpu.flags_fault's toucher 0, cpu.fpu_switch's two
-    # workers and cpu.fpu_fresh's thread 0, 0 and 0, cpu.segs_per_thread's two workers 0 and 0
-    assert sorted(codes) == [0] * 16 + [5, 7, 21, 100, 101], run.log
+    # workers and cpu.fpu_fresh's thread 0, 0 and 0, cpu.segs_per_thread's two workers 0 and 0;
+    # and the time.* helpers, 0 each: recv_in_time 2, poll 1, leaves_queue 2,
+    # endpoint_closed 1, call_timeout 1, deadline_race 16 (8 rounds of 2), wake_priority 2
+    assert sorted(codes) == [0] * (16 + 25) + [5, 7, 21, 100, 101], run.log
 
 
 MEMSTATS = re.compile(r"^memstats: reserve=(\d+) reserve_free=(\d+) pool=(\d+) pool_mapped=(\d+) "

@@ -17,6 +17,7 @@
 #define PIT_HZ    1193182u
 
 static uint16_t mask = 0xFFFF & ~(1u << 2); /* line 2 chains the second PIC */
+static uint64_t period_ns;                  /* of PIT channel 0, once programmed */
 
 static void write_mask(void)
 {
@@ -60,4 +61,12 @@ void pit_init(unsigned hz)
 	outb(PIT_CMD, 0x34); /* channel 0, lobyte/hibyte, mode 2 */
 	outb(PIT_CH0, (uint8_t)divisor);
 	outb(PIT_CH0, (uint8_t)(divisor >> 8));
+	/* Its true period, to the nearest ns (100 Hz: 11931 / 1193182 Hz = 9999313 ns). */
+	period_ns = ((uint64_t)divisor * 1000000000u + PIT_HZ / 2) / PIT_HZ;
+}
+
+/* The time between two timer interrupts, in ns (the clock's resolution). */
+uint64_t pit_period_ns(void)
+{
+	return period_ns;
 }

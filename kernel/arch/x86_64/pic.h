@@ -12,5 +12,6 @@ void pic_init(void);
 void pic_unmask(unsigned irq);
 void pic_eoi(unsigned irq);
 void pit_init(unsigned hz);
+uint64_t pit_period_ns(void);
 
 #endif /* ARCH_PIC_H */

@@ -38,5 +38,6 @@ void test_wake_preempts(void);
 void test_cpu_flags(void);
 void test_fpu(void);
 void test_segs(void);
+void test_time(void);
 
 #endif /* KTEST_H */

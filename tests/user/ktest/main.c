@@ -491,6 +491,7 @@ int main(const struct mica_bootinfo *bi)
 	test_wake_preempts();
 	test_faults_kill_only_the_thread();
 	test_ipc();
+	test_time();
 	test_threads();
 	test_mem();
 	test_cpu_flags();

@@ -17,6 +17,9 @@
  *           one still works and its memory can be used;
  *   resolve spawned after the orphan's try: looks nt.echo up and calls it
  *           (the names handle it got must still be the real init's).
+ *   silent  a server that never registers: it waits on an endpoint of its
+ *           own for ever (init's registration deadline passes it by);
+ *   ping    looks nt.echo up and calls it (an entry after a silent one).
  */
 #include <idl/echo_client.h>
 #include <idl/echo_server.h>
@@ -269,6 +272,32 @@ static int client(void)
 	return failures ? 1 : 0;
 }
 
+/* ---- the server that never registers, and the entry after it ---- */
+
+static int silent(void)
+{
+	int64_t r = mica_endpoint_create();
+	struct mica_msg m = {0};
+
+	if (r < 0)
+		return 1;
+	printf("nametest: silent, never registering\n");
+	for (;;)
+		(void)mica_recv((mica_handle_t)r, &m, 0, 0);
+}
+
+static int ping(void)
+{
+	mica_handle_t echo = MICA_HANDLE_NONE;
+	uint64_t y = 0;
+	int rc = names_lookup(rt_names_handle(), "nt.echo", &echo);
+
+	if (rc == 0)
+		rc = echo_ping(echo, 6, &y);
+	result("after_deadline", rc == 0 && y == 7, rc ? rc : (long)y);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *role = argc > 1 ? argv[1] : "";
@@ -310,6 +339,10 @@ int main(int argc, char **argv)
 		return orphan();
 	if (strcmp(role, "resolve") == 0)
 		return resolve();
+	if (strcmp(role, "silent") == 0)
+		return silent();
+	if (strcmp(role, "ping") == 0)
+		return ping();
 	printf("nametest: unknown role \"%s\"\n", role);
 	return 1;
 }
