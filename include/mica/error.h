@@ -28,7 +28,7 @@
 	  "a physical frame outside the user pool (kernel, tables, MMIO, no RAM)")                 \
 	X(MICA_EBADMSG, -17, "malformed IDL message (length, bounds, values or handle)")           \
 	X(MICA_ENOMETHOD, -18, "the server does not serve this label (no such method)")            \
-	X(MICA_ELIMIT, -19, "a per-process limit (memory pages, descendants) would be exceeded") \
+	X(MICA_ELIMIT, -19, "a per-process limit (memory pages, descendants) would be exceeded")   \
 	X(MICA_ETIMEDOUT, -20, "the timeout passed before the call could complete")
 
 enum mica_error {

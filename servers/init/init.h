@@ -44,8 +44,8 @@ struct entry {
 	enum restart restart;
 	char module[MODULE_MAX + 1];
 	char args[ARGS_MAX + 1];
-	uint64_t mem_pages; /* mem=: its subtree's memory limit in pages, 0 for none */
-	uint64_t procs;     /* procs=: its descendants limit */
+	uint64_t mem_pages;   /* mem=: its subtree's memory limit in pages, 0 for none */
+	uint64_t procs;       /* procs=: its descendants limit */
 	uint32_t deadline_ms; /* a server: how long init waits for it to register */
 	/* Its process now (supervise.c). */
 	uint64_t pid;    /* 0: none runs */
