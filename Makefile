@@ -5,6 +5,7 @@
 #   make run-pager       boot the pager with ptest (MODULES and CMDLINE set for it)
 #   make debug           boot it halted under QEMU's gdb stub (see README)
 #   make test            every test: style, IDL, host unit tests, QEMU system tests
+#   make fuzz SEED=n CALLS=n  the system-call fuzzer inside Mica (docs/TESTING.md)
 #   make bench           micro-benchmarks, in instructions per operation
 #   make idl-goldens     regenerate the IDL compiler's expected outputs (tests/idl/golden/)
 #   make clean
@@ -147,6 +148,12 @@ $(foreach c,$(RT_CLIENTS),$(eval $(call rt_prog,$(c),tests/user/$(c),$(c:client=
 
 servers: $(RT_PROGS)
 
+# The attack programs (docs/TESTING.md): the system-call fuzzer, the IPC
+# fuzzer, and death and stress (ordeal), runtime programs on every client stub.
+ATTACK := sysfuzz ipcfuzz
+ATTACK_PROGS := $(foreach p,$(ATTACK),$(BUILD)/user/$(p).elf)
+$(foreach p,$(ATTACK),$(eval $(call rt_prog,$(p),tests/user/$(p),pager_client names_client kv_client)))
+
 # A new server from the template (tools/new-server.py): make new-server NAME=<name>.
 new-server:
 	$(PYTHON) tools/new-server.py $(NAME)
@@ -175,7 +182,7 @@ $(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) \
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all run run-pager debug test test-inside test-one bench deps runtime init servers new-server style idl-check idl-test idl-goldens system-test clean FORCE
+.PHONY: all run run-pager debug test test-inside test-one fuzz bench deps runtime init servers new-server style idl-check idl-test idl-goldens system-test clean FORCE
 all: $(ISO)
 
 deps:
@@ -247,7 +254,7 @@ idl-goldens: | deps
 	$(PYTHON) tests/idl/goldens.py --regen
 
 system-test: $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf \
-		$(RT_PROGS) | deps
+		$(RT_PROGS) $(ATTACK_PROGS) | deps
 	$(PYTHON) -m pytest -v tests/system
 
 # Every test program inside Mica, run by init from one manifest; and one test by its id.
@@ -255,6 +262,13 @@ SYSTEM_PROGS = $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/name
 	runtime
 test-inside: $(SYSTEM_PROGS) | deps
 	$(PYTHON) tools/testrun.py inside
+
+# The system-call fuzzer with a seed and a number of calls (docs/TESTING.md); a
+# failure prints the seed and the call's index, and the same seed repeats it.
+SEED  ?= 1
+CALLS ?= 100000
+fuzz: $(SYSTEM_PROGS) $(ATTACK_PROGS) | deps
+	cd tests/system && $(PYTHON) test_attack.py $(SEED) $(CALLS)
 
 test-one: $(SYSTEM_PROGS) | deps
 	@test -n "$(ID)" || { echo "usage: make test-one ID=<id> (as in a TEST <id> line)"; exit 2; }
