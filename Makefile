@@ -150,7 +150,7 @@ servers: $(RT_PROGS)
 
 # The attack programs (docs/TESTING.md): the system-call fuzzer, the IPC
 # fuzzer, and death and stress (ordeal), runtime programs on every client stub.
-ATTACK := sysfuzz ipcfuzz
+ATTACK := sysfuzz ipcfuzz ordeal
 ATTACK_PROGS := $(foreach p,$(ATTACK),$(BUILD)/user/$(p).elf)
 $(foreach p,$(ATTACK),$(eval $(call rt_prog,$(p),tests/user/$(p),pager_client names_client kv_client)))
 
