@@ -174,7 +174,7 @@ static int child_hog(uint64_t n)
 
 	for (uint64_t round = 0; round < n; round++) {
 		unsigned k = 0;
-		uint64_t pages = 0, chunk = 256;
+		uint64_t pages = 0, chunk = 1024; /* the most one map takes */
 		int rc = 0;
 
 		/* Big regions first, then smaller ones, down to single pages, until none is left.
