@@ -264,11 +264,13 @@ test-inside: $(SYSTEM_PROGS) | deps
 	$(PYTHON) tools/testrun.py inside
 
 # The system-call fuzzer with a seed and a number of calls (docs/TESTING.md); a
-# failure prints the seed and the call's index, and the same seed repeats it.
+# failure prints the seed and the call's index, and the same seed repeats it;
+# TRACE=<index> prints every call from that index on.
 SEED  ?= 1
 CALLS ?= 100000
+TRACE ?=
 fuzz: $(SYSTEM_PROGS) $(ATTACK_PROGS) | deps
-	cd tests/system && $(PYTHON) test_attack.py $(SEED) $(CALLS)
+	cd tests/system && $(PYTHON) test_attack.py $(SEED) $(CALLS) $(TRACE)
 
 test-one: $(SYSTEM_PROGS) | deps
 	@test -n "$(ID)" || { echo "usage: make test-one ID=<id> (as in a TEST <id> line)"; exit 2; }

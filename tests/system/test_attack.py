@@ -4,9 +4,9 @@ every point and stress (tests/user/ordeal/). Each boots the pager and init
 with kv and one attack program; its TEST lines must pass, nothing may
 panic, and every frame must be back in the pager at the end.
 
-Run as a script, it is `make fuzz`: `test_attack.py SEED CALLS` boots the
-system-call fuzzer with that seed and number of calls and exits 0 only if
-every check passed.
+Run as a script, it is `make fuzz`: `test_attack.py SEED CALLS [TRACE]` boots
+the system-call fuzzer with that seed and number of calls (printing every
+call from index TRACE on) and exits 0 only if every check passed.
 """
 
 import re
@@ -52,11 +52,13 @@ def check_clean(r):
     assert r.frames_back(), r.log
 
 
-def fuzz(seed, calls, timeout=None):
-    """Boot the system-call fuzzer with this seed and number of calls."""
+def fuzz(seed, calls, timeout=None, trace=None):
+    """Boot the system-call fuzzer with this seed and number of calls (printing every call
+    from index `trace` on, if given)."""
     timeout = timeout or 60 + calls // 10000
-    return boot_attack("fuzz", ["sysfuzz.elf"], [f"program sysfuzz.elf seed={seed} calls={calls}"],
-                       timeout=timeout)
+    extra = f" trace={trace}" if trace is not None else ""
+    return boot_attack("fuzz", ["sysfuzz.elf"],
+                       [f"program sysfuzz.elf seed={seed} calls={calls}{extra}"], timeout=timeout)
 
 
 # ---- the system-call fuzzer ----
@@ -190,14 +192,15 @@ def test_ordeal_server_killed_with_clients_queued():
 
 
 def main(argv):
-    if len(argv) != 3 or not argv[1].isdigit() or not argv[2].isdigit():
-        print("usage: test_attack.py SEED CALLS", file=sys.stderr)
+    if len(argv) not in (3, 4) or not all(a.isdigit() for a in argv[1:]):
+        print("usage: test_attack.py SEED CALLS [TRACE]", file=sys.stderr)
         return 2
     seed, calls = int(argv[1]), int(argv[2])
+    trace = int(argv[3]) if len(argv) == 4 else None
     print(f"fuzz: seed {seed} calls {calls} (and 5 children making {calls // 8} each)")
     t = time.time()
     try:
-        r = fuzz(seed, calls)
+        r = fuzz(seed, calls, trace=trace)
     except AssertionError as e:  # a hang: the last progress or trace line says where
         tail = str(e).splitlines()[-15:]
         print("\n".join(tail))
