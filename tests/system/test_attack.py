@@ -170,25 +170,39 @@ def test_ordeal_killed_children_reported(ordeal_run):
 
 
 def test_ordeal_memory_exhausted(ordeal_run):
-    """The hog reached ENOMEM twice, with the same number of pages both times."""
+    """The hog reached ENOMEM twice, with (nearly) the whole pool mapped each time."""
     pages = re.findall(r"^ordeal: hog round \d+: (\d+) pages until ENOMEM$", ordeal_run.log,
                        re.M)
-    assert len(pages) == 2 and pages[0] == pages[1], ordeal_run.log
+    assert len(pages) == 2, ordeal_run.log
     start = int(re.search(r"^pager: start free=(\d+)", ordeal_run.log, re.M)[1])
-    assert int(pages[0]) > start * 9 // 10, ordeal_run.log  # the pool, not a table, ran out
+    assert min(int(p) for p in pages) > start * 9 // 10, ordeal_run.log  # the pool ran out
+
+
+@pytest.fixture(scope="module")
+def server_killed_run():
+    return boot_attack("srvkill", ["ordeal.elf"], ["program ordeal.elf server_killed"])
 
 
 @pytest.mark.xfail(strict=True, reason="NEW bug: callers queued on an endpoint whose only "
                    "receiver was killed wait for ever (the endpoint lives on: the callers' own "
-                   "SEND handles, and init's copy from names.register_name, which init drops "
-                   "only for its own children); see docs/TESTING.md")
-def test_ordeal_server_killed_with_clients_queued():
+                   "SEND handles, and init's copy from names.register_name); see docs/TESTING.md")
+def test_ordeal_server_killed_with_clients_queued(server_killed_run):
     """A server child takes one call and is killed with two more callers queued: all three
     must end with MICA_EPEER (exit code 15) within a bound, and the counts come back."""
-    r = boot_attack("srvkill", ["ordeal.elf"], ["program ordeal.elf server_killed"])
+    r = server_killed_run
     assert r.results("ordeal.death.server_killed") == ["TEST ordeal.death.server_killed PASS"], \
         r.log
     check_clean(r)
+
+
+@pytest.mark.xfail(strict=True, reason="NEW bug: init drops the names a process registered only "
+                   "when it is one of init's own manifest programs; a name registered by any other "
+                   "process outlives it (servers/init/supervise.c names_drop_owner)")
+def test_ordeal_dead_servers_name_dropped(server_killed_run):
+    """After the server child is killed, looking up its name gives MICA_ENOENT."""
+    r = server_killed_run
+    assert r.results("ordeal.death.server_name_dropped") == [
+        "TEST ordeal.death.server_name_dropped PASS"], r.log
 
 
 def main(argv):

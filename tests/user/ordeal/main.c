@@ -11,7 +11,8 @@
  *                          the orphans end on their own, nothing is left
  *   death.exit_after_spawn a child that spawns and exits at once
  *   death.server_killed    a server child killed with clients queued on it: they must
- *                          get an error, not wait for ever (last: it may leave counts off)
+ *                          get an error, not wait for ever (alone: argument server_killed)
+ *   death.server_name_dropped  and its name must be gone from the name service
  *   stress.spawn_churn     spawn and wait, one at a time and many at once
  *   stress.heap_churn      malloc/free, sbrk up and down, pager map/unmap, in children
  *   stress.many_clients    children calling kv and the pager at the same time
@@ -167,11 +168,29 @@ static int child_kv(uint64_t id, uint64_t n)
 	return 0;
 }
 
+/*
+ * Back the stack pages this program uses (12 KiB: inside the 16 KiB a
+ * program starts with, so no guard page is skipped), from the top down.
+ */
+__attribute__((noinline)) static void touch_stack(void)
+{
+	volatile uint8_t deep[12288];
+
+	for (unsigned i = sizeof(deep); i >= 512; i -= 512)
+		deep[i - 1] = 0;
+}
+
 /* Map until the pool runs out, free it all; `rounds` times. Exit code 0; prints pages. */
 static int child_hog(uint64_t n)
 {
 	static uint64_t at[4096];
-
+	/*
+	 * Back every page this child will touch before the pool runs out: a
+	 * page fault with no frame left kills (MICA_PAGER_KILL_NOMEM).
+	 */
+	memset(at, 0, sizeof(at));
+	touch_stack();
+	printf("ordeal: hog starts\n");
 	for (uint64_t round = 0; round < n; round++) {
 		unsigned k = 0;
 		uint64_t pages = 0, chunk = 1024; /* the most one map takes */
@@ -467,6 +486,16 @@ static void t_server_killed(void)
 	pause_for(500);
 	pager_kill(pager, srv, 45);
 	child_wait(pager, srv, &reason, &code);
+	/* Its name must go with it: a lookup now would hand out a dead server's endpoint. */
+	mica_handle_t stale = MICA_HANDLE_NONE;
+	int lr = MICA_EAGAIN;
+
+	for (int k = 0; k < 2000 && lr != MICA_ENOENT; k++) {
+		if ((lr = names_lookup(names, "ordeal.srv", &stale)) == 0)
+			mica_handle_close(stale);
+		mica_yield();
+	}
+	result("death.server_name_dropped", lr != MICA_ENOENT, "lookup", lr);
 	for (int i = 0; i < 3; i++) {
 		int rc = MICA_EAGAIN;
 
@@ -512,7 +541,11 @@ int main(int argc, char **argv)
 	/* Every path once before the counts: the pages they touch stay backed. */
 	health();
 	warmup = true;
+	touch_stack();
 	t_exit_after_spawn();
+	t_client_queued();
+	t_client_in_call();
+	t_spawner_killed();
 	warmup = false;
 	if (arg_has(argc, argv, "server_killed")) {
 		t_server_killed(); /* alone: a failure may leave a client or an endpoint behind */
