@@ -59,7 +59,7 @@ USER_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 USER_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/user/user.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
 USER_PROGS := $(BUILD)/user/ktest.elf $(BUILD)/user/idltest.elf $(BUILD)/user/bench.elf \
-	$(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf
+	$(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf $(BUILD)/user/kfuzz.elf
 
 include tools/idlc/idl.mk
 

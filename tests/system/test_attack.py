@@ -1,8 +1,9 @@
 """Attacks from inside Mica (docs/TESTING.md): the system-call fuzzer
-(tests/user/sysfuzz/), the IPC fuzzer (tests/user/ipcfuzz/), and death at
-every point and stress (tests/user/ordeal/). Each boots the pager and init
-with kv and one attack program; its TEST lines must pass, nothing may
-panic, and every frame must be back in the pager at the end.
+(tests/user/sysfuzz/), the memory-call fuzzer (tests/user/kfuzz/, the first
+task), the IPC fuzzer (tests/user/ipcfuzz/), and death at every point and
+stress (tests/user/ordeal/). Each but kfuzz boots the pager and init with kv
+and one attack program; its TEST lines must pass, nothing may panic, and
+every frame must be back in the pager at the end.
 
 Run as a script, it is `make fuzz`: `test_attack.py SEED CALLS [TRACE]` boots
 the system-call fuzzer with that seed and number of calls (printing every
@@ -100,6 +101,34 @@ def test_fuzz_children_ended_as_chosen(fuzz_run):
     got = sorted((int(a), int(b)) for a, b in ends)
     assert (0, 0) in got and (0, 77) in got and (1, 6) in got and (2, 1) in got, fuzz_run.log
     assert len(got) == 6, fuzz_run.log  # 5 children and the fuzzer
+
+
+# ---- the memory-call fuzzer: the first task, with an address space of its own ----
+
+KFUZZ_CALLS = 100000
+
+
+@pytest.fixture(scope="module")
+def kfuzz_run():
+    return mica.boot(cmdline=f"idle=exit kfuzz.seed=1 kfuzz.calls={KFUZZ_CALLS}",
+                     modules=[USER / "kfuzz.elf"])
+
+
+@pytest.mark.parametrize("test_id", ["calls", "frames"])
+def test_kfuzz(kfuzz_run, test_id):
+    assert kfuzz_run.results(f"kfuzz.{test_id}") == [f"TEST kfuzz.{test_id} PASS"], kfuzz_run.log
+
+
+def test_kfuzz_clean(kfuzz_run):
+    assert "PANIC" not in kfuzz_run.log and kfuzz_run.rc == mica.EXIT_SUCCESS, kfuzz_run.log
+    assert kfuzz_run.has(f"kfuzz: seed 1 calls {KFUZZ_CALLS}"), kfuzz_run.log
+
+
+def test_kfuzz_reached_the_memory_paths(kfuzz_run):
+    """Not only refusals: maps, unmaps, grants and destroys that succeeded."""
+    m = re.search(r"^kfuzz: succeeded: map (\d+) unmap (\d+) grant (\d+) aspace_create (\d+) "
+                  r"aspace_destroy (\d+)", kfuzz_run.log, re.M)
+    assert m and all(int(v) > 10 for v in m.groups()), kfuzz_run.log
 
 
 # ---- the IPC fuzzer ----
