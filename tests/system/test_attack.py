@@ -245,6 +245,7 @@ def main(argv):
     try:
         r = fuzz(seed, calls, trace=trace)
     except AssertionError as e:  # a hang: the last progress or trace line says where
+        (mica.BUILD / "attack" / "fuzz.log").write_text(str(e))
         tail = str(e).splitlines()[-15:]
         print("\n".join(tail))
         print(f"fuzz: seed {seed}: FAILED, QEMU did not exit (a hang) after {time.time() - t:.0f} s")
