@@ -6,6 +6,7 @@
 #   make debug           boot it halted under QEMU's gdb stub (see README)
 #   make test            every test: style, IDL, host unit tests, short fuzz runs, QEMU system tests
 #   make fuzz-host       the host fuzz targets, FUZZ_SECONDS (60) each (tests/fuzz/README.md)
+#   make fuzz SEED=n CALLS=n  the system-call fuzzer inside Mica (docs/TESTING.md)
 #   make bench           micro-benchmarks, in instructions per operation
 #   make idl-goldens     regenerate the IDL compiler's expected outputs (tests/idl/golden/)
 #   make bench-baseline  make bench's figures (and bytes, boot, charts: docs/PERFORMANCE.md)
@@ -67,7 +68,7 @@ USER_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 USER_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/user/user.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
 USER_PROGS := $(BUILD)/user/ktest.elf $(BUILD)/user/idltest.elf $(BUILD)/user/bench.elf \
-	$(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf
+	$(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf $(BUILD)/user/kfuzz.elf
 
 include tools/idlc/idl.mk
 
@@ -156,6 +157,12 @@ $(foreach c,$(RT_CLIENTS),$(eval $(call rt_prog,$(c),tests/user/$(c),$(c:client=
 
 servers: $(RT_PROGS)
 
+# The attack programs (docs/TESTING.md): the system-call fuzzer, the IPC
+# fuzzer, and death and stress (ordeal), runtime programs on every client stub.
+ATTACK := sysfuzz ipcfuzz ordeal
+ATTACK_PROGS := $(foreach p,$(ATTACK),$(BUILD)/user/$(p).elf)
+$(foreach p,$(ATTACK),$(eval $(call rt_prog,$(p),tests/user/$(p),pager_client names_client kv_client)))
+
 # A new server from the template (tools/new-server.py): make new-server NAME=<name>.
 new-server:
 	$(PYTHON) tools/new-server.py $(NAME)
@@ -186,7 +193,7 @@ $(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) lib/cmd
 QEMU_FLAGS := -m $(MEM) -cdrom $(ISO) -boot d -display none -no-reboot -cpu max \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all run run-pager debug test test-inside test-one bench deps runtime init servers new-server style idl-check idl-test idl-goldens system-test clean FORCE
+.PHONY: all run run-pager debug test test-inside test-one fuzz bench deps runtime init servers new-server style idl-check idl-test idl-goldens system-test clean FORCE
 all: $(ISO)
 
 deps:
@@ -259,7 +266,7 @@ idl-goldens: | deps
 	$(PYTHON) tests/idl/goldens.py --regen
 
 system-test: $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf \
-		$(RT_PROGS) | deps
+		$(RT_PROGS) $(ATTACK_PROGS) | deps
 	$(PYTHON) -m pytest -v tests/system
 
 # Every test program inside Mica, run by init from one manifest; and one test by its id.
@@ -267,6 +274,15 @@ SYSTEM_PROGS = $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/name
 	runtime
 test-inside: $(SYSTEM_PROGS) | deps
 	$(PYTHON) tools/testrun.py inside
+
+# The system-call fuzzer with a seed and a number of calls (docs/TESTING.md); a
+# failure prints the seed and the call's index, and the same seed repeats it;
+# TRACE=<index> prints every call from that index on.
+SEED  ?= 1
+CALLS ?= 100000
+TRACE ?=
+fuzz: $(SYSTEM_PROGS) $(ATTACK_PROGS) | deps
+	cd tests/system && $(PYTHON) test_attack.py $(SEED) $(CALLS) $(TRACE)
 
 test-one: $(SYSTEM_PROGS) | deps
 	@test -n "$(ID)" || { echo "usage: make test-one ID=<id> (as in a TEST <id> line)"; exit 2; }
