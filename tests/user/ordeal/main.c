@@ -185,9 +185,14 @@ static int child_hog(uint64_t n)
 {
 	static uint64_t at[4096];
 	/*
-	 * Back every page this child will touch before the pool runs out: a
-	 * page fault with no frame left kills (MICA_PAGER_KILL_NOMEM).
+	 * Back every page this child will touch before the pool runs out (its
+	 * whole image, its table, its stack): a page fault with no frame left
+	 * kills (MICA_PAGER_KILL_NOMEM).
 	 */
+	extern char _end[]; /* user.ld */
+
+	for (uint64_t p = MICA_USER_BASE; p < (uint64_t)_end; p += MICA_PAGE_SIZE)
+		(void)*(volatile const char *)p; /* text, rodata, data: backed now */
 	memset(at, 0, sizeof(at));
 	touch_stack();
 	printf("ordeal: hog starts\n");

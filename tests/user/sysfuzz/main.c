@@ -65,12 +65,15 @@ static const uint32_t allowed[MICA_SYS_COUNT] = {
     [MICA_SYS_ENDPOINT_CREATE] = E(ENOMEM),
     [MICA_SYS_HANDLE_CLOSE] = E(EBADH),
     [MICA_SYS_HANDLE_MINT] = E(EBADH) | E(ERIGHTS) | E(ENOMEM),
-    [MICA_SYS_IPC_SEND] = E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EPEER),
-    [MICA_SYS_IPC_TRY_SEND] = E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EAGAIN) | E(EPEER),
-    [MICA_SYS_IPC_RECV] = E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EPEER),
-    [MICA_SYS_IPC_TRY_RECV] = E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EAGAIN) | E(EPEER),
-    [MICA_SYS_IPC_CALL] = E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EPEER),
-    [MICA_SYS_IPC_REPLY_RECV] = E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EPEER),
+    [MICA_SYS_IPC_SEND] = E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EPEER) | E(ETIMEDOUT),
+    [MICA_SYS_IPC_TRY_SEND] =
+        E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EAGAIN) | E(EPEER) | E(ETIMEDOUT),
+    [MICA_SYS_IPC_RECV] = E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EPEER) | E(ETIMEDOUT),
+    [MICA_SYS_IPC_TRY_RECV] =
+        E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EAGAIN) | E(EPEER) | E(ETIMEDOUT),
+    [MICA_SYS_IPC_CALL] = E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EPEER) | E(ETIMEDOUT),
+    [MICA_SYS_IPC_REPLY_RECV] =
+        E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EPEER) | E(ETIMEDOUT),
     [MICA_SYS_ASPACE_CREATE] = E(EBADH) | E(ERIGHTS) | E(EPEER) | E(ENOMEM),
     [MICA_SYS_ASPACE_DESTROY] = E(EBADH) | E(ERIGHTS) | E(EINVAL) | E(EFAULT),
     [MICA_SYS_MAP] = E(EBADH) | E(ERIGHTS) | E(EPEER) | E(EINVAL) | E(EPERM) | E(EALIGN) |
@@ -83,6 +86,8 @@ static const uint32_t allowed[MICA_SYS_COUNT] = {
     [MICA_SYS_MEM_STATS] = E(EFAULT),
     [MICA_SYS_THREAD_KILL] = E(EBADH) | E(ERIGHTS) | E(EPEER),
     [MICA_SYS_HANDLE_GIVE] = E(EBADH) | E(ERIGHTS) | E(EPEER) | E(ENOMEM),
+    [MICA_SYS_CLOCK] = 0,
+    [MICA_SYS_SLEEP] = E(EINVAL),
 };
 #undef E
 
@@ -519,6 +524,11 @@ static void fuzz_one(struct rng *r, uint64_t i)
 	case MICA_SYS_MEM_STATS:
 		a[0] = pick_ptr(r);
 		break;
+	case MICA_SYS_SLEEP:
+		/* Past the limit (EINVAL), or none at all: a random length could sleep for years.
+		 */
+		a[0] = rng_below(r, 4) ? MICA_TIMEOUT_MAX + 1 + (rng_next(r) >> 2) : 0;
+		break;
 	default:
 		break;
 	}
@@ -547,7 +557,7 @@ static void fuzz_one(struct rng *r, uint64_t i)
 		return;
 	}
 	if (rc < 0) {
-		if (rc < MICA_EFRAME || !(allowed[nr] & (1u << -rc)))
+		if (rc < MICA_ETIMEDOUT || !(allowed[nr] & (1u << -rc)))
 			bad_result(i, nr, a, rc);
 		return;
 	}
@@ -577,7 +587,7 @@ static void fuzz_one(struct rng *r, uint64_t i)
 		break;
 	default:
 		if (rc > 0 && nr != MICA_SYS_IPC_TRY_RECV && nr != MICA_SYS_IPC_RECV &&
-		    nr != MICA_SYS_IPC_REPLY_RECV && !is_ipc)
+		    nr != MICA_SYS_IPC_REPLY_RECV && nr != MICA_SYS_CLOCK && !is_ipc)
 			bad_result(i, nr, a, rc); /* nothing else returns a positive value */
 		break;
 	}
