@@ -58,8 +58,9 @@ KOBJ     := $(KSRC_C:%.c=$(BUILD)/%.o) $(KSRC_ASM:%.asm=$(BUILD)/%.asm.o)
 
 # User programs (for now the kernel's test tasks): freestanding, static,
 # linked at MICA_USER_BASE. The kernel gives every thread its own FPU/SSE
-# state, so user code may use them (in asm, as ktest does); the compiler is
-# still kept to general registers because the programs start threads on
+# state, so user code may use them (in asm, as ktest does; runtime programs
+# also in C, see RUNTIME_CFLAGS); the compiler is kept to general registers
+# here because these programs start threads on
 # 16-byte-aligned stacks with no return address (the SysV ABI wants RSP+8
 # aligned at entry), where compiler-made SSE stack spills (movaps) fault.
 # Generated IDL stubs are included as <idl/<iface>_client.h>.
@@ -91,7 +92,11 @@ $(LIBIPC): $(LIBIPC_OBJ)
 LIBRUNTIME     := $(BUILD)/user/libruntime.a
 LIBRUNTIME_OBJ := $(patsubst runtime/%.c,$(BUILD)/user/runtime/%.o,$(wildcard runtime/*.c)) \
 	$(BUILD)/user/runtime/pager_client.o
-RUNTIME_CFLAGS := $(USER_CFLAGS) -Iruntime/include -fno-tree-loop-distribute-patterns
+# Runtime programs start at _start, which aligns the stack for the SysV ABI,
+# so their compiled C may use x87 and SSE (float, double): the kernel keeps
+# each thread's FPU/SSE state (docs/ABI.md). rthello's float test checks it.
+RUNTIME_CFLAGS := $(filter-out -mgeneral-regs-only,$(USER_CFLAGS)) -Iruntime/include \
+	-fno-tree-loop-distribute-patterns
 
 $(BUILD)/user/runtime/%.o: runtime/%.c $(wildcard runtime/*.h runtime/include/*.h libipc/*.h \
 		include/mica/*.h) | deps

@@ -7,7 +7,7 @@ import pytest
 
 PAGER = mica.BUILD / "user" / "pager.elf"
 RTHELLO = mica.BUILD / "user" / "rthello.elf"
-IDS = ["args", "printf", "calloc_realloc", "malloc"]
+IDS = ["args", "printf", "float", "calloc_realloc", "malloc"]
 
 
 @pytest.fixture(scope="module")

@@ -117,6 +117,34 @@ static void test_printf(void)
 	result("printf", NULL, 0);
 }
 
+/*
+ * Floating point in compiled C: runtime programs are built with SSE (the
+ * kernel keeps every thread's FPU/SSE state), so doubles and floats work,
+ * and the results are exact where IEEE 754 says they are. volatile keeps
+ * the compiler from folding the sums at build time.
+ */
+static void test_float(void)
+{
+	volatile double third = 1.0, three = 3.0, sum = 0.0;
+	volatile float half = 0.5f;
+	double x = 1.0;
+
+	third = third / three;
+	for (int i = 0; i < 3; i++)
+		sum = sum + third;
+	/* 1/3 + 1/3 + 1/3 rounds to exactly 1.0 in binary64. */
+	if (sum != 1.0)
+		return result("float", "1/3 * 3 is not 1, bits", (long)(sum * 1e9));
+	/* Newton's square root of 2 to full precision: x*x within one ulp of 2. */
+	for (int i = 0; i < 8; i++)
+		x = (x + 2.0 / x) / 2.0;
+	if (x * x < 2.0 - 4.5e-16 || x * x > 2.0 + 4.5e-16 || (long)(x * 1e6) != 1414213)
+		return result("float", "sqrt(2) wrong, x * 1e6", (long)(x * 1e6));
+	if ((double)half * 4.0 != 2.0 || (int)(half * 7.0f) != 3)
+		return result("float", "float arithmetic wrong", 0);
+	result("float", NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	printf("rthello: %d argument%s:", argc, argc == 1 ? "" : "s");
@@ -129,6 +157,7 @@ int main(int argc, char **argv)
 	           : "argv wrong, argc",
 	       argc);
 	test_printf();
+	test_float();
 	test_calloc_realloc();
 	test_malloc();
 	return failures ? 1 : 0;
