@@ -75,9 +75,15 @@ include tools/idlc/idl.mk
 
 # libipc (libipc/*.c), an archive every program links: only what it uses is pulled in.
 LIBIPC     := $(BUILD)/user/libipc.a
-LIBIPC_OBJ := $(patsubst libipc/%.c,$(BUILD)/user/libipc/%.o,$(wildcard libipc/*.c))
+LIBIPC_OBJ := $(patsubst libipc/%.c,$(BUILD)/user/libipc/%.o,$(wildcard libipc/*.c)) \
+	$(BUILD)/user/lib/errname.o
 
 $(BUILD)/user/libipc/%.o: libipc/%.c $(wildcard libipc/*.h include/mica/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c $< -o $@
+
+# The error names (lib/errname.c, include/mica/errname.h) go into libipc, so every program has them.
+$(BUILD)/user/lib/errname.o: lib/errname.c $(wildcard include/mica/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -c $< -o $@
 
@@ -270,8 +276,14 @@ idl-test: idl-check | deps
 idl-goldens: | deps
 	$(PYTHON) tests/idl/goldens.py --regen
 
-system-test: $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf \
-		$(RT_PROGS) $(ATTACK_PROGS) | deps
+# What the system tests boot; tests/system/conftest.py builds it (make system-test-build)
+# before any pytest run of tests/system, so a test run alone finds its programs.
+SYSTEM_TEST_BUILD = $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf \
+	$(RT_PROGS) $(ATTACK_PROGS)
+.PHONY: system-test-build
+system-test-build: $(SYSTEM_TEST_BUILD)
+
+system-test: $(SYSTEM_TEST_BUILD) | deps
 	$(PYTHON) -m pytest -v tests/system
 
 # Every test program inside Mica, run by init from one manifest; and one test by its id.
