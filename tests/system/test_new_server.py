@@ -89,6 +89,17 @@ def test_new_server_builds_boots_and_passes(scratch):
     assert re.search(rf"^init: {NAME} registered by pid \d+$", log, re.M), log + r.stderr
     assert f"TEST {NAME}.ping PASS" in log and "init: ready" in log, log
     assert "init: done, 0 programs failed" in log, log
+    # Into make run itself: one line in boot/manifest, no Makefile edit (the default
+    # scenario boots every program its manifests name); made to end by CMDLINE.
+    with open(scratch / "boot" / "manifest", "a") as f:
+        f.write(f"server {NAME}.elf\n")
+    r = subprocess.run(["make", "-s", "run", "CMDLINE=idle=exit pager.exit_when_idle "
+                        "init.exit_when_done"], cwd=scratch, env=env(), stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=mica.BOOT_TIMEOUT)
+    log = r.stdout.replace("\r", "")
+    assert re.search(rf"^init: {NAME} registered by pid \d+$", log, re.M), log + r.stderr
+    assert "init: kv registered by pid" in log and "cannot start" not in log, log
+    assert "init: done, 0 programs failed" in log, log
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                         f"tests/system/test_{NAME}.py"], cwd=scratch, env=env(),
                        capture_output=True, text=True, timeout=180)
