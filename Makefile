@@ -1,8 +1,8 @@
 # Mica: build, run, debug and test.
 #
 #   make                 build build/mica.iso
-#   make run [MEM=5G]    boot it in QEMU, serial console on this terminal
-#   make run-pager       boot the pager with ptest (MODULES and CMDLINE set for it)
+#   make run [SCENARIO=name] [MEM=5G]  boot scenarios/name (default) in QEMU, serial console here
+#   make run-pager       boot the pager with ptest (make run SCENARIO=ptest)
 #   make debug           boot it halted under QEMU's gdb stub (see README)
 #   make test            every test: style, IDL, host unit tests, short fuzz runs, QEMU system tests
 #   make fuzz-host       the host fuzz targets, FUZZ_SECONDS (60) each (tests/fuzz/README.md)
@@ -21,19 +21,27 @@
 BUILD   := build
 ISO     := $(BUILD)/mica.iso
 KERNEL  := $(BUILD)/kernel.elf
-MEM     ?= 128M
-CMDLINE ?=
-# What `make run` boots: the pager (first: the boot task), init (second: the
-# pager starts it) and the manifest init reads (boot/manifest), with the
-# programs it names.
-# With CMDLINE="init.args=manifest=tests" init runs boot/tests, every test
-# program, instead (add init.exit_when_done pager.exit_when_idle idle=exit
-# to leave QEMU with the verdict; make test-inside does).
-MODULES ?= $(BUILD)/user/pager.elf $(BUILD)/user/init.elf boot/manifest boot/tests \
-	$(BUILD)/user/kv.elf $(BUILD)/user/kvclient.elf $(BUILD)/user/rthello.elf \
-	$(BUILD)/user/nametest.elf
 PYTHON  := /usr/bin/python3
 QEMU    := qemu-system-x86_64
+
+# ---- Named scenarios (scenarios/<name>, docs/SCENARIOS.md) ----
+# What `make run` (and make, debug) boots comes from scenarios/$(SCENARIO):
+# the GRUB modules (the first is the first task: the pager, which starts the
+# second, init), init's manifest and every program it names, the kernel
+# command line and the memory size. The default scenario boots the pager,
+# init, boot/manifest and boot/tests (the test programs init runs: CMDLINE=
+# "init.args=manifest=tests"). MEM= and MODULES= replace the scenario's;
+# CMDLINE= is added to its command line. tools/scenario.py reads the file
+# and writes build/scenarios/<name>.mk (and an inline manifest).
+SCENARIO ?= default
+SCENARIO_MK := $(shell $(PYTHON) tools/scenario.py mk $(SCENARIO))
+ifeq ($(SCENARIO_MK),)
+$(error no usable scenario "$(SCENARIO)": see the message above, and scenarios/)
+endif
+include $(SCENARIO_MK)
+MEM     ?= $(SCENARIO_MEM)
+MODULES ?= $(SCENARIO_MODULES)
+override CMDLINE := $(strip $(SCENARIO_CMDLINE) $(CMDLINE))
 
 CC      := gcc
 NASM    := nasm
@@ -75,9 +83,15 @@ include tools/idlc/idl.mk
 
 # libipc (libipc/*.c), an archive every program links: only what it uses is pulled in.
 LIBIPC     := $(BUILD)/user/libipc.a
-LIBIPC_OBJ := $(patsubst libipc/%.c,$(BUILD)/user/libipc/%.o,$(wildcard libipc/*.c))
+LIBIPC_OBJ := $(patsubst libipc/%.c,$(BUILD)/user/libipc/%.o,$(wildcard libipc/*.c)) \
+	$(BUILD)/user/lib/errname.o
 
 $(BUILD)/user/libipc/%.o: libipc/%.c $(wildcard libipc/*.h include/mica/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c $< -o $@
+
+# The error names (lib/errname.c, include/mica/errname.h) go into libipc, so every program has them.
+$(BUILD)/user/lib/errname.o: lib/errname.c $(wildcard include/mica/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -c $< -o $@
 
@@ -238,10 +252,10 @@ FORCE:
 run: $(ISO)
 	$(QEMU) $(QEMU_FLAGS) -serial mon:stdio
 
-# The pager as the first task, starting ptest (docs/ARCHITECTURE.md, "The pager").
+# The pager as the first task, starting ptest (docs/ARCHITECTURE.md, "The pager"):
+# the scenario scenarios/ptest.
 run-pager:
-	$(MAKE) run MODULES="$(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf" \
-		CMDLINE="idle=exit pager.exit_when_idle $(CMDLINE)"
+	$(MAKE) run SCENARIO=ptest
 
 debug: $(ISO)
 	@echo "QEMU is halted with its gdb stub on :1234. In another terminal: gdb -x tools/gdbinit"
@@ -250,9 +264,9 @@ debug: $(ISO)
 include tests/host/host.mk
 include tests/fuzz/fuzz.mk
 
-# Every C file formatted as .clang-format says.
+# Every C file formatted as .clang-format says, new files too (not yet added to git).
 style: | deps
-	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h' 2>/dev/null || find kernel include tests -name '*.[ch]')
+	clang-format --dry-run --Werror $$(git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null || find kernel include tests -name '*.[ch]')
 
 # The stubs of every interface compile cleanly, freestanding, with -Werror.
 IDL_CHECK_OBJ := $(patsubst $(IDL_OUT)/%.c,$(BUILD)/idl-check/%.o,$(IDL_GEN_C))
@@ -270,14 +284,21 @@ idl-test: idl-check | deps
 idl-goldens: | deps
 	$(PYTHON) tests/idl/goldens.py --regen
 
-system-test: $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf \
-		$(RT_PROGS) $(ATTACK_PROGS) | deps
+# What the system tests boot; tests/system/conftest.py builds it (make system-test-build)
+# before any pytest run of tests/system, so a test run alone finds its programs.
+SYSTEM_TEST_BUILD = $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf \
+	$(RT_PROGS) $(ATTACK_PROGS)
+.PHONY: system-test-build
+system-test-build: $(SYSTEM_TEST_BUILD)
+
+system-test: $(SYSTEM_TEST_BUILD) | deps
 	$(PYTHON) -m pytest -v tests/system
 
-# Every test program inside Mica, run by init from one manifest; and one test by its id.
+# Every test program inside Mica (the scenarios marked test); and one test by its id.
 SYSTEM_PROGS = $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf servers \
 	runtime
-test-inside: $(SYSTEM_PROGS) | deps
+# test-inside boots every scenario marked `test` (tools/scenario.py list).
+test-inside: system-test-build | deps
 	$(PYTHON) tools/testrun.py inside
 
 # The system-call fuzzer with a seed and a number of calls (docs/TESTING.md); a

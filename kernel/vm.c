@@ -10,6 +10,7 @@
  *    the page below the boot stack left unmapped as a guard.
  * All of it is global, so CR3 loads keep it in the TLB.
  */
+#include <mica/errname.h>
 #include <mica/error.h>
 #include <mica/layout.h>
 #include "cpu.h"
@@ -37,7 +38,8 @@ static void map_direct(paddr_t start, paddr_t end, unsigned flags)
 	int rc = pt_map(kernel_root, MICA_DIRECT_MAP_BASE + start, start,
 	                (end - start) >> MICA_PAGE_SHIFT, flags | PT_GLOBAL | PT_LARGE);
 	if (rc != MICA_OK)
-		panic("vm: cannot map RAM 0x%lx-0x%lx (error %d)", start, end - 1, rc);
+		panic("vm: cannot map RAM 0x%lx-0x%lx (error %s)", start, end - 1,
+		      mica_error_name(rc));
 }
 
 /* Map a part of the kernel image at its link address, or panic. */
@@ -49,7 +51,7 @@ static void map_image(const char *what, const void *start, const void *end, unsi
 		return;
 	int rc = pt_map(kernel_root, (vaddr_t)start, kimage_to_phys(start), n, flags | PT_GLOBAL);
 	if (rc != MICA_OK)
-		panic("vm: cannot map kernel %s (error %d)", what, rc);
+		panic("vm: cannot map kernel %s (error %s)", what, mica_error_name(rc));
 }
 
 /* The rights of a mapped kernel address as "rwx" letters in s, for the log. */

@@ -5,11 +5,13 @@
     idl/<name>.idl                          the interface, a fresh number
     servers/<name>/main.c, README.md        registers <name> with init, serves ping
     tests/user/<name>client/main.c          looks <name> up and calls it
-    tests/system/manifests/<name>/manifest  the server, then the client
-    tests/system/test_<name>.py             boots them under init
+    scenarios/<name>                        the pager, init, the server, then the client
+    tests/system/test_<name>.py             boots the scenario
 
-The Makefile finds servers/*/ and tests/user/*client/ by itself, so `make
-test` builds, boots and checks the new server with no further edit.
+The Makefile finds servers/*/ and tests/user/*client/ by itself, and the
+scenario lists what to boot (docs/SCENARIOS.md), so `make run
+SCENARIO=<name>` boots the new server and `make test` builds, boots and
+checks it with no further edit.
 Standard library only. Usage: tools/new-server.py <name> [--root DIR]
 """
 
@@ -50,7 +52,7 @@ def check_name(root, name):
     taken = [root / "servers" / name, root / "idl" / f"{name}.idl",
              root / "tests" / "idl" / f"{name}.idl", root / "tests" / "user" / name,
              root / "tests" / "user" / f"{name}client",
-             root / "tests" / "system" / "manifests" / name,
+             root / "tests" / "system" / "manifests" / name, root / "scenarios" / name,
              root / "tests" / "system" / f"test_{name}.py"]
     for path in taken:
         if path.exists():
@@ -91,6 +93,7 @@ SERVER_MAIN = """\
  */
 #include <idl/{name}_server.h>
 #include <idl/names_client.h>
+#include <mica/errname.h>
 #include <startup.h>
 #include <stdio.h>
 #include <string.h>
@@ -110,27 +113,27 @@ int main(void)
 	int64_t r = mica_endpoint_create();
 
 	if (r < 0) {{
-		printf("{name}: no endpoint: error %ld\\n", (long)r);
+		printf("{name}: no endpoint: error %s\\n", mica_error_name(r));
 		return 1;
 	}}
 	mica_handle_t ep = (mica_handle_t)r;
 
 	/* Others get a send-only copy: only we receive on ep. */
 	if ((r = mica_handle_mint(ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, 1)) < 0) {{
-		printf("{name}: mint: error %ld\\n", (long)r);
+		printf("{name}: mint: error %s\\n", mica_error_name(r));
 		return 2;
 	}}
 	int rc = names_register_name(rt_names_handle(), "{name}", (mica_handle_t)r);
 
 	if (rc < 0) {{
-		printf("{name}: register: error %d\\n", rc);
+		printf("{name}: register: error %s\\n", mica_error_name(rc));
 		return 3;
 	}}
 	/* The pager backs pages on first touch; the kernel copies only into mapped ones. */
 	memset(&server, 0, sizeof(server));
 	{name}_server_init(&server, &handlers, 0);
 	r = ipc_serve(&server, ep);
-	printf("{name}: serving ended: error %ld\\n", (long)r);
+	printf("{name}: serving ended: error %s\\n", mica_error_name(r));
 	return 4;
 }}
 """
@@ -154,8 +157,10 @@ with init and serves `idl/{name}.idl` (interface {number}).
 
 ## Running it
 
-The manifest line is `server {name}.elf`; `tests/system/manifests/{name}/manifest`
-adds its client, `tests/user/{name}client/` (`tests/system/test_{name}.py`).
+`make run SCENARIO={name}` boots the scenario `scenarios/{name}`: the pager,
+init, this server (`server {name}.elf`) and its test client,
+`tests/user/{name}client/`, after which the run ends (its `cmdline` line; drop
+it to keep Mica running). `tests/system/test_{name}.py` boots the same scenario.
 """
 
 CLIENT_MAIN = """\
@@ -196,28 +201,33 @@ int main(void)
 }}
 """
 
-MANIFEST = """\
-# The manifest of tests/system/test_{name}.py: the {name} server, then its client.
+SCENARIO = """\
+# The {name} server made by make new-server (docs/SCENARIOS.md): the pager,
+# init, the server, then its test client. make run SCENARIO={name} boots it,
+# tests/system/test_{name}.py and make test-inside (test) too; the command line
+# ends the run once the client has (drop it to keep Mica running).
+test
+cmdline idle=exit pager.exit_when_idle init=init.elf init.exit_when_done
+module pager.elf
+module init.elf
 server {name}.elf
 program {name}client.elf
 """
 
 TEST = '''\
-"""The {name} server (servers/{name}/): init starts it from the manifest,
-then its client (tests/user/{name}client/), which looks it up and calls it."""
+"""The {name} server (servers/{name}/): the scenario scenarios/{name} boots
+the pager and init, which starts the server and then its client
+(tests/user/{name}client/), which looks it up and calls it."""
 
 import mica
 import pytest
 
-USER = mica.BUILD / "user"
-MODULES = [USER / "pager.elf", USER / "init.elf", USER / "{name}.elf", USER / "{name}client.elf",
-           mica.ROOT / "tests" / "system" / "manifests" / "{name}" / "manifest"]
 IDS = ["lookup", "ping"]
 
 
 @pytest.fixture(scope="module")
 def run():
-    r = mica.boot(cmdline=mica.SYSTEM_CMDLINE, modules=MODULES)
+    r = mica.boot_scenario("{name}")
     assert r.rc == mica.EXIT_SUCCESS, r.log
     return r
 
@@ -259,7 +269,7 @@ def main(argv):
         f"servers/{name}/main.c": SERVER_MAIN,
         f"servers/{name}/README.md": SERVER_README,
         f"tests/user/{name}client/main.c": CLIENT_MAIN,
-        f"tests/system/manifests/{name}/manifest": MANIFEST,
+        f"scenarios/{name}": SCENARIO,
         f"tests/system/test_{name}.py": TEST,
     }
     for rel, template in files.items():
@@ -267,9 +277,8 @@ def main(argv):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(template.format(name=name, number=number))
         print(f"new-server: wrote {rel}")
-    print(f"new-server: {name} is interface {number}; make test builds and boots it "
-          f"(alone: python3 -m pytest tests/system/test_{name}.py after make system-test's "
-          f"build)")
+    print(f"new-server: {name} is interface {number}; make run SCENARIO={name} boots it, make "
+          f"test tests it (alone: /usr/bin/python3 -m pytest tests/system/test_{name}.py)")
 
 
 if __name__ == "__main__":

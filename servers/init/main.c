@@ -6,6 +6,7 @@
  * (README.md), and the orphans it adopts (orphans.c). Arguments: `exit_when_done` (the pager adds
  * it for the kernel command line option init.exit_when_done), `manifest=<module>`.
  */
+#include <mica/errname.h>
 #include <startup.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -71,17 +72,17 @@ int main(int argc, char **argv)
 	}
 	/* Our endpoint, and the pager hands it out from now on. */
 	if ((r = mica_endpoint_create()) < 0) {
-		printf("init: no endpoint: error %ld\n", (long)r);
+		printf("init: no endpoint: error %s\n", mica_error_name(r));
 		return 2;
 	}
 	mica_handle_t ep = (mica_handle_t)r;
 
 	if ((rc = pager_set_names(init_pager, ep)) < 0) {
-		printf("init: pager.set_names: error %d\n", rc);
+		printf("init: pager.set_names: error %s\n", mica_error_name(rc));
 		return 3;
 	}
 	if ((rc = manifest_load(manifest)) < 0)
-		printf("init: no manifest \"%s\": error %d\n", manifest, rc);
+		printf("init: no manifest \"%s\": error %s\n", manifest, mica_error_name(rc));
 	printf("init: %u entries\n", nentries);
 	supervise_poll(); /* starts the first entries */
 	maybe_exit();
@@ -94,6 +95,6 @@ int main(int argc, char **argv)
 	server.idle = idle;
 	server.timeout_ns = supervise_timeout();
 	r = ipc_serve(&server, ep);
-	printf("init: serving ended: error %ld\n", (long)r);
+	printf("init: serving ended: error %s\n", mica_error_name(r));
 	return 4;
 }

@@ -8,6 +8,7 @@
  * has not registered within its deadline is logged and left running, and
  * the entries after it start (README.md).
  */
+#include <mica/errname.h>
 #include <mica/fault.h>
 #include <stdio.h>
 
@@ -35,7 +36,7 @@ static int start(struct entry *e)
 	int rc = pager_spawn_with(init_pager, e->module, e->args, &lim, &pid);
 
 	if (rc < 0) {
-		printf("init: cannot start %s: error %d\n", e->module, rc);
+		printf("init: cannot start %s: error %s\n", e->module, mica_error_name(rc));
 		e->done = true;
 		e->pid = 0;
 		return rc;

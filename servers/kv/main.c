@@ -5,6 +5,7 @@
  */
 #include <idl/kv_server.h>
 #include <idl/names_client.h>
+#include <mica/errname.h>
 #include <startup.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,26 +47,26 @@ int main(void)
 	int64_t r = mica_endpoint_create();
 
 	if (r < 0) {
-		printf("kv: no endpoint: error %ld\n", (long)r);
+		printf("kv: no endpoint: error %s\n", mica_error_name(r));
 		return 1;
 	}
 	mica_handle_t ep = (mica_handle_t)r;
 
 	/* Others get a send-only copy: only we receive on ep. */
 	if ((r = mica_handle_mint(ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, 1)) < 0) {
-		printf("kv: mint: error %ld\n", (long)r);
+		printf("kv: mint: error %s\n", mica_error_name(r));
 		return 2;
 	}
 	int rc = names_register_name(rt_names_handle(), "kv", (mica_handle_t)r);
 
 	if (rc < 0) {
-		printf("kv: register: error %d\n", rc);
+		printf("kv: register: error %s\n", mica_error_name(rc));
 		return 3;
 	}
 	/* The pager backs pages on first touch; the kernel copies only into mapped ones. */
 	memset(&server, 0, sizeof(server));
 	kv_server_init(&server, &handlers, 0);
 	r = ipc_serve(&server, ep);
-	printf("kv: serving ended: error %ld\n", (long)r);
+	printf("kv: serving ended: error %s\n", mica_error_name(r));
 	return 4;
 }

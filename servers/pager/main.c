@@ -9,6 +9,7 @@
  * process is left, so that idle=exit can end the run.
  */
 #include <idl/pager_server.h>
+#include <mica/errname.h>
 
 #include "cmdparse.h"
 #include "pager.h"
@@ -404,7 +405,9 @@ int main(const struct mica_bootinfo *bi)
 
 	(void)mica_mem_stats(&at_start);
 	if ((r = pool_init()) < 0) {
-		log_str("pager: cannot set up the pool\n");
+		log_str("pager: cannot set up the pool: error ");
+		log_str(mica_error_name(r));
+		log_str("\n");
 		return 2;
 	}
 	if (cmdline_opt("pager.meta", init, sizeof(init)))
@@ -437,7 +440,9 @@ int main(const struct mica_bootinfo *bi)
 	if ((r = process_spawn(0, init, args, 0, 0, &pid)) < 0) {
 		log_str("pager: cannot start init \"");
 		log_str(init);
-		log_str("\"\n");
+		log_str("\": error ");
+		log_str(mica_error_name(r));
+		log_str("\n");
 		return 5;
 	}
 	process_set_init(pid);

@@ -18,7 +18,7 @@ HOST_BUILD := build/host
 
 HOST_TESTS := test_memmap test_mb2 test_frame test_pt test_format test_handle test_elf \
 	test_ipc test_syscall_args test_buddy test_region test_idl test_pager_elf test_malloc \
-	test_printf test_string test_cmdparse test_cmdline
+	test_printf test_string test_cmdparse test_cmdline test_errname
 
 # The IDL stubs test_idl runs (when this file is used on its own, too).
 ifndef IDL_OUT
@@ -46,6 +46,7 @@ HOST_SRCS_test_printf := runtime/format.c runtime/string.c
 HOST_SRCS_test_string := runtime/string.c
 HOST_SRCS_test_cmdparse := lib/cmdparse.c
 HOST_SRCS_test_cmdline := kernel/cmdline.c lib/cmdparse.c
+HOST_SRCS_test_errname := lib/errname.c
 HOST_FLAGS_test_idl := -I. -I$(dir $(IDL_OUT))
 
 HOST_HEADERS := $(wildcard include/mica/*.h kernel/*.h kernel/arch/x86_64/*.h \
@@ -66,7 +67,7 @@ $(foreach t,$(HOST_TESTS),$(eval $(call HOST_TEST_RULE,$(t))))
 # the kernel) build as freestanding C with only the ABI
 # headers (no kernel/, no libc) and call nothing outside themselves.
 PAGER_STANDALONE := servers/pager/buddy.c servers/pager/region.c servers/pager/elf.c \
-	lib/cmdparse.c
+	lib/cmdparse.c lib/errname.c
 $(HOST_BUILD)/pager-standalone.ok: $(PAGER_STANDALONE) $(wildcard servers/pager/*.h \
 		include/mica/*.h) tests/host/host.mk
 	@mkdir -p $(@D)

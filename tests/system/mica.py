@@ -120,3 +120,23 @@ def boot(cmdline="ready=exit", mem="128M", cpu="max", loader="multiboot2", modul
     if stays_up:
         raise AssertionError(f"QEMU exited with {p.returncode}, expected it to stay up:\n{log}")
     return Run(p.returncode, log)
+
+
+def scenario(name):
+    """The scenario scenarios/<name> (tools/scenario.py), its inline manifest written."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("scenario", ROOT / "tools" / "scenario.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    s = tool.parse(name)
+    tool.write_inline(s)
+    return s
+
+
+def boot_scenario(name, cmdline="", **kw):
+    """Boot scenarios/<name> as `make run SCENARIO=<name>` does (its modules, memory size and
+    command line, with cmdline added) and return the Run; other arguments go to boot()."""
+    s = scenario(name)
+    kw.setdefault("mem", s.mem)
+    return boot(cmdline=" ".join(w for w in (s.cmdline, cmdline) if w),
+                modules=[ROOT / m for m in s.modules], **kw)

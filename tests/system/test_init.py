@@ -11,7 +11,7 @@ import pytest
 USER = mica.BUILD / "user"
 MODULES = [USER / "pager.elf", USER / "init.elf", USER / "nametest.elf",
            mica.ROOT / "tests" / "system" / "manifests" / "init" / "manifest"]
-# Every test program at once (make test-inside uses the same list).
+# The test programs init runs at once, as the scenario `tests` boots them (make test-inside).
 INSIDE = [USER / n for n in ("pager.elf", "init.elf", "nametest.elf", "kv.elf", "kvclient.elf",
                              "rthello.elf")] + [mica.ROOT / "boot" / "tests"]
 INSIDE_CMDLINE = mica.SYSTEM_CMDLINE + " init.args=manifest=tests"

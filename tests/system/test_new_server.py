@@ -1,9 +1,13 @@
 """make new-server works: in a scratch copy of the tree, make new-server
-NAME=demo, build with no Makefile edit, and run the generated test_demo.py
-there (tools/new-server.py, docs/ADDING_A_SERVER.md). The build folder is
-copied too (without its ISOs), so only what demo changes is rebuilt."""
+NAME=demo, build with no Makefile edit, boot it with `make run
+SCENARIO=demo` (the scenario it made, scenarios/demo) and see the server
+register and its client pass, and run the generated test_demo.py there
+(tools/new-server.py, docs/ADDING_A_SERVER.md, docs/SCENARIOS.md). The build
+folder is copied too (without its ISOs), so only what demo changes is
+rebuilt."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +17,7 @@ import pytest
 
 NAME = "demo"
 GENERATED = [f"servers/{NAME}/", f"idl/{NAME}.idl", f"tests/user/{NAME}client/",
-             f"tests/system/manifests/{NAME}/", f"tests/system/test_{NAME}.py"]
+             f"scenarios/{NAME}", f"tests/system/test_{NAME}.py"]
 
 
 def tree_files():
@@ -76,6 +80,26 @@ def test_new_server_builds_boots_and_passes(scratch):
     assert r.returncode == 0, r.stdout + r.stderr
     assert (scratch / "build" / "user" / f"{NAME}.elf").exists()
     assert (scratch / "build" / "user" / f"{NAME}client.elf").exists()
+    # make run SCENARIO=demo: the scenario new-server wrote boots the server (it registers)
+    # and its client; its command line ends the run (QEMU's status 33: make reports it).
+    r = subprocess.run(["make", "-s", "run", f"SCENARIO={NAME}"], cwd=scratch, env=env(),
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=mica.BOOT_TIMEOUT)
+    log = r.stdout.replace("\r", "")
+    assert re.search(rf"^init: {NAME} registered by pid \d+$", log, re.M), log + r.stderr
+    assert f"TEST {NAME}.ping PASS" in log and "init: ready" in log, log
+    assert "init: done, 0 programs failed" in log, log
+    # Into make run itself: one line in boot/manifest, no Makefile edit (the default
+    # scenario boots every program its manifests name); made to end by CMDLINE.
+    with open(scratch / "boot" / "manifest", "a") as f:
+        f.write(f"server {NAME}.elf\n")
+    r = subprocess.run(["make", "-s", "run", "CMDLINE=idle=exit pager.exit_when_idle "
+                        "init.exit_when_done"], cwd=scratch, env=env(), stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=mica.BOOT_TIMEOUT)
+    log = r.stdout.replace("\r", "")
+    assert re.search(rf"^init: {NAME} registered by pid \d+$", log, re.M), log + r.stderr
+    assert "init: kv registered by pid" in log and "cannot start" not in log, log
+    assert "init: done, 0 programs failed" in log, log
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                         f"tests/system/test_{NAME}.py"], cwd=scratch, env=env(),
                        capture_output=True, text=True, timeout=180)

@@ -1,5 +1,7 @@
 """tools/testrun.py (make test-one, make test-inside): finding a test by its id."""
 
+import importlib.util
+import re
 import subprocess
 
 import mica
@@ -24,3 +26,15 @@ def test_one_id_runs_only_that_test():
 def test_usage():
     p = subprocess.run(TOOL, capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "inside" in p.stderr
+
+
+def test_the_usage_examples_exist():
+    """The ids testrun's usage gives as examples are real tests."""
+    spec = importlib.util.spec_from_file_location("testrun", mica.ROOT / "tools" / "testrun.py")
+    testrun = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(testrun)
+    examples = re.search(r"\(e\.g\.(.*?)\)", testrun.__doc__, re.S).group(1)
+    ids = [w.strip(" ,\n") for w in examples.split(",")]
+    assert len(ids) >= 3, ids
+    for test_id in ids:
+        assert testrun.nodes(test_id), f"no test with id {test_id!r}"

@@ -25,6 +25,7 @@
 #include <idl/echo_server.h>
 #include <idl/names_client.h>
 #include <idl/pager_client.h>
+#include <mica/errname.h>
 #include <startup.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +95,7 @@ static int serve_as(const char *name)
 	int rc = names_register_name(rt_names_handle(), name, send);
 
 	if (rc < 0) {
-		printf("nametest: register %s: error %d\n", name, rc);
+		printf("nametest: register %s: error %s\n", name, mica_error_name(rc));
 		return 3;
 	}
 	/* The same name again: taken. */
@@ -119,7 +120,7 @@ static int crash(void)
 	rc = names_lookup(rt_names_handle(), "nt.echo", &echo);
 
 	if (rc < 0) {
-		printf("nametest: crash: no nt.echo: error %d\n", rc);
+		printf("nametest: crash: no nt.echo: error %s\n", mica_error_name(rc));
 		return 1;
 	}
 	if (echo_get(echo, "crashed", data, &len) == MICA_ENOENT) {

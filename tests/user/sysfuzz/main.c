@@ -24,6 +24,7 @@
  * take its memory away (no brk, map, unmap, give, kill, spawn, kv put).
  */
 #include <idl/kv_client.h>
+#include <mica/errname.h>
 #include <mica/fault.h>
 #include <mica/idl.h>
 #include <stdlib.h>
@@ -649,17 +650,17 @@ static int health(void)
 	int rc = pager_stats(pager, &f, &t, &l, &d, &u);
 
 	if (rc < 0) {
-		printf("%s: pager.stats: error %d\n", who, rc);
+		printf("%s: pager.stats: error %s\n", who, mica_error_name(rc));
 		return 1;
 	}
 	if ((rc = names_lookup(names, "kv", &k)) < 0) {
-		printf("%s: names.lookup kv: error %d\n", who, rc);
+		printf("%s: names.lookup kv: error %s\n", who, mica_error_name(rc));
 		return 1;
 	}
 	rc = kv_count(k, &n);
 	mica_handle_close(k);
 	if (rc < 0) {
-		printf("%s: kv.count: error %d\n", who, rc);
+		printf("%s: kv.count: error %s\n", who, mica_error_name(rc));
 		return 1;
 	}
 	return 0;
@@ -712,7 +713,7 @@ int main(int argc, char **argv)
 	                    MICA_PAGER_MAP_FIXED | MICA_PAGER_MAP_FILL, &at)) < 0 ||
 	    (rc = pager_map(pager, scr + 64 * PAGE, 1, MICA_MAP_READ | MICA_MAP_WRITE, 0,
 	                    &unbacked)) < 0) {
-		printf("%s: scratch: error %d\n", who, rc);
+		printf("%s: scratch: error %s\n", who, mica_error_name(rc));
 		return 4;
 	}
 	if (names != MICA_HANDLE_NONE && names_lookup(names, "kv", &kv) == 0)
@@ -734,7 +735,7 @@ int main(int argc, char **argv)
 		         (unsigned long)rng_next(&cr), (unsigned long)(ncalls / 8),
 		         (unsigned long)(c % (sizeof(ends) / sizeof(ends[0]))));
 		if ((rc = pager_spawn(pager, "sysfuzz.elf", args, &pids[c])) < 0) {
-			printf("sysfuzz: spawn: error %d\n", rc);
+			printf("sysfuzz: spawn: error %s\n", mica_error_name(rc));
 			failures++;
 		}
 	}
