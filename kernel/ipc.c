@@ -136,23 +136,26 @@ static void endpoint_close(struct endpoint *ep)
 		wake(t, MICA_EPEER);
 }
 
-/* A thread names ep as its pager or supervisor: a reference, counted apart. */
+/* A thread names ep as its pager or supervisor: a reference, but not a receiver. */
 void endpoint_hold(struct endpoint *ep)
 {
 	kobj_ref(&ep->obj);
-	ep->users++;
 }
 
 void endpoint_drop(struct endpoint *ep)
 {
-	ep->users--;
 	kobj_unref(&ep->obj);
 }
 
-/* A reference went: if only threads' remain, no handle is left to receive with. */
+/*
+ * A reference went. With the last receive handle the endpoint dies: send
+ * handles and threads naming it may keep it allocated, but nobody can
+ * ever receive on it again, so its queued senders, and every later send
+ * or call, get MICA_EPEER instead of waiting for ever.
+ */
 void endpoint_unreferenced(struct endpoint *ep)
 {
-	if (!ep->closed && ep->obj.refs == ep->users)
+	if (!ep->closed && ep->obj.recv_handles == 0)
 		endpoint_close(ep);
 }
 
