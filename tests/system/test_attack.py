@@ -228,6 +228,17 @@ def test_ordeal_dead_servers_name_dropped(server_killed_run):
         "TEST ordeal.death.server_name_dropped PASS"], r.log
 
 
+def test_dead_servers_name_dropped_unasked(server_killed_run):
+    """Init drops the killed server's name before anyone looks it up: the pager's
+    names.exited hint (sent for every process that ends), or init's sweep every second."""
+    log = server_killed_run.log
+    # Twice: the warm-up pass and the counted one; each drop comes before its lookup.
+    before = log.split("ordeal: looking up ordeal.srv")[:-1]
+    assert len(before) == 2, log
+    for part in before:
+        assert re.search(r"^init: ordeal\.srv dropped: pid \d+ has ended$", part, re.M), log
+
+
 def main(argv):
     if len(argv) not in (3, 4) or not all(a.isdigit() for a in argv[1:]):
         print("usage: test_attack.py SEED CALLS [TRACE]", file=sys.stderr)
