@@ -64,7 +64,7 @@ def fuzz(seed, calls, timeout=None, trace=None):
 
 # ---- the system-call fuzzer ----
 
-FUZZ_IDS = ["calls", "children", "health", "frames"]
+FUZZ_IDS = ["plant", "calls", "children", "health", "frames"]
 
 
 @pytest.fixture(scope="module")
