@@ -381,8 +381,9 @@ static int endpoint_get(uint64_t h, uint32_t right, struct endpoint **ep, uint64
  * send, try_send and call on the endpoint in RDI. Errors: MICA_EBADH,
  * MICA_ERIGHTS (no send right), the descriptor's errors (extra_check,
  * wait_check), MICA_EAGAIN (try_send with no receiver waiting),
- * MICA_EPEER (the endpoint was closed while waiting, or the server died
- * before replying), MICA_ETIMEDOUT (the descriptor's timeout passed).
+ * MICA_EPEER (the endpoint is dead: no receive handle is left, before or
+ * while waiting; or the server died before replying), MICA_ETIMEDOUT (the
+ * descriptor's timeout passed).
  */
 int64_t ipc_send(const struct syscall_args *s, bool block, bool call)
 {

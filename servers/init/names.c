@@ -65,26 +65,37 @@ static bool owner_gone(const struct name *n)
 	return pager_running(init_pager, n->owner, &live) == 0 && !live;
 }
 
+/* Drop name n (in use) if its owner has ended, and say so; whether it was dropped. */
+static bool drop_if_gone(struct name *n)
+{
+	if (!owner_gone(n))
+		return false;
+	printf("init: %s dropped: pid %lu has ended\n", n->name, (unsigned long)n->owner);
+	drop(n);
+	return true;
+}
+
 /* The live name `name`; a name whose owner has ended is dropped on the way. */
 static struct name *find(const char *name)
 {
-	for (unsigned i = 0; i < NAMES_MAX; i++) {
-		if (!table[i].name[0] || strcmp(table[i].name, name) != 0)
-			continue;
-		if (owner_gone(&table[i])) {
-			printf("init: %s dropped: pid %lu has ended\n", table[i].name,
-			       (unsigned long)table[i].owner);
-			drop(&table[i]);
-			return 0;
-		}
-		return &table[i];
-	}
+	for (unsigned i = 0; i < NAMES_MAX; i++)
+		if (table[i].name[0] && strcmp(table[i].name, name) == 0)
+			return drop_if_gone(&table[i]) ? 0 : &table[i];
+	return 0;
+}
+
+/* A free slot, or NULL if the table is full. */
+static struct name *free_slot_get(void)
+{
+	for (unsigned i = 0; i < NAMES_MAX; i++)
+		if (!table[i].name[0])
+			return &table[i];
 	return 0;
 }
 
 static int op_register_name(void *ctx, uint64_t badge, const char *name, mica_handle_t server)
 {
-	struct name *free_slot = 0;
+	struct name *free_slot;
 
 	(void)ctx;
 	/* A well-formed name, not taken, and room for it. */
@@ -96,9 +107,7 @@ static int op_register_name(void *ctx, uint64_t badge, const char *name, mica_ha
 		ipc_handle_drop(server);
 		return MICA_EEXIST;
 	}
-	for (unsigned i = 0; i < NAMES_MAX && !free_slot; i++)
-		if (!table[i].name[0])
-			free_slot = &table[i];
+	free_slot = free_slot_get();
 	if (!free_slot) {
 		ipc_handle_drop(server);
 		return MICA_ENOMEM;
@@ -161,13 +170,9 @@ void names_sweep(void)
 		return;
 	sweep_due = false;
 	swept_at = now;
-	for (unsigned i = 0; i < NAMES_MAX; i++) {
-		if (!table[i].name[0] || !owner_gone(&table[i]))
-			continue;
-		printf("init: %s dropped: pid %lu has ended\n", table[i].name,
-		       (unsigned long)table[i].owner);
-		drop(&table[i]);
-	}
+	for (unsigned i = 0; i < NAMES_MAX; i++)
+		if (table[i].name[0])
+			(void)drop_if_gone(&table[i]);
 }
 
 uint64_t names_timeout(void)
