@@ -177,8 +177,14 @@ void names_sweep(void)
 
 uint64_t names_timeout(void)
 {
-	for (unsigned i = 0; i < NAMES_MAX; i++)
-		if (table[i].name[0])
-			return (uint64_t)SWEEP_MS * MICA_NS_PER_MS;
+	for (unsigned i = 0; i < NAMES_MAX; i++) {
+		if (!table[i].name[0])
+			continue;
+		/* The time left until the next sweep is due (at least 1 ns). */
+		int64_t left =
+		    swept_at + (int64_t)SWEEP_MS * (int64_t)MICA_NS_PER_MS - mica_clock();
+
+		return left < 1 ? 1 : (uint64_t)left;
+	}
 	return IPC_FOREVER;
 }

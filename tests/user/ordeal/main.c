@@ -502,7 +502,7 @@ static void t_server_killed(void)
 	 * hint, or its sweep every second): test_attack.py checks that init's
 	 * log says so before the line below.
 	 */
-	mica_sleep(1200 * MICA_NS_PER_MS);
+	mica_sleep(1500 * MICA_NS_PER_MS);
 	printf("ordeal: looking up ordeal.srv\n");
 	/* Its name must go with it: a lookup now would hand out a dead server's endpoint. */
 	mica_handle_t stale = MICA_HANDLE_NONE;
