@@ -6,7 +6,10 @@
  * slot i (the lowest free) sets hint to i + 1; freeing slot i lowers hint to
  * i if it was above. Each call checks everything first and only then
  * changes the table, so a refused call leaves the table and every
- * reference count as they were.
+ * reference count as they were. Each object also counts the slots that
+ * hold it with MICA_RIGHT_RECV (recv_handles): install and uninstall keep
+ * that count, so copies, moves, mints and closes all keep it right, and an
+ * endpoint hears (through kobj_unref) when its last receive handle goes.
  */
 #include <mica/error.h>
 #include "handle.h"
@@ -36,6 +39,8 @@ static void install(struct handle_table *t, uint32_t i, struct kobj *obj, uint32
                     uint64_t badge)
 {
 	t->slot[i] = (struct handle){.obj = obj, .rights = rights, .badge = badge};
+	if (rights & MICA_RIGHT_RECV)
+		obj->recv_handles++;
 	t->count++;
 	t->hint = i + 1;
 }
@@ -45,6 +50,8 @@ static struct kobj *uninstall(struct handle_table *t, uint32_t i)
 {
 	struct kobj *obj = t->slot[i].obj;
 
+	if (t->slot[i].rights & MICA_RIGHT_RECV)
+		obj->recv_handles--;
 	t->slot[i] = (struct handle){.obj = NULL, .rights = 0, .badge = 0};
 	t->count--;
 	if (i < t->hint)

@@ -136,23 +136,26 @@ static void endpoint_close(struct endpoint *ep)
 		wake(t, MICA_EPEER);
 }
 
-/* A thread names ep as its pager or supervisor: a reference, counted apart. */
+/* A thread names ep as its pager or supervisor: a reference, but not a receiver. */
 void endpoint_hold(struct endpoint *ep)
 {
 	kobj_ref(&ep->obj);
-	ep->users++;
 }
 
 void endpoint_drop(struct endpoint *ep)
 {
-	ep->users--;
 	kobj_unref(&ep->obj);
 }
 
-/* A reference went: if only threads' remain, no handle is left to receive with. */
+/*
+ * A reference went. With the last receive handle the endpoint dies: send
+ * handles and threads naming it may keep it allocated, but nobody can
+ * ever receive on it again, so its queued senders, and every later send
+ * or call, get MICA_EPEER instead of waiting for ever.
+ */
 void endpoint_unreferenced(struct endpoint *ep)
 {
-	if (!ep->closed && ep->obj.refs == ep->users)
+	if (!ep->closed && ep->obj.recv_handles == 0)
 		endpoint_close(ep);
 }
 
@@ -378,8 +381,9 @@ static int endpoint_get(uint64_t h, uint32_t right, struct endpoint **ep, uint64
  * send, try_send and call on the endpoint in RDI. Errors: MICA_EBADH,
  * MICA_ERIGHTS (no send right), the descriptor's errors (extra_check,
  * wait_check), MICA_EAGAIN (try_send with no receiver waiting),
- * MICA_EPEER (the endpoint was closed while waiting, or the server died
- * before replying), MICA_ETIMEDOUT (the descriptor's timeout passed).
+ * MICA_EPEER (the endpoint is dead: no receive handle is left, before or
+ * while waiting; or the server died before replying), MICA_ETIMEDOUT (the
+ * descriptor's timeout passed).
  */
 int64_t ipc_send(const struct syscall_args *s, bool block, bool call)
 {

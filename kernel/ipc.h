@@ -11,8 +11,7 @@ struct endpoint {
 	struct kobj obj;
 	struct thread *senders, *senders_tail;
 	struct thread *receivers, *receivers_tail;
-	uint32_t users; /* references held by threads (as pager or supervisor) */
-	bool closed;    /* no handle left: nobody can receive here again */
+	bool closed; /* no receive handle left: nobody can receive here again */
 };
 
 enum ipc_state {

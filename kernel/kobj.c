@@ -1,7 +1,7 @@
 /*
  * Kernel objects: counting them, and releasing one whose last reference
- * is gone (by type). An endpoint also hears when only threads' references
- * are left (no handle: nobody can ever receive on it again).
+ * is gone (by type). An endpoint also hears of every other reference that
+ * goes, so that it dies when its last receive handle does.
  */
 #include "aspace.h"
 #include "ipc.h"
@@ -16,6 +16,7 @@ void kobj_init(struct kobj *o, uint32_t type)
 {
 	o->type = type;
 	o->refs = 1;
+	o->recv_handles = 0;
 	live++;
 }
 

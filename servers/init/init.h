@@ -22,6 +22,10 @@ extern mica_handle_t init_pager; /* the pager's endpoint, badged with our pid */
 extern const struct names_ops names_handlers;
 /* Drop every name process pid registered (it has ended). */
 void names_drop_owner(uint64_t pid);
+/* Drop the names of owners that have ended: after a names.exited hint, else every 1 s. */
+void names_sweep(void);
+/* How long init may wait before names_sweep is due (ns, or IPC_FOREVER: no names). */
+uint64_t names_timeout(void);
 
 /* ---- manifest.c: what to start ---- */
 

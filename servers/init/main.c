@@ -31,6 +31,14 @@ static void maybe_exit(void)
 	exit(failed ? 1 : 0); /* through the pager and the kernel, QEMU's exit status */
 }
 
+/* How long to wait for a message: until supervision or the names' sweep is due. */
+static uint64_t timeout(void)
+{
+	uint64_t a = supervise_timeout(), b = names_timeout();
+
+	return a < b ? a : b;
+}
+
 /* Every message: the names interface, then a look at the children (and maybe the end). */
 static int dispatch(const void *ops, void *ctx, const struct ipc_msg *req, struct ipc_msg *rep)
 {
@@ -38,18 +46,20 @@ static int dispatch(const void *ops, void *ctx, const struct ipc_msg *req, struc
 
 	supervise_poll();
 	orphans_poll();
+	names_sweep();
 	maybe_exit();
-	server.timeout_ns = supervise_timeout();
+	server.timeout_ns = timeout();
 	return rc;
 }
 
-/* No message in time: a look at the children and the deadlines all the same. */
+/* No message in time: a look at the children, the deadlines and the names all the same. */
 static void idle(void *ctx)
 {
 	(void)ctx;
 	supervise_poll();
+	names_sweep();
 	maybe_exit();
-	server.timeout_ns = supervise_timeout();
+	server.timeout_ns = timeout();
 }
 
 int main(int argc, char **argv)
@@ -93,7 +103,7 @@ int main(int argc, char **argv)
 	memset(&server, 0, sizeof(server));
 	ipc_server_init(&server, dispatch, &names_handlers, 0);
 	server.idle = idle;
-	server.timeout_ns = supervise_timeout();
+	server.timeout_ns = timeout();
 	r = ipc_serve(&server, ep);
 	printf("init: serving ended: error %s\n", mica_error_name(r));
 	return 4;

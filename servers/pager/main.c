@@ -153,6 +153,16 @@ static int op_kill_tree(void *ctx, uint64_t badge, uint64_t pid, uint64_t code)
 	return s ? process_kill(s, pid, code, true) : MICA_EPERM;
 }
 
+/* Whether pid runs: anyone may ask (init's name service does). */
+static int op_running(void *ctx, uint64_t badge, uint64_t pid, uint32_t *live)
+{
+	const struct space *s = space_by_pid(pid);
+
+	(void)ctx, (void)badge;
+	*live = s && s->state == SPACE_LIVE;
+	return 0;
+}
+
 static int op_children(void *ctx, uint64_t badge, uint32_t first, uint32_t *total, uint8_t *list,
                        uint32_t *len)
 {
@@ -311,6 +321,7 @@ static const struct pager_ops ops = {
     .kill = op_kill,
     .kill_tree = op_kill_tree,
     .children = op_children,
+    .running = op_running,
     .stats = op_stats,
     .free_blocks = op_free_blocks,
     .regions = op_regions,

@@ -52,10 +52,11 @@ mica_handle_t names_give(struct space *s)
 
 /*
  * Process s has ended. If it set the name service, the service is gone
- * (no later process gets it). If its parent set it, send the parent a
- * names.exited hint; a try-send, so the pager never blocks: if the parent
- * is not waiting in its receive, it is running and will ask pager.wait
- * itself (servers/init/README.md).
+ * (no later process gets it). Else send the service a names.exited hint,
+ * for any process (init waits for its children and drops the names of
+ * every process that ended); a try-send, so the pager never blocks: if
+ * init is not waiting in its receive, it is running and will ask
+ * pager.wait and pager.running itself (servers/init/README.md).
  */
 void names_ended(struct space *s)
 {
@@ -67,7 +68,7 @@ void names_ended(struct space *s)
 		names_owner = 0;
 		return;
 	}
-	if (s->parent == 0 || s->parent != names_owner || names_ep == MICA_HANDLE_NONE)
+	if (names_ep == MICA_HANDLE_NONE || names_owner == 0 || names_owner->state != SPACE_LIVE)
 		return;
 	(void)mica_try_send(names_ep, &m, 0);
 }

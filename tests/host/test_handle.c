@@ -115,16 +115,23 @@ static void check_table(const struct handle_table *t)
 	assert_int_equal(t->count, used);
 }
 
-/* Each object's count is the number of slots naming it, in all tables. */
+/*
+ * Each object's count is the number of slots naming it, in all tables,
+ * and its receive count the number of those with MICA_RIGHT_RECV.
+ */
 static void check_refs(void)
 {
 	for (int k = 0; k < NOBJ; k++) {
-		uint32_t n = 0;
+		uint32_t n = 0, recv = 0;
 
 		for (int t = 0; t < NTAB; t++)
-			for (uint32_t i = 0; i < tab[t].cap; i++)
+			for (uint32_t i = 0; i < tab[t].cap; i++) {
 				n += tab[t].slot[i].obj == &objs[k];
+				recv += tab[t].slot[i].obj == &objs[k] &&
+				        (tab[t].slot[i].rights & MICA_RIGHT_RECV);
+			}
 		assert_int_equal(objs[k].refs, n);
+		assert_int_equal(objs[k].recv_handles, recv);
 	}
 }
 
@@ -139,8 +146,10 @@ static int teardown(void **state)
 		check_table(&tab[t]);
 		assert_int_equal(tab[t].count, 0);
 	}
-	for (int k = 0; k < NOBJ; k++)
+	for (int k = 0; k < NOBJ; k++) {
 		assert_int_equal(objs[k].refs, 0);
+		assert_int_equal(objs[k].recv_handles, 0);
+	}
 	for (int t = 0; t < NTAB; t++) {
 		free(tab[t].slot);
 		tab[t].slot = NULL;
@@ -675,6 +684,53 @@ static void test_mint_refusals(void **state)
 
 /* ---- clear ---- */
 
+/*
+ * The receive count follows every slot with MICA_RIGHT_RECV: alloc, copy
+ * and mint add one only when the new slot keeps the right, a move keeps
+ * it, close and clear take it away; and a refused call leaves it alone.
+ */
+static void test_receive_count(void **state)
+{
+	mica_handle_t h, c, m, mv, x;
+
+	(void)state;
+	assert_int_equal(handle_alloc(A, EP0, RALL, 0, &h), MICA_OK);
+	assert_int_equal(EP0->recv_handles, 1);
+	assert_int_equal(handle_alloc(A, EP0, MICA_RIGHT_SEND | MICA_RIGHT_COPY, 0, &x), MICA_OK);
+	assert_int_equal(EP0->recv_handles, 1);
+	/* A copy that keeps the right counts; one that drops it does not. */
+	assert_int_equal(handle_copy(A, h, B, RALL, &c), MICA_OK);
+	assert_int_equal(EP0->recv_handles, 2);
+	assert_int_equal(handle_copy(A, h, B, ~(uint32_t)MICA_RIGHT_RECV, &x), MICA_OK);
+	assert_int_equal(EP0->recv_handles, 2);
+	/* A badged mint, with and without it. */
+	assert_int_equal(handle_mint(A, h, RALL, 7, &m), MICA_OK);
+	assert_int_equal(EP0->recv_handles, 3);
+	assert_int_equal(handle_mint(A, h, MICA_RIGHT_SEND, 8, &x), MICA_OK);
+	assert_int_equal(EP0->recv_handles, 3);
+	check_refs();
+	/* A move keeps it; within a table too. */
+	assert_int_equal(handle_move(A, m, C, &mv), MICA_OK);
+	assert_int_equal(EP0->recv_handles, 3);
+	assert_int_equal(handle_move(C, mv, C, &mv), MICA_OK);
+	assert_int_equal(EP0->recv_handles, 3);
+	/* A move into a full table is refused and changes nothing. */
+	for (uint32_t i = C->count; i < C->cap; i++)
+		assert_int_equal(handle_alloc(C, AS0, RALL, 0, &x), MICA_OK);
+	assert_int_equal(handle_move(A, h, C, &x), MICA_ENOMEM);
+	assert_int_equal(EP0->recv_handles, 3);
+	check_refs();
+	/* Closing and clearing take it away. */
+	assert_int_equal(handle_close(A, h), MICA_OK);
+	assert_int_equal(EP0->recv_handles, 2);
+	handle_table_clear(C);
+	assert_int_equal(EP0->recv_handles, 1);
+	assert_int_equal(handle_close(B, c), MICA_OK);
+	assert_int_equal(EP0->recv_handles, 0);
+	assert_true(EP0->refs > 0); /* send handles remain */
+	check_refs();
+}
+
 static void test_clear_releases_once(void **state)
 {
 	(void)state;
@@ -987,6 +1043,7 @@ int main(void)
 	    T(test_copy_move_into_full_table_change_nothing),
 	    T(test_mint_badges),
 	    T(test_mint_refusals),
+	    T(test_receive_count),
 	    T(test_clear_releases_once),
 	    T(test_random_workload),
 	};

@@ -404,6 +404,14 @@ static int64_t sys(struct fthread *t, uint64_t nr, uint64_t rdi)
 	return (int64_t)t->f.rax;
 }
 
+/* Thread t's handle_mint(h, mask, 0): an unbadged copy of h with rights & mask. */
+static mica_handle_t mint(struct fthread *t, mica_handle_t h, uint32_t mask)
+{
+	t->f.rsi = mask;
+	t->f.rdx = 0;
+	return (mica_handle_t)sys(t, MICA_SYS_HANDLE_MINT, (uint64_t)h);
+}
+
 /* The message registers, as include/mica/ipc.h orders them: label, then words 0-7. */
 static uint64_t *word_reg(struct trap_frame *f, int i)
 {
@@ -1299,6 +1307,78 @@ static void test_endpoint_closed_while_held_by_a_thread(void **state)
 	assert_int_equal(frames_used(), 0);
 }
 
+/*
+ * The endpoint dies with its last receive handle, though send handles
+ * (and so the object) remain: a queued caller and a queued sender hear
+ * MICA_EPEER, and so does every later send, call or try_send at once.
+ */
+static void test_endpoint_dies_with_last_receive_handle(void **state)
+{
+	(void)state;
+	msg_put(cli, LABEL, 70, false);
+	expect_blocked(cli, sys(cli, MICA_SYS_IPC_CALL, (uint64_t)ha));
+	msg_put(cli2, LABEL, 71, false);
+	expect_blocked(cli2, sys(cli2, MICA_SYS_IPC_SEND, (uint64_t)hc));
+	/* A send-only copy made from the receive handle does not count as a receiver. */
+	const mica_handle_t hsend = mint(srv, hb, MICA_RIGHT_SEND);
+	assert_true(hsend >= 0);
+	assert_int_equal(ep->obj.recv_handles, 2);
+	assert_int_equal(handle_close(&ta->as.handles, ha_recv), MICA_OK);
+	assert_int_equal(cli->t.state, THREAD_BLOCKED);
+	assert_int_equal(cli2->t.state, THREAD_BLOCKED);
+	assert_false(ep->closed);
+	/* The last receive handle: both waiters hear it; the object lives on. */
+	assert_int_equal(sys(srv, MICA_SYS_HANDLE_CLOSE, (uint64_t)hb), MICA_OK);
+	assert_true(ep->closed);
+	assert_int_equal(ep->obj.recv_handles, 0);
+	expect_woken(cli, MICA_EPEER);
+	expect_woken(cli2, MICA_EPEER);
+	assert_int_equal(frames_used(), 2);
+	/* Later sends of every kind fail at once, from any send handle. */
+	msg_put(cli2, LABEL, 72, false);
+	assert_int_equal(sys(cli2, MICA_SYS_IPC_SEND, (uint64_t)hc), MICA_EPEER);
+	assert_int_equal(sys(cli2, MICA_SYS_IPC_TRY_SEND, (uint64_t)hc), MICA_EPEER);
+	msg_put(cli, LABEL, 73, false);
+	assert_int_equal(sys(cli, MICA_SYS_IPC_CALL, (uint64_t)ha), MICA_EPEER);
+	msg_put(srv, LABEL, 74, false);
+	assert_int_equal(sys(srv, MICA_SYS_IPC_CALL, (uint64_t)hsend), MICA_EPEER);
+	assert_null(ep->senders);
+	assert_null(ep->receivers);
+	/* The last handle of any kind frees it. */
+	assert_int_equal(sys(srv, MICA_SYS_HANDLE_CLOSE, (uint64_t)hsend), MICA_OK);
+	assert_int_equal(sys(cli, MICA_SYS_HANDLE_CLOSE, (uint64_t)ha), MICA_OK);
+	assert_int_equal(frames_used(), 2);
+	assert_int_equal(sys(cli2, MICA_SYS_HANDLE_CLOSE, (uint64_t)hc), MICA_OK);
+	assert_int_equal(frames_used(), 1);
+}
+
+/*
+ * A thread blocked in receive when its task's last receive handle is
+ * closed hears MICA_EPEER; moving a receive handle to another task, or
+ * copying it, keeps the endpoint alive.
+ */
+static void test_endpoint_dies_under_a_receiver(void **state)
+{
+	(void)state;
+	srv_waits(srv, false);
+	assert_int_equal(sys(cli, MICA_SYS_HANDLE_CLOSE, (uint64_t)ha_recv), MICA_OK);
+	/* A copy with the receive right, then the original closed: still alive. */
+	const mica_handle_t hcopy = mint(srv2, hb, MICA_RIGHT_RECV | MICA_RIGHT_COPY);
+	assert_true(hcopy >= 0);
+	assert_int_equal(sys(srv2, MICA_SYS_HANDLE_CLOSE, (uint64_t)hb), MICA_OK);
+	assert_int_equal(srv->t.state, THREAD_BLOCKED);
+	/* Moved to another table: still one receiver. */
+	mica_handle_t moved;
+	assert_int_equal(handle_move(&tb->as.handles, hcopy, &tc->as.handles, &moved), MICA_OK);
+	assert_int_equal(ep->obj.recv_handles, 1);
+	assert_false(ep->closed);
+	assert_int_equal(srv->t.state, THREAD_BLOCKED);
+	/* Closed there: the receiver blocked on it hears it. */
+	assert_int_equal(handle_close(&tc->as.handles, moved), MICA_OK);
+	expect_woken(srv, MICA_EPEER);
+	assert_true(ep->closed);
+}
+
 /* ---- call and reply ---- */
 
 /* The whole round: call, receive, reply_recv; the reply carries no badge. */
@@ -2023,6 +2103,8 @@ int main(void)
 	    T(test_endpoint_closed_wakes_waiters),
 	    T(test_endpoint_closed_wakes_senders),
 	    T(test_endpoint_closed_while_held_by_a_thread),
+	    T(test_endpoint_dies_with_last_receive_handle),
+	    T(test_endpoint_dies_under_a_receiver),
 	    T(test_call_and_reply_recv),
 	    T(test_call_to_waiting_server_then_reply),
 	    T(test_fast_path_round_trip),

@@ -64,7 +64,7 @@ def fuzz(seed, calls, timeout=None, trace=None):
 
 # ---- the system-call fuzzer ----
 
-FUZZ_IDS = ["calls", "children", "health", "frames"]
+FUZZ_IDS = ["plant", "calls", "children", "health", "frames"]
 
 
 @pytest.fixture(scope="module")
@@ -212,9 +212,6 @@ def server_killed_run():
     return boot_attack("srvkill", ["ordeal.elf"], ["program ordeal.elf server_killed"])
 
 
-@pytest.mark.xfail(strict=True, reason="NEW bug: callers queued on an endpoint whose only "
-                   "receiver was killed wait for ever (the endpoint lives on: the callers' own "
-                   "SEND handles, and init's copy from names.register_name); see docs/TESTING.md")
 def test_ordeal_server_killed_with_clients_queued(server_killed_run):
     """A server child takes one call and is killed with two more callers queued: all three
     must end with MICA_EPEER (exit code 15) within a bound, and the counts come back."""
@@ -224,14 +221,22 @@ def test_ordeal_server_killed_with_clients_queued(server_killed_run):
     check_clean(r)
 
 
-@pytest.mark.xfail(strict=True, reason="NEW bug: init drops the names a process registered only "
-                   "when it is one of init's own manifest programs; a name registered by any other "
-                   "process outlives it (servers/init/supervise.c names_drop_owner)")
 def test_ordeal_dead_servers_name_dropped(server_killed_run):
     """After the server child is killed, looking up its name gives MICA_ENOENT."""
     r = server_killed_run
     assert r.results("ordeal.death.server_name_dropped") == [
         "TEST ordeal.death.server_name_dropped PASS"], r.log
+
+
+def test_dead_servers_name_dropped_unasked(server_killed_run):
+    """Init drops the killed server's name before anyone looks it up: the pager's
+    names.exited hint (sent for every process that ends), or init's sweep every second."""
+    log = server_killed_run.log
+    # Twice: the warm-up pass and the counted one; each drop comes before its lookup.
+    before = log.split("ordeal: looking up ordeal.srv")[:-1]
+    assert len(before) == 2, log
+    for part in before:
+        assert re.search(r"^init: ordeal\.srv dropped: pid \d+ has ended$", part, re.M), log
 
 
 def main(argv):

@@ -27,6 +27,7 @@ IDS = [
     "ipc.errors",
     "ipc.peer_gone",
     "ipc.endpoint_closed",
+    "ipc.receiver_closed",
     "time.clock",
     "time.recv_timeout",
     "time.recv_in_time",
@@ -107,7 +108,7 @@ def test_killed_threads_are_named_with_the_cause(run):
 
 def test_exit_codes_reported(run):
     codes = [int(c) for c in re.findall(r"^thread \d+ exited: code (-?\d+)$", run.log, re.M)]
-    # main 0, the endpoint-closed waiter 0, the echo server 7 (asked to die), spinners 100,
+    # main 0, the endpoint-closed waiter 0, the receiver-closed sender 0, the echo server 7 (asked to die), spinners 100,
     # 101, thread.exit_notice 5, the reply_lost server 0, handle.give's thread in another
     # address space 21, thread.priority_limits' two threads 0 and 0, sched.no_starvation's
     # producer and other thread 0 and 0, sched.wake_preempts' receiver 0, cpu.flags_switch's
@@ -115,7 +116,7 @@ def test_exit_codes_reported(run):
     # workers and cpu.fpu_fresh's thread 0, 0 and 0, cpu.segs_per_thread's two workers 0 and 0;
     # and the time.* helpers, 0 each: recv_in_time 2, poll 1, leaves_queue 2,
     # endpoint_closed 1, call_timeout 1, deadline_race 16 (8 rounds of 2), wake_priority 2
-    assert sorted(codes) == [0] * (16 + 25) + [5, 7, 21, 100, 101], run.log
+    assert sorted(codes) == [0] * (17 + 25) + [5, 7, 21, 100, 101], run.log
 
 
 MEMSTATS = re.compile(r"^memstats: reserve=(\d+) reserve_free=(\d+) pool=(\d+) pool_mapped=(\d+) "

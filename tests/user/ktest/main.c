@@ -454,6 +454,60 @@ static void test_ipc_endpoint_closed(void)
 	       waiter_result);
 }
 
+static volatile long sender_result = 1;
+
+static void blocked_sender(uint64_t e)
+{
+	struct mica_msg m = {.label = 0x77};
+
+	sender_result = mica_send((mica_handle_t)e, &m, 0);
+	mica_thread_exit(0);
+}
+
+/*
+ * An endpoint dies with its last receive handle, though send handles keep
+ * it: a sender queued on it gets MICA_EPEER, and so does every later send
+ * or call. A receive-only copy keeps it alive; a send-only one does not.
+ */
+static void test_ipc_receiver_closed(void)
+{
+	const char *id = "ipc.receiver_closed";
+	struct mica_msg m = {0};
+	long e = mica_endpoint_create(), r;
+
+	if (e < 0)
+		return result(id, "endpoint_create gave", e);
+	long s = mica_handle_mint((mica_handle_t)e, MICA_RIGHT_SEND, 0);
+	long rv = mica_handle_mint((mica_handle_t)e, MICA_RIGHT_RECV, 0);
+
+	if (s < 0 || rv < 0)
+		return result(id, "mint gave", s < 0 ? s : rv);
+	/* A receive-only copy keeps it alive when the original goes. */
+	mica_handle_close((mica_handle_t)e);
+	if ((r = mica_try_send((mica_handle_t)s, &m, 0)) != MICA_EAGAIN)
+		return result(id, "try_send with a receiver left gave", r);
+	spawn(blocked_sender, 6, (uint64_t)s, MICA_HANDLE_NONE, MICA_HANDLE_NONE);
+	for (int i = 0; i < 5; i++)
+		mica_yield(); /* the sender queues */
+	if (sender_result != 1)
+		return result(id, "send returned early:", sender_result);
+	/* The last receive handle: the queued sender hears it. */
+	mica_handle_close((mica_handle_t)rv);
+	for (int i = 0; i < 5; i++)
+		mica_yield();
+	if (sender_result != MICA_EPEER)
+		return result(id, "queued sender got", sender_result);
+	/* Every later send on the send-only handle, at once. */
+	if ((r = mica_try_send((mica_handle_t)s, &m, 0)) != MICA_EPEER)
+		return result(id, "try_send gave", r);
+	if ((r = mica_send((mica_handle_t)s, &m, 0)) != MICA_EPEER)
+		return result(id, "send gave", r);
+	if ((r = mica_call((mica_handle_t)s, &m, 0)) != MICA_EPEER)
+		return result(id, "call gave", r);
+	mica_handle_close((mica_handle_t)s);
+	result(id, 0, 0);
+}
+
 static void test_ipc(void)
 {
 	long e = mica_endpoint_create();
@@ -469,6 +523,7 @@ static void test_ipc(void)
 	test_ipc_errors();
 	test_ipc_server_death(); /* the echo server is gone after this */
 	test_ipc_endpoint_closed();
+	test_ipc_receiver_closed();
 	mica_handle_close(ep);
 }
 

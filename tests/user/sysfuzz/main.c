@@ -41,6 +41,7 @@ static const char *who = "sysfuzz";
 static uint64_t scr;      /* 2 pages, backed, read-write; the next page unmapped */
 static uint64_t unbacked; /* 1 page of a region never touched: no frame behind it */
 static const char rodata_anchor[64] = "read-only";
+extern char _end[]; /* user.ld: the end of our image */
 static int failures;
 static uint64_t handles_made, ipc_to_servers;
 
@@ -355,6 +356,34 @@ static void recheck(uint64_t v)
 		m->live = false;
 }
 
+/*
+ * Would descriptor x move the pager or names handle away? The kernel
+ * moves x->send_handle with MICA_XFER_MOVE: then we would go on calling a
+ * slot that names something else, or nothing (the old seed-19 hang:
+ * docs/TESTING.md).
+ */
+static bool moves_protected(const struct mica_ipc_extra *x)
+{
+	return x->send_handle != MICA_HANDLE_NONE && x->send_xfer == MICA_XFER_MOVE &&
+	       is_protected((uint64_t)(int64_t)x->send_handle);
+}
+
+/*
+ * Make descriptor x, in our scratch pages, one the model can follow: it
+ * moves no protected handle, its sent handle is rechecked after the call
+ * (*sent), and a recv_handle left there from before is not read as new.
+ * A descriptor "anywhere" that lands in scratch holds what earlier calls
+ * left, which may be just such a move.
+ */
+static void guard(struct mica_ipc_extra *x, uint64_t *sent)
+{
+	if (moves_protected(x))
+		x->send_handle = MICA_HANDLE_NONE;
+	*sent = (uint64_t)(int64_t)x->send_handle;
+	if (x->recv_handle >= 0 && model((uint64_t)x->recv_handle) && hm[x->recv_handle].live)
+		x->recv_handle = -1; /* so a stale value is not read as new */
+}
+
 /* Failure: print what reproduces it. */
 static void bad_result(uint64_t i, uint64_t nr, const uint64_t *a, int64_t rc)
 {
@@ -384,6 +413,11 @@ static int64_t fuzz_ipc(struct rng *r, uint64_t nr, uint64_t h, uint64_t *a)
 		break;
 	case 1:
 		xp = pick_ptr(r); /* a descriptor anywhere */
+		if (in_scratch(xp, sizeof(*x)))
+			x = (struct mica_ipc_extra *)xp; /* what earlier calls left: guarded */
+		else if (xp >= MICA_USER_BASE && xp <= (uint64_t)_end - sizeof(*x) &&
+		         moves_protected((const struct mica_ipc_extra *)xp))
+			xp = 0; /* read-only bytes of our image that would move one away */
 		break;
 	default:
 		/* a descriptor in the scratch pages, any alignment, maybe straddling */
@@ -400,16 +434,11 @@ static int64_t fuzz_ipc(struct rng *r, uint64_t nr, uint64_t h, uint64_t *a)
 			x->recv_buf = pick_ptr(r);
 			x->recv_len = (uint32_t)rng_next(r);
 			x->recv_handle = (int32_t)rng_next(r);
-			if (x->send_handle != MICA_HANDLE_NONE && x->send_xfer == MICA_XFER_MOVE &&
-			    is_protected((uint64_t)(int64_t)x->send_handle))
-				x->send_handle = MICA_HANDLE_NONE;
-			sent_handle = (uint64_t)(int64_t)x->send_handle;
-			if (x->recv_handle >= 0 && model((uint64_t)x->recv_handle) &&
-			    hm[x->recv_handle].live)
-				x->recv_handle = -1; /* so a stale value is not read as new */
 		}
 		break;
 	}
+	if (x)
+		guard(x, &sent_handle);
 	a[1] = m.label;
 	a[2] = m.w[0];
 	a[5] = xp;
@@ -666,6 +695,36 @@ static int health(void)
 	return 0;
 }
 
+/*
+ * The plant: a descriptor left in scratch that moves our pager handle, as
+ * one a "descriptor anywhere" call can land on, goes with a call to the
+ * name service (an unknown method: init drops any handle it is sent).
+ * Guarded, the pager handle stays ours and the pager answers after;
+ * unguarded it would be gone. 0, or what went wrong.
+ */
+static int plant(void)
+{
+	struct mica_ipc_extra *x = (struct mica_ipc_extra *)scr;
+	struct mica_msg m = {.label = MICA_IDL_LABEL(2, 0x7777)};
+	uint64_t sent;
+	uint64_t f, t, d;
+	int32_t l;
+	struct pager_usage u;
+
+	if (names == MICA_HANDLE_NONE)
+		return 0;
+	memset(x, 0, sizeof(*x));
+	x->send_handle = pager;
+	x->send_xfer = MICA_XFER_MOVE;
+	x->recv_handle = MICA_HANDLE_NONE;
+	guard(x, &sent);
+	int64_t rc = mica_ipc(MICA_SYS_IPC_CALL, names, &m, x, NULL);
+
+	if (rc != 0)
+		return (int)rc;
+	return pager_stats(pager, &f, &t, &l, &d, &u);
+}
+
 static void result(const char *id, bool ok, const char *why, long detail)
 {
 	if (ok)
@@ -718,6 +777,8 @@ int main(int argc, char **argv)
 	}
 	if (names != MICA_HANDLE_NONE && names_lookup(names, "kv", &kv) == 0)
 		got_handle(kv, false, true, false, true);
+	int planted = child ? 0 : plant();
+
 	/* The counts to come back to, once every path the end takes has run once. */
 	if (!child && (health() != 0 || counts_take(pager, &start) < 0)) {
 		printf("sysfuzz: no counts\n");
@@ -782,6 +843,7 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("sysfuzz: seed %lu: children ended\n", (unsigned long)seed);
+	result("plant", planted == 0, "the pager handle moved away", planted);
 	result("calls", failures == 0, "bad results", failures);
 	result("children", child_bad == 0, "children", child_bad);
 	rc = health();
