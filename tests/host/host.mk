@@ -33,7 +33,7 @@ HOST_SRCS_test_format := kernel/lib/format.c
 HOST_SRCS_test_handle := kernel/handle.c
 HOST_SRCS_test_elf := kernel/elf.c
 HOST_SRCS_test_ipc := kernel/ipc.c kernel/fastpath.c kernel/handle.c kernel/kobj.c kernel/syscall.c \
-	kernel/timer.c
+	kernel/timer.c kernel/slab.c
 HOST_SRCS_test_syscall_args := kernel/syscall.c kernel/mem.c kernel/pool.c kernel/aspace.c \
 	kernel/handle.c kernel/kobj.c kernel/usercopy.c kernel/arch/x86_64/pt.c kernel/frame.c \
 	kernel/memmap.c
