@@ -63,13 +63,14 @@ static struct slab_cache thread_cache = SLAB_CACHE("thread", THREAD_BLOCK_SIZE, 
 
 /*
  * kstack=measure on the command line: each new stack is filled with a
- * pattern, and each switch away from a thread finds the lowest word its
- * stack ever overwrote (the low-water mark); the deepest is reported when
- * the run ends (thread_stack_report). A debugging aid: the fill costs a
- * write per stack word at creation, the scan a read per unused word.
+ * pattern and given THREAD_CANARY_MEASURE, so each switch away from the
+ * thread takes thread_stack_slow, which finds the lowest word its stack
+ * ever overwrote (the low-water mark); the deepest is reported when the
+ * run ends (thread_stack_report). A debugging aid: the fill costs a write
+ * per stack word at creation, the scan a read per unused word per switch.
  */
 #define STACK_PATTERN 0x5354414b5354414bULL
-bool thread_stack_measuring;
+static bool measuring;
 static bool measure_read; /* the command line was read */
 static uint64_t deepest;  /* the most stack bytes any thread used */
 static uint32_t deepest_id;
@@ -79,20 +80,11 @@ static uint64_t *stack_bottom(struct thread *t)
 	return (uint64_t *)((uint8_t *)t + THREAD_STACK_OFFSET);
 }
 
-/* The canary of t was overwritten: its stack overflowed into its FPU area. */
-void thread_stack_overflow(struct thread *t)
-{
-	panic("kernel stack overflow: thread %u ran past its %lu-byte stack (canary at %p)", t->id,
-	      (uint64_t)THREAD_STACK_SIZE, (void *)thread_canary(t));
-}
-
-/* kstack=measure: note how deep t's stack has ever been. */
-void thread_stack_measure(struct thread *t)
+/* Note how deep t's stack has ever been. */
+static void stack_measure(struct thread *t)
 {
 	const uint64_t *w = stack_bottom(t), *top = (uint64_t *)thread_frame(t);
 
-	if (t->id == 0)
-		return; /* the boot context's stand-in (sched.c) has no stack here */
 	while (w < top && *w == STACK_PATTERN)
 		w++;
 	uint64_t used = (uint64_t)((uintptr_t)((uint8_t *)t + THREAD_BLOCK_SIZE) - (uintptr_t)w);
@@ -102,10 +94,24 @@ void thread_stack_measure(struct thread *t)
 	}
 }
 
+/*
+ * t's canary is not THREAD_CANARY (thread_stack_check): measure its stack
+ * (kstack=measure), or panic: its stack overflowed into its FPU area.
+ */
+void thread_stack_slow(struct thread *t)
+{
+	if (measuring && *thread_canary(t) == THREAD_CANARY_MEASURE) {
+		stack_measure(t);
+		return;
+	}
+	panic("kernel stack overflow: thread %u ran past its %lu-byte stack (canary at %p)", t->id,
+	      (uint64_t)THREAD_STACK_SIZE, (void *)thread_canary(t));
+}
+
 /* kstack=measure: the fixed line with the deepest stack seen (tests read it). */
 void thread_stack_report(void)
 {
-	if (thread_stack_measuring)
+	if (measuring)
 		kprintf("kstack: deepest %lu of %lu bytes (thread %u)\n", deepest,
 		        (uint64_t)THREAD_STACK_SIZE, deepest_id);
 }
@@ -120,15 +126,15 @@ static int thread_alloc(unsigned prio, struct thread **out)
 	if (!measure_read) {
 		const char *v = cmdline_get("kstack");
 
-		thread_stack_measuring = v && strcmp(v, "measure") == 0;
+		measuring = v && strcmp(v, "measure") == 0;
 		measure_read = true;
 	}
 	memset(t, 0, sizeof(*t));
 	kobj_init(&t->obj, MICA_OBJ_THREAD);
 	t->id = next_id++;
 	t->prio = (uint8_t)prio;
-	*thread_canary(t) = THREAD_CANARY;
-	if (thread_stack_measuring)
+	*thread_canary(t) = measuring ? THREAD_CANARY_MEASURE : THREAD_CANARY;
+	if (measuring)
 		for (uint64_t *w = stack_bottom(t);
 		     w < (uint64_t *)((uint8_t *)t + THREAD_BLOCK_SIZE); w++)
 			*w = STACK_PATTERN;
@@ -327,8 +333,8 @@ void thread_reap(struct thread *t)
 /* The last reference is gone (the thread was reaped first): free its block. */
 void thread_release(struct thread *t)
 {
-	if (thread_stack_measuring)
-		thread_stack_measure(t);
+	if (measuring)
+		thread_stack_slow(t);
 	slab_free(&thread_cache, t);
 }
 

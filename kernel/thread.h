@@ -73,7 +73,10 @@ struct thread {
 #define THREAD_CANARY_OFFSET (THREAD_FPU_OFFSET + CTX_FPU_MAX)
 #define THREAD_STACK_OFFSET  ALIGN_UP(THREAD_CANARY_OFFSET + sizeof(uint64_t), 16)
 #define THREAD_STACK_SIZE    (THREAD_BLOCK_SIZE - THREAD_STACK_OFFSET)
-#define THREAD_CANARY        0x6b737461636b2121ULL /* "!!kcatsk": any value a stack rarely holds */
+/* The canary: a value a stack rarely holds, that compares as an immediate (imm32). */
+#define THREAD_CANARY 0x57AC4CA9ULL
+/* With kstack=measure, instead: every switch takes the slow path (thread_stack_slow). */
+#define THREAD_CANARY_MEASURE 0x57AC4CAAULL
 
 static inline void *thread_fpu(struct thread *t)
 {
@@ -97,20 +100,17 @@ static inline struct trap_frame *thread_frame(const struct thread *t)
 	return (struct trap_frame *)((uintptr_t)t + THREAD_BLOCK_SIZE) - 1;
 }
 
-extern bool thread_stack_measuring;
-__attribute__((noreturn)) void thread_stack_overflow(struct thread *t);
-void thread_stack_measure(struct thread *t);
+void thread_stack_slow(struct thread *t);
 
 /*
- * t leaves the CPU (sched.c): panic if its stack ran into its canary, and
- * with kstack=measure note how deep it went.
+ * t leaves the CPU (sched.c): panic if its stack ran into its canary. One
+ * compare; kstack=measure gives threads another canary, so that their
+ * switches take the slow path and note how deep each stack went.
  */
 static inline void thread_stack_check(struct thread *t)
 {
 	if (*thread_canary(t) != THREAD_CANARY)
-		thread_stack_overflow(t);
-	if (thread_stack_measuring)
-		thread_stack_measure(t);
+		thread_stack_slow(t);
 }
 
 int thread_create_user(struct aspace *as, vaddr_t entry, vaddr_t stack, uint64_t arg, unsigned prio,
