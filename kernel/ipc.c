@@ -52,6 +52,7 @@ static uint8_t bounce[MICA_MSG_BUF_MAX]; /* one CPU, never preempted: one buffer
 
 /* Endpoints are carved from one-frame slabs (slab.c): a few dozen share a frame. */
 static struct slab_cache endpoint_cache = SLAB_CACHE("endpoint", sizeof(struct endpoint), 1);
+_Static_assert(sizeof(struct endpoint) <= 128, "an endpoint costs at most 128 bytes");
 
 /* ---- endpoints ---- */
 

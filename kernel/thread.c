@@ -60,6 +60,8 @@ bool thread_first_failed(void)
 
 /* Thread blocks: one per slab of two frames, aligned to its size. */
 static struct slab_cache thread_cache = SLAB_CACHE("thread", THREAD_BLOCK_SIZE, 2);
+/* Room for the deepest kernel path with a wide margin (kstack=measure: about 1.4 KiB). */
+_Static_assert(THREAD_STACK_SIZE >= 6 * 1024, "a thread's object and FPU area crowd its stack");
 
 /*
  * kstack=measure on the command line: each new stack is filled with a
