@@ -107,8 +107,8 @@ static void switch_to(struct thread *next)
 
 	if (next == prev)
 		return;
-	thread_stack_check(prev); /* it ran on its stack last: did it overflow? */
 	c->current = next;
+	thread_stack_check(prev); /* it ran on its stack last: did it overflow? */
 	percpu_set_kernel_stack((uint64_t)(thread_frame(next) + 1));
 	/* Compare with what is loaded: sched_exit may have left the kernel's tables. */
 	if (next->as && (cpu_read_cr3() & ~0xFFFULL) != next->as->root)
