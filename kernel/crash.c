@@ -1,10 +1,12 @@
 /*
  * Provoked kernel faults, chosen with fault=KIND on the command line. The
  * system tests use them to prove that each kind ends in the PANIC dump and
- * a failure exit, and that the kernel image really is W^X.
+ * a failure exit, that the kernel image really is W^X, and that a thread's
+ * kernel stack overflowing into its canary is caught (fault=kstack).
  */
 #include <mica/error.h>
 #include <mica/layout.h>
+#include <mica/thread.h>
 #include "cpu.h"
 #include "crash.h"
 #include "frame.h"
@@ -13,6 +15,8 @@
 #include "panic.h"
 #include "phys.h"
 #include "pt.h"
+#include "sched.h"
+#include "thread.h"
 #include "vm.h"
 
 static volatile int depth_limit = 1 << 30;
@@ -26,6 +30,37 @@ static int overflow(int depth)
 	if (depth > depth_limit)
 		return 0;
 	return overflow(depth + 1) + pad[0];
+}
+
+/*
+ * fault=kstack: a kernel thread recurses until its frames lie below its
+ * stack's canary (crash_run), then blocks; the switch away finds the
+ * canary overwritten. The limit is global and the frame only a return
+ * address, a frame pointer and the pad, so the frames leave no hole for
+ * the canary to survive in.
+ */
+static volatile uintptr_t kstack_limit;
+
+__attribute__((noinline)) static uint64_t kstack_deep(void)
+{
+	volatile uint64_t pad[4];
+
+	for (int i = 0; i < 4; i++)
+		pad[i] = 0x4f564552464c4f57ULL; /* "WOLFREVO" */
+	if ((uintptr_t)pad > kstack_limit)
+		return kstack_deep() + pad[0];
+	return pad[0];
+}
+
+static void kstack_overflow(void)
+{
+	struct thread *t = sched_current();
+
+	/* A little past the canary, into the FPU area below it (far from the object). */
+	kstack_limit = (uintptr_t)thread_canary(t) - 64;
+	(void)kstack_deep();
+	sched_block();
+	panic("fault=kstack: the overflowed thread was resumed");
 }
 
 #define CRASH_USER_VA 0x10000000ULL /* a user page mapped by fault=smap and fault=smep */
@@ -64,6 +99,13 @@ void crash_run(const char *kind)
 		__asm__ volatile("xorl %%ecx, %%ecx\n\tdivl %%ecx" : : : "eax", "ecx", "edx");
 	} else if (strcmp(kind, "stack") == 0) {
 		kprintf("crash: %d\n", overflow(0));
+	} else if (strcmp(kind, "kstack") == 0) {
+		struct thread *t;
+
+		if (thread_create_kernel(kstack_overflow, MICA_PRIO_MAX, &t) != MICA_OK)
+			panic("crash: no memory for the fault=kstack thread");
+		sched_add(t);
+		sched_start();
 	} else if (strcmp(kind, "wrodata") == 0) {
 		*(volatile char *)&ret_insn = 0; /* read-only data */
 	} else if (strcmp(kind, "xdata") == 0) {

@@ -39,27 +39,30 @@
 #include <mica/layout.h>
 #include <mica/time.h>
 #include "aspace.h"
-#include "frame.h"
 #include "ipc.h"
 #include "lib/string.h"
 #include "phys.h"
 #include "sched.h"
+#include "slab.h"
 #include "syscall.h"
 #include "timer.h"
 #include "usercopy.h"
 
 static uint8_t bounce[MICA_MSG_BUF_MAX]; /* one CPU, never preempted: one buffer */
 
+/* Endpoints are carved from one-frame slabs (slab.c): a few dozen share a frame. */
+static struct slab_cache endpoint_cache = SLAB_CACHE("endpoint", sizeof(struct endpoint), 1);
+_Static_assert(sizeof(struct endpoint) <= 128, "an endpoint costs at most 128 bytes");
+
 /* ---- endpoints ---- */
 
 /* Create an endpoint with one reference, the caller's. Errors: MICA_ENOMEM. */
 int endpoint_create(struct endpoint **out)
 {
-	paddr_t pa;
+	struct endpoint *ep = slab_alloc(&endpoint_cache);
 
-	if (frame_alloc(&pa) != MICA_OK)
+	if (!ep)
 		return MICA_ENOMEM;
-	struct endpoint *ep = phys_to_virt(pa);
 	memset(ep, 0, sizeof(*ep));
 	kobj_init(&ep->obj, MICA_OBJ_ENDPOINT);
 	*out = ep;
@@ -163,7 +166,7 @@ void endpoint_unreferenced(struct endpoint *ep)
 void endpoint_release(struct endpoint *ep)
 {
 	endpoint_close(ep);
-	(void)frame_free(virt_to_phys(ep), 1);
+	slab_free(&endpoint_cache, ep);
 }
 
 /* ---- descriptors ---- */

@@ -108,6 +108,7 @@ static void switch_to(struct thread *next)
 	if (next == prev)
 		return;
 	c->current = next;
+	thread_stack_check(prev); /* it ran on its stack last: did it overflow? */
 	percpu_set_kernel_stack((uint64_t)(thread_frame(next) + 1));
 	/* Compare with what is loaded: sched_exit may have left the kernel's tables. */
 	if (next->as && (cpu_read_cr3() & ~0xFFFULL) != next->as->root)
@@ -278,6 +279,7 @@ static void idle_loop(void)
 			frame_stats(&st);
 			kprintf(FRAME_STATS_LINE, st.total, st.free, st.used);
 			mem_stats_print();
+			thread_stack_report();
 			kprintf("kernel: all user threads have exited\n");
 			if (thread_first_failed()) {
 				kprintf("kernel: the first task failed\n");
@@ -304,9 +306,14 @@ void sched_init(void)
 /* Leave the boot stack for the first thread; never returns. */
 void sched_start(void)
 {
-	static struct thread boot; /* stands for kmain's context, never resumed */
+	/* Stands for kmain's context, never resumed; room for the canary switch_to checks. */
+	static union {
+		struct thread t;
+		uint8_t upto_canary[THREAD_STACK_OFFSET];
+	} boot;
 
-	cpu_this()->current = &boot;
+	*thread_canary(&boot.t) = THREAD_CANARY;
+	cpu_this()->current = &boot.t;
 	switch_to(pick());
 	panic("sched: boot context resumed");
 }

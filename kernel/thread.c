@@ -1,10 +1,10 @@
 /*
- * Threads. Each has one frame for the object (and, after it, its FPU
- * save area: ctx.c) and THREAD_STACK_PAGES
- * contiguous frames of kernel stack, reached through the direct map. The
- * top of the stack holds the thread's user context (struct trap_frame)
- * whenever it is in the kernel; below it, cpu_switch saves the kernel
- * context.
+ * Threads. Each is one block of THREAD_BLOCK_SIZE bytes from the thread
+ * cache (slab.c), laid out in thread.h: the object, its FPU save area
+ * (ctx.c), a canary, and its kernel stack, reached through the direct
+ * map. The top of the stack holds the thread's user context (struct
+ * trap_frame) whenever it is in the kernel; below it, cpu_switch saves the
+ * kernel context.
  *
  * A thread ends in one place, thread_end, whatever the cause (exit, an
  * exception, its pager, thread_kill, its address space destroyed), and
@@ -21,14 +21,16 @@
 #include <mica/layout.h>
 #include <mica/thread.h>
 #include "aspace.h"
+#include "cmdline.h"
 #include "cpu.h"
-#include "frame.h"
 #include "gdt.h"
 #include "ipc.h"
 #include "kprintf.h"
 #include "lib/string.h"
 #include "phys.h"
+#include "panic.h"
 #include "sched.h"
+#include "slab.h"
 #include "thread.h"
 
 extern char thread_first_return[];
@@ -56,23 +58,88 @@ bool thread_first_failed(void)
 	return first_failed;
 }
 
-/* Allocate a thread object and its stack; the caller fills in the context. */
+/* Thread blocks: one per slab of two frames, aligned to its size. */
+static struct slab_cache thread_cache = SLAB_CACHE("thread", THREAD_BLOCK_SIZE, 2);
+/* Room for the deepest kernel path with a wide margin (kstack=measure: about 1.4 KiB). */
+_Static_assert(THREAD_STACK_SIZE >= 6 * 1024, "a thread's object and FPU area crowd its stack");
+
+/*
+ * kstack=measure on the command line: each new stack is filled with a
+ * pattern and given THREAD_CANARY_MEASURE, so each switch away from the
+ * thread takes thread_stack_slow, which finds the lowest word its stack
+ * ever overwrote (the low-water mark); the deepest is reported when the
+ * run ends (thread_stack_report). A debugging aid: the fill costs a write
+ * per stack word at creation, the scan a read per unused word per switch.
+ */
+#define STACK_PATTERN 0x5354414b5354414bULL
+static bool measuring;
+static bool measure_read; /* the command line was read */
+static uint64_t deepest;  /* the most stack bytes any thread used */
+static uint32_t deepest_id;
+
+static uint64_t *stack_bottom(struct thread *t)
+{
+	return (uint64_t *)((uint8_t *)t + THREAD_STACK_OFFSET);
+}
+
+/* Note how deep t's stack has ever been. */
+static void stack_measure(struct thread *t)
+{
+	const uint64_t *w = stack_bottom(t), *top = (uint64_t *)thread_frame(t);
+
+	while (w < top && *w == STACK_PATTERN)
+		w++;
+	uint64_t used = (uint64_t)((uintptr_t)((uint8_t *)t + THREAD_BLOCK_SIZE) - (uintptr_t)w);
+	if (used > deepest) {
+		deepest = used;
+		deepest_id = t->id;
+	}
+}
+
+/*
+ * t's canary is not THREAD_CANARY (thread_stack_check): measure its stack
+ * (kstack=measure), or panic: its stack overflowed into its FPU area.
+ */
+void thread_stack_slow(struct thread *t)
+{
+	if (measuring && *thread_canary(t) == THREAD_CANARY_MEASURE) {
+		stack_measure(t);
+		return;
+	}
+	panic("kernel stack overflow: thread %u ran past its %lu-byte stack (canary at %p)", t->id,
+	      (uint64_t)THREAD_STACK_SIZE, (void *)thread_canary(t));
+}
+
+/* kstack=measure: the fixed line with the deepest stack seen (tests read it). */
+void thread_stack_report(void)
+{
+	if (measuring)
+		kprintf("kstack: deepest %lu of %lu bytes (thread %u)\n", deepest,
+		        (uint64_t)THREAD_STACK_SIZE, deepest_id);
+}
+
+/* Allocate a thread's block; the caller fills in the context. */
 static int thread_alloc(unsigned prio, struct thread **out)
 {
-	paddr_t obj, stack;
+	struct thread *t = slab_alloc(&thread_cache);
 
-	if (frame_alloc(&obj) != MICA_OK)
+	if (!t)
 		return MICA_ENOMEM;
-	if (frame_alloc_run(THREAD_STACK_PAGES, 1, &stack) != MICA_OK) {
-		(void)frame_free(obj, 1);
-		return MICA_ENOMEM;
+	if (!measure_read) {
+		const char *v = cmdline_get("kstack");
+
+		measuring = v && strcmp(v, "measure") == 0;
+		measure_read = true;
 	}
-	struct thread *t = phys_to_virt(obj);
 	memset(t, 0, sizeof(*t));
 	kobj_init(&t->obj, MICA_OBJ_THREAD);
 	t->id = next_id++;
 	t->prio = (uint8_t)prio;
-	t->kstack = stack;
+	*thread_canary(t) = measuring ? THREAD_CANARY_MEASURE : THREAD_CANARY;
+	if (measuring)
+		for (uint64_t *w = stack_bottom(t);
+		     w < (uint64_t *)((uint8_t *)t + THREAD_BLOCK_SIZE); w++)
+			*w = STACK_PATTERN;
 	ctx_thread_init(t);
 	*out = t;
 	return MICA_OK;
@@ -248,11 +315,12 @@ void thread_fault(struct trap_frame *f, uint64_t addr)
 	__builtin_unreachable();
 }
 
-/* Free an ended thread's stack and references; the object waits for its handles. */
+/*
+ * Drop an ended thread's references; its block (and stack) waits for its
+ * handles. Never runs on t's own stack (sched.c reaps after a switch).
+ */
 void thread_reap(struct thread *t)
 {
-	(void)frame_free(t->kstack, THREAD_STACK_PAGES);
-	t->kstack = 0;
 	if (t->pager)
 		endpoint_drop(t->pager);
 	if (t->supervisor)
@@ -264,10 +332,12 @@ void thread_reap(struct thread *t)
 	kobj_unref(&t->obj);
 }
 
-/* The last reference is gone (the thread was reaped first): free the object. */
+/* The last reference is gone (the thread was reaped first): free its block. */
 void thread_release(struct thread *t)
 {
-	(void)frame_free(virt_to_phys(t), 1);
+	if (measuring)
+		thread_stack_slow(t);
+	slab_free(&thread_cache, t);
 }
 
 /* User threads created and not yet ended. */

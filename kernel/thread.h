@@ -20,8 +20,6 @@ enum thread_state {
 	THREAD_DEAD,     /* ended, waiting to be reaped */
 };
 
-#define THREAD_STACK_PAGES 4
-
 /* ipc_result of a faulting thread whose pager answered "kill". */
 #define THREAD_PAGER_KILL 1
 
@@ -34,9 +32,8 @@ struct thread {
 	uint8_t max_prio; /* the most it may give threads it creates (thread.h) */
 	uint8_t state;
 	uint32_t ticks_left;
-	/* Context: the kernel stack and where its saved registers are. */
+	/* Context: where its kernel stack (in its block, below) was left. */
 	uint64_t ksp;           /* saved by cpu_switch */
-	paddr_t kstack;         /* THREAD_STACK_PAGES frames; 0 once reaped */
 	struct aspace *as;      /* holds a reference; NULL for kernel threads */
 	struct thread *as_next; /* in as->threads while not ended */
 	/* Who hears of it: the pager (faults) and the supervisor (its end). */
@@ -62,12 +59,33 @@ struct thread {
 	struct thread *timer_next, *timer_prev;
 };
 
-/* A thread's FPU save area: in its object's frame, after the object (ctx.c). */
-#define THREAD_FPU_OFFSET ALIGN_UP(sizeof(struct thread), CTX_FPU_ALIGN)
+/*
+ * A thread is one naturally aligned block of THREAD_BLOCK_SIZE bytes
+ * (thread.c's slab cache), all it costs the kernel: the object at the
+ * bottom, its FPU save area (ctx.c; room for the largest area ctx.c
+ * enables), a canary word, and the kernel stack up to the top of the block.
+ * The stack grows down towards the canary; a switch away from a thread
+ * checks it (thread_stack_check), so an overflow into the FPU area panics
+ * before anything else reads what it overwrote.
+ */
+#define THREAD_BLOCK_SIZE    (2 * MICA_PAGE_SIZE)
+#define THREAD_FPU_OFFSET    ALIGN_UP(sizeof(struct thread), CTX_FPU_ALIGN)
+#define THREAD_CANARY_OFFSET (THREAD_FPU_OFFSET + CTX_FPU_MAX)
+#define THREAD_STACK_OFFSET  ALIGN_UP(THREAD_CANARY_OFFSET + sizeof(uint64_t), 16)
+#define THREAD_STACK_SIZE    (THREAD_BLOCK_SIZE - THREAD_STACK_OFFSET)
+/* The canary: a value a stack rarely holds, that compares as an immediate (imm32). */
+#define THREAD_CANARY 0x57AC4CA9ULL
+/* With kstack=measure, instead: every switch takes the slow path (thread_stack_slow). */
+#define THREAD_CANARY_MEASURE 0x57AC4CAAULL
 
 static inline void *thread_fpu(struct thread *t)
 {
 	return (uint8_t *)t + THREAD_FPU_OFFSET;
+}
+
+static inline uint64_t *thread_canary(struct thread *t)
+{
+	return (uint64_t *)((uint8_t *)t + THREAD_CANARY_OFFSET);
 }
 
 /* Who a new user thread reports to: endpoints (referenced by the thread) and badges. */
@@ -76,12 +94,23 @@ struct thread_links {
 	uint64_t pager_badge, supervisor_badge;
 };
 
-/* The user context saved at the top of t's kernel stack. */
+/* The user context saved at the top of t's kernel stack (the top of its block). */
 static inline struct trap_frame *thread_frame(const struct thread *t)
 {
-	uint8_t *top = (uint8_t *)phys_to_virt(t->kstack) + THREAD_STACK_PAGES * MICA_PAGE_SIZE;
+	return (struct trap_frame *)((uintptr_t)t + THREAD_BLOCK_SIZE) - 1;
+}
 
-	return (struct trap_frame *)top - 1;
+void thread_stack_slow(struct thread *t);
+
+/*
+ * t leaves the CPU (sched.c): panic if its stack ran into its canary. One
+ * compare; kstack=measure gives threads another canary, so that their
+ * switches take the slow path and note how deep each stack went.
+ */
+static inline void thread_stack_check(struct thread *t)
+{
+	if (*thread_canary(t) != THREAD_CANARY)
+		thread_stack_slow(t);
 }
 
 int thread_create_user(struct aspace *as, vaddr_t entry, vaddr_t stack, uint64_t arg, unsigned prio,
@@ -95,5 +124,6 @@ void thread_release(struct thread *t);
 uint32_t thread_live_user(void);
 void thread_set_first(struct thread *t);
 bool thread_first_failed(void);
+void thread_stack_report(void);
 
 #endif /* KERNEL_THREAD_H */

@@ -18,7 +18,7 @@ HOST_BUILD := build/host
 
 HOST_TESTS := test_memmap test_mb2 test_frame test_pt test_format test_handle test_elf \
 	test_ipc test_syscall_args test_buddy test_region test_idl test_pager_elf test_malloc \
-	test_printf test_string test_cmdparse test_cmdline test_errname
+	test_printf test_string test_cmdparse test_cmdline test_errname test_slab
 
 # The IDL stubs test_idl runs (when this file is used on its own, too).
 ifndef IDL_OUT
@@ -31,9 +31,10 @@ HOST_SRCS_test_frame := kernel/frame.c kernel/memmap.c
 HOST_SRCS_test_pt := kernel/arch/x86_64/pt.c kernel/frame.c kernel/memmap.c
 HOST_SRCS_test_format := kernel/lib/format.c
 HOST_SRCS_test_handle := kernel/handle.c
+HOST_SRCS_test_slab := kernel/slab.c
 HOST_SRCS_test_elf := kernel/elf.c
 HOST_SRCS_test_ipc := kernel/ipc.c kernel/fastpath.c kernel/handle.c kernel/kobj.c kernel/syscall.c \
-	kernel/timer.c
+	kernel/timer.c kernel/slab.c
 HOST_SRCS_test_syscall_args := kernel/syscall.c kernel/mem.c kernel/pool.c kernel/aspace.c \
 	kernel/handle.c kernel/kobj.c kernel/usercopy.c kernel/arch/x86_64/pt.c kernel/frame.c \
 	kernel/memmap.c

@@ -66,7 +66,7 @@ IDS = [
 
 @pytest.fixture(scope="module")
 def run():
-    r = mica.boot(cmdline="idle=exit", modules=[KTEST])
+    r = mica.boot(cmdline="idle=exit kstack=measure", modules=[KTEST])
     assert r.rc == mica.EXIT_SUCCESS, r.log
     return r
 
@@ -143,3 +143,16 @@ def test_pool_is_handed_over(run):
     reserve, _, pool = (int(x) for x in MEMSTATS.search(run.log).groups()[:3])
     assert reserve + pool == total, run.log
     assert reserve >= 1024 and pool > total * 3 // 4, run.log
+
+
+def test_kernel_stacks_have_room(run):
+    """kstack=measure: the deepest any thread's kernel stack went in the whole ktest run.
+
+    A thread's block is 8 KiB with its object and FPU area (docs/ARCHITECTURE.md); the
+    deepest path must leave at least half of its stack unused.
+    """
+    m = re.search(r"^kstack: deepest (\d+) of (\d+) bytes \(thread \d+\)$", run.log, re.M)
+    assert m, run.log
+    deepest, size = int(m[1]), int(m[2])
+    assert 6 * 1024 < size < 8 * 1024, run.log
+    assert 0 < deepest <= size // 2, run.log

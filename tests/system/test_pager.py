@@ -52,9 +52,17 @@ COUNTS = mica.PAGER_COUNTS
 
 @pytest.fixture(scope="module")
 def run():
-    r = mica.boot(cmdline="idle=exit pager.exit_when_idle", modules=[PAGER, PTEST])
+    r = mica.boot(cmdline="idle=exit pager.exit_when_idle kstack=measure",
+                  modules=[PAGER, PTEST])
     assert r.rc == mica.EXIT_SUCCESS, r.log
     return r
+
+
+def test_kernel_stacks_have_room(run):
+    """kstack=measure: the pager's calls (spawn, destroy, map) leave half of each kernel stack."""
+    m = re.search(r"^kstack: deepest (\d+) of (\d+) bytes \(thread \d+\)$", run.log, re.M)
+    assert m, run.log
+    assert 0 < int(m[1]) <= int(m[2]) // 2, run.log
 
 
 @pytest.mark.parametrize("test_id", IDS)

@@ -80,6 +80,17 @@ def test_cpu_line_names_the_protections():
     assert mica.boot(cpu="qemu64").line("cpu:") == "cpu: fxsave, fpu area 512 bytes"
 
 
+def test_kernel_stack_overflow_is_caught():
+    """A kernel thread's stack run past its canary (fault=kstack) panics at its next switch."""
+    run = mica.boot(cmdline="fault=kstack ready=exit")
+    assert run.rc == mica.EXIT_FAILURE, run.log
+    assert not run.has("kernel: ready"), run.log
+    panic = run.line("PANIC:")
+    assert re.fullmatch(r"PANIC: kernel stack overflow: thread \d+ ran past its \d+-byte stack "
+                        r"\(canary at 0xffff8[0-9a-f]+\)", panic), run.log
+    assert not run.has("the overflowed thread was resumed"), run.log
+
+
 def test_software_panic():
     run = mica.boot(cmdline="fault=panic ready=exit")
     assert run.rc == mica.EXIT_FAILURE, run.log

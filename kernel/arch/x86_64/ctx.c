@@ -3,7 +3,7 @@
  * x87/MMX/SSE (and AVX) registers, and the data segment selectors DS, ES,
  * FS, GS. Nothing of one thread's state ever reaches another thread.
  *
- * FPU: every thread has its own save area, in its object's frame. The
+ * FPU: every thread has its own save area, in its block (thread.h). The
  * switch is eager, not lazy (no CR0.TS and #NM trap): when a user thread
  * is switched in, its state is loaded at once, so its registers can never
  * hold another thread's values, even speculatively (the lazy scheme leaked
@@ -82,8 +82,8 @@ void ctx_init(void)
 	} else {
 		cpu_write_cr4(cr4);
 	}
-	if (THREAD_FPU_OFFSET + area_size > MICA_PAGE_SIZE)
-		panic("cpu: an FPU area of %u bytes does not fit a thread's frame", area_size);
+	if (area_size > CTX_FPU_MAX)
+		panic("cpu: an FPU area of %u bytes does not fit a thread's block", area_size);
 }
 
 /* How the FPU state is switched, for the boot line: "xsave avx", "xsave" or "fxsave". */

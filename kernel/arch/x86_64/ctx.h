@@ -18,10 +18,13 @@ struct thread;
 typedef uint64_t ctx_segs_t;
 
 /*
- * A thread's FPU area lives in its object's frame, after the object
- * (thread.h): no memory of its own. CTX_FPU_ALIGN is what XSAVE needs.
+ * A thread's FPU area lives in its block, after the object (thread.h): no
+ * memory of its own. CTX_FPU_ALIGN is what XSAVE needs; CTX_FPU_MAX is the
+ * room each thread has, the largest area ctx.c enables (x87, SSE and AVX:
+ * 512 legacy bytes, the 64-byte XSAVE header, 256 bytes of AVX state).
  */
 #define CTX_FPU_ALIGN 64
+#define CTX_FPU_MAX   832
 
 void ctx_init(void);
 const char *ctx_describe(void);
