@@ -1346,7 +1346,7 @@ static void test_endpoint_dies_with_last_receive_handle(void **state)
 	assert_int_equal(ep->obj.recv_handles, 0);
 	expect_woken(cli, MICA_EPEER);
 	expect_woken(cli2, MICA_EPEER);
-	assert_int_equal(frames_used(), 2);
+	assert_int_equal(endpoints_live(), 2);
 	/* Later sends of every kind fail at once, from any send handle. */
 	msg_put(cli2, LABEL, 72, false);
 	assert_int_equal(sys(cli2, MICA_SYS_IPC_SEND, (uint64_t)hc), MICA_EPEER);
@@ -1360,9 +1360,9 @@ static void test_endpoint_dies_with_last_receive_handle(void **state)
 	/* The last handle of any kind frees it. */
 	assert_int_equal(sys(srv, MICA_SYS_HANDLE_CLOSE, (uint64_t)hsend), MICA_OK);
 	assert_int_equal(sys(cli, MICA_SYS_HANDLE_CLOSE, (uint64_t)ha), MICA_OK);
-	assert_int_equal(frames_used(), 2);
+	assert_int_equal(endpoints_live(), 2);
 	assert_int_equal(sys(cli2, MICA_SYS_HANDLE_CLOSE, (uint64_t)hc), MICA_OK);
-	assert_int_equal(frames_used(), 1);
+	assert_int_equal(endpoints_live(), 1);
 }
 
 /*
