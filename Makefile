@@ -31,7 +31,7 @@ CMDLINE ?=
 # to leave QEMU with the verdict; make test-inside does).
 MODULES ?= $(BUILD)/user/pager.elf $(BUILD)/user/init.elf boot/manifest boot/tests \
 	$(BUILD)/user/kv.elf $(BUILD)/user/kvclient.elf $(BUILD)/user/rthello.elf \
-	$(BUILD)/user/nametest.elf
+	$(BUILD)/user/nametest.elf $(BUILD)/user/console.elf $(BUILD)/user/consoleclient.elf
 PYTHON  := /usr/bin/python3
 QEMU    := qemu-system-x86_64
 

@@ -47,6 +47,9 @@ struct entry {
 	uint64_t mem_pages;   /* mem=: its subtree's memory limit in pages, 0 for none */
 	uint64_t procs;       /* procs=: its descendants limit */
 	uint32_t deadline_ms; /* a server: how long init waits for it to register */
+	int32_t irq;          /* irq=: its interrupt line, -1 for none */
+	uint32_t port_first;  /* ports=<first>-<last>: its I/O ports ... */
+	uint32_t port_count;  /* ... how many (0: none) */
 	/* Its process now (supervise.c). */
 	uint64_t pid;    /* 0: none runs */
 	bool registered; /* a server: it has registered a name (this run or an earlier one) */

@@ -157,6 +157,10 @@ extern mica_handle_t pager_ep; /* the endpoint the pager serves */
 /* The boot module named name (any, in the pool or not), or NULL. */
 const struct mica_bootinfo_module *module_find(const char *name);
 /* Start module `name` with args as a child of parent (NULL: the pager's). pid out. */
+struct pager_devices;
+int process_spawn_driver(struct space *parent, const char *name, const char *args,
+                         uint64_t mem_pages, uint64_t procs, const struct pager_devices *dev,
+                         uint64_t *pid);
 int process_spawn(struct space *parent, const char *name, const char *args, uint64_t mem_pages,
                   uint64_t procs, uint64_t *pid);
 /* An exit notice for process s arrived: reclaim it. */

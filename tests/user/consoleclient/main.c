@@ -1,0 +1,85 @@
+/*
+ * consoleclient: the echo program of the default manifest, and the
+ * console's test client (tests/system/test_console.py). It checks the
+ * console's errors, attaches as the foreground reader, then reads lines
+ * typed on the serial console and writes each back as "echo: <line>",
+ * waiting on the console's notification between lines; the line "exit"
+ * ends it. It is a server entry (init waits for it to register, and ends
+ * it with the servers), so it registers a name of its own.
+ */
+#include <idl/console_client.h>
+#include <idl/names_client.h>
+#include <libipc/syscall.h>
+#include <startup.h>
+#include <stdio.h>
+#include <string.h>
+
+static mica_handle_t con;
+
+/* Write a NUL-terminated string through the console. */
+static void put(const char *s)
+{
+	console_write(con, s, (uint32_t)strlen(s));
+}
+
+static int check(const char *what, long got, long want)
+{
+	if (got == want)
+		return 0;
+	printf("consoleclient: %s: got %ld, want %ld\n", what, got, want);
+	return 1;
+}
+
+int main(void)
+{
+	uint64_t token, old;
+	mica_handle_t input, stale;
+	uint8_t buf[CONSOLE_READ_DATA_MAX + 1];
+	uint32_t len = 0;
+	int bad = 0;
+	long rc;
+
+	if ((rc = names_lookup(rt_names_handle(), "console", &con)) < 0) {
+		printf("consoleclient: no console: error %ld\n", rc);
+		return 1;
+	}
+	/* The errors: a token before attaching, max out of range, a reader replaced. */
+	bad += check("read before attach", console_read(con, 1, 16, true, buf, &len), MICA_EBUSY);
+	if ((rc = console_attach(con, &old, &stale)) < 0)
+		return check("attach", rc, 0) + 1;
+	bad += check("read max 0", console_read(con, old, 0, true, buf, &len), MICA_EINVAL);
+	bad += check("read max 1025", console_read(con, old, 1025, true, buf, &len), MICA_EINVAL);
+	if ((rc = console_attach(con, &token, &input)) < 0)
+		return check("attach again", rc, 0) + 1;
+	bad += check("the old reader's read", console_read(con, old, 16, true, buf, &len),
+	             MICA_EBUSY);
+	bad += check("the old reader is told", mica_notify_poll(stale), 2);
+	bad += check("the notification is wait-only", mica_notify_signal(input, 1), MICA_ERIGHTS);
+	mica_handle_close(stale);
+	/* init waits for us to register (a server entry). */
+	int64_t ep = mica_endpoint_create();
+	if (ep < 0 || names_register_name(rt_names_handle(), "consoleclient", (mica_handle_t)ep) < 0)
+		return 2;
+	put(bad ? "consoleclient: errors FAILED\n" : "consoleclient: errors ok\n");
+	put("consoleclient: ready, type a line\n");
+	for (;;) {
+		rc = console_read(con, token, CONSOLE_READ_DATA_MAX, true, buf, &len);
+		if (rc == MICA_EAGAIN) {
+			rc = mica_notify_wait(input);
+			if (rc < 0)
+				break;
+			continue;
+		}
+		if (rc < 0)
+			break;
+		buf[len] = 0;
+		if (strcmp((char *)buf, "exit\n") == 0) {
+			put("consoleclient: bye\n");
+			return bad;
+		}
+		put("echo: ");
+		console_write(con, buf, len);
+	}
+	printf("consoleclient: read: error %ld\n", rc);
+	return 3;
+}
