@@ -6,6 +6,7 @@ to QEMU's serial input reach the driver through the interrupt; the echo
 program reads them as lines and writes them back through the console.
 """
 
+import re
 import subprocess
 import threading
 import time
@@ -88,3 +89,36 @@ def test_typed_lines_come_back_through_the_console():
         assert "PANIC" not in s.log, s.log
     finally:
         s.close()
+
+
+def manifest_run(name):
+    return mica.boot(cmdline=mica.SYSTEM_CMDLINE + f" init.args=manifest={name}",
+                     modules=[mica.BUILD / "user" / m for m in ("pager.elf", "init.elf", "console.elf",
+                                                                 "rthello.elf")]
+                     + [mica.ROOT / "tests" / "system" / "manifests" / name / name])
+
+
+def test_devices_are_handed_out_once():
+    """A line or a port range held by a running driver is refused to the next entry
+    (MICA_EBUSY, -8), a line the kernel keeps is refused (MICA_EINVAL, -1), bad options
+    are reported and skipped; a driver with a free line and range starts."""
+    r = manifest_run("drivers")
+    assert r.rc is not None and not r.has("PANIC"), r.log
+    assert r.has("init: console registered"), r.log
+    assert len(re.findall(r"^init: cannot start rthello\.elf: error -8$", r.log, re.M)) == 2, r.log
+    assert len(re.findall(r"^init: cannot start rthello\.elf: error -1$", r.log, re.M)) == 1, r.log
+    assert r.has("init: manifest line 7: bad irq, skipped"), r.log
+    for n in (8, 9, 10):
+        assert r.has(f"init: manifest line {n}: bad ports, skipped"), r.log
+    # The last entry (IRQ 3, COM2's ports) runs.
+    assert len(re.findall(r"^rthello: 2 arguments", r.log, re.M)) == 1, r.log
+
+
+def test_a_dead_drivers_line_and_ports_are_handed_out_again():
+    """console crash ends holding IRQ 4 and COM1's ports; init restarts it 3 times and the
+    pager can make the line and the range each time (the last holder's went with it)."""
+    r = manifest_run("drivercrash")
+    assert r.rc is not None and not r.has("PANIC"), r.log
+    assert len(re.findall(r"^init: started console\.elf pid \d+$", r.log, re.M)) == 4, r.log
+    assert r.log.count("console: crashing with the line and the ports") == 4, r.log
+    assert not r.has("cannot start"), r.log

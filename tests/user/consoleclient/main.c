@@ -9,6 +9,7 @@
  */
 #include <idl/console_client.h>
 #include <idl/names_client.h>
+#include <idl/pager_client.h>
 #include <libipc/syscall.h>
 #include <startup.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@ int main(void)
 {
 	uint64_t token, old;
 	mica_handle_t input, stale;
-	uint8_t buf[CONSOLE_READ_DATA_MAX + 1];
+	static uint8_t buf[CONSOLE_READ_DATA_MAX + 1];
 	uint32_t len = 0;
 	int bad = 0;
 	long rc;
@@ -51,19 +52,28 @@ int main(void)
 	bad += check("read max 1025", console_read(con, old, 1025, true, buf, &len), MICA_EINVAL);
 	if ((rc = console_attach(con, &token, &input)) < 0)
 		return check("attach again", rc, 0) + 1;
-	bad += check("the old reader's read", console_read(con, old, 16, true, buf, &len),
-	             MICA_EBUSY);
+	bad +=
+	    check("the old reader's read", console_read(con, old, 16, true, buf, &len), MICA_EBUSY);
 	bad += check("the old reader is told", mica_notify_poll(stale), 2);
 	bad += check("the notification is wait-only", mica_notify_signal(input, 1), MICA_ERIGHTS);
 	mica_handle_close(stale);
+	/* Only init may start drivers. */
+	struct pager_limits lim = {0, 0};
+	struct pager_devices dev = {.irq = 3, .port_first = 0, .port_count = 0};
+	uint64_t pid;
+	bad +=
+	    check("spawn_driver from a program",
+	          pager_spawn_driver(rt_startup_info()->pager, "rthello.elf", "", &lim, &dev, &pid),
+	          MICA_EPERM);
 	/* init waits for us to register (a server entry). */
 	int64_t ep = mica_endpoint_create();
-	if (ep < 0 || names_register_name(rt_names_handle(), "consoleclient", (mica_handle_t)ep) < 0)
+	if (ep < 0 ||
+	    names_register_name(rt_names_handle(), "consoleclient", (mica_handle_t)ep) < 0)
 		return 2;
 	put(bad ? "consoleclient: errors FAILED\n" : "consoleclient: errors ok\n");
 	put("consoleclient: ready, type a line\n");
 	for (;;) {
-		rc = console_read(con, token, CONSOLE_READ_DATA_MAX, true, buf, &len);
+		rc = console_read(con, token, CONSOLE_WRITE_DATA_MAX - 6, true, buf, &len);
 		if (rc == MICA_EAGAIN) {
 			rc = mica_notify_wait(input);
 			if (rc < 0)
@@ -77,8 +87,11 @@ int main(void)
 			put("consoleclient: bye\n");
 			return bad;
 		}
-		put("echo: ");
-		console_write(con, buf, len);
+		/* One write: the line comes out whole. */
+		static char out[CONSOLE_READ_DATA_MAX + 8];
+		memcpy(out, "echo: ", 6);
+		memcpy(out + 6, buf, len);
+		console_write(con, out, 6 + len);
 	}
 	printf("consoleclient: read: error %ld\n", rc);
 	return 3;
