@@ -20,7 +20,7 @@
  * string split at spaces (the first MICA_PAGER_ARGS_MAX - 1 words).
  */
 #define MICA_STARTUP_MAGIC   0x5055545241545355ULL /* "USTARTUP" */
-#define MICA_STARTUP_VERSION 3 /* 2: names appended; 3: irq and ports */
+#define MICA_STARTUP_VERSION 3                     /* 2: names appended; 3: irq and ports */
 
 #define MICA_PAGER_ARGS_MAX 32 /* argv entries, argv[0] included */
 

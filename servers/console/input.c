@@ -10,7 +10,7 @@
 
 static uint8_t ring[INPUT_MAX];
 static uint32_t head, count; /* the oldest byte, and how many */
-static uint32_t line_len;     /* bytes of the line being typed (after the last newline) */
+static uint32_t line_len;    /* bytes of the line being typed (after the last newline) */
 static bool after_cr;
 
 static void echo(const char *s, uint32_t n)
