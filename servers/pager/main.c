@@ -275,6 +275,18 @@ static int op_give(void *ctx, uint64_t badge, uint64_t addr, uint64_t pid, uint6
 	return s ? give_region(s, addr, pid, at) : MICA_EPERM;
 }
 
+static int op_set_exit_hint(void *ctx, uint64_t badge, mica_handle_t hint)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	if (!s) {
+		ipc_handle_drop(hint);
+		return MICA_EPERM;
+	}
+	return names_set_hint(s, hint);
+}
+
 static int op_set_names(void *ctx, uint64_t badge, mica_handle_t service)
 {
 	struct space *s = caller(badge);
@@ -329,6 +341,7 @@ static const struct pager_ops ops = {
     .share = op_share,
     .give = op_give,
     .set_names = op_set_names,
+    .set_exit_hint = op_set_exit_hint,
     .module_read = op_module_read,
 };
 
