@@ -11,7 +11,7 @@
 
 static mica_handle_t names_ep = MICA_HANDLE_NONE; /* ours: SEND and COPY, no badge */
 static struct space *names_owner;                 /* who set it (init) */
-static mica_handle_t hint_ntf = MICA_HANDLE_NONE;  /* init's exit hint (SIGNAL), or none */
+static mica_handle_t hint_ntf = MICA_HANDLE_NONE; /* init's exit hint (SIGNAL), or none */
 static struct space *hint_owner;                  /* who set it (init) */
 
 /* pager.set_exit_hint of s: only init (MICA_EPERM, hint closed, for anyone else). */

@@ -285,8 +285,8 @@ static void bench_notify(const struct mica_bootinfo *bi)
 	long rpong = mica_handle_give((mica_handle_t)as, (mica_handle_t)pong, MICA_RIGHT_SIGNAL);
 	if (rping < 0 || rpong < 0)
 		fail("handle_give", rping < 0 ? rping : rpong);
-	long th = remote_start((mica_handle_t)as, ntf_pong, (uint64_t)rping | (uint64_t)rpong << 16,
-	                       16);
+	long th =
+	    remote_start((mica_handle_t)as, ntf_pong, (uint64_t)rping | (uint64_t)rpong << 16, 16);
 	if (th < 0)
 		fail("remote_start", th);
 	for (int i = 0; i < WARM; i++) {
