@@ -17,10 +17,15 @@ extern struct aspace *ioport_open_as;
 
 void ioport_load(struct aspace *as);
 
-/* At a switch to an address space: open its ports (and close the last one's) if that changes. */
+/*
+ * At a switch to an address space: open its ports (and close the last
+ * one's) if that changes. The common case, neither has any, is one OR of
+ * two loads and a branch.
+ */
 static inline void ioport_switch(struct aspace *as)
 {
-	if (as != ioport_open_as && (ioport_open_as || as->ports[0]))
+	if (__builtin_expect(((uintptr_t)ioport_open_as | (uintptr_t)as->ports[0]) != 0, 0) &&
+	    as != ioport_open_as)
 		ioport_load(as);
 }
 
