@@ -94,7 +94,7 @@ def test_typed_lines_come_back_through_the_console():
 def manifest_run(name):
     return mica.boot(cmdline=mica.SYSTEM_CMDLINE + f" init.args=manifest={name}",
                      modules=[mica.BUILD / "user" / m for m in ("pager.elf", "init.elf", "console.elf",
-                                                                 "rthello.elf")]
+                                                                 "rthello.elf", "consoleclient.elf")]
                      + [mica.ROOT / "tests" / "system" / "manifests" / name / name])
 
 
@@ -122,3 +122,14 @@ def test_a_dead_drivers_line_and_ports_are_handed_out_again():
     assert len(re.findall(r"^init: started console\.elf pid \d+$", r.log, re.M)) == 4, r.log
     assert r.log.count("console: crashing with the line and the ports") == 4, r.log
     assert not r.has("cannot start"), r.log
+
+
+def test_a_process_is_killed_at_its_first_in_on_a_port_not_given():
+    """consoleclient poke: in on COM4's first port without any (killed, MICA_EXIT_PORT 4 and the
+    port as code), one past the range it was given (killed), and one inside it (read)."""
+    r = manifest_run("drivers")
+    exits = re.findall(r"^init: consoleclient\.elf pid \d+ exited: reason (\d+) code (\d+)$", r.log,
+                       re.M)
+    assert sorted(exits) == sorted([("4", str(0x2e8)), ("4", str(0x2f0)), ("0", "0")]), r.log
+    assert r.log.count("I/O port not granted") == 2, r.log
+    assert r.has("consoleclient: port 0x2e1 read 0x"), r.log

@@ -6,6 +6,11 @@
  * waiting on the console's notification between lines; the line "exit"
  * ends it. It is a server entry (init waits for it to register, and ends
  * it with the servers), so it registers a name of its own.
+ *
+ * `consoleclient.elf poke <port> [enable]` instead reads one I/O port (hex
+ * after 0x; after enabling the range init gave it, with `enable`) and
+ * exits 0: without the port its process is killed at the in
+ * (tests/system/test_console.py).
  */
 #include <idl/console_client.h>
 #include <idl/names_client.h>
@@ -31,7 +36,46 @@ static int check(const char *what, long got, long want)
 	return 1;
 }
 
-int main(void)
+/* A port number: hex after 0x, else decimal. */
+static long port_arg(const char *s)
+{
+	long v = 0;
+	int base = 10;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2, base = 16;
+	for (; *s; s++) {
+		int d = *s >= '0' && *s <= '9'   ? *s - '0'
+		        : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
+		                                 : 99;
+		if (d >= base)
+			return -1;
+		v = v * base + d;
+	}
+	return v;
+}
+
+/* poke: in on one port, with or without enabling the range from the startup info. */
+static int poke(int argc, char **argv)
+{
+	const struct mica_startup *st = rt_startup_info();
+	long port = port_arg(argv[2]);
+
+	if (port < 0 || port > 0xFFFF)
+		return 2;
+	if (argc > 3 && strcmp(argv[3], "enable") == 0) {
+		long rc = st->version >= 3 ? mica_ioport_enable(st->ports) : MICA_EBADH;
+		if (rc < 0) {
+			printf("consoleclient: ioport_enable: error %ld\n", rc);
+			return 1;
+		}
+	}
+	uint8_t v = mica_inb((uint16_t)port);
+	printf("consoleclient: port 0x%lx read 0x%x\n", (unsigned long)port, (unsigned)v);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	uint64_t token, old;
 	mica_handle_t input, stale;
@@ -40,6 +84,8 @@ int main(void)
 	int bad = 0;
 	long rc;
 
+	if (argc > 2 && strcmp(argv[1], "poke") == 0)
+		return poke(argc, argv);
 	if ((rc = names_lookup(rt_names_handle(), "console", &con)) < 0) {
 		printf("consoleclient: no console: error %ld\n", rc);
 		return 1;
