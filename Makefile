@@ -163,6 +163,7 @@ init: $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf
 RT_SERVERS := $(filter-out pager init,$(patsubst servers/%/main.c,%,$(wildcard servers/*/main.c)))
 RT_CLIENTS := $(patsubst tests/user/%/main.c,%,$(wildcard tests/user/*client/main.c))
 RT_PROGS   := $(foreach p,$(RT_SERVERS) $(RT_CLIENTS),$(BUILD)/user/$(p).elf)
+RT_IDL_consoleclient := pager_client
 
 # $(call rt_prog,<program>,<folder>,<stubs>): a runtime program from a folder.
 define rt_prog

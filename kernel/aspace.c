@@ -10,6 +10,7 @@
 #include <mica/fault.h>
 #include "aspace.h"
 #include "frame.h"
+#include "ioport.h"
 #include "lib/string.h"
 #include "phys.h"
 #include "pool.h"
@@ -63,6 +64,7 @@ void aspace_release(struct aspace *as)
 {
 	if (as->handles.count) /* aspace_kill may have emptied it */
 		handle_table_clear(&as->handles);
+	ioport_aspace_release(as);
 	pt_root_destroy(as->root, aspace_unmapped, NULL);
 	(void)frame_free(virt_to_phys(as), 1);
 }

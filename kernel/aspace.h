@@ -2,21 +2,24 @@
 #ifndef KERNEL_ASPACE_H
 #define KERNEL_ASPACE_H
 
+#include <mica/device.h>
 #include <mica/layout.h>
 #include "handle.h"
 #include "kobj.h"
 #include "types.h"
 
+struct ioport;
 struct thread;
 
 struct aspace {
 	struct kobj obj; /* references: handles, and each thread in it */
 	paddr_t root;    /* PML4, kernel half shared */
 	uint32_t id;
-	uint32_t nthreads;           /* threads in it not yet ended */
-	struct thread *threads;      /* those threads, linked by as_next */
-	bool dead;                   /* destroyed: no threads, handles or new mappings */
-	bool emptied;                /* its last thread left and cleared its handle table */
+	uint32_t nthreads;      /* threads in it not yet ended */
+	struct thread *threads; /* those threads, linked by as_next */
+	bool dead;              /* destroyed: no threads, handles or new mappings */
+	bool emptied;           /* its last thread left and cleared its handle table */
+	struct ioport *ports[MICA_IOPORT_PER_ASPACE]; /* ranges enabled (ioport.c), in order */
 	struct handle_table handles; /* slots fill the rest of the object's frame */
 };
 

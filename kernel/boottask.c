@@ -15,6 +15,7 @@
 #include "boottask.h"
 #include "cmdline.h"
 #include "elf.h"
+#include "irq.h"
 #include "kprintf.h"
 #include "lib/string.h"
 #include "panic.h"
@@ -121,7 +122,7 @@ void boottask_start(const struct boot_info *boot)
 	struct thread *t;
 	const char *why = NULL;
 	const uint8_t *file = phys_to_virt(m->start);
-	mica_handle_t has, hth;
+	mica_handle_t has, hth, hdev;
 
 	if (elf_parse(file, m->end - m->start, &img, &why) != MICA_OK) {
 		kprintf("mica: boot: module \"%s\": %s\n", m->cmdline, why ? why : "invalid");
@@ -143,7 +144,7 @@ void boottask_start(const struct boot_info *boot)
 		(void)map_page(as, va, PT_WRITE, NULL, 0, 0);
 	struct mica_bootinfo *bi = map_page(as, MICA_BOOTINFO_ADDR, 0, NULL, 0, 0);
 
-	/* Its handles: the address space and the thread. */
+	/* Its handles: the address space, the thread, and the device authority. */
 	struct thread_links none = {NULL, NULL, 0, 0};
 	if (thread_create_user(as, img.entry, MICA_BOOT_STACK_TOP, MICA_BOOTINFO_ADDR,
 	                       BOOTTASK_PRIO, &none, &t) != MICA_OK)
@@ -154,7 +155,9 @@ void boottask_start(const struct boot_info *boot)
 	                 MICA_RIGHT_MEMORY | MICA_RIGHT_MANAGE | MICA_RIGHT_COPY, 0,
 	                 &has) != MICA_OK ||
 	    handle_alloc(&as->handles, &t->obj, MICA_RIGHT_MANAGE | MICA_RIGHT_COPY, 0, &hth) !=
-	        MICA_OK)
+	        MICA_OK ||
+	    handle_alloc(&as->handles, &devices_authority, MICA_RIGHT_MANAGE | MICA_RIGHT_COPY, 0,
+	                 &hdev) != MICA_OK)
 		panic("boottask: no room for the first handles");
 	kobj_unref(&as->obj); /* its handle and its thread hold it now */
 
@@ -164,6 +167,7 @@ void boottask_start(const struct boot_info *boot)
 	bi->size = sizeof(*bi);
 	bi->aspace = has;
 	bi->thread = hth;
+	bi->devices = hdev;
 	cmdline_copy(bi->cmdline, sizeof(bi->cmdline)); /* whole words, the cut logged */
 	list_modules(bi, boot);
 	bi->pool_total = pool_total();

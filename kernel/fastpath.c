@@ -109,9 +109,10 @@ bool fastpath_reply_recv(const struct syscall_args *s, int64_t *ret)
 	    syscall_abi_ipc_extra(thread_frame(c)) ||
 	    syscall_abi_ipc_label(s->frame) >= MICA_LABEL_KERNEL)
 		return false;
-	/* An endpoint we may receive on, with nobody queued to send. */
+	/* An endpoint we may receive on, with nobody queued to send (and no
+	 * bound notification, whose bits the general path checks first). */
 	struct endpoint *ep = endpoint_of(t, s->a[0], MICA_RIGHT_RECV, &badge);
-	if (!ep || ep->closed || ep->senders)
+	if (!ep || ep->closed || ep->senders || t->bound_ntf)
 		return false;
 
 	/* The reply: the caller's registers get ours, with no badge. */

@@ -12,6 +12,7 @@
  * endpoint hears (through kobj_unref) when its last receive handle goes.
  */
 #include <mica/error.h>
+#include <mica/notify.h>
 #include "handle.h"
 
 /* Is h a used slot of t? */
@@ -94,8 +95,8 @@ int handle_alloc(struct handle_table *t, struct kobj *obj, uint32_t rights, uint
 	/* Only defined rights. */
 	if ((rights & ~MICA_RIGHTS_ALL) != 0)
 		return MICA_EINVAL;
-	/* Badges only on endpoints. */
-	if (badge != 0 && obj->type != MICA_OBJ_ENDPOINT)
+	/* Badges only on endpoints and notifications. */
+	if (badge != 0 && obj->type != MICA_OBJ_ENDPOINT && obj->type != MICA_OBJ_NOTIFY)
 		return MICA_EINVAL;
 	/* Room in the table. */
 	if (!find_free(t, &i))
@@ -207,10 +208,12 @@ int handle_move(struct handle_table *from, mica_handle_t h, struct handle_table 
 }
 
 /*
- * Derive a badged handle in t from unbadged endpoint handle h: the same
- * endpoint, rights (old rights & rights_mask), the given badge; takes a
- * reference and stores the handle in *out. Returns MICA_EINVAL for badge
- * 0; MICA_EBADH if h is not a used slot or not an endpoint; MICA_ERIGHTS if
+ * Derive a badged handle in t from unbadged endpoint (or notification)
+ * handle h: the same object, rights (old rights & rights_mask), the given
+ * badge; takes a reference and stores the handle in *out. Returns
+ * MICA_EINVAL for badge 0 (or, for a notification, one past
+ * MICA_NOTIFY_BITS); MICA_EBADH if h is not a used slot or not an
+ * endpoint or notification; MICA_ERIGHTS if
  * h lacks MICA_RIGHT_COPY or already has a badge (badges are never
  * replaced); MICA_ENOMEM if t is full.
  */
@@ -226,8 +229,11 @@ int handle_mint(struct handle_table *t, mica_handle_t h, uint32_t rights_mask, u
 	if (!in_use(t, h))
 		return MICA_EBADH;
 	const struct handle src = t->slot[h];
-	if (src.obj->type != MICA_OBJ_ENDPOINT)
+	if (src.obj->type != MICA_OBJ_ENDPOINT && src.obj->type != MICA_OBJ_NOTIFY)
 		return MICA_EBADH;
+	/* A notification's badge is the bits it signals: within the word. */
+	if (src.obj->type == MICA_OBJ_NOTIFY && (badge & ~MICA_NOTIFY_BITS))
+		return MICA_EINVAL;
 	/* The right to copy it, and no badge yet. */
 	if ((src.rights & MICA_RIGHT_COPY) == 0 || src.badge != 0)
 		return MICA_ERIGHTS;

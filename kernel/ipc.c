@@ -37,10 +37,12 @@
 #include <mica/handle.h>
 #include <mica/ipc.h>
 #include <mica/layout.h>
+#include <mica/notify.h>
 #include <mica/time.h>
 #include "aspace.h"
 #include "ipc.h"
 #include "lib/string.h"
+#include "notify.h"
 #include "phys.h"
 #include "sched.h"
 #include "slab.h"
@@ -125,6 +127,12 @@ static void wake(struct thread *t, int64_t result)
 		sched_bury(t);
 	else
 		sched_wake(t);
+}
+
+/* wake, for notify.c's waiters. */
+void ipc_wake(struct thread *t, int64_t result)
+{
+	wake(t, result);
 }
 
 /* Nobody can receive on ep again: everyone waiting learns the peer is gone. */
@@ -449,12 +457,58 @@ static void abandon(struct thread *t)
 	}
 }
 
+/*
+ * r receives its bound notification's bits instead of a message: label
+ * MICA_LABEL_NOTIFY, word 0 the bits, badge 0, nothing in its descriptor.
+ * x: r's descriptor if r is the running thread (checked by its call), else
+ * NULL (read again, and written only if it is still writable).
+ */
+static void notify_message(struct thread *r, uint64_t bits, const struct extra *x)
+{
+	struct ipc_regs m = {MICA_LABEL_NOTIFY, {bits, 0, 0, 0, 0, 0, 0, 0}};
+	struct extra xr;
+
+	syscall_abi_ipc_set(thread_frame(r), &m, 0);
+	if (x)
+		xr = *x;
+	else if (extra_read(r, &xr) != MICA_OK || !xr.at ||
+	         usercopy_check(r->as->root, xr.at, sizeof(xr.e), true) != MICA_OK)
+		return;
+	if (!xr.at)
+		return;
+	xr.e.recv_len = 0;
+	xr.e.recv_handle = MICA_HANDLE_NONE;
+	extra_write_back(r, &xr);
+}
+
+/*
+ * A bound notification of t was signalled (notify.c): if t is blocked
+ * receiving, it leaves the endpoint's queue with the bits as its message
+ * and is woken; returns whether it was.
+ */
+bool ipc_deliver_bits(struct thread *t, uint64_t bits)
+{
+	if (t->ipc_state != IPC_RECEIVING)
+		return false;
+	unlink(&t->ipc_ep->receivers, &t->ipc_ep->receivers_tail, t);
+	notify_message(t, bits, NULL);
+	wake(t, MICA_OK);
+	return true;
+}
+
 /* Receive on ep for the current thread, its descriptor x already read and checked. */
 static int64_t receive(struct thread *t, struct endpoint *ep, const struct wait *w,
                        const struct extra *x)
 {
 	struct thread *s;
+	uint64_t bits = notify_take_bound(t);
 
+	/* Bits of a bound notification come before any message (notify.h). */
+	if (bits) {
+		abandon(t);
+		notify_message(t, bits, x);
+		return MICA_OK;
+	}
 	while ((s = pop(&ep->senders, &ep->senders_tail))) {
 		int rc = transfer(s, t, s->ipc_badge, NULL, x);
 
@@ -567,6 +621,7 @@ void ipc_detach(struct thread *t)
 		unlink(&t->ipc_ep->senders, &t->ipc_ep->senders_tail, t);
 	else if (t->ipc_state == IPC_RECEIVING)
 		unlink(&t->ipc_ep->receivers, &t->ipc_ep->receivers_tail, t);
+	notify_detach(t); /* a notification wait, a binding */
 	if (t->replier) {
 		t->replier->reply_to = NULL;
 		t->replier->reply_lost = true;

@@ -19,6 +19,7 @@ enum ipc_state {
 	IPC_SENDING,     /* queued on ipc_ep->senders */
 	IPC_RECEIVING,   /* queued on ipc_ep->receivers */
 	IPC_AWAIT_REPLY, /* message taken by `replier`, waiting for its reply */
+	IPC_NOTIFY_WAIT, /* in notify_wait on ntf_wait (notify.c) */
 };
 
 int endpoint_create(struct endpoint **out);
@@ -33,6 +34,8 @@ int64_t ipc_send(const struct syscall_args *s, bool block, bool call);
 int64_t ipc_recv(const struct syscall_args *s, bool block);
 int64_t ipc_reply_recv(const struct syscall_args *s);
 void ipc_expire(struct thread *t);
+void ipc_wake(struct thread *t, int64_t result);
+bool ipc_deliver_bits(struct thread *t, uint64_t bits);
 int64_t ipc_sleep(uint64_t ns);
 
 #endif /* KERNEL_IPC_H */

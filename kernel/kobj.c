@@ -4,8 +4,11 @@
  * goes, so that it dies when its last receive handle does.
  */
 #include "aspace.h"
+#include "ioport.h"
 #include "ipc.h"
+#include "irq.h"
 #include "kobj.h"
+#include "notify.h"
 #include "panic.h"
 #include "thread.h"
 
@@ -38,6 +41,18 @@ void kobj_unref(struct kobj *o)
 		break;
 	case MICA_OBJ_THREAD:
 		thread_release((struct thread *)o);
+		break;
+	case MICA_OBJ_NOTIFY:
+		notify_release((struct notification *)o);
+		break;
+	case MICA_OBJ_IRQ:
+		irq_release((struct irq *)o);
+		break;
+	case MICA_OBJ_IOPORT:
+		ioport_release((struct ioport *)o);
+		break;
+	case MICA_OBJ_DEVICES:
+		devices_release(o);
 		break;
 	default:
 		panic("kobj: release of an object of type %u", o->type);

@@ -14,6 +14,7 @@
 #include "cpu.h"
 #include "ctx.h"
 #include "frame.h"
+#include "ioport.h"
 #include "kprintf.h"
 #include "lib/string.h"
 #include "mem.h"
@@ -111,8 +112,10 @@ static void switch_to(struct thread *next)
 	thread_stack_check(prev); /* it ran on its stack last: did it overflow? */
 	percpu_set_kernel_stack((uint64_t)(thread_frame(next) + 1));
 	/* Compare with what is loaded: sched_exit may have left the kernel's tables. */
-	if (next->as && (cpu_read_cr3() & ~0xFFFULL) != next->as->root)
+	if (next->as && (cpu_read_cr3() & ~0xFFFULL) != next->as->root) {
 		cpu_write_cr3(next->as->root);
+		ioport_switch(next->as); /* its I/O ports open, the last one's closed */
+	}
 	ctx_switch(prev, next); /* FPU and segment registers: each thread its own */
 	cpu_switch(&prev->ksp, next->ksp);
 	sched_reap(); /* back on prev's stack: nobody runs on the dead ones now */

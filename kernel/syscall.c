@@ -9,7 +9,10 @@
 #include <mica/thread.h>
 #include "aspace.h"
 #include "fastpath.h"
+#include "ioport.h"
 #include "ipc.h"
+#include "irq.h"
+#include "notify.h"
 #include "sched.h"
 #include "serial.h"
 #include "syscall.h"
@@ -208,17 +211,19 @@ static int64_t sys_handle_mint(const struct syscall_args *s)
 }
 
 /*
- * handle_give(aspace, h, rights_mask): a copy of the caller's endpoint
- * handle h, with rights & mask and the same badge, in the handle table of
- * another address space; returns its number there. This is how a task that
- * made an address space hands its first thread the endpoints it starts
- * with. Endpoints only: an endpoint refers to nothing, so no cycle of
- * references can be left in an address space that has no thread yet to end
- * and clear its table; and not into one whose threads have all ended
+ * handle_give(aspace, h, rights_mask): a copy of the caller's handle h
+ * (an endpoint, notification, interrupt or I/O port), with rights & mask
+ * and the same badge, in the handle table of another address space;
+ * returns its number there. This is how a task that made an address space
+ * hands its first thread the endpoints it starts with (and the pager a
+ * driver its interrupt line and ports). Not address spaces or threads:
+ * the others refer to no address space or thread, so no cycle of
+ * references can be left in an address space that has no thread yet to
+ * end and clear its table; and not into one whose threads have all ended
  * (its table was cleared and nobody would clear it again). Errors:
- * MICA_EBADH (also h not an endpoint), MICA_ERIGHTS (aspace lacks MANAGE, h
- * lacks COPY), MICA_EPEER (a destroyed address space, or one whose threads
- * have all ended), MICA_ENOMEM (its table is full).
+ * MICA_EBADH (also h an address space or thread), MICA_ERIGHTS (aspace
+ * lacks MANAGE, h lacks COPY), MICA_EPEER (a destroyed address space, or
+ * one whose threads have all ended), MICA_ENOMEM (its table is full).
  */
 static int64_t sys_handle_give(const struct syscall_args *s)
 {
@@ -237,7 +242,13 @@ static int64_t sys_handle_give(const struct syscall_args *s)
 		return MICA_EPEER;
 	if (handle_arg(s->a[1], &h) != MICA_OK)
 		return MICA_EBADH;
-	rc = handle_get(table, h, MICA_OBJ_ENDPOINT, MICA_RIGHT_COPY, NULL);
+	const struct handle *src;
+	rc = handle_get(table, h, MICA_OBJ_NONE, 0, &src);
+	if (rc == MICA_OK &&
+	    (src->obj->type == MICA_OBJ_ASPACE || src->obj->type == MICA_OBJ_THREAD))
+		rc = MICA_EBADH;
+	if (rc == MICA_OK)
+		rc = handle_get(table, h, MICA_OBJ_NONE, MICA_RIGHT_COPY, NULL);
 	if (rc != MICA_OK)
 		return rc;
 	rc = handle_copy(table, h, &as->handles, (uint32_t)s->a[2], &out);
@@ -321,6 +332,16 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_HANDLE_GIVE] = sys_handle_give,
     [MICA_SYS_CLOCK] = sys_clock,
     [MICA_SYS_SLEEP] = sys_sleep,
+    [MICA_SYS_NOTIFY_CREATE] = notify_sys_create,
+    [MICA_SYS_NOTIFY_SIGNAL] = notify_sys_signal,
+    [MICA_SYS_NOTIFY_WAIT] = notify_sys_wait,
+    [MICA_SYS_NOTIFY_POLL] = notify_sys_poll,
+    [MICA_SYS_NOTIFY_BIND] = notify_sys_bind,
+    [MICA_SYS_IRQ_CREATE] = irq_sys_create,
+    [MICA_SYS_IRQ_BIND] = irq_sys_bind,
+    [MICA_SYS_IRQ_ACK] = irq_sys_ack,
+    [MICA_SYS_IOPORT_CREATE] = ioport_sys_create,
+    [MICA_SYS_IOPORT_ENABLE] = ioport_sys_enable,
 };
 
 /* Entered from entry.asm with the caller's registers in f. */

@@ -12,6 +12,7 @@
 
 struct aspace;
 struct endpoint;
+struct notification;
 
 enum thread_state {
 	THREAD_RUNNABLE, /* running, or in a run queue */
@@ -52,6 +53,8 @@ struct thread {
 	int64_t ipc_result;      /* set by whoever wakes it */
 	uint64_t kill_code;      /* a pager's kill: w0 of its reply */
 	struct ipc_regs kmsg;    /* the kernel's message on its behalf */
+	/* Notifications (notify.c): the one it waits on, the one bound to its receive. */
+	struct notification *ntf_wait, *bound_ntf; /* bound_ntf holds a reference */
 	/* User CPU state besides the trap frame (ctx.c); the FPU area follows the object. */
 	ctx_segs_t segs;
 	/* Timer (timer.c): queued by deadline while it waits with one. */

@@ -259,4 +259,79 @@ static inline int64_t mica_reply_recv(mica_handle_t ep, struct mica_msg *m,
 	return mica_ipc(MICA_SYS_IPC_REPLY_RECV, ep, m, x, badge);
 }
 
+/* ---- notifications, interrupts and I/O ports (mica/notify.h, mica/device.h) ---- */
+
+/* A new notification; returns a handle with signal, wait and copy rights. */
+static inline int64_t mica_notify_create(void)
+{
+	return mica_syscall4(MICA_SYS_NOTIFY_CREATE, 0, 0, 0, 0);
+}
+
+/* OR bits into n's word (a badged handle signals its badge); never blocks. */
+static inline int64_t mica_notify_signal(mica_handle_t n, uint64_t bits)
+{
+	return mica_syscall4(MICA_SYS_NOTIFY_SIGNAL, (uint64_t)(int64_t)n, bits, 0, 0);
+}
+
+/* Block until some bit of n is set; returns the bits and clears them. */
+static inline int64_t mica_notify_wait(mica_handle_t n)
+{
+	return mica_syscall4(MICA_SYS_NOTIFY_WAIT, (uint64_t)(int64_t)n, 0, 0, 0);
+}
+
+/* The bits of n (0 if none), cleared; never blocks. */
+static inline int64_t mica_notify_poll(mica_handle_t n)
+{
+	return mica_syscall4(MICA_SYS_NOTIFY_POLL, (uint64_t)(int64_t)n, 0, 0, 0);
+}
+
+/* Bind n to the calling thread's receive (MICA_HANDLE_NONE: unbind). */
+static inline int64_t mica_notify_bind(mica_handle_t n)
+{
+	return mica_syscall4(MICA_SYS_NOTIFY_BIND, (uint64_t)(int64_t)n, 0, 0, 0);
+}
+
+/* The handle of interrupt line `line`, from the device authority. */
+static inline int64_t mica_irq_create(mica_handle_t devices, uint64_t line)
+{
+	return mica_syscall4(MICA_SYS_IRQ_CREATE, (uint64_t)(int64_t)devices, line, 0, 0);
+}
+
+/* Route the line to notification n and unmask it (MICA_HANDLE_NONE: unroute, mask). */
+static inline int64_t mica_irq_bind(mica_handle_t irq, mica_handle_t n)
+{
+	return mica_syscall4(MICA_SYS_IRQ_BIND, (uint64_t)(int64_t)irq, (uint64_t)(int64_t)n, 0, 0);
+}
+
+/* Unmask the line after serving its interrupt. */
+static inline int64_t mica_irq_ack(mica_handle_t irq)
+{
+	return mica_syscall4(MICA_SYS_IRQ_ACK, (uint64_t)(int64_t)irq, 0, 0, 0);
+}
+
+/* A handle to ports [first, first + count), from the device authority. */
+static inline int64_t mica_ioport_create(mica_handle_t devices, uint64_t first, uint64_t count)
+{
+	return mica_syscall4(MICA_SYS_IOPORT_CREATE, (uint64_t)(int64_t)devices, first, count, 0);
+}
+
+/* Let the caller's address space use the ports of handle p. */
+static inline int64_t mica_ioport_enable(mica_handle_t p)
+{
+	return mica_syscall4(MICA_SYS_IOPORT_ENABLE, (uint64_t)(int64_t)p, 0, 0, 0);
+}
+
+static inline void mica_outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t mica_inb(uint16_t port)
+{
+	uint8_t v;
+
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
 #endif /* LIBIPC_SYSCALL_H */

@@ -11,13 +11,13 @@
 #include <stdint.h>
 
 #define MICA_BOOTINFO_MAGIC   0x544f4f4241434d49ULL /* "IMCABOOT" */
-#define MICA_BOOTINFO_VERSION 1
-#define MICA_BOOTINFO_ADDR    MICA_BOOT_STACK_TOP /* one page, just above the boot stack */
+#define MICA_BOOTINFO_VERSION 2                     /* 2: the device authority */
+#define MICA_BOOTINFO_ADDR    MICA_BOOT_STACK_TOP   /* one page, just above the boot stack */
 
 #define MICA_BOOTINFO_MODULES  16
 #define MICA_BOOTINFO_NAME_MAX 48
 #define MICA_BOOTINFO_CMDLINE  128
-#define MICA_BOOTINFO_RANGES   181 /* what fills the page */
+#define MICA_BOOTINFO_RANGES   180 /* what fills the page */
 
 /* A run of free frames of the user pool: [start, start + npages * 4 KiB). */
 struct mica_bootinfo_range {
@@ -45,6 +45,8 @@ struct mica_bootinfo {
 	mica_handle_t thread; /* its first thread: MANAGE, COPY */
 	uint32_t nmodules;
 	uint32_t nranges;
+	mica_handle_t devices; /* the device authority (include/mica/device.h): MANAGE, COPY */
+	uint32_t reserved;
 	/*
 	 * The user pool: pool_total frames in all. pool_free of them are free,
 	 * listed in range[]; the rest hold the modules' copies and the pages

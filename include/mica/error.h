@@ -16,7 +16,7 @@
 	X(MICA_ENOENT, -5, "nothing is mapped or allocated there")                                 \
 	X(MICA_ENOMEM, -6, "out of memory (frames or table space)")                                \
 	X(MICA_EPERM, -7, "not permitted: writable with executable, or a priority too high")       \
-	X(MICA_EBUSY, -8, "the range is part of a larger mapping or object")                       \
+	X(MICA_EBUSY, -8, "part of a larger mapping or object, or already taken")                  \
 	X(MICA_EBADH, -9, "no such handle: never given, closed, or naming another object type")    \
 	X(MICA_ERIGHTS, -10, "the handle lacks a right the call needs")                            \
 	X(MICA_ENOEXEC, -11, "not a valid executable for Mica (ELF64 x86_64, W^X segments)")       \

@@ -35,6 +35,7 @@ enum mica_exit_reason {
 	MICA_EXIT_FAULT = 1,  /* an exception nobody handled (code: vector) */
 	MICA_EXIT_PAGER = 2,  /* its pager answered a fault with a kill */
 	MICA_EXIT_KILLED = 3, /* thread_kill, or its address space was destroyed */
+	MICA_EXIT_PORT = 4,   /* in/out on an I/O port it was not given (code: the port) */
 };
 
 #endif /* MICA_FAULT_H */

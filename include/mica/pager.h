@@ -20,7 +20,7 @@
  * string split at spaces (the first MICA_PAGER_ARGS_MAX - 1 words).
  */
 #define MICA_STARTUP_MAGIC   0x5055545241545355ULL /* "USTARTUP" */
-#define MICA_STARTUP_VERSION 2                     /* 2: names appended */
+#define MICA_STARTUP_VERSION 3                     /* 2: names appended; 3: irq and ports */
 
 #define MICA_PAGER_ARGS_MAX 32 /* argv entries, argv[0] included */
 
@@ -40,6 +40,9 @@ struct mica_startup {
 	/* Since version 2. */
 	mica_handle_t names; /* the name service (idl/names.idl, SEND, badged with pid), or
 	                        MICA_HANDLE_NONE before init set one (pager.set_names) */
+	/* Since version 3: a driver's devices (pager.spawn_driver, include/mica/device.h). */
+	mica_handle_t irq;   /* its interrupt line (MANAGE), or MICA_HANDLE_NONE */
+	mica_handle_t ports; /* its I/O port range, or MICA_HANDLE_NONE */
 };
 
 /* The layout of a process the pager builds (the image lies where its ELF file says). */

@@ -35,6 +35,17 @@ enum mica_syscall {
 	MICA_SYS_HANDLE_GIVE = 21,    /* (aspace, handle, rights mask) -> handle in aspace */
 	MICA_SYS_CLOCK = 22,          /* () -> ns since boot (time.h) */
 	MICA_SYS_SLEEP = 23,          /* (uint64_t ns) -> 0 after at least ns */
+	/* Notifications, interrupts and I/O ports (notify.h, device.h). */
+	MICA_SYS_NOTIFY_CREATE = 24, /* () -> handle (signal, wait, copy) */
+	MICA_SYS_NOTIFY_SIGNAL = 25, /* (notification, bits) -> 0 */
+	MICA_SYS_NOTIFY_WAIT = 26,   /* (notification) -> the bits, cleared */
+	MICA_SYS_NOTIFY_POLL = 27,   /* (notification) -> the bits (maybe 0), cleared */
+	MICA_SYS_NOTIFY_BIND = 28,   /* (notification or MICA_HANDLE_NONE) -> 0 */
+	MICA_SYS_IRQ_CREATE = 29,    /* (devices, line) -> interrupt handle */
+	MICA_SYS_IRQ_BIND = 30,      /* (interrupt, notification or MICA_HANDLE_NONE) -> 0 */
+	MICA_SYS_IRQ_ACK = 31,       /* (interrupt) -> 0 */
+	MICA_SYS_IOPORT_CREATE = 32, /* (devices, first port, count) -> I/O port handle */
+	MICA_SYS_IOPORT_ENABLE = 33, /* (I/O ports) -> 0 */
 	MICA_SYS_COUNT
 };
 

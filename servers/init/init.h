@@ -24,6 +24,8 @@ extern const struct names_ops names_handlers;
 void names_drop_owner(uint64_t pid);
 /* Drop the names of owners that have ended: after a names.exited hint, else every 1 s. */
 void names_sweep(void);
+/* Some process has ended: the next names_sweep looks at every owner at once. */
+void names_exit_seen(void);
 /* How long init may wait before names_sweep is due (ns, or IPC_FOREVER: no names). */
 uint64_t names_timeout(void);
 
@@ -51,6 +53,9 @@ struct entry {
 	uint64_t mem_pages;   /* mem=: its subtree's memory limit in pages, 0 for none */
 	uint64_t procs;       /* procs=: its descendants limit */
 	uint32_t deadline_ms; /* a server: how long init waits for it to register */
+	int32_t irq;          /* irq=: its interrupt line, -1 for none */
+	uint32_t port_first;  /* ports=<first>-<last>: its I/O ports ... */
+	uint32_t port_count;  /* ... how many (0: none) */
 	/* Its process now (supervise.c). */
 	uint64_t pid;    /* 0: none runs */
 	bool registered; /* a server: it has registered a name (this run or an earlier one) */

@@ -7,6 +7,7 @@
  * it for the kernel command line option init.exit_when_done), `manifest=<module>`.
  */
 #include <mica/errname.h>
+#include <mica/notify.h>
 #include <startup.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -52,6 +53,43 @@ static int dispatch(const void *ops, void *ctx, const struct ipc_msg *req, struc
 	return rc;
 }
 
+/*
+ * The kernel's messages: the exit hint (our notification, bound to our
+ * receive, which the pager signals when any process ends) is a look at the
+ * children and at the owners of names. A hint signalled while we were busy is still set at the next
+ * receive, which then returns at once: no exit waits for another message.
+ */
+static void on_kernel(void *ctx, const struct ipc_msg *req, struct ipc_msg *rep)
+{
+	(void)ctx;
+	rep->m.label = MICA_FAULT_KILL;
+	if (req->m.label != MICA_LABEL_NOTIFY)
+		return;
+	supervise_poll();
+	orphans_poll();
+	names_exit_seen();
+	names_sweep();
+	maybe_exit();
+	server.timeout_ns = timeout();
+}
+
+/* The exit hint: a notification bound to our receive, its signal right given to the pager. */
+static void exit_hint(void)
+{
+	int64_t n = mica_notify_create();
+	int rc;
+
+	if (n < 0 || mica_notify_bind((mica_handle_t)n) < 0) {
+		printf("init: no exit hint: error %s (names.exited it is)\n", mica_error_name(n));
+		return;
+	}
+	int64_t sig = mica_handle_mint((mica_handle_t)n, MICA_RIGHT_SIGNAL | MICA_RIGHT_COPY, 0);
+	if (sig < 0 || (rc = pager_set_exit_hint(init_pager, (mica_handle_t)sig)) < 0)
+		printf("init: pager.set_exit_hint failed (names.exited it is)\n");
+	if (sig >= 0)
+		mica_handle_close((mica_handle_t)sig); /* the pager has its copy */
+}
+
 /* No message in time: a look at the children, the deadlines and the names all the same. */
 static void idle(void *ctx)
 {
@@ -91,6 +129,7 @@ int main(int argc, char **argv)
 		printf("init: pager.set_names: error %s\n", mica_error_name(rc));
 		return 3;
 	}
+	exit_hint();
 	if ((rc = manifest_load(manifest)) < 0)
 		printf("init: no manifest \"%s\": error %s\n", manifest, mica_error_name(rc));
 	printf("init: %u entries\n", nentries);
@@ -103,6 +142,7 @@ int main(int argc, char **argv)
 	memset(&server, 0, sizeof(server));
 	ipc_server_init(&server, dispatch, &names_handlers, 0);
 	server.idle = idle;
+	server.kernel = on_kernel;
 	server.timeout_ns = timeout();
 	r = ipc_serve(&server, ep);
 	printf("init: serving ended: error %s\n", mica_error_name(r));

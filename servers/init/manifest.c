@@ -9,8 +9,10 @@
  * mem=<n>K|M|G in bytes (the memory limit of the entry's subtree; default
  * none); procs=<n> (its descendants limit; default PROCS_DEFAULT);
  * deadline=<ms> (a server's registration deadline, 1 to DEADLINE_MAX_MS;
- * default DEADLINE_DEFAULT_MS). The limits go to pager.spawn_with
- * (servers/pager/README.md).
+ * default DEADLINE_DEFAULT_MS); irq=<line> and ports=<first>-<last> (a
+ * driver's interrupt line and I/O ports, numbers in decimal or 0x hex:
+ * docs/DRIVERS.md). The limits go to pager.spawn_with, with devices to
+ * pager.spawn_driver (servers/pager/README.md).
  *
  * A bad line is reported on serial and skipped.
  */
@@ -59,6 +61,29 @@ static bool number(const char *s, uint64_t *out)
 	return true;
 }
 
+/* A port or line number: decimal, or hex after 0x (up to 0xFFFFF); false if s is not one. */
+static bool port_number(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return number(s, out) && *out <= 0xFFFFF;
+	s += 2;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		int d = *s >= '0' && *s <= '9'   ? *s - '0'
+		        : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
+		        : *s >= 'A' && *s <= 'F' ? *s - 'A' + 10
+		                                 : -1;
+		if (d < 0 || v > 0xFFFF)
+			return false;
+		v = v * 16 + (uint64_t)d;
+	}
+	*out = v;
+	return true;
+}
+
 /* A mem= value: pages, or bytes with K, M or G (rounded up to pages). 0 if bad. */
 static uint64_t mem_pages(char *s)
 {
@@ -79,8 +104,10 @@ static uint64_t mem_pages(char *s)
 static const char *parse_line(char *line)
 {
 	char *p = line, *kind = word(&p), *module, *w;
-	struct entry e = {
-	    .restart = RESTART_NEVER, .procs = PROCS_DEFAULT, .deadline_ms = DEADLINE_DEFAULT_MS};
+	struct entry e = {.restart = RESTART_NEVER,
+	                  .procs = PROCS_DEFAULT,
+	                  .deadline_ms = DEADLINE_DEFAULT_MS,
+	                  .irq = -1};
 
 	if (!kind)
 		return 0; /* blank */
@@ -124,6 +151,24 @@ static const char *parse_line(char *line)
 			if (!number(word(&p) + 9, &ms) || ms < 1 || ms > DEADLINE_MAX_MS)
 				return "bad deadline";
 			e.deadline_ms = (uint32_t)ms;
+		} else if (strncmp(p, "irq=", 4) == 0) {
+			uint64_t line;
+
+			if (!port_number(word(&p) + 4, &line) || line >= 16)
+				return "bad irq";
+			e.irq = (int32_t)line;
+		} else if (strncmp(p, "ports=", 6) == 0) {
+			char *range = word(&p) + 6, *dash = strchr(range, '-');
+			uint64_t first, last;
+
+			if (!dash)
+				return "bad ports";
+			*dash = 0;
+			if (!port_number(range, &first) || !port_number(dash + 1, &last) ||
+			    last < first || last > 0xFFFF)
+				return "bad ports";
+			e.port_first = (uint32_t)first;
+			e.port_count = (uint32_t)(last - first + 1);
 		} else {
 			break;
 		}

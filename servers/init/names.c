@@ -144,7 +144,7 @@ static int op_lookup(void *ctx, uint64_t badge, const char *name, mica_handle_t 
 static int op_exited(void *ctx, uint64_t badge)
 {
 	(void)ctx, (void)badge;
-	sweep_due = true;
+	names_exit_seen();
 	return 0;
 }
 
@@ -160,6 +160,12 @@ void names_drop_owner(uint64_t pid)
 	for (unsigned i = 0; i < NAMES_MAX; i++)
 		if (table[i].name[0] && table[i].owner == pid)
 			drop(&table[i]);
+}
+
+/* Some process ended (a names.exited hint or the exit-hint notification): sweep now. */
+void names_exit_seen(void)
+{
+	sweep_due = true;
 }
 
 void names_sweep(void)

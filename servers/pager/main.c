@@ -129,6 +129,18 @@ static int op_spawn_with(void *ctx, uint64_t badge, const char *module, const ch
 	return s ? process_spawn(s, module, args, lim->mem_pages, lim->procs, pid) : MICA_EPERM;
 }
 
+static int op_spawn_driver(void *ctx, uint64_t badge, const char *module, const char *args,
+                           const struct pager_limits *lim, const struct pager_devices *dev,
+                           uint64_t *pid)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	if (!s || !process_is_init(s))
+		return MICA_EPERM;
+	return process_spawn_driver(s, module, args, lim->mem_pages, lim->procs, dev, pid);
+}
+
 static int op_wait(void *ctx, uint64_t badge, uint64_t pid, uint32_t *reason, uint64_t *code)
 {
 	struct space *s = caller(badge);
@@ -274,6 +286,18 @@ static int op_give(void *ctx, uint64_t badge, uint64_t addr, uint64_t pid, uint6
 	return s ? give_region(s, addr, pid, at) : MICA_EPERM;
 }
 
+static int op_set_exit_hint(void *ctx, uint64_t badge, mica_handle_t hint)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	if (!s) {
+		ipc_handle_drop(hint);
+		return MICA_EPERM;
+	}
+	return names_set_hint(s, hint);
+}
+
 static int op_set_names(void *ctx, uint64_t badge, mica_handle_t service)
 {
 	struct space *s = caller(badge);
@@ -317,6 +341,7 @@ static const struct pager_ops ops = {
     .unmap = op_unmap,
     .spawn = op_spawn,
     .spawn_with = op_spawn_with,
+    .spawn_driver = op_spawn_driver,
     .wait = op_wait,
     .kill = op_kill,
     .kill_tree = op_kill_tree,
@@ -328,6 +353,7 @@ static const struct pager_ops ops = {
     .share = op_share,
     .give = op_give,
     .set_names = op_set_names,
+    .set_exit_hint = op_set_exit_hint,
     .module_read = op_module_read,
 };
 

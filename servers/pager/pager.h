@@ -157,6 +157,10 @@ extern mica_handle_t pager_ep; /* the endpoint the pager serves */
 /* The boot module named name (any, in the pool or not), or NULL. */
 const struct mica_bootinfo_module *module_find(const char *name);
 /* Start module `name` with args as a child of parent (NULL: the pager's). pid out. */
+struct pager_devices;
+int process_spawn_driver(struct space *parent, const char *name, const char *args,
+                         uint64_t mem_pages, uint64_t procs, const struct pager_devices *dev,
+                         uint64_t *pid);
 int process_spawn(struct space *parent, const char *name, const char *args, uint64_t mem_pages,
                   uint64_t procs, uint64_t *pid);
 /* An exit notice for process s arrived: reclaim it. */
@@ -191,6 +195,8 @@ void limit_inherit(struct space *c, const struct space *parent, uint64_t mem_pag
 
 /* Make ep (a handle the caller gave, now ours) the name service, set by s (init). */
 int names_set(struct space *s, mica_handle_t ep);
+/* pager.set_exit_hint: init's notification, signalled when a child of its ends. 0 or MICA_EPERM. */
+int names_set_hint(struct space *s, mica_handle_t hint);
 /* The names handle to give child s (into its table): MICA_HANDLE_NONE if none is set. */
 mica_handle_t names_give(struct space *s);
 /* Process s ended: forget the service if s set it; else hint its parent if that did. */

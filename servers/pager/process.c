@@ -6,6 +6,8 @@
  * children (init) are forgotten at once. Orphans pass to init; killing
  * can take a whole subtree; init's end ends everything left.
  */
+#include <idl/pager_server.h>
+
 #include "elf.h"
 #include "pager.h"
 
@@ -89,7 +91,7 @@ static int image_read(struct space *s, const struct mica_bootinfo_module *m, uin
  * argc (include/mica/pager.h). Returns the initial RSP, or 0 (no frame).
  */
 static uint64_t stack_build(struct space *s, const char *args, mica_handle_t child_ep,
-                            mica_handle_t names)
+                            mica_handle_t names, mica_handle_t irq, mica_handle_t ports)
 {
 	const uint64_t top = MICA_PAGER_STACK_TOP, low = top - MICA_PAGER_STACK_INIT;
 	struct region *r;
@@ -150,6 +152,8 @@ static uint64_t stack_build(struct space *s, const char *args, mica_handle_t chi
 	st->stack_top = top;
 	st->stack_limit = MICA_PAGER_STACK_LIMIT;
 	st->names = names;
+	st->irq = irq;
+	st->ports = ports;
 	if (space_map(s, r, top - PAGE, pa, REGION_READ | REGION_WRITE) < 0) {
 		frame_free(pa);
 		return 0;
@@ -157,9 +161,47 @@ static uint64_t stack_build(struct space *s, const char *args, mica_handle_t chi
 	return sp;
 }
 
-/* The steps of a spawn on slot s, undone by the caller on error. */
-static int spawn_into(struct space *s, const struct mica_bootinfo_module *m, const char *args)
+/*
+ * A driver's devices (spawn_driver), made from the kernel's device
+ * authority and given to s: *irq and *ports are their numbers in s's table
+ * (MICA_HANDLE_NONE for none). Our own copies are closed: when s ends, its
+ * address space goes and with it the last handles, so the line is masked
+ * and the range free again. Errors: the kernel's (include/mica/device.h).
+ */
+static int give_devices(struct space *s, const struct pager_devices *dev, mica_handle_t *irq,
+                        mica_handle_t *ports)
 {
+	int64_t r, g;
+
+	*irq = *ports = MICA_HANDLE_NONE;
+	if (!dev)
+		return 0;
+	if (dev->irq >= 0) {
+		if ((r = mica_irq_create(boot->devices, (uint64_t)dev->irq)) < 0)
+			return (int)r;
+		g = mica_handle_give(s->as, (mica_handle_t)r, ~0u);
+		mica_handle_close((mica_handle_t)r);
+		if (g < 0)
+			return (int)g;
+		*irq = (mica_handle_t)g;
+	}
+	if (dev->port_count) {
+		if ((r = mica_ioport_create(boot->devices, dev->port_first, dev->port_count)) < 0)
+			return (int)r;
+		g = mica_handle_give(s->as, (mica_handle_t)r, ~0u);
+		mica_handle_close((mica_handle_t)r);
+		if (g < 0)
+			return (int)g;
+		*ports = (mica_handle_t)g;
+	}
+	return 0;
+}
+
+/* The steps of a spawn on slot s, undone by the caller on error. */
+static int spawn_into(struct space *s, const struct mica_bootinfo_module *m, const char *args,
+                      const struct pager_devices *dev)
+{
+	mica_handle_t irq, ports;
 	uint64_t entry, sp;
 	int64_t r;
 	int e;
@@ -178,7 +220,9 @@ static int spawn_into(struct space *s, const struct mica_bootinfo_module *m, con
 		return (int)r;
 	mica_handle_t ep_child = (mica_handle_t)r;
 
-	if (!(sp = stack_build(s, args, ep_child, names_give(s))))
+	if ((e = give_devices(s, dev, &irq, &ports)) < 0)
+		return e;
+	if (!(sp = stack_build(s, args, ep_child, names_give(s), irq, ports)))
 		return MICA_ENOMEM;
 	struct mica_thread_params p = {.entry = entry,
 	                               .stack_top = sp,
@@ -214,6 +258,14 @@ const struct mica_bootinfo_module *module_find(const char *name)
 int process_spawn(struct space *parent, const char *name, const char *args, uint64_t mem_pages,
                   uint64_t procs, uint64_t *pid)
 {
+	return process_spawn_driver(parent, name, args, mem_pages, procs, 0, pid);
+}
+
+/* process_spawn with devices for a driver (dev NULL: none); also give_devices' errors. */
+int process_spawn_driver(struct space *parent, const char *name, const char *args,
+                         uint64_t mem_pages, uint64_t procs, const struct pager_devices *dev,
+                         uint64_t *pid)
+{
 	const struct mica_bootinfo_module *m = module_find(name);
 	struct space *s;
 	int e;
@@ -233,7 +285,7 @@ int process_spawn(struct space *parent, const char *name, const char *args, uint
 	s->parent = parent;
 	mem_copy(s->name, m->name, sizeof(s->name));
 	s->name[sizeof(s->name) - 1] = 0;
-	if ((e = spawn_into(s, m, args)) < 0) {
+	if ((e = spawn_into(s, m, args, dev)) < 0) {
 		space_teardown(s);
 		s->state = SPACE_FREE;
 		return e;

@@ -57,3 +57,66 @@ void cpu_invlpg(vaddr_t va)
 	if (fake_cpu_flush_hook)
 		fake_cpu_flush_hook();
 }
+
+/*
+ * Notifications, interrupts and I/O ports (kernel/notify.c, irq.c,
+ * ioport.c), which the host tests of ipc.c and syscall.c do not link:
+ * weak stand-ins, so a test that does link them gets the real ones.
+ */
+#include <mica/error.h>
+#include "ioport.h"
+#include "irq.h"
+#include "notify.h"
+
+#define WEAK __attribute__((weak))
+struct kobj devices_authority WEAK;
+struct aspace *ioport_open_as WEAK;
+WEAK uint64_t notify_take_bound(struct thread *t)
+{
+	(void)t;
+	return 0;
+}
+WEAK void notify_detach(struct thread *t)
+{
+	(void)t;
+}
+WEAK void notify_release(struct notification *n)
+{
+	(void)n;
+}
+WEAK void irq_release(struct irq *q)
+{
+	(void)q;
+}
+WEAK void ioport_release(struct ioport *p)
+{
+	(void)p;
+}
+WEAK void devices_release(struct kobj *o)
+{
+	(void)o;
+}
+WEAK void ioport_aspace_release(struct aspace *as)
+{
+	(void)as;
+}
+WEAK void ioport_load(struct aspace *as)
+{
+	(void)as;
+}
+#define FAKE_SYS(name)                                                                             \
+	WEAK int64_t name(const struct syscall_args *s)                                            \
+	{                                                                                          \
+		(void)s;                                                                           \
+		return MICA_ENOSYS;                                                                \
+	}
+FAKE_SYS(notify_sys_create)
+FAKE_SYS(notify_sys_signal)
+FAKE_SYS(notify_sys_wait)
+FAKE_SYS(notify_sys_poll)
+FAKE_SYS(notify_sys_bind)
+FAKE_SYS(irq_sys_create)
+FAKE_SYS(irq_sys_bind)
+FAKE_SYS(irq_sys_ack)
+FAKE_SYS(ioport_sys_create)
+FAKE_SYS(ioport_sys_enable)

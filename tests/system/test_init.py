@@ -77,6 +77,11 @@ def test_orphans_pass_to_init_and_are_ended(run):
         run.lines.index("init: done, 0 programs failed"), run.log
 
 
+def test_the_exit_hint_is_a_notification(run):
+    """init binds a notification to its receive and the pager signals it (pager.set_exit_hint)."""
+    assert not run.has("names.exited it is"), run.log
+
+
 def test_every_frame_back_in_the_pager(run):
     assert run.frames_back(), run.log
 

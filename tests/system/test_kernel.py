@@ -28,6 +28,15 @@ IDS = [
     "ipc.peer_gone",
     "ipc.endpoint_closed",
     "ipc.receiver_closed",
+    "notify.merge",
+    "notify.no_lost_wakeup",
+    "notify.badges_rights",
+    "notify.closed",
+    "notify.bound_receive",
+    "irq.handles",
+    "ioport.ranges",
+    "ioport.kill",
+    "irq.delivery",
     "time.clock",
     "time.recv_timeout",
     "time.recv_in_time",
@@ -102,6 +111,8 @@ def test_killed_threads_are_named_with_the_cause(run):
         "address space destroyed",
         # cpu.flags_fault's pager, cpu.flags_trap's single-stepping thread, cpu.fsgsbase_off
         "killed by thread_kill", "#DB debug", "#UD invalid opcode",
+        # ioport.kill: in on port 0x80, then just below the range it was given
+        "I/O port not granted", "I/O port not granted",
     ]), run.log
     assert not run.has("PANIC"), run.log
 
@@ -115,8 +126,9 @@ def test_exit_codes_reported(run):
     # holder and new thread 0 and 0, cpu.flags_fault's toucher 0, cpu.fpu_switch's two
     # workers and cpu.fpu_fresh's thread 0, 0 and 0, cpu.segs_per_thread's two workers 0 and 0;
     # and the time.* helpers, 0 each: recv_in_time 2, poll 1, leaves_queue 2,
-    # endpoint_closed 1, call_timeout 1, deadline_race 16 (8 rounds of 2), wake_priority 2
-    assert sorted(codes) == [0] * (17 + 25) + [5, 7, 21, 100, 101], run.log
+    # endpoint_closed 1, call_timeout 1, deadline_race 16 (8 rounds of 2), wake_priority 2;
+    # the notify.* helpers, 0 each: no_lost_wakeup, closed, bound_receive
+    assert sorted(codes) == [0] * (17 + 25 + 3) + [5, 7, 21, 100, 101], run.log
 
 
 MEMSTATS = re.compile(r"^memstats: reserve=(\d+) reserve_free=(\d+) pool=(\d+) pool_mapped=(\d+) "

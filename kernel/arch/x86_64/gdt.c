@@ -4,7 +4,10 @@
  * a kernel stack overflow), an NMI or a machine check switch to stacks of
  * their own, so they are reported instead of escalating to a triple fault.
  */
+#include <mica/device.h>
+#include <stddef.h>
 #include "gdt.h"
+#include "lib/string.h"
 #include "types.h"
 
 struct tss {
@@ -15,6 +18,9 @@ struct tss {
 	uint64_t reserved2;
 	uint16_t reserved3;
 	uint16_t iomap_base;
+	/* The I/O permission bitmap: a set bit forbids user mode the port
+	 * (IOPL stays 0); the byte after it must be all ones (SDM 3A 20.5.2). */
+	uint8_t iomap[MICA_IOPORT_COUNT / 8 + 1];
 } __attribute__((packed));
 
 struct gdt_ptr {
@@ -44,6 +50,17 @@ void gdt_set_rsp0(uint64_t top)
 	tss.rsp[0] = top;
 }
 
+/* Allow (or forbid again) user-mode in/out on ports [first, first + count) (ioport.c). */
+void gdt_io_allow(uint32_t first, uint32_t count, bool allow)
+{
+	for (uint32_t p = first; p < first + count && p < MICA_IOPORT_COUNT; p++) {
+		if (allow)
+			tss.iomap[p / 8] &= (uint8_t) ~(1u << (p % 8));
+		else
+			tss.iomap[p / 8] |= (uint8_t)(1u << (p % 8));
+	}
+}
+
 /* Load the kernel's GDT and TSS and reload every segment register. */
 void gdt_init(void)
 {
@@ -51,7 +68,8 @@ void gdt_init(void)
 
 	for (int i = 0; i < IST_COUNT; i++)
 		tss.ist[i] = (uint64_t)&ist_stack[i][IST_STACK_SIZE];
-	tss.iomap_base = sizeof(tss); /* no I/O permission bitmap */
+	tss.iomap_base = offsetof(struct tss, iomap);
+	memset(tss.iomap, 0xFF, sizeof(tss.iomap)); /* every port forbidden */
 
 	/* A 64-bit available TSS descriptor (type 9), present. */
 	gdt[GDT_TSS / 8] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89ULL << 40) |

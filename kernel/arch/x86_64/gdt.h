@@ -20,5 +20,6 @@
 
 void gdt_init(void);
 void gdt_set_rsp0(uint64_t top);
+void gdt_io_allow(uint32_t first, uint32_t count, bool allow);
 
 #endif /* ARCH_GDT_H */

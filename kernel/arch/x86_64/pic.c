@@ -45,6 +45,12 @@ void pic_unmask(unsigned irq)
 	write_mask();
 }
 
+void pic_mask(unsigned irq)
+{
+	mask |= (uint16_t)(1u << irq);
+	write_mask();
+}
+
 /* Acknowledge an IRQ so the PIC delivers the next one. */
 void pic_eoi(unsigned irq)
 {

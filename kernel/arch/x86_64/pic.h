@@ -7,9 +7,11 @@
 #define IRQ_BASE  32 /* IRQ n arrives as vector IRQ_BASE + n */
 #define IRQ_COUNT 16
 #define IRQ_TIMER 0
+#define IRQ_CHAIN 2 /* the second PIC's line on the first */
 
 void pic_init(void);
 void pic_unmask(unsigned irq);
+void pic_mask(unsigned irq);
 void pic_eoi(unsigned irq);
 void pit_init(unsigned hz);
 uint64_t pit_period_ns(void);

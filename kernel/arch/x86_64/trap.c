@@ -6,6 +6,8 @@
  */
 #include "cpu.h"
 #include "gdt.h"
+#include "ioport.h"
+#include "irq.h"
 #include "kprintf.h"
 #include "panic.h"
 #include "pic.h"
@@ -108,15 +110,24 @@ void trap_handler(struct trap_frame *f)
 	if (f->vector >= IRQ_BASE && f->vector < IRQ_BASE + IRQ_COUNT) {
 		unsigned irq = (unsigned)(f->vector - IRQ_BASE);
 
-		pic_eoi(irq);
-		if (irq == IRQ_TIMER)
+		if (irq == IRQ_TIMER) {
+			pic_eoi(irq);
 			sched_tick();
+			return;
+		}
+		/* A device's: masked and its driver's notification signalled, then the
+		 * end of interrupt; the driver runs now if it comes first. */
+		irq_interrupt(irq);
+		pic_eoi(irq);
+		sched_preempt();
 		return;
 	}
 	/* An exception in user mode is the thread's: its pager or its end, nobody else's. */
 	/* NMI, double fault and machine check are the machine's, not the thread's. */
 	bool machine = f->vector == 2 || f->vector == 8 || f->vector == 18;
 	if ((f->cs & 3) && !machine) {
+		if (ioport_fault(f))
+			return; /* not reached: in/out on a port not given ends the thread */
 		thread_fault(f, f->vector == TRAP_PF ? cpu_read_cr2() : 0);
 		return; /* the pager resolved the fault: retry */
 	}

@@ -14,6 +14,14 @@
  * ipc.call_reply.buf4k    remote, with a 4 KiB buffer each way (page-aligned
  *                         on both sides: one page copied each way)
  *
+ * notify.signal_wait      a notification signalled in one address space
+ *                         wakes a thread waiting in another (half a
+ *                         ping-pong round trip: signal, switch, wait returns)
+ * irq.to_driver           an interrupt (COM1's transmitter-empty, raised by
+ *                         the out that enables it) to its driver thread
+ *                         running: the out, the kernel's entry, the mask,
+ *                         the signal, the switch and the return of its wait
+ *
  * and the kernel's memory per object, in bytes, from mem_stats (the reserve
  * frames in use) read after each of many creations (measure_bytes):
  *
@@ -247,6 +255,122 @@ static void bench_remote(const struct mica_bootinfo *bi, const char *name, void 
 	mica_handle_close((mica_handle_t)ep);
 }
 
+/*
+ * The notification ping-pong's far side: wait on the first notification,
+ * signal the second, forever. arg: the two handles, 16 bits each.
+ */
+static void ntf_pong(uint64_t arg)
+{
+	mica_handle_t ping = (mica_handle_t)(arg & 0xFFFF), pong = (mica_handle_t)(arg >> 16);
+
+	for (;;) {
+		(void)mica_notify_wait(ping);
+		(void)mica_notify_signal(pong, 1);
+	}
+}
+
+static void bench_notify(const struct mica_bootinfo *bi)
+{
+	mica_handle_t self = bi->aspace;
+	long as = cur_as = mica_aspace_create(self);
+	if (as < 0)
+		fail("aspace_create", as);
+	long r = remote_prepare(bi, self, (mica_handle_t)as, frame_take(), SCRATCH);
+	if (r < 0)
+		fail("remote_prepare", r);
+	long ping = mica_notify_create(), pong = mica_notify_create();
+	if (ping < 0 || pong < 0)
+		fail("notify_create", ping < 0 ? ping : pong);
+	long rping = mica_handle_give((mica_handle_t)as, (mica_handle_t)ping, MICA_RIGHT_WAIT);
+	long rpong = mica_handle_give((mica_handle_t)as, (mica_handle_t)pong, MICA_RIGHT_SIGNAL);
+	if (rping < 0 || rpong < 0)
+		fail("handle_give", rping < 0 ? rping : rpong);
+	long th =
+	    remote_start((mica_handle_t)as, ntf_pong, (uint64_t)rping | (uint64_t)rpong << 16, 16);
+	if (th < 0)
+		fail("remote_start", th);
+	for (int i = 0; i < WARM; i++) {
+		mica_notify_signal((mica_handle_t)ping, 1);
+		if ((r = mica_notify_wait((mica_handle_t)pong)) != 1)
+			fail("notify_wait", r);
+	}
+	uint64_t t0 = rdtsc();
+	for (uint64_t i = 0; i < N; i++) {
+		mica_notify_signal((mica_handle_t)ping, 1);
+		(void)mica_notify_wait((mica_handle_t)pong);
+	}
+	report("notify.signal_wait", rdtsc() - t0, 2 * N);
+	mica_handle_close((mica_handle_t)th);
+	cur_as = -1;
+	if ((r = remote_destroy((mica_handle_t)as)) != 0)
+		fail("aspace_destroy", r);
+	mica_handle_close((mica_handle_t)ping);
+	mica_handle_close((mica_handle_t)pong);
+}
+
+/* irq.to_driver: the driver thread's side, and what the two share. */
+#define COM1     0x3F8
+#define IRQ_RUNS 1000
+static volatile uint64_t irq_t0, irq_sum, irq_done;
+static char driver_stack[8192] __attribute__((aligned(16)));
+
+static void irq_driver(uint64_t arg)
+{
+	mica_handle_t n = (mica_handle_t)(arg & 0xFFFF), irq = (mica_handle_t)(arg >> 16);
+
+	for (;;) {
+		(void)mica_notify_wait(n);
+		uint64_t t1 = rdtsc();
+		irq_sum += t1 - irq_t0;
+		mica_outb(COM1 + 1, 0x00); /* the interrupt off, and cleared */
+		(void)mica_inb(COM1 + 2);
+		(void)mica_irq_ack(irq);
+		irq_done++;
+	}
+}
+
+static void bench_irq(const struct mica_bootinfo *bi)
+{
+	long ports = mica_ioport_create(bi->devices, COM1, 8);
+	long irq = mica_irq_create(bi->devices, 4);
+	long n = mica_notify_create();
+	long r;
+
+	if (ports < 0 || irq < 0 || n < 0)
+		fail("device handles", ports < 0 ? ports : irq < 0 ? irq : n);
+	if ((r = mica_ioport_enable((mica_handle_t)ports)) < 0 ||
+	    (r = mica_irq_bind((mica_handle_t)irq, (mica_handle_t)n)) < 0)
+		fail("ioport_enable or irq_bind", r);
+	mica_outb(COM1 + 4, 0x0B); /* OUT2: the UART's interrupt reaches the PIC */
+	/* The driver runs above us: the interrupt's wake switches to it at once. */
+	struct mica_thread_params p = {.entry = (uint64_t)irq_driver,
+	                               .stack_top = (uint64_t)(driver_stack + sizeof(driver_stack)),
+	                               .arg = (uint64_t)n | (uint64_t)irq << 16,
+	                               .priority = 17,
+	                               .pager = MICA_HANDLE_NONE,
+	                               .supervisor = MICA_HANDLE_NONE};
+	long th = cur_thread = mica_thread_create(bi->aspace, &p);
+	if (th < 0)
+		fail("thread_create", th);
+	uint64_t runs = IRQ_RUNS + WARM;
+	for (uint64_t i = 0; i < runs; i++) {
+		if (i == WARM)
+			irq_sum = 0;
+		irq_t0 = rdtsc();
+		mica_outb(COM1 + 1, 0x02); /* interrupt when the transmitter is empty: it is */
+		for (int k = 0; irq_done != i + 1; k++)
+			if (k > 1000000)
+				fail("no interrupt", -(long)i);
+	}
+	report("irq.to_driver", irq_sum, IRQ_RUNS);
+	mica_thread_kill((mica_handle_t)th, 0);
+	mica_handle_close((mica_handle_t)th);
+	cur_thread = -1;
+	mica_handle_close((mica_handle_t)irq);
+	mica_handle_close((mica_handle_t)n);
+	mica_handle_close((mica_handle_t)ports);
+}
+
 /* Reserve frames the kernel holds now (donations move total and free alike). */
 static uint64_t kernel_frames(void)
 {
@@ -356,6 +480,8 @@ int main(const struct mica_bootinfo *bi)
 	bench_remote(bi, "ipc.call_reply.remote", echo, 0);
 	bench_remote(bi, "ipc.call_reply.buf64", echo_buf, 64);
 	bench_remote(bi, "ipc.call_reply.buf4k", echo_buf4k, MICA_MSG_BUF_MAX);
+	bench_notify(bi);
+	bench_irq(bi);
 	bench_meta(bi->aspace);
 	say("bench: done\n");
 	return 0;

@@ -347,10 +347,11 @@ static int run(void)
 {
 	struct rng r = {seed};
 	struct target t[3] = {
-	    {"pager", pager, 1, 14,
+	    /* idl/pager.idl: methods 1-20; a buffer in 5, 14, 17 and 18; handles in 13 and 19. */
+	    {"pager", pager, 1, 20,
 	     BIT(1) | BIT(2) | BIT(3) | BIT(4) | BIT(6) | BIT(7) | BIT(8) | BIT(9) | BIT(10) |
-	         BIT(11) | BIT(12) | BIT(13),
-	     BIT(13), BIT(3) | BIT(9) | BIT(11)},
+	         BIT(11) | BIT(12) | BIT(13) | BIT(15) | BIT(16) | BIT(19) | BIT(20),
+	     BIT(13) | BIT(19), BIT(3) | BIT(9) | BIT(11) | BIT(16)},
 	    {"names", names, 2, 3, BIT(3), BIT(1), 0},
 	    {"kv", kv, 3, 4, BIT(4), 0, 0},
 	};

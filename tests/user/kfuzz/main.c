@@ -44,7 +44,8 @@ static uint64_t below(struct rng *r, uint64_t n)
 	return rnext(r) % n;
 }
 
-static mica_handle_t self_as, self_thread, ep;
+static mica_handle_t self_as, self_thread, ep, devices;
+static uint64_t last_irq, last_ntf; /* the latest interrupt and notification made (maybe closed) */
 static mica_handle_t child[2];
 static uint64_t frame0; /* NFRAMES pool frames of ours, from here */
 static uint64_t pool_hi;
@@ -61,7 +62,7 @@ static const uint32_t allowed[MICA_SYS_COUNT] = {
         E(EBADH) | E(ERIGHTS) | E(EPEER) | E(EFAULT) | E(EINVAL) | E(EPERM) | E(ERANGE) | E(ENOMEM),
     [MICA_SYS_ENDPOINT_CREATE] = E(ENOMEM),
     [MICA_SYS_HANDLE_CLOSE] = E(EBADH),
-    [MICA_SYS_HANDLE_MINT] = E(EBADH) | E(ERIGHTS) | E(ENOMEM),
+    [MICA_SYS_HANDLE_MINT] = E(EBADH) | E(ERIGHTS) | E(ENOMEM) | E(EINVAL),
     [MICA_SYS_IPC_TRY_SEND] = E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EAGAIN) | E(EPEER),
     [MICA_SYS_IPC_TRY_RECV] = E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EAGAIN) | E(EPEER),
     [MICA_SYS_ASPACE_CREATE] = E(EBADH) | E(ERIGHTS) | E(EPEER) | E(ENOMEM),
@@ -75,6 +76,13 @@ static const uint32_t allowed[MICA_SYS_COUNT] = {
     [MICA_SYS_DONATE] = E(EBADH) | E(ERIGHTS) | E(EINVAL) | E(EALIGN) | E(EFRAME) | E(EBUSY),
     [MICA_SYS_THREAD_KILL] = E(EBADH) | E(ERIGHTS) | E(EPEER),
     [MICA_SYS_HANDLE_GIVE] = E(EBADH) | E(ERIGHTS) | E(EPEER) | E(ENOMEM),
+    [MICA_SYS_NOTIFY_CREATE] = E(ENOMEM),
+    [MICA_SYS_NOTIFY_SIGNAL] = E(EBADH) | E(ERIGHTS) | E(EINVAL),
+    [MICA_SYS_NOTIFY_POLL] = E(EBADH) | E(ERIGHTS),
+    [MICA_SYS_IRQ_CREATE] = E(EBADH) | E(ERIGHTS) | E(EINVAL) | E(EBUSY) | E(ENOMEM),
+    [MICA_SYS_IRQ_BIND] = E(EBADH) | E(ERIGHTS),
+    [MICA_SYS_IRQ_ACK] = E(EBADH) | E(ERIGHTS) | E(EINVAL),
+    [MICA_SYS_IOPORT_CREATE] = E(EBADH) | E(ERIGHTS) | E(EINVAL) | E(ERANGE) | E(EBUSY) | E(ENOMEM),
 };
 #undef E
 
@@ -256,12 +264,34 @@ static void renew(int c)
 static void one(struct rng *r, uint64_t i)
 {
 	static const uint64_t nrs[] = {
-	    MICA_SYS_MAP,           MICA_SYS_MAP,           MICA_SYS_MAP,
-	    MICA_SYS_UNMAP,         MICA_SYS_UNMAP,         MICA_SYS_GRANT,
-	    MICA_SYS_GRANT,         MICA_SYS_ASPACE_CREATE, MICA_SYS_ASPACE_DESTROY,
-	    MICA_SYS_THREAD_CREATE, MICA_SYS_THREAD_KILL,   MICA_SYS_HANDLE_GIVE,
-	    MICA_SYS_HANDLE_MINT,   MICA_SYS_HANDLE_CLOSE,  MICA_SYS_DONATE,
-	    MICA_SYS_IPC_TRY_SEND,  MICA_SYS_IPC_TRY_RECV,  MICA_SYS_ENDPOINT_CREATE,
+	    MICA_SYS_MAP,
+	    MICA_SYS_MAP,
+	    MICA_SYS_MAP,
+	    MICA_SYS_UNMAP,
+	    MICA_SYS_UNMAP,
+	    MICA_SYS_GRANT,
+	    MICA_SYS_GRANT,
+	    MICA_SYS_ASPACE_CREATE,
+	    MICA_SYS_ASPACE_DESTROY,
+	    MICA_SYS_THREAD_CREATE,
+	    MICA_SYS_THREAD_KILL,
+	    MICA_SYS_HANDLE_GIVE,
+	    MICA_SYS_HANDLE_MINT,
+	    MICA_SYS_HANDLE_CLOSE,
+	    MICA_SYS_DONATE,
+	    MICA_SYS_IPC_TRY_SEND,
+	    MICA_SYS_IPC_TRY_RECV,
+	    MICA_SYS_ENDPOINT_CREATE,
+	    /* Devices (we hold the authority) and notifications; not ioport_enable, whose
+	     * ranges our address space would keep past the count at the end, nor
+	     * notify_wait or notify_bind, which could block us or hold a reference. */
+	    MICA_SYS_NOTIFY_CREATE,
+	    MICA_SYS_NOTIFY_SIGNAL,
+	    MICA_SYS_NOTIFY_POLL,
+	    MICA_SYS_IRQ_CREATE,
+	    MICA_SYS_IRQ_BIND,
+	    MICA_SYS_IRQ_ACK,
+	    MICA_SYS_IOPORT_CREATE,
 	};
 	uint64_t nr = nrs[below(r, sizeof(nrs) / sizeof(nrs[0]))];
 	if (nr == MICA_SYS_ASPACE_DESTROY && below(r, 4))
@@ -331,9 +361,9 @@ static void one(struct rng *r, uint64_t i)
 		break;
 	case MICA_SYS_HANDLE_CLOSE:
 		a[0] = pick_handle(r);
-		if (a[0] == (uint64_t)(int64_t)ep)
-			a[0] =
-			    (uint64_t)(int64_t)MICA_HANDLE_NONE; /* keep the supervisor endpoint */
+		if (a[0] == (uint64_t)(int64_t)ep || a[0] == (uint64_t)(int64_t)devices)
+			a[0] = (uint64_t)(int64_t)
+			    MICA_HANDLE_NONE; /* keep the supervisor endpoint and the authority */
 		/*
 		 * An address space's handle goes only after it was emptied (renew, below,
 		 * for the children; the others at the end): a thread in it must never run
@@ -343,6 +373,26 @@ static void one(struct rng *r, uint64_t i)
 			empty(a[0]);
 		else if (a[0] < HMAX && live[a[0]] == K_ASPACE)
 			a[0] = (uint64_t)(int64_t)MICA_HANDLE_NONE;
+		break;
+	case MICA_SYS_NOTIFY_SIGNAL:
+		a[0] = below(r, 2) ? last_ntf : pick_handle(r);
+		a[1] = below(r, 2) ? below(r, 16) : rnext(r);
+		break;
+	case MICA_SYS_IRQ_CREATE:
+	case MICA_SYS_IOPORT_CREATE:
+		a[0] = below(r, 2) ? (uint64_t)(int64_t)devices : pick_handle(r);
+		a[1] = below(r, 2) ? below(r, 20) : (below(r, 2) ? 0x3f0 + below(r, 32) : rnext(r));
+		a[2] =
+		    below(r, 2) ? below(r, 16) : (below(r, 2) ? 0x10000 - below(r, 4) : rnext(r));
+		break;
+	case MICA_SYS_IRQ_BIND:
+	case MICA_SYS_IRQ_ACK:
+		a[0] = below(r, 4) ? last_irq : pick_handle(r);
+		a[1] = below(r, 4) ? (below(r, 3) ? last_ntf : pick_handle(r))
+		                   : (uint64_t)(int64_t)MICA_HANDLE_NONE;
+		break;
+	case MICA_SYS_NOTIFY_POLL:
+		a[0] = below(r, 2) ? last_ntf : pick_handle(r);
 		break;
 	case MICA_SYS_DONATE:
 		/* No address space of ours: a real donation would move frames out of the count. */
@@ -364,6 +414,10 @@ static void one(struct rng *r, uint64_t i)
 	}
 	if (rc >= 0)
 		ok[nr]++;
+	if (rc >= 0 && nr == MICA_SYS_IRQ_CREATE)
+		last_irq = (uint64_t)rc;
+	if (rc >= 0 && nr == MICA_SYS_NOTIFY_CREATE)
+		last_ntf = (uint64_t)rc;
 	if (nr == MICA_SYS_ASPACE_DESTROY && a[0] == (uint64_t)(int64_t)self_as &&
 	    rc != MICA_EINVAL)
 		fail(i, nr, rc);
@@ -374,7 +428,9 @@ static void one(struct rng *r, uint64_t i)
 		note(rc, K_ASPACE);
 	} else if (nr == MICA_SYS_HANDLE_MINT) {
 		note(rc, a[0] < HMAX && live[a[0]] == K_ASPACE ? K_ASPACE : K_OTHER);
-	} else if (nr == MICA_SYS_THREAD_CREATE || nr == MICA_SYS_ENDPOINT_CREATE) {
+	} else if (nr == MICA_SYS_THREAD_CREATE || nr == MICA_SYS_ENDPOINT_CREATE ||
+	           nr == MICA_SYS_NOTIFY_CREATE || nr == MICA_SYS_IRQ_CREATE ||
+	           nr == MICA_SYS_IOPORT_CREATE) {
 		note(rc, K_OTHER);
 	} else if (nr == MICA_SYS_HANDLE_CLOSE && a[0] < HMAX) {
 		live[a[0]] = K_NONE;
@@ -403,6 +459,7 @@ int main(const struct mica_bootinfo *bi)
 		return 2;
 	self_as = bi->aspace;
 	self_thread = bi->thread;
+	devices = bi->devices;
 	seed = cmdline_num(bi->cmdline, "kfuzz.seed", 1);
 	calls = cmdline_num(bi->cmdline, "kfuzz.calls", 20000);
 	r.s = seed;
@@ -451,6 +508,14 @@ int main(const struct mica_bootinfo *bi)
 	say_num((long)ok[MICA_SYS_THREAD_KILL]);
 	say(" handle_give ");
 	say_num((long)ok[MICA_SYS_HANDLE_GIVE]);
+	say(" irq_create ");
+	say_num((long)ok[MICA_SYS_IRQ_CREATE]);
+	say(" irq_bind ");
+	say_num((long)ok[MICA_SYS_IRQ_BIND]);
+	say(" ioport_create ");
+	say_num((long)ok[MICA_SYS_IOPORT_CREATE]);
+	say(" notify_signal ");
+	say_num((long)ok[MICA_SYS_NOTIFY_SIGNAL]);
 	say("\n");
 
 	/* Everything back: the children destroyed, every handle closed, the threads gone. */

@@ -39,5 +39,6 @@ void test_cpu_flags(void);
 void test_fpu(void);
 void test_segs(void);
 void test_time(void);
+void test_notify(void);
 
 #endif /* KTEST_H */

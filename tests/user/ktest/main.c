@@ -547,6 +547,7 @@ int main(const struct mica_bootinfo *bi)
 	test_faults_kill_only_the_thread();
 	test_ipc();
 	test_time();
+	test_notify();
 	test_threads();
 	test_mem();
 	test_cpu_flags();

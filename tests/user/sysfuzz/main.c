@@ -66,7 +66,7 @@ static const uint32_t allowed[MICA_SYS_COUNT] = {
         E(EBADH) | E(ERIGHTS) | E(EPEER) | E(EFAULT) | E(EINVAL) | E(EPERM) | E(ERANGE) | E(ENOMEM),
     [MICA_SYS_ENDPOINT_CREATE] = E(ENOMEM),
     [MICA_SYS_HANDLE_CLOSE] = E(EBADH),
-    [MICA_SYS_HANDLE_MINT] = E(EBADH) | E(ERIGHTS) | E(ENOMEM),
+    [MICA_SYS_HANDLE_MINT] = E(EBADH) | E(ERIGHTS) | E(ENOMEM) | E(EINVAL),
     [MICA_SYS_IPC_SEND] = E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EPEER) | E(ETIMEDOUT),
     [MICA_SYS_IPC_TRY_SEND] =
         E(EBADH) | E(ERIGHTS) | E(EFAULT) | E(EINVAL) | E(EAGAIN) | E(EPEER) | E(ETIMEDOUT),
@@ -90,6 +90,16 @@ static const uint32_t allowed[MICA_SYS_COUNT] = {
     [MICA_SYS_HANDLE_GIVE] = E(EBADH) | E(ERIGHTS) | E(EPEER) | E(ENOMEM),
     [MICA_SYS_CLOCK] = 0,
     [MICA_SYS_SLEEP] = E(EINVAL),
+    [MICA_SYS_NOTIFY_CREATE] = E(ENOMEM),
+    [MICA_SYS_NOTIFY_SIGNAL] = E(EBADH) | E(ERIGHTS) | E(EINVAL),
+    [MICA_SYS_NOTIFY_WAIT] = E(EBADH) | E(ERIGHTS),
+    [MICA_SYS_NOTIFY_POLL] = E(EBADH) | E(ERIGHTS),
+    [MICA_SYS_NOTIFY_BIND] = E(EBADH) | E(ERIGHTS) | E(EBUSY),
+    [MICA_SYS_IRQ_CREATE] = E(EBADH) | E(ERIGHTS) | E(EINVAL) | E(EBUSY) | E(ENOMEM),
+    [MICA_SYS_IRQ_BIND] = E(EBADH) | E(ERIGHTS),
+    [MICA_SYS_IRQ_ACK] = E(EBADH) | E(ERIGHTS) | E(EINVAL),
+    [MICA_SYS_IOPORT_CREATE] = E(EBADH) | E(ERIGHTS) | E(EINVAL) | E(ERANGE) | E(EBUSY) | E(ENOMEM),
+    [MICA_SYS_IOPORT_ENABLE] = E(EBADH) | E(ENOMEM),
 };
 #undef E
 
@@ -352,7 +362,8 @@ static void recheck(uint64_t v)
 	struct mica_msg msg = {0};
 	int64_t rc = mica_try_recv((mica_handle_t)v, &msg, NULL, NULL);
 
-	if (rc == MICA_EBADH)
+	/* Not an endpoint: a notification (poll says so) is still there. */
+	if (rc == MICA_EBADH && mica_notify_poll((mica_handle_t)v) == MICA_EBADH)
 		m->live = false;
 }
 
@@ -554,6 +565,24 @@ static void fuzz_one(struct rng *r, uint64_t i)
 	case MICA_SYS_MEM_STATS:
 		a[0] = pick_ptr(r);
 		break;
+	case MICA_SYS_NOTIFY_WAIT:
+	case MICA_SYS_NOTIFY_BIND:
+		/* A wait could last for ever, and a binding would turn our receives into
+		 * notifications: poll instead. */
+		nr = MICA_SYS_NOTIFY_POLL;
+		a[0] = pick_handle(r);
+		break;
+	case MICA_SYS_NOTIFY_SIGNAL:
+	case MICA_SYS_NOTIFY_POLL:
+	case MICA_SYS_IRQ_CREATE:
+	case MICA_SYS_IRQ_BIND:
+	case MICA_SYS_IRQ_ACK:
+	case MICA_SYS_IOPORT_CREATE:
+	case MICA_SYS_IOPORT_ENABLE:
+		a[0] = pick_handle(r);
+		if (nr == MICA_SYS_IRQ_BIND)
+			a[1] = pick_handle(r);
+		break;
 	case MICA_SYS_SLEEP:
 		/* Past the limit (EINVAL), or none at all: a random length could sleep for years.
 		 */
@@ -595,6 +624,11 @@ static void fuzz_one(struct rng *r, uint64_t i)
 	case MICA_SYS_ENDPOINT_CREATE:
 		got_handle(rc, true, true, true, false);
 		break;
+	case MICA_SYS_NOTIFY_CREATE:
+		got_handle(rc, true, false, false, false); /* not an endpoint: IPC on it fails */
+		break;
+	case MICA_SYS_NOTIFY_POLL:
+		break; /* the bits signalled, any value */
 	case MICA_SYS_HANDLE_MINT: {
 		struct hmodel *src = model(a[0]);
 		bool srv = src ? src->server : is_protected(a[0]);

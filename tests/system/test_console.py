@@ -1,0 +1,135 @@
+"""The serial console in user space (servers/console, docs/DRIVERS.md).
+
+The system `make run` boots: init starts the console driver with IRQ 4 and
+COM1's ports, and the echo program (tests/user/consoleclient). Bytes written
+to QEMU's serial input reach the driver through the interrupt; the echo
+program reads them as lines and writes them back through the console.
+"""
+
+import re
+import subprocess
+import threading
+import time
+
+import mica
+
+SYSTEM = [mica.BUILD / "user" / m for m in ("pager.elf", "init.elf")] + \
+    [mica.ROOT / "boot" / "manifest"] + \
+    [mica.BUILD / "user" / m for m in ("console.elf", "consoleclient.elf", "kv.elf",
+                                        "kvclient.elf", "rthello.elf")]
+# Without init.exit_when_done: the echo program runs until it reads "exit".
+CMDLINE = "idle=exit pager.exit_when_idle init=init.elf"
+
+
+class Serial:
+    """QEMU with its serial line on a pipe: read what Mica writes, type into it."""
+
+    def __init__(self, cmdline=CMDLINE, modules=SYSTEM):
+        self.p = subprocess.Popen(
+            ["qemu-system-x86_64", "-m", "128M", "-cdrom", str(mica.iso(cmdline, "multiboot2", modules)),
+             "-boot", "d", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
+             "-cpu", "max", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.out = b""
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while True:
+            b = self.p.stdout.read1(4096)
+            if not b:
+                return
+            with self.lock:
+                self.out += b
+
+    @property
+    def log(self):
+        with self.lock:
+            return self.out.decode("utf-8", "replace").replace("\r", "")
+
+    def wait_for(self, text, timeout=60):
+        end = time.time() + timeout
+        while time.time() < end:
+            if text in self.log:
+                return True
+            if self.p.poll() is not None:
+                time.sleep(0.2)
+                return text in self.log
+            time.sleep(0.05)
+        return False
+
+    def type(self, data):
+        self.p.stdin.write(data)
+        self.p.stdin.flush()
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+
+
+def test_typed_lines_come_back_through_the_console():
+    s = Serial()
+    try:
+        assert s.wait_for("consoleclient: ready, type a line"), s.log
+        assert "consoleclient: errors ok" in s.log, s.log
+        s.type(b"hello mica\r")
+        assert s.wait_for("echo: hello mica\n"), s.log
+        # Typed in pieces, with a backspace: one line comes back, as corrected.
+        s.type(b"sec")
+        time.sleep(0.3)
+        s.type(b"onx\x7fd line\r")
+        assert s.wait_for("echo: second line\n"), s.log
+        # Several lines at once: each comes back, in order.
+        s.type(b"one\rtwo\r")
+        assert s.wait_for("echo: two\n"), s.log
+        assert s.log.index("echo: one\n") < s.log.index("echo: two\n"), s.log
+        s.type(b"exit\r")
+        assert s.wait_for("consoleclient: bye"), s.log
+        assert "PANIC" not in s.log, s.log
+    finally:
+        s.close()
+
+
+def manifest_run(name):
+    return mica.boot(cmdline=mica.SYSTEM_CMDLINE + f" init.args=manifest={name}",
+                     modules=[mica.BUILD / "user" / m for m in ("pager.elf", "init.elf", "console.elf",
+                                                                 "rthello.elf", "consoleclient.elf")]
+                     + [mica.ROOT / "tests" / "system" / "manifests" / name / name])
+
+
+def test_devices_are_handed_out_once():
+    """A line or a port range held by a running driver is refused to the next entry
+    (MICA_EBUSY, -8), a line the kernel keeps is refused (MICA_EINVAL, -1), bad options
+    are reported and skipped; a driver with a free line and range starts."""
+    r = manifest_run("drivers")
+    assert r.rc is not None and not r.has("PANIC"), r.log
+    assert r.has("init: console registered"), r.log
+    assert len(re.findall(r"^init: cannot start rthello\.elf: error -8$", r.log, re.M)) == 2, r.log
+    assert len(re.findall(r"^init: cannot start rthello\.elf: error -1$", r.log, re.M)) == 1, r.log
+    assert r.has("init: manifest line 7: bad irq, skipped"), r.log
+    for n in (8, 9, 10):
+        assert r.has(f"init: manifest line {n}: bad ports, skipped"), r.log
+    # The last entry (IRQ 3, COM2's ports) runs.
+    assert len(re.findall(r"^rthello: 2 arguments", r.log, re.M)) == 1, r.log
+
+
+def test_a_dead_drivers_line_and_ports_are_handed_out_again():
+    """console crash ends holding IRQ 4 and COM1's ports; init restarts it 3 times and the
+    pager can make the line and the range each time (the last holder's went with it)."""
+    r = manifest_run("drivercrash")
+    assert r.rc is not None and not r.has("PANIC"), r.log
+    assert len(re.findall(r"^init: started console\.elf pid \d+$", r.log, re.M)) == 4, r.log
+    assert r.log.count("console: crashing with the line and the ports") == 4, r.log
+    assert not r.has("cannot start"), r.log
+
+
+def test_a_process_is_killed_at_its_first_in_on_a_port_not_given():
+    """consoleclient poke: in on COM4's first port without any (killed, MICA_EXIT_PORT 4 and the
+    port as code), one past the range it was given (killed), and one inside it (read)."""
+    r = manifest_run("drivers")
+    exits = re.findall(r"^init: consoleclient\.elf pid \d+ exited: reason (\d+) code (\d+)$", r.log,
+                       re.M)
+    assert sorted(exits) == sorted([("4", str(0x2e8)), ("4", str(0x2f0)), ("0", "0")]), r.log
+    assert r.log.count("I/O port not granted") == 2, r.log
+    assert r.has("consoleclient: port 0x2e1 read 0x"), r.log
