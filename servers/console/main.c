@@ -8,6 +8,7 @@
  * requests. Input is buffered whether or not anybody reads; the
  * foreground reader (the last to attach) is signalled when some arrives.
  */
+#include <mica/errname.h>
 #include <idl/console_server.h>
 #include <idl/names_client.h>
 #include <libipc/server.h>
@@ -113,11 +114,11 @@ int main(int argc, char **argv)
 	/* The interrupt goes to a notification bound to our receive. */
 	if ((n = mica_notify_create()) < 0 || (r = mica_notify_bind((mica_handle_t)n)) < 0 ||
 	    (r = mica_irq_bind(irq, (mica_handle_t)n)) < 0) {
-		printf("console: notification: error %ld\n", (long)(n < 0 ? n : r));
+		printf("console: notification: error %s\n", mica_error_name(n < 0 ? n : r));
 		return 2;
 	}
 	if ((r = uart_init(st->ports)) < 0) {
-		printf("console: ports: error %ld\n", (long)r);
+		printf("console: ports: error %s\n", mica_error_name(r));
 		return 3;
 	}
 	/* The test of a driver that dies holding its line (tests/system/test_console.py). */
@@ -128,18 +129,18 @@ int main(int argc, char **argv)
 	int64_t ep = mica_endpoint_create();
 	if (ep < 0 ||
 	    (r = mica_handle_mint((mica_handle_t)ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, 1)) < 0) {
-		printf("console: endpoint: error %ld\n", (long)(ep < 0 ? ep : r));
+		printf("console: endpoint: error %s\n", mica_error_name(ep < 0 ? ep : r));
 		return 4;
 	}
 	int rc = names_register_name(rt_names_handle(), "console", (mica_handle_t)r);
 	if (rc < 0) {
-		printf("console: register: error %d\n", rc);
+		printf("console: register: error %s\n", mica_error_name(rc));
 		return 5;
 	}
 	memset(&server, 0, sizeof(server));
 	console_server_init(&server, &handlers, 0);
 	server.kernel = on_kernel;
 	r = ipc_serve(&server, (mica_handle_t)ep);
-	printf("console: serving ended: error %ld\n", (long)r);
+	printf("console: serving ended: error %s\n", mica_error_name(r));
 	return 6;
 }

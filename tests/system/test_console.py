@@ -105,8 +105,8 @@ def test_devices_are_handed_out_once():
     r = manifest_run("drivers")
     assert r.rc is not None and not r.has("PANIC"), r.log
     assert r.has("init: console registered"), r.log
-    assert len(re.findall(r"^init: cannot start rthello\.elf: error -8$", r.log, re.M)) == 2, r.log
-    assert len(re.findall(r"^init: cannot start rthello\.elf: error -1$", r.log, re.M)) == 1, r.log
+    assert len(re.findall(r"^init: cannot start rthello\.elf: error EBUSY$", r.log, re.M)) == 2, r.log
+    assert len(re.findall(r"^init: cannot start rthello\.elf: error EINVAL$", r.log, re.M)) == 1, r.log
     assert r.has("init: manifest line 7: bad irq, skipped"), r.log
     for n in (8, 9, 10):
         assert r.has(f"init: manifest line {n}: bad ports, skipped"), r.log

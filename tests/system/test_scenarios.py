@@ -7,6 +7,7 @@ and runs its programs; and the scenarios marked `test`, which `make
 test-inside` boots, hold every test program."""
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -43,8 +44,8 @@ def test_every_scenario_reads(name):
 def test_default_is_what_make_run_booted():
     s = mica.scenario("default")
     assert s.modules == [USER + "pager.elf", USER + "init.elf", "boot/manifest", "boot/tests",
-                         USER + "kv.elf", USER + "kvclient.elf", USER + "rthello.elf",
-                         USER + "nametest.elf"]
+                         USER + "console.elf", USER + "consoleclient.elf", USER + "kv.elf",
+                         USER + "kvclient.elf", USER + "rthello.elf", USER + "nametest.elf"]
     assert (s.mem, s.cmdline, s.test) == ("128M", "", False)
 
 
@@ -97,13 +98,14 @@ def test_make_run_picks_the_scenario():
     assert "-m 256M " in r.stdout, r.stdout
     r = make_n("run")
     assert ('"" multiboot2 "build/user/pager.elf build/user/init.elf boot/manifest boot/tests '
-            'build/user/kv.elf') in r.stdout and "-m 128M " in r.stdout, r.stdout
+            'build/user/console.elf') in r.stdout and "-m 128M " in r.stdout, r.stdout
 
 
 def test_make_run_refuses_an_unknown_scenario():
     r = make_n("run", "SCENARIO=nosuch")
     assert r.returncode != 0
-    assert 'scenario: no scenario "nosuch" (scenarios/nosuch); there are: default' in r.stderr
+    assert re.search(r'scenario: no scenario "nosuch" \(scenarios/nosuch\); there are: .*\bdefault\b',
+                     r.stderr), r.stderr
     assert 'no usable scenario "nosuch"' in r.stderr, r.stderr
 
 

@@ -16,6 +16,7 @@
 #include <idl/names_client.h>
 #include <idl/pager_client.h>
 #include <libipc/syscall.h>
+#include <mica/errname.h>
 #include <startup.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,7 +67,7 @@ static int poke(int argc, char **argv)
 	if (argc > 3 && strcmp(argv[3], "enable") == 0) {
 		long rc = st->version >= 3 ? mica_ioport_enable(st->ports) : MICA_EBADH;
 		if (rc < 0) {
-			printf("consoleclient: ioport_enable: error %ld\n", rc);
+			printf("consoleclient: ioport_enable: error %s\n", mica_error_name(rc));
 			return 1;
 		}
 	}
@@ -87,7 +88,7 @@ int main(int argc, char **argv)
 	if (argc > 2 && strcmp(argv[1], "poke") == 0)
 		return poke(argc, argv);
 	if ((rc = names_lookup(rt_names_handle(), "console", &con)) < 0) {
-		printf("consoleclient: no console: error %ld\n", rc);
+		printf("consoleclient: no console: error %s\n", mica_error_name(rc));
 		return 1;
 	}
 	/* The errors: a token before attaching, max out of range, a reader replaced. */
@@ -139,6 +140,6 @@ int main(int argc, char **argv)
 		memcpy(out + 6, buf, len);
 		console_write(con, out, 6 + len);
 	}
-	printf("consoleclient: read: error %ld\n", rc);
+	printf("consoleclient: read: error %s\n", mica_error_name(rc));
 	return 3;
 }
