@@ -44,7 +44,7 @@
 #define CHUNK_SHIFT  9 /* 512 frames: 2 MiB */
 #define CHUNK_FRAMES (1u << CHUNK_SHIFT)
 #define CHUNK_BYTES  (CHUNK_FRAMES / 4)
-#define WORD_FRAMES  32 /* states in one uint64_t */
+#define WORD_FRAMES  32                    /* states in one uint64_t */
 #define LOW_BITS     0x5555555555555555ULL /* the low bit of every state */
 
 /* ---- state ---- */

@@ -43,7 +43,7 @@ struct mica_mem_stats {
 	uint64_t mappings;      /* pool page mappings, counting each sharer */
 	uint64_t page_tables;   /* page-table frames in use, the kernel's included */
 	uint64_t objects;       /* kernel objects alive: threads, address spaces, endpoints */
-	uint64_t frame_meta;    /* bytes of per-frame metadata: frame bitmap, states, shared counts */
+	uint64_t frame_meta;    /* bytes per frame kept: frame bitmap, states, shared counts */
 };
 
 #endif /* MICA_MEMORY_H */

@@ -113,8 +113,8 @@ static bool in_large(uint64_t f)
  */
 static int physmap_split(uint64_t f, uint64_t n, int (*give)(uint64_t f, uint64_t n))
 {
-	uint64_t base = f / LARGE_FRAMES * LARGE_FRAMES, i = base / LARGE_FRAMES -
-	                                                    span_base / LARGE_FRAMES;
+	uint64_t base = f / LARGE_FRAMES * LARGE_FRAMES;
+	uint64_t i = base / LARGE_FRAMES - span_base / LARGE_FRAMES;
 	int64_t r = mica_unmap(boot->aspace, PHYSMAP_BASE + base * PAGE, LARGE_FRAMES, 0);
 
 	if (r < 0)
