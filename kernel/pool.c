@@ -110,6 +110,15 @@ static void state_set(uint64_t f, unsigned v)
 	*w = (*w & ~(3ULL << sh)) | ((uint64_t)v << sh);
 }
 
+/* The word holding frame f's state, and the state's shift in it (f < nframes). */
+static uint64_t *state_word(uint64_t f, unsigned *sh)
+{
+	uint64_t s = slot(f);
+
+	*sh = 2 * (unsigned)(s % WORD_FRAMES);
+	return &states[s / WORD_FRAMES];
+}
+
 /*
  * A run of frames as whole-word pieces: frames [f, f + k) are states at
  * bits `sh` up of *w, with `low` the low bit of each. k is at most what
@@ -371,20 +380,26 @@ static int span_arg(paddr_t pa, uint64_t npages)
 	return MICA_OK;
 }
 
-/*
- * May [pa, pa + npages pages) be mapped once more? On success there is
- * room for the counts pool_ref will add. Errors: MICA_EALIGN, MICA_EFRAME
- * (a frame outside the pool), MICA_EBUSY (a frame already has
- * MICA_MAP_MAX_SHARERS mappings), MICA_ENOMEM (no reserve frames for the
- * shared counts).
- */
-int pool_check(paddr_t pa, uint64_t npages)
+/* pool_check of one frame (most calls), kept free of the run's bookkeeping. */
+static int check_one(uint64_t f)
 {
-	uint64_t f = pfn(pa), n = npages, more = 0;
-	int rc = span_arg(pa, npages);
+	unsigned sh, v = (unsigned)(*state_word(f, &sh) >> sh) & 3u;
+	const uint64_t *e;
 
-	if (rc != MICA_OK)
-		return rc;
+	if (v == S_NONE)
+		return MICA_EFRAME;
+	if (v != S_MANY)
+		return MICA_OK;
+	if ((e = shared_find(f)) == NULL)
+		return shared_reserve(1); /* 2 now: the next needs an entry */
+	return (*e & COUNT_MASK) >= MICA_MAP_MAX_SHARERS ? MICA_EBUSY : MICA_OK;
+}
+
+/* pool_check of a run of frames, a word of states at a time. */
+static __attribute__((noinline)) int check_run(uint64_t f, uint64_t n)
+{
+	uint64_t more = 0;
+
 	while (n) {
 		struct piece p;
 
@@ -413,6 +428,22 @@ int pool_check(paddr_t pa, uint64_t npages)
 	return more ? shared_reserve(more) : MICA_OK;
 }
 
+/*
+ * May [pa, pa + npages pages) be mapped once more? On success there is
+ * room for the counts pool_ref will add. Errors: MICA_EALIGN, MICA_EFRAME
+ * (a frame outside the pool), MICA_EBUSY (a frame already has
+ * MICA_MAP_MAX_SHARERS mappings), MICA_ENOMEM (no reserve frames for the
+ * shared counts).
+ */
+int pool_check(paddr_t pa, uint64_t npages)
+{
+	int rc = span_arg(pa, npages);
+
+	if (rc != MICA_OK)
+		return rc;
+	return npages == 1 ? check_one(pfn(pa)) : check_run(pfn(pa), npages);
+}
+
 /* One mapping more of frame f, which is MANY (room reserved by pool_check). */
 static void ref_many(uint64_t f)
 {
@@ -424,11 +455,9 @@ static void ref_many(uint64_t f)
 		shared_put(f, 3);
 }
 
-/* Count one more mapping of each frame (checked by pool_check). */
-void pool_ref(paddr_t pa, uint64_t npages)
+/* pool_ref of a run of frames, a word of states at a time. */
+static __attribute__((noinline)) void ref_run(uint64_t f, uint64_t n)
 {
-	uint64_t f = pfn(pa), n = npages;
-
 	while (n) {
 		struct piece p;
 
@@ -446,7 +475,29 @@ void pool_ref(paddr_t pa, uint64_t npages)
 		f += p.k;
 		n -= p.k;
 	}
+}
+
+/* Count one more mapping of each frame (checked by pool_check). */
+void pool_ref(paddr_t pa, uint64_t npages)
+{
+	uint64_t f = pfn(pa);
+	unsigned sh;
+
 	mappings += npages;
+	if (npages != 1) {
+		ref_run(f, npages);
+		return;
+	}
+	/* One frame: FREE and ONCE step up by one; MANY is counted apart. */
+	uint64_t *w = state_word(f, &sh);
+	unsigned v = (unsigned)(*w >> sh) & 3u;
+
+	if (v == S_MANY) {
+		ref_many(f);
+		return;
+	}
+	mapped += v == S_FREE;
+	*w += 1ULL << sh;
 }
 
 /* One mapping less of frame f, which is MANY. */
@@ -462,11 +513,9 @@ static void unref_many(uint64_t f)
 		(*e)--;
 }
 
-/* Count one mapping less of each frame (each must have one). */
-void pool_unref(paddr_t pa, uint64_t npages)
+/* pool_unref of a run of frames, a word of states at a time. */
+static __attribute__((noinline)) void unref_run(uint64_t f, uint64_t n)
 {
-	uint64_t f = pfn(pa), n = npages;
-
 	while (n) {
 		struct piece p;
 
@@ -488,7 +537,31 @@ void pool_unref(paddr_t pa, uint64_t npages)
 		f += p.k;
 		n -= p.k;
 	}
+}
+
+/* Count one mapping less of each frame (each must have one). */
+void pool_unref(paddr_t pa, uint64_t npages)
+{
+	uint64_t f = pfn(pa);
+	unsigned sh;
+
 	mappings -= npages;
+	if (npages != 1) {
+		unref_run(f, npages);
+		return;
+	}
+	/* One frame: ONCE steps down to FREE, MANY without an entry (2) down to ONCE. */
+	uint64_t *w = state_word(f, &sh);
+	unsigned v = (unsigned)(*w >> sh) & 3u;
+
+	if (v < S_ONCE)
+		panic("pool: unmapping frame 0x%lx, which has no mapping", pa);
+	if (v == S_MANY && shared_used) {
+		unref_many(f);
+		return;
+	}
+	mapped -= v == S_ONCE;
+	*w -= 1ULL << sh;
 }
 
 /*
