@@ -383,8 +383,9 @@ static int span_arg(paddr_t pa, uint64_t npages)
 /* pool_check of one frame (most calls), kept free of the run's bookkeeping. */
 static int check_one(uint64_t f)
 {
-	unsigned sh, v = (unsigned)(*state_word(f, &sh) >> sh) & 3u;
-	const uint64_t *e;
+	unsigned sh;
+	const uint64_t *w = state_word(f, &sh), *e;
+	unsigned v = (unsigned)(*w >> sh) & 3u;
 
 	if (v == S_NONE)
 		return MICA_EFRAME;
