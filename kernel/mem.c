@@ -186,10 +186,13 @@ int64_t mem_map(const struct syscall_args *s)
 		rc = large_arg(as, s->a[1], s->a[2], npages);
 	if (rc == MICA_OK)
 		rc = pool_check(s->a[2], npages);
-	if (rc == MICA_OK)
-		rc = pt_map(as->root, s->a[1], s->a[2], npages, flags);
 	if (rc != MICA_OK)
 		return rc;
+	rc = pt_map(as->root, s->a[1], s->a[2], npages, flags);
+	if (rc != MICA_OK) {
+		pool_abort(); /* the shared counts' new table, if pool_check made one */
+		return rc;
+	}
 	pool_ref(s->a[2], npages);
 	return MICA_OK;
 }

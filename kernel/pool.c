@@ -68,6 +68,14 @@ static uint64_t *shared;
 static uint64_t shared_cap;  /* slots: 0 or a power of two, whole frames */
 static uint64_t shared_used; /* entries */
 
+/*
+ * A larger table pool_check allocated for the map it checked: it takes
+ * over at pool_ref, or goes back to the reserve at pool_abort (the map
+ * was refused after all), so a refused map changes nothing.
+ */
+static uint64_t *pending;
+static uint64_t pending_cap;
+
 _Static_assert(MICA_MAP_MAX_SHARERS <= COUNT_MASK, "a count must fit its entry");
 _Static_assert(MICA_MAP_MAX_SHARERS >= 3, "counts of 3 and more live in `shared`");
 
@@ -223,32 +231,56 @@ static void shared_remove(uint64_t *e)
 }
 
 /*
- * Make room for `more` entries beyond those there, growing the table
- * (from the reserve, one contiguous run) if it would pass 3/4 full.
- * Errors: MICA_ENOMEM (the reserve has no such run; nothing changes).
+ * Make room for `more` entries beyond those there: if the table would
+ * pass 3/4 full, allocate a larger one (from the reserve, one contiguous
+ * run) to take over at pool_ref. Errors: MICA_ENOMEM (the reserve has no
+ * such run; nothing changes).
  */
 static int shared_reserve(uint64_t more)
 {
 	uint64_t want = shared_used + more, cap = MICA_PAGE_SIZE / sizeof(uint64_t);
-	uint64_t *old = shared, old_cap = shared_cap;
 	paddr_t pa;
 
+	pool_abort();
 	if (want * 4 <= shared_cap * 3)
 		return MICA_OK;
 	while (want * 4 > cap * 3)
 		cap *= 2;
 	if (frame_alloc_run(shared_frames(cap), 1, &pa) != MICA_OK)
 		return MICA_ENOMEM;
-	shared = phys_to_virt(pa);
-	memset(shared, 0, cap * sizeof(uint64_t));
-	shared_cap = cap;
+	pending = phys_to_virt(pa);
+	pending_cap = cap;
+	memset(pending, 0, cap * sizeof(uint64_t));
+	return MICA_OK;
+}
+
+/* Move every entry into the pending table, if there is one, and free the old. */
+static void shared_commit(void)
+{
+	uint64_t *old = shared, old_cap = shared_cap;
+
+	if (!pending)
+		return;
+	shared = pending;
+	shared_cap = pending_cap;
 	shared_used = 0;
+	pending = NULL;
 	for (uint64_t i = 0; i < old_cap; i++)
 		if (old[i])
 			shared_put((old[i] >> COUNT_BITS) - 1, old[i] & COUNT_MASK);
 	if (old)
 		(void)frame_free(virt_to_phys(old), shared_frames(old_cap));
-	return MICA_OK;
+}
+
+/*
+ * The map pool_check allowed was refused after all (by the page tables):
+ * give back the table pool_check allocated for it, if any.
+ */
+void pool_abort(void)
+{
+	if (pending)
+		(void)frame_free(virt_to_phys(pending), shared_frames(pending_cap));
+	pending = NULL;
 }
 
 /* ---- boot ---- */
@@ -431,7 +463,8 @@ static __attribute__((noinline)) int check_run(uint64_t f, uint64_t n)
 
 /*
  * May [pa, pa + npages pages) be mapped once more? On success there is
- * room for the counts pool_ref will add. Errors: MICA_EALIGN, MICA_EFRAME
+ * room for the counts pool_ref will add; the caller then calls pool_ref,
+ * or pool_abort if it does not map after all. Errors: MICA_EALIGN, MICA_EFRAME
  * (a frame outside the pool), MICA_EBUSY (a frame already has
  * MICA_MAP_MAX_SHARERS mappings), MICA_ENOMEM (no reserve frames for the
  * shared counts).
@@ -484,6 +517,7 @@ void pool_ref(paddr_t pa, uint64_t npages)
 	uint64_t f = pfn(pa);
 	unsigned sh;
 
+	shared_commit();
 	mappings += npages;
 	if (npages != 1) {
 		ref_run(f, npages);

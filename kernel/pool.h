@@ -17,6 +17,7 @@ void pool_init(const struct memmap *m, uint64_t reserve);
 int pool_take(uint64_t n, paddr_t *pa);
 int pool_check(paddr_t pa, uint64_t npages);
 void pool_ref(paddr_t pa, uint64_t npages);
+void pool_abort(void);
 void pool_unref(paddr_t pa, uint64_t npages);
 int pool_donate(paddr_t pa, uint64_t npages);
 uint64_t pool_total(void);

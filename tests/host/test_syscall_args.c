@@ -835,6 +835,9 @@ static void test_shared_counts(void **state)
 	assert_int_equal(pool_shared(), 0);
 	assert_int_equal(stats().frame_meta, s0.frame_meta);
 	REFUSED(MICA_EBUSY, donate_(h_self, F(40), 1));
+	/* A third refused by the page tables: the table made for its count goes back. */
+	REFUSED(MICA_EEXIST, map_(h_tgt, VA, F(40), 1, R));
+	REFUSED(MICA_EEXIST, map_(h_tgt, VA - PAGE, F(39), 2, R));
 	/* The third takes an entry, in a table from the reserve (counted in frame_meta). */
 	for (uint64_t i = 0; i < 3; i++)
 		assert_int_equal(map_(h_tgt, WA + i * PAGE, F(40), 1, R), MICA_OK);
