@@ -254,8 +254,12 @@ static int shared_reserve(uint64_t more)
 	return MICA_OK;
 }
 
-/* Move every entry into the pending table, if there is one, and free the old. */
-static void shared_commit(void)
+/*
+ * Move every entry into the pending table, if there is one, and free the
+ * old: at the first count pool_ref adds (out of line: the one-frame path
+ * without counts stays lean).
+ */
+static __attribute__((noinline)) void shared_commit(void)
 {
 	uint64_t *old = shared, old_cap = shared_cap;
 
@@ -481,8 +485,11 @@ int pool_check(paddr_t pa, uint64_t npages)
 /* One mapping more of frame f, which is MANY (room reserved by pool_check). */
 static void ref_many(uint64_t f)
 {
-	uint64_t *e = shared_find(f);
+	uint64_t *e;
 
+	if (pending)
+		shared_commit();
+	e = shared_find(f);
 	if (e)
 		(*e)++;
 	else
@@ -517,7 +524,6 @@ void pool_ref(paddr_t pa, uint64_t npages)
 	uint64_t f = pfn(pa);
 	unsigned sh;
 
-	shared_commit();
 	mappings += npages;
 	if (npages != 1) {
 		ref_run(f, npages);
