@@ -120,8 +120,13 @@ static int physmap_split(uint64_t f, uint64_t n, int (*give)(uint64_t f, uint64_
 	if (r < 0)
 		return (int)r;
 	if ((r = give(f, n)) < 0) {
-		(void)mica_map(boot->aspace, PHYSMAP_BASE + base * PAGE, base * PAGE, LARGE_FRAMES,
-		               RW | MICA_MAP_LARGE);
+		/* Whole again (its directory may need a reserve frame: say if there was none). */
+		if (mica_map(boot->aspace, PHYSMAP_BASE + base * PAGE, base * PAGE, LARGE_FRAMES,
+		             RW | MICA_MAP_LARGE) < 0) {
+			log_str("pager: bug: cannot map the physmap again at ");
+			log_hex(base * PAGE);
+			log_str("\n");
+		}
 		return (int)r;
 	}
 	large[i / 64] &= ~(1ULL << (i % 64));
