@@ -57,13 +57,28 @@ static int count_arg(uint64_t n)
 /* MICA_MAP_* rights to page-table flags: readable always, never writable and executable. */
 static int rights_arg(uint64_t rights, unsigned *flags)
 {
-	if (rights & ~(uint64_t)(MICA_MAP_READ | MICA_MAP_WRITE | MICA_MAP_EXEC) ||
+	if (rights & ~(uint64_t)(MICA_MAP_READ | MICA_MAP_WRITE | MICA_MAP_EXEC | MICA_MAP_LARGE) ||
 	    !(rights & MICA_MAP_READ))
 		return MICA_EINVAL;
 	if ((rights & MICA_MAP_WRITE) && (rights & MICA_MAP_EXEC))
 		return MICA_EPERM;
 	*flags = PT_USER | ((rights & MICA_MAP_WRITE) ? PT_WRITE : 0) |
-	         ((rights & MICA_MAP_EXEC) ? PT_EXEC : 0);
+	         ((rights & MICA_MAP_EXEC) ? PT_EXEC : 0) |
+	         ((rights & MICA_MAP_LARGE) ? PT_LARGE : 0);
+	return MICA_OK;
+}
+
+/*
+ * The shape MICA_MAP_LARGE asks for: the caller's own address space,
+ * whole 2 MiB pages at 2 MiB-aligned virtual and physical addresses (so
+ * pt_map makes every one a large page; its frames are checked as any).
+ */
+static int large_arg(const struct aspace *as, uint64_t va, uint64_t pa, uint64_t npages)
+{
+	if (as != sched_current()->as || npages % MICA_MAP_LARGE_PAGES)
+		return MICA_EINVAL;
+	if (!IS_ALIGNED(va, MICA_LARGE_PAGE_SIZE) || !IS_ALIGNED(pa, MICA_LARGE_PAGE_SIZE))
+		return MICA_EALIGN;
 	return MICA_OK;
 }
 
@@ -111,10 +126,13 @@ int64_t mem_aspace_create(const struct syscall_args *s)
  * thread in the address space (their supervisors hear MICA_EXIT_KILLED)
  * and closes its handles; every call then unmaps up to `cap` pages,
  * writes their frames to frames_out and returns how many. Fewer than cap:
- * the address space is empty. The object goes with its last handle.
- * Errors: MICA_EBADH, MICA_ERIGHTS (no MEMORY), MICA_EINVAL (cap 0 or
- * past MICA_MAP_MAX_PAGES, or the caller's own address space),
- * MICA_EFAULT (frames_out).
+ * the address space is empty (or the next mapping is a 2 MiB page, which
+ * goes whole, that no longer fits in cap; only the address space's owner
+ * maps those, and it cannot destroy itself). The object goes with its
+ * last handle. Errors: MICA_EBADH, MICA_ERIGHTS (no MEMORY), MICA_EINVAL
+ * (cap 0 or past MICA_MAP_MAX_PAGES, or the caller's own address space),
+ * MICA_EFAULT (frames_out), MICA_EBUSY (cap below 512 with a 2 MiB page
+ * next).
  */
 int64_t mem_aspace_destroy(const struct syscall_args *s)
 {
@@ -133,20 +151,25 @@ int64_t mem_aspace_destroy(const struct syscall_args *s)
 	if (!as->dead)
 		aspace_kill(as);
 	nreport = 0;
-	(void)pt_drain_user(as->root, &budget, unmapped, NULL);
+	bool more = pt_drain_user(as->root, &budget, unmapped, NULL);
+	/* Stopped before a 2 MiB page larger than cap: nothing done, say so. */
+	if (more && nreport == 0)
+		return MICA_EBUSY;
 	(void)usercopy_to(s->a[1], report, nreport * sizeof(uint64_t));
 	return (int64_t)nreport;
 }
 
 /*
  * map(aspace, vaddr, frame, npages, rights): map npages pool frames from
- * `frame` at vaddr. Errors: MICA_EBADH, MICA_ERIGHTS, MICA_EPEER (a
- * destroyed address space), MICA_EINVAL (npages, unknown rights or no
- * READ), MICA_EPERM (WRITE with EXEC), MICA_EALIGN (vaddr or frame),
- * MICA_EFRAME (a frame outside the pool), MICA_EBUSY (a frame already in
+ * `frame` at vaddr (in 2 MiB pages with MICA_MAP_LARGE). Errors:
+ * MICA_EBADH, MICA_ERIGHTS, MICA_EPEER (a destroyed address space),
+ * MICA_EINVAL (npages, unknown rights or no READ; with LARGE, npages not
+ * a multiple of 512 or another address space), MICA_EPERM (WRITE with
+ * EXEC), MICA_EALIGN (vaddr or frame; with LARGE, to 2 MiB), MICA_EFRAME
+ * (a frame outside the pool), MICA_EBUSY (a frame already in
  * MICA_MAP_MAX_SHARERS mappings), MICA_ERANGE (vaddr not in the user half,
  * or the range leaves it), MICA_EEXIST (a page is mapped), MICA_ENOMEM
- * (the reserve has no frame for a page table).
+ * (the reserve has no frame for a page table or the shared counts).
  */
 int64_t mem_map(const struct syscall_args *s)
 {
@@ -159,12 +182,17 @@ int64_t mem_map(const struct syscall_args *s)
 		rc = count_arg(npages);
 	if (rc == MICA_OK)
 		rc = rights_arg(s->a[4], &flags);
+	if (rc == MICA_OK && (flags & PT_LARGE))
+		rc = large_arg(as, s->a[1], s->a[2], npages);
 	if (rc == MICA_OK)
 		rc = pool_check(s->a[2], npages);
-	if (rc == MICA_OK)
-		rc = pt_map(as->root, s->a[1], s->a[2], npages, flags);
 	if (rc != MICA_OK)
 		return rc;
+	rc = pt_map(as->root, s->a[1], s->a[2], npages, flags);
+	if (rc != MICA_OK) {
+		pool_abort(); /* the shared counts' new table, if pool_check made one */
+		return rc;
+	}
 	pool_ref(s->a[2], npages);
 	return MICA_OK;
 }
@@ -175,7 +203,8 @@ int64_t mem_map(const struct syscall_args *s)
  * write each page's frame there. Returns npages. Errors: MICA_EBADH,
  * MICA_ERIGHTS, MICA_EPEER, MICA_EINVAL (npages, or frames_out inside the
  * range being unmapped), MICA_EFAULT (frames_out), MICA_EALIGN,
- * MICA_ERANGE, MICA_ENOENT (a page is not mapped).
+ * MICA_ERANGE, MICA_ENOENT (a page is not mapped), MICA_EBUSY (the range
+ * covers part of a 2 MiB page).
  */
 int64_t mem_unmap(const struct syscall_args *s)
 {
@@ -209,8 +238,9 @@ int64_t mem_unmap(const struct syscall_args *s)
  * with their rights, from src to dst; src loses them. Every source page
  * must be mapped and every destination page free. Errors: MICA_EBADH,
  * MICA_ERIGHTS, MICA_EPEER, MICA_EINVAL (npages), MICA_EALIGN, MICA_ERANGE,
- * MICA_ENOENT (a source page is not mapped), MICA_EEXIST (a destination
- * page is mapped), MICA_ENOMEM (no frames for the destination's tables).
+ * MICA_ENOENT (a source page is not mapped), MICA_EBUSY (a source page is
+ * part of a 2 MiB page), MICA_EEXIST (a destination page is mapped),
+ * MICA_ENOMEM (no frames for the destination's tables).
  */
 int64_t mem_grant(const struct syscall_args *s)
 {
@@ -233,6 +263,9 @@ int64_t mem_grant(const struct syscall_args *s)
 
 		if (pt_translate(src->root, sva + i * MICA_PAGE_SIZE, &report[i], &f) != MICA_OK)
 			return MICA_ENOENT;
+		/* A 2 MiB page moves only whole, and grant moves 4 KiB pages. */
+		if (f & PT_LARGE)
+			return MICA_EBUSY;
 		flags[i] = (uint8_t)(f & (PT_WRITE | PT_EXEC));
 	}
 	/* The destination: free, and tables for it in the reserve. */

@@ -6,11 +6,17 @@
  *
  * Why a physmap and not a scratch window: a fault then costs one map
  * system call (into the faulting task), where a window costs three (map
- * at the scratch address, fill, unmap, then map into the task). The price
- * is page tables from the kernel's reserve for the whole pool, one per
- * 512 frames (0.2% of the pool: 64 KiB for 128 MiB), and each pool frame
- * counting one mapping more in the kernel (it may be shared 65533 times,
- * not 65534). A frame given to the kernel (donate) leaves the physmap first.
+ * at the scratch address, fill, unmap, then map into the task). Each pool
+ * frame counts one mapping more in the kernel for it (it may be shared
+ * 65533 times, not 65534). A frame given to the kernel (donate) leaves the
+ * physmap first.
+ *
+ * The physmap uses 2 MiB pages (MICA_MAP_LARGE) for every 2 MiB that lies
+ * whole in one boot-info range, 4 KiB pages for the rest: its page tables
+ * cost 8 bytes per 2 MiB instead of 8 bytes per frame, and mapping 4 GiB
+ * takes two thousand calls, not a million page entries. A 2 MiB page is
+ * unmapped only whole, so donating frames from one splits it first
+ * (physmap_split): the large bitmap says which are still whole.
  */
 #include "pager.h"
 
@@ -25,7 +31,12 @@ uint64_t pool_donated;
  */
 static uint16_t *refs;
 static uint64_t span_base, span_frames;
-static uint64_t meta_bytes; /* carved for the buddy metadata and refs (pool_meta_bytes) */
+static uint64_t meta_bytes; /* carved for the buddy metadata, refs, large (pool_meta_bytes) */
+
+static int donate(uint64_t f, uint64_t n);
+
+/* Per 2 MiB of the span, from span_base's: set while mapped as one 2 MiB page. */
+static uint64_t *large;
 
 #define PAGE        MICA_PAGE_SIZE
 #define RESERVE_LOW 64 /* kernel reserve frames below which the pager donates */
@@ -42,6 +53,89 @@ static int physmap(uint64_t pa, uint64_t n, uint32_t rights)
 			return (int)r;
 		pa += step * PAGE;
 		n -= step;
+	}
+	return 0;
+}
+
+#define LARGE_FRAMES MICA_MAP_LARGE_PAGES
+#define RW           (MICA_MAP_READ | MICA_MAP_WRITE)
+
+/* The whole 2 MiB pages inside n frames from frame `first`: [*lo, *hi) in frames. */
+static void large_part(uint64_t first, uint64_t n, uint64_t *lo, uint64_t *hi)
+{
+	*lo = (first + LARGE_FRAMES - 1) / LARGE_FRAMES * LARGE_FRAMES;
+	*hi = (first + n) / LARGE_FRAMES * LARGE_FRAMES;
+	if (*hi < *lo)
+		*hi = *lo;
+}
+
+/*
+ * Map a boot-info range into the physmap, read-write: its whole 2 MiB
+ * pages as such, the ends with 4 KiB pages.
+ */
+static int physmap_range(uint64_t first, uint64_t n)
+{
+	uint64_t lo, hi;
+	int r;
+
+	large_part(first, n, &lo, &hi);
+	if (hi == lo)
+		return physmap(first * PAGE, n, RW); /* no whole 2 MiB in it */
+	if ((r = physmap(first * PAGE, lo - first, RW)) < 0)
+		return r;
+	for (uint64_t f = lo; f < hi;) {
+		uint64_t step = hi - f < MICA_MAP_MAX_PAGES ? hi - f : MICA_MAP_MAX_PAGES;
+		int64_t m = mica_map(boot->aspace, PHYSMAP_BASE + f * PAGE, f * PAGE, step,
+		                     RW | MICA_MAP_LARGE);
+
+		if (m < 0)
+			return (int)m;
+		f += step;
+	}
+	return physmap(hi * PAGE, first + n - hi, RW);
+}
+
+/* Is frame f in a physmap 2 MiB page that is still whole? */
+static bool in_large(uint64_t f)
+{
+	uint64_t i = f / LARGE_FRAMES - span_base / LARGE_FRAMES;
+
+	return (large[i / 64] >> (i % 64)) & 1;
+}
+
+/*
+ * Unmap the whole 2 MiB page holding frames [f, f + n) and map it again
+ * with 4 KiB pages, all but those n: they leave the physmap (for donate).
+ * The 4 KiB pages need one page table from the kernel's reserve, so the
+ * caller donates the n frames in between (`give`), and only then are the
+ * others mapped again. Returns 0 or the error of the unmap or the donate
+ * (then the page is mapped whole again).
+ */
+static int physmap_split(uint64_t f, uint64_t n, int (*give)(uint64_t f, uint64_t n))
+{
+	uint64_t base = f / LARGE_FRAMES * LARGE_FRAMES;
+	uint64_t i = base / LARGE_FRAMES - span_base / LARGE_FRAMES;
+	int64_t r = mica_unmap(boot->aspace, PHYSMAP_BASE + base * PAGE, LARGE_FRAMES, 0);
+
+	if (r < 0)
+		return (int)r;
+	if ((r = give(f, n)) < 0) {
+		/* Whole again (its directory may need a reserve frame: say if there was none). */
+		if (mica_map(boot->aspace, PHYSMAP_BASE + base * PAGE, base * PAGE, LARGE_FRAMES,
+		             RW | MICA_MAP_LARGE) < 0) {
+			log_str("pager: bug: cannot map the physmap again at ");
+			log_hex(base * PAGE);
+			log_str("\n");
+		}
+		return (int)r;
+	}
+	large[i / 64] &= ~(1ULL << (i % 64));
+	if ((r = physmap(base * PAGE, f - base, RW)) < 0 ||
+	    (r = physmap((f + n) * PAGE, base + LARGE_FRAMES - f - n, RW)) < 0) {
+		/* The reserve just got n frames: a table for them cannot be missing. */
+		log_str("pager: bug: cannot map the physmap again at ");
+		log_hex(base * PAGE);
+		log_str("\n");
 	}
 	return 0;
 }
@@ -67,7 +161,7 @@ int pool_init(void)
 			lo = g->start / PAGE;
 		if (g->start / PAGE + g->npages > hi)
 			hi = g->start / PAGE + g->npages;
-		if ((r = physmap(g->start, g->npages, MICA_MAP_READ | MICA_MAP_WRITE)) < 0)
+		if ((r = physmap_range(g->start / PAGE, g->npages)) < 0)
 			return r;
 	}
 	if (hi <= lo)
@@ -81,7 +175,10 @@ int pool_init(void)
 	}
 	size_t meta = buddy_meta_size(lo, hi - lo);
 	uint64_t buddy_pages = (meta + PAGE - 1) / PAGE;
-	uint64_t meta_pages = buddy_pages + ((hi - lo) * sizeof(*refs) + PAGE - 1) / PAGE;
+	uint64_t nlarge = (hi + LARGE_FRAMES - 1) / LARGE_FRAMES - lo / LARGE_FRAMES;
+	uint64_t refs_bytes = ((hi - lo) * sizeof(*refs) + 7) / 8 * 8;
+	uint64_t meta_pages =
+	    buddy_pages + (refs_bytes + (nlarge + 63) / 64 * sizeof(uint64_t) + PAGE - 1) / PAGE;
 
 	for (uint32_t i = 0; i < boot->nranges && !meta_range; i++)
 		if (boot->range[i].npages > meta_pages)
@@ -92,9 +189,21 @@ int pool_init(void)
 	if ((r = buddy_init(&pool, PHYS(meta_range->start), buddy_pages * PAGE, lo, hi - lo)) < 0)
 		return r;
 	refs = PHYS(meta_range->start + buddy_pages * PAGE);
+	large = (uint64_t *)((char *)refs + refs_bytes);
 	meta_bytes = meta_pages * PAGE;
 	span_base = lo;
 	span_frames = hi - lo;
+	/* The 2 MiB pages physmap_range made (already zeroed: none). */
+	for (uint32_t i = 0; i < boot->nranges && i < MICA_BOOTINFO_RANGES; i++) {
+		uint64_t a, b;
+
+		large_part(boot->range[i].start / PAGE, boot->range[i].npages, &a, &b);
+		for (uint64_t f = a; f < b; f += LARGE_FRAMES) {
+			uint64_t k = f / LARGE_FRAMES - lo / LARGE_FRAMES;
+
+			large[k / 64] |= 1ULL << (k % 64);
+		}
+	}
 	for (uint32_t i = 0; i < boot->nranges && i < MICA_BOOTINFO_RANGES; i++) {
 		const struct mica_bootinfo_range *g = &boot->range[i];
 		uint64_t first = g->start / PAGE, n = g->npages;
@@ -159,6 +268,14 @@ void frame_free(uint64_t pa)
 	}
 }
 
+/* Give n unmapped frames from frame f to the kernel's reserve (0 or an error). */
+static int donate(uint64_t f, uint64_t n)
+{
+	int64_t r = mica_donate(boot->aspace, f * PAGE, n);
+
+	return r < 0 ? (int)r : 0;
+}
+
 /*
  * The kernel takes page tables from its reserve; when that runs low
  * (mem_stats), give it blocks of pool frames: out of the physmap first,
@@ -178,9 +295,14 @@ void pool_feed_kernel(void)
 			return;
 		uint64_t n = 1ULL << DONATE_STEP;
 
-		if (mica_unmap(boot->aspace, PHYSMAP_BASE + f * PAGE, n, 0) < 0 ||
-		    mica_donate(boot->aspace, f * PAGE, n) < 0) {
-			(void)physmap(f * PAGE, n, MICA_MAP_READ | MICA_MAP_WRITE);
+		if (in_large(f)) {
+			if (physmap_split(f, n, donate) < 0) {
+				buddy_free(&pool, f, DONATE_STEP);
+				return;
+			}
+		} else if (mica_unmap(boot->aspace, PHYSMAP_BASE + f * PAGE, n, 0) < 0 ||
+		           donate(f, n) < 0) {
+			(void)physmap(f * PAGE, n, RW);
 			buddy_free(&pool, f, DONATE_STEP);
 			return;
 		}
@@ -244,7 +366,7 @@ void pool_measure_window(void)
 		mica_unmap(boot->aspace, scratch, 1, 0);
 		tunmap += rdtsc() - t0;
 	}
-	mica_unmap(boot->aspace, scratch - PAGE, 1, 0);
+	mica_unmap(boot->aspace, scratch + PAGE, 1, 0);
 	frame_free(pa);
 	frame_free(anchor);
 	log_str("bench pager.window.map ");

@@ -809,6 +809,216 @@ static void test_reserve_exhausted(void **state)
 	free(held);
 }
 
+/* ---- what the kernel keeps per frame: states and shared counts (pool.c) ---- */
+
+/* Frames the kernel took for itself (page tables, objects, donated frames) are never mapped. */
+static void test_map_kernel_frames(void **state)
+{
+	(void)state;
+	REFUSED(MICA_EFRAME, map_(h_tgt, VA, self->root, 1, R));          /* a root table */
+	REFUSED(MICA_EFRAME, map_(h_tgt, VA, kroot, 1, R));               /* the kernel's root */
+	REFUSED(MICA_EFRAME, map_(h_tgt, VA, virt_to_phys(self), 1, R));  /* an object */
+	REFUSED(MICA_EFRAME, map_(h_self, VA, virt_to_phys(tgt), 1, RW)); /* another */
+	assert_int_equal(donate_(h_self, F(4100), 1), MICA_OK);
+	REFUSED(MICA_EFRAME, map_(h_tgt, VA, F(4100), 1, R));
+	REFUSED(MICA_EFRAME, map_(h_tgt, VA, F(4099), 2, R));
+}
+
+/* Counts up and down: 2 mappings need no entry, 3 and more one; it goes back at 2. */
+static void test_shared_counts(void **state)
+{
+	(void)state;
+	const struct mica_mem_stats s0 = stats();
+
+	assert_int_equal(map_(h_self, VA, F(40), 1, R), MICA_OK);
+	assert_int_equal(map_(h_tgt, VA, F(40), 1, R), MICA_OK);
+	assert_int_equal(pool_shared(), 0);
+	assert_int_equal(stats().frame_meta, s0.frame_meta);
+	REFUSED(MICA_EBUSY, donate_(h_self, F(40), 1));
+	/* A third refused by the page tables: the table made for its count goes back. */
+	REFUSED(MICA_EEXIST, map_(h_tgt, VA, F(40), 1, R));
+	REFUSED(MICA_EEXIST, map_(h_tgt, VA - PAGE, F(39), 2, R));
+	/* The third takes an entry, in a table from the reserve (counted in frame_meta). */
+	for (uint64_t i = 0; i < 3; i++)
+		assert_int_equal(map_(h_tgt, WA + i * PAGE, F(40), 1, R), MICA_OK);
+	struct mica_mem_stats s1 = stats();
+	assert_int_equal(pool_shared(), 1);
+	assert_int_equal(s1.frame_meta, s0.frame_meta + PAGE);
+	assert_int_equal(s1.reserve_free + (s1.page_tables - s0.page_tables), s0.reserve_free - 1);
+	assert_int_equal(s1.pool_mapped, s0.pool_mapped + 1);
+	assert_int_equal(s1.mappings, s0.mappings + 5);
+	/* Down: 4, 3 keep the entry; 2 drops it and the table; 1; 0. */
+	assert_int_equal(unmap_(h_tgt, WA + 2 * PAGE, 1, 0), 1);
+	assert_int_equal(unmap_(h_tgt, WA + PAGE, 1, 0), 1);
+	assert_int_equal(pool_shared(), 1);
+	assert_int_equal(unmap_(h_tgt, WA, 1, 0), 1);
+	assert_int_equal(pool_shared(), 0);
+	s1 = stats();
+	assert_int_equal(s1.frame_meta, s0.frame_meta);
+	assert_int_equal(s1.reserve_free + (s1.page_tables - s0.page_tables), s0.reserve_free);
+	assert_int_equal(s1.pool_mapped, s0.pool_mapped + 1);
+	assert_int_equal(unmap_(h_tgt, VA, 1, 0), 1);
+	REFUSED(MICA_EBUSY, donate_(h_self, F(40), 1));
+	assert_int_equal(unmap_(h_self, VA, 1, 0), 1);
+	s1 = stats();
+	assert_int_equal(s1.pool_mapped, s0.pool_mapped);
+	assert_int_equal(s1.mappings, s0.mappings);
+}
+
+/* The table grows (rehashing every count) and empties back into the reserve. */
+static void test_shared_counts_grow(void **state)
+{
+	(void)state;
+	const struct mica_mem_stats s0 = stats();
+	const uint64_t a = 300, b = 100; /* 300 fit one page (384 entries), 400 do not */
+
+	/* F(100) four times: its count (4) must survive the rehash. */
+	assert_int_equal(map_(h_self, VA, F(100), a, R), MICA_OK);
+	assert_int_equal(map_(h_tgt, VA, F(100), a, R), MICA_OK);
+	assert_int_equal(map_(h_tgt, WA, F(100), a, R), MICA_OK);
+	assert_int_equal(map_(h_tgt, WA + 2 * MICA_LARGE_PAGE_SIZE, F(100), 1, R), MICA_OK);
+	assert_int_equal(pool_shared(), a);
+	assert_int_equal(stats().frame_meta, s0.frame_meta + PAGE);
+	assert_int_equal(map_(h_self, VA + a * PAGE, F(100 + a), b, R), MICA_OK);
+	assert_int_equal(map_(h_tgt, VA + a * PAGE, F(100 + a), b, R), MICA_OK);
+	assert_int_equal(map_(h_tgt, WA + a * PAGE, F(100 + a), b, R), MICA_OK);
+	assert_int_equal(pool_shared(), a + b);
+	assert_int_equal(stats().frame_meta, s0.frame_meta + 2 * PAGE);
+	assert_int_equal(stats().mappings, s0.mappings + 3 * (a + b) + 1);
+	/* F(100) still counts 4: one unmap leaves it shared 3 times, with its entry. */
+	assert_int_equal(unmap_(h_tgt, WA + 2 * MICA_LARGE_PAGE_SIZE, 1, 0), 1);
+	assert_int_equal(pool_shared(), a + b);
+	assert_int_equal(unmap_(h_tgt, WA, a + b, 0), (int64_t)(a + b));
+	assert_int_equal(pool_shared(), 0);
+	assert_int_equal(stats().frame_meta, s0.frame_meta);
+	assert_int_equal(unmap_(h_tgt, VA, a + b, 0), (int64_t)(a + b));
+	assert_int_equal(unmap_(h_self, VA, a + b, 0), (int64_t)(a + b));
+	const struct mica_mem_stats s1 = stats();
+	assert_int_equal(s1.reserve_free, s0.reserve_free);
+	assert_int_equal(s1.mappings, s0.mappings);
+	assert_int_equal(s1.pool_mapped, s0.pool_mapped);
+}
+
+/* No reserve frame for the table: the third mapping is refused, nothing changes. */
+static void test_shared_counts_no_reserve(void **state)
+{
+	(void)state;
+	assert_int_equal(map_(h_self, VA, F(40), 1, R), MICA_OK);
+	assert_int_equal(map_(h_tgt, VA, F(40), 1, R), MICA_OK);
+	assert_int_equal(map_(h_tgt, VA + PAGE, F(41), 1, R), MICA_OK); /* the table is there */
+	uint64_t n_held = frame_free_count();
+	paddr_t *held = malloc(n_held * sizeof(*held));
+	assert_non_null(held);
+	for (uint64_t i = 0; i < n_held; i++)
+		assert_int_equal(frame_alloc(&held[i]), MICA_OK);
+	REFUSED(MICA_ENOMEM, map_(h_tgt, VA + 2 * PAGE, F(40), 1, R));
+	for (uint64_t i = 0; i < n_held; i++)
+		assert_int_equal(frame_free(held[i], 1), MICA_OK);
+	free(held);
+	assert_int_equal(map_(h_tgt, VA + 2 * PAGE, F(40), 1, R), MICA_OK);
+	assert_int_equal(pool_shared(), 1);
+}
+
+/* ---- 2 MiB pages (MICA_MAP_LARGE) ---- */
+
+#define LG  MICA_MAP_LARGE
+#define LP  MICA_MAP_LARGE_PAGES
+#define LSZ MICA_LARGE_PAGE_SIZE
+
+static void test_map_large(void **state)
+{
+	(void)state;
+	const struct mica_mem_stats s0 = stats();
+	const paddr_t pa = pool_hi - 2 * LSZ;
+	unsigned f = 0;
+
+	assert_int_equal(map_(h_self, VA, pa, 2 * LP, RW | LG), MICA_OK);
+	assert_int_equal(lookup(self, VA + 5 * PAGE, &f), pa + 5 * PAGE);
+	assert_true(f & PT_LARGE);
+	assert_true(f & PT_WRITE);
+	assert_int_equal(lookup(self, VA + LSZ + 7 * PAGE, &f), pa + LSZ + 7 * PAGE);
+	assert_true(f & PT_LARGE);
+	struct mica_mem_stats s1 = stats();
+	assert_int_equal(s1.pool_mapped, s0.pool_mapped + 2 * LP);
+	assert_int_equal(s1.mappings, s0.mappings + 2 * LP);
+	assert_int_equal(s1.page_tables, s0.page_tables + 1); /* one directory, no page table */
+	/* Shared with a 4 KiB mapping elsewhere: counted exactly. */
+	assert_int_equal(map_(h_tgt, WA, pa + 3 * PAGE, 1, R), MICA_OK);
+	assert_int_equal(stats().pool_mapped, s0.pool_mapped + 2 * LP);
+	/* Only whole: not a page of it, not a range cutting one. */
+	REFUSED(MICA_EBUSY, unmap_(h_self, VA, 1, 0));
+	REFUSED(MICA_EBUSY, unmap_(h_self, VA + PAGE, LP, 0));
+	REFUSED(MICA_EBUSY, unmap_(h_self, VA, LP + 1, 0));
+	REFUSED(MICA_EBUSY, grant_(h_self, VA, h_tgt, WA + LSZ, 1));
+	REFUSED(MICA_EBUSY, donate_(h_self, pa + 16 * PAGE, 16));
+	/* Unmapped whole, each frame reported. */
+	assert_int_equal(unmap_(h_self, VA, LP, U_IO), LP);
+	assert_int_equal(io()[0], pa);
+	assert_int_equal(io()[LP - 1], pa + (LP - 1) * PAGE);
+	assert_int_equal(lookup(self, VA, NULL), ~0ULL);
+	assert_int_equal(unmap_(h_self, VA + LSZ, LP, 0), LP);
+	assert_int_equal(unmap_(h_tgt, WA, 1, 0), 1);
+	s1 = stats();
+	assert_int_equal(s1.pool_mapped, s0.pool_mapped);
+	assert_int_equal(s1.mappings, s0.mappings);
+	assert_int_equal(s1.page_tables, s0.page_tables);
+}
+
+static void test_map_large_checks(void **state)
+{
+	(void)state;
+	const paddr_t pa = pool_hi - LSZ;
+
+	/* 2 MiB-aligned virtual and physical addresses. */
+	REFUSED(MICA_EALIGN, map_(h_self, VA + PAGE, pa, LP, RW | LG));
+	REFUSED(MICA_EALIGN, map_(h_self, VA + LSZ / 2, pa, LP, RW | LG));
+	REFUSED(MICA_EALIGN, map_(h_self, VA, pa - PAGE, LP, RW | LG));
+	/* Whole 2 MiB pages, in the caller's own address space. */
+	REFUSED(MICA_EINVAL, map_(h_self, VA, pa, LP - 1, RW | LG));
+	REFUSED(MICA_EINVAL, map_(h_self, VA, pa - LSZ, LP + 1, RW | LG));
+	REFUSED(MICA_EINVAL, map_(h_tgt, VA, pa, LP, RW | LG));
+	/* Rights as for 4 KiB pages. */
+	REFUSED(MICA_EPERM, map_(h_self, VA, pa, LP, RW | X | LG));
+	REFUSED(MICA_EINVAL, map_(h_self, VA, pa, LP, W | LG));
+	/* Every frame the pool's: not the 2 MiB holding the reserve's top, not past RAM. */
+	REFUSED(MICA_EFRAME, map_(h_self, VA, ALIGN_DOWN(pool_lo - PAGE, LSZ), LP, RW | LG));
+	REFUSED(MICA_EFRAME, map_(h_self, VA, pool_hi, LP, RW | LG));
+	/* One frame given to the kernel spoils its 2 MiB. */
+	assert_int_equal(donate_(h_self, pool_hi - 3 * LSZ + 7 * PAGE, 1), MICA_OK);
+	REFUSED(MICA_EFRAME, map_(h_self, VA, pool_hi - 3 * LSZ, LP, RW | LG));
+	/* Over a mapping: a 4 KiB page inside, or the same 2 MiB twice. */
+	assert_int_equal(map_(h_self, VA + 9 * PAGE, F(8), 1, R), MICA_OK);
+	REFUSED(MICA_EEXIST, map_(h_self, VA, pa, LP, RW | LG));
+	assert_int_equal(unmap_(h_self, VA + 9 * PAGE, 1, 0), 1);
+	assert_int_equal(map_(h_self, VA, pa, LP, R | LG), MICA_OK);
+	REFUSED(MICA_EEXIST, map_(h_self, VA, pa, LP, R | LG));
+	REFUSED(MICA_EEXIST, map_(h_self, VA + 5 * PAGE, F(8), 1, R));
+	/* The same frames again elsewhere: shared, as 4 KiB frames are. */
+	assert_int_equal(map_(h_self, VA + LSZ, pa, LP, R | LG), MICA_OK);
+	assert_int_equal(unmap_(h_self, VA + LSZ, LP, 0), LP);
+	assert_int_equal(unmap_(h_self, VA, LP, 0), LP);
+}
+
+/* Destroy takes a 2 MiB page whole: refused while cap is smaller, reported when it fits. */
+static void test_aspace_destroy_large(void **state)
+{
+	(void)state;
+	const paddr_t pa = pool_hi - LSZ;
+
+	/* Only its owner maps one (the call refuses others): as the owner would. */
+	assert_int_equal(pt_map(tgt->root, VA, pa, LP, PT_USER | PT_WRITE | PT_LARGE), MICA_OK);
+	pool_ref(pa, LP);
+	assert_int_equal(map_(h_tgt, VA - PAGE, F(8), 1, R), MICA_OK);
+	assert_int_equal(destroy_(h_tgt, U_IO, 16), 1);
+	assert_int_equal(io()[0], F(8));
+	assert_int_equal(destroy_(h_tgt, U_IO, 16), MICA_EBUSY);
+	assert_int_equal(destroy_(h_tgt, U_IO, MAXP), LP);
+	assert_int_equal(io()[0], pa);
+	assert_int_equal(io()[LP - 1], pa + (LP - 1) * PAGE);
+	assert_int_equal(destroy_(h_tgt, U_IO, MAXP), 0);
+	assert_int_equal(stats().mappings, 3);
+}
+
 /* ---- unmap ---- */
 
 static void test_unmap_unmaps_and_reports(void **state)
@@ -1167,6 +1377,13 @@ int main(void)
 	    T(test_map_over_existing),
 	    T(test_map_max_sharers),
 	    T(test_reserve_exhausted),
+	    T(test_map_kernel_frames),
+	    T(test_shared_counts),
+	    T(test_shared_counts_grow),
+	    T(test_shared_counts_no_reserve),
+	    T(test_map_large),
+	    T(test_map_large_checks),
+	    T(test_aspace_destroy_large),
 	    T(test_unmap_unmaps_and_reports),
 	    T(test_unmap_checks),
 	    T(test_unmap_report_inside_range),

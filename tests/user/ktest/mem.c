@@ -447,11 +447,79 @@ static void test_handle_give(void)
 	result("handle.give", 0, 0);
 }
 
+/*
+ * 2 MiB pages (MICA_MAP_LARGE): mapped, read through, shared with a 4 KiB
+ * mapping, unmapped only whole; and every refusal: unaligned, not whole,
+ * another address space, a 2 MiB not all the pool's (low memory, one frame
+ * donated), a mapping in the way.
+ */
+static void test_map_large(void)
+{
+	const uint64_t lp = MICA_MAP_LARGE_PAGES, lsz = MICA_LARGE_PAGE_SIZE;
+	const unsigned rw = MICA_MAP_READ | MICA_MAP_WRITE, lg = MICA_MAP_LARGE;
+	const uint64_t lva = 0x40000000UL; /* 1 GiB: 2 MiB-aligned, free */
+	struct mica_mem_stats before, mid;
+	uint64_t out[2], f, g;
+	long b = mica_aspace_create(self_as);
+	long r;
+
+	/* Two 2 MiB-aligned runs of the pool's first range. */
+	f = frame_take(0);
+	(void)frame_take((f + lsz - 1) / lsz * lsz / MICA_PAGE_SIZE - f / MICA_PAGE_SIZE);
+	f = frame_take(lp);
+	g = frame_take(lp);
+	if (!f || !g || f % lsz || b < 0)
+		return result("mem.map_large", "no aligned 4 MiB in the first range at", (long)f);
+#define EXPECT(what, call, want)                                                                   \
+	if ((r = (call)) != (want))                                                                \
+		return result("mem.map_large", what, r);
+	EXPECT("vaddr not 2 MiB-aligned", mica_map(self_as, lva + 4096, f, lp, rw | lg),
+	       MICA_EALIGN);
+	EXPECT("frame not 2 MiB-aligned", mica_map(self_as, lva, f + 4096, lp, rw | lg),
+	       MICA_EALIGN);
+	EXPECT("not whole pages", mica_map(self_as, lva, f, lp - 1, rw | lg), MICA_EINVAL);
+	EXPECT("another address space", mica_map((mica_handle_t)b, lva, f, lp, rw | lg),
+	       MICA_EINVAL);
+	EXPECT("W and X", mica_map(self_as, lva, f, lp, rw | MICA_MAP_EXEC | lg), MICA_EPERM);
+	EXPECT("low memory", mica_map(self_as, lva, 0, lp, MICA_MAP_READ | lg), MICA_EFRAME);
+	EXPECT("donate one of g", mica_donate(self_as, g + 5 * 4096, 1), 0);
+	EXPECT("partly donated", mica_map(self_as, lva, g, lp, rw | lg), MICA_EFRAME);
+	before = stats();
+	EXPECT("map", mica_map(self_as, lva, f, lp, rw | lg), 0);
+	((volatile uint64_t *)lva)[0] = 0x1a;
+	((volatile uint64_t *)(lva + lsz - 8))[0] = 0x1b;
+	/* The same frames through a 4 KiB page: shared, the same memory. */
+	EXPECT("map a 4 KiB alias", mica_map(self_as, VA, f + lsz - 4096, 1, MICA_MAP_READ), 0);
+	if (((volatile uint64_t *)(VA + 4096 - 8))[0] != 0x1b)
+		return result("mem.map_large", "alias reads wrong", 0);
+	mid = stats();
+	if (mid.pool_mapped != before.pool_mapped + lp || mid.mappings != before.mappings + lp + 1)
+		return result("mem.map_large", "counts after map: mappings", (long)mid.mappings);
+	EXPECT("map twice", mica_map(self_as, lva, f, lp, rw | lg), MICA_EEXIST);
+	EXPECT("4 KiB inside", mica_map(self_as, lva + 4096, g, 1, MICA_MAP_READ), MICA_EEXIST);
+	EXPECT("unmap a page of it", mica_unmap(self_as, lva + 4096, 1, 0), MICA_EBUSY);
+	EXPECT("unmap across its end", mica_unmap(self_as, lva + 4096, lp, 0), MICA_EBUSY);
+	EXPECT("grant a page of it", mica_grant(self_as, lva, (mica_handle_t)b, lva, 1),
+	       MICA_EBUSY);
+	EXPECT("donate a frame of it", mica_donate(self_as, f + 4096, 1), MICA_EBUSY);
+	EXPECT("unmap the alias", mica_unmap(self_as, VA, 1, 0), 1);
+	EXPECT("unmap", mica_unmap(self_as, lva, lp, 0), (long)lp);
+	EXPECT("unmapped", mica_unmap(self_as, lva, 1, out), MICA_ENOENT);
+#undef EXPECT
+	mid = stats();
+	if (!stats_equal(&mid, &before))
+		return result("mem.map_large", "counts not back: reserve_free",
+		              (long)mid.reserve_free - (long)before.reserve_free);
+	mica_handle_close((mica_handle_t)b);
+	result("mem.map_large", 0, 0);
+}
+
 void test_mem(void)
 {
 	test_bootinfo();
 	test_map_unmap();
 	test_map_errors();
+	test_map_large();
 	test_grant();
 	test_aspace_destroy();
 	test_donate();
