@@ -111,6 +111,9 @@ LIBRUNTIME_OBJ := $(patsubst runtime/%.c,$(BUILD)/user/runtime/%.o,$(wildcard ru
 # each thread's FPU/SSE state (docs/ABI.md). rthello's float test checks it.
 RUNTIME_CFLAGS := $(filter-out -mgeneral-regs-only,$(USER_CFLAGS)) -Iruntime/include \
 	-fno-tree-loop-distribute-patterns
+# The headers every runtime program may include: a change to one rebuilds them all.
+RT_HDRS := $(wildcard include/mica/*.h libipc/*.h runtime/include/*.h tests/user/lib/*.h) \
+	$(IDL_GEN_H)
 
 $(BUILD)/user/runtime/%.o: runtime/%.c $(wildcard runtime/*.h runtime/include/*.h libipc/*.h \
 		include/mica/*.h) | deps
@@ -131,7 +134,7 @@ $(LIBRUNTIME): $(LIBRUNTIME_OBJ)
 # A program on the runtime: main(argc, argv), printf, malloc over the pager's
 # sbrk (tests/system/test_runtime.py boots it under the pager).
 $(BUILD)/user/rthello.elf: $(wildcard tests/user/rthello/*.c) tests/user/user.ld $(LIBRUNTIME) \
-		$(LIBIPC) | deps
+		$(LIBIPC) $(RT_HDRS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(RUNTIME_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBRUNTIME) $(LIBIPC)
 
@@ -141,13 +144,13 @@ runtime: $(LIBRUNTIME) $(BUILD)/user/rthello.elf
 # runtime program serving the name service, and the name service's test
 # program (tests/system/test_init.py).
 $(BUILD)/user/init.elf: $(wildcard servers/init/*.c servers/init/*.h) $(IDL_OUT)/names_server.c \
-		tests/user/user.ld $(LIBRUNTIME) $(LIBIPC) | deps
+		tests/user/user.ld $(LIBRUNTIME) $(LIBIPC) $(RT_HDRS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(RUNTIME_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBRUNTIME) $(LIBIPC)
 
 $(BUILD)/user/nametest.elf: $(wildcard tests/user/nametest/*.c) $(IDL_OUT)/names_client.c \
 		$(IDL_OUT)/echo_client.c $(IDL_OUT)/echo_server.c tests/user/user.ld $(LIBRUNTIME) \
-		$(LIBIPC) | deps
+		$(LIBIPC) $(RT_HDRS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(RUNTIME_CFLAGS) $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBRUNTIME) $(LIBIPC)
 
@@ -168,7 +171,7 @@ RT_IDL_consoleclient := pager_client
 # $(call rt_prog,<program>,<folder>,<stubs>): a runtime program from a folder.
 define rt_prog
 $(BUILD)/user/$(1).elf: $(wildcard $(2)/*.c $(2)/*.h) \
-		$(foreach s,$(3),$(IDL_OUT)/$(s).c) tests/user/user.ld $(LIBRUNTIME) $(LIBIPC) | deps
+		$(foreach s,$(3),$(IDL_OUT)/$(s).c) tests/user/user.ld $(LIBRUNTIME) $(LIBIPC) $(RT_HDRS) | deps
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(RUNTIME_CFLAGS) $$(USER_LDFLAGS) -o $$@ $$(filter %.c,$$^) $$(LIBRUNTIME) $$(LIBIPC)
 endef
