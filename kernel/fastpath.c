@@ -67,7 +67,8 @@ bool fastpath_call(const struct syscall_args *s, int64_t *ret)
 	uint64_t badge;
 
 	/* Registers only, and a label user code may send. */
-	if (syscall_abi_ipc_extra(s->frame) || syscall_abi_ipc_label(s->frame) >= MICA_LABEL_KERNEL)
+	if (syscall_abi_ipc_extra(syscall_abi_frame(s)) ||
+	    syscall_abi_ipc_label(syscall_abi_frame(s)) >= MICA_LABEL_KERNEL)
 		return false;
 	/* An endpoint we may send to, with a receiver that wants registers only. */
 	struct endpoint *ep = endpoint_of(t, s->a[0], MICA_RIGHT_SEND, &badge);
@@ -84,7 +85,7 @@ bool fastpath_call(const struct syscall_args *s, int64_t *ret)
 	r->ipc_next = NULL;
 	r->ipc_ep = NULL;
 	r->ipc_state = IPC_NONE;
-	move_regs(s->frame, thread_frame(r), badge);
+	move_regs(syscall_abi_frame(s), thread_frame(r), badge);
 	t->ipc_state = IPC_AWAIT_REPLY;
 	t->replier = r;
 	r->reply_to = t;
@@ -105,9 +106,9 @@ bool fastpath_reply_recv(const struct syscall_args *s, int64_t *ret)
 	uint64_t badge;
 
 	/* A live user caller to answer, registers only on both sides. */
-	if (!c || c->ipc_kernel || syscall_abi_ipc_extra(s->frame) ||
+	if (!c || c->ipc_kernel || syscall_abi_ipc_extra(syscall_abi_frame(s)) ||
 	    syscall_abi_ipc_extra(thread_frame(c)) ||
-	    syscall_abi_ipc_label(s->frame) >= MICA_LABEL_KERNEL)
+	    syscall_abi_ipc_label(syscall_abi_frame(s)) >= MICA_LABEL_KERNEL)
 		return false;
 	/* An endpoint we may receive on, with nobody queued to send. */
 	struct endpoint *ep = endpoint_of(t, s->a[0], MICA_RIGHT_RECV, &badge);
@@ -115,7 +116,7 @@ bool fastpath_reply_recv(const struct syscall_args *s, int64_t *ret)
 		return false;
 
 	/* The reply: the caller's registers get ours, with no badge. */
-	move_regs(s->frame, thread_frame(c), 0);
+	move_regs(syscall_abi_frame(s), thread_frame(c), 0);
 	t->reply_to = NULL;
 	c->replier = NULL;
 	c->ipc_state = IPC_NONE;

@@ -296,7 +296,10 @@ static int64_t sys_sleep(const struct syscall_args *s)
 	return ipc_sleep(s->a[0]);
 }
 
-static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
+/* entry.asm dispatches: syscall_table[nr](frame) for nr below syscall_count, else MICA_ENOSYS. */
+_Static_assert(MICA_ENOSYS == -12, "entry.asm's SYSCALL_ENOSYS");
+const uint64_t syscall_count = MICA_SYS_COUNT;
+const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_DEBUG_WRITE] = sys_debug_write,
     [MICA_SYS_THREAD_EXIT] = sys_thread_exit,
     [MICA_SYS_YIELD] = sys_yield,
@@ -322,18 +325,3 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_CLOCK] = sys_clock,
     [MICA_SYS_SLEEP] = sys_sleep,
 };
-
-/* Entered from entry.asm with the caller's registers in f. */
-void syscall_dispatch(struct trap_frame *f)
-{
-	struct syscall_args s;
-
-	syscall_abi_args(f, &s);
-	if (s.nr >= MICA_SYS_COUNT || !syscall_table[s.nr]) {
-		syscall_abi_result(f, MICA_ENOSYS);
-		return;
-	}
-	syscall_abi_result(f, syscall_table[s.nr](&s));
-	sched_reap();    /* what the call ended is freed before the caller goes on */
-	sched_preempt(); /* a thread the call woke may come first */
-}
