@@ -23,6 +23,7 @@ IDS = [
     "fault.kill_thread",
     "ipc.words_badges",
     "ipc.buffers",
+    "ipc.buffer_overlap",
     "ipc.handle_transfer",
     "ipc.errors",
     "ipc.peer_gone",
