@@ -254,25 +254,6 @@ static int64_t sys_ipc_try_send(const struct syscall_args *s)
 	return ipc_send(s, false, false);
 }
 
-/* call and reply_recv try the fast path first (fastpath.c). */
-static int64_t sys_ipc_call(const struct syscall_args *s)
-{
-	int64_t r;
-
-	if (fastpath_call(s, &r))
-		return r;
-	return ipc_send(s, true, true);
-}
-
-static int64_t sys_ipc_reply_recv(const struct syscall_args *s)
-{
-	int64_t r;
-
-	if (fastpath_reply_recv(s, &r))
-		return r;
-	return ipc_reply_recv(s);
-}
-
 static int64_t sys_ipc_recv(const struct syscall_args *s)
 {
 	return ipc_recv(s, true);
@@ -311,8 +292,8 @@ const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_IPC_TRY_SEND] = sys_ipc_try_send,
     [MICA_SYS_IPC_RECV] = sys_ipc_recv,
     [MICA_SYS_IPC_TRY_RECV] = sys_ipc_try_recv,
-    [MICA_SYS_IPC_CALL] = sys_ipc_call,
-    [MICA_SYS_IPC_REPLY_RECV] = sys_ipc_reply_recv,
+    [MICA_SYS_IPC_CALL] = fastpath_call,             /* then ipc_send */
+    [MICA_SYS_IPC_REPLY_RECV] = fastpath_reply_recv, /* then ipc_reply_recv */
     [MICA_SYS_ASPACE_CREATE] = mem_aspace_create,
     [MICA_SYS_ASPACE_DESTROY] = mem_aspace_destroy,
     [MICA_SYS_MAP] = mem_map,

@@ -19,35 +19,23 @@
  * The kernel address of user page `page`, needing `need` flags; NULL if it
  * is not mapped so. With a cache c, a page it has seen in this address
  * space is not walked again (a software walk costs about 100
- * instructions). Only successful translations are kept, with the rights
- * found; copy() tries the slot that answered last before calling this.
+ * instructions). The cache is direct-mapped: a page has one slot, chosen
+ * by its address, and a new translation replaces the one there. Only
+ * successful translations are kept, with the rights found.
  */
-static __attribute__((noinline)) uint8_t *user_page(struct usercopy_cache *c, paddr_t root,
-                                                    vaddr_t page, unsigned need)
+static __attribute__((noinline)) uint8_t *user_page_walk(struct usercopy_cache *c, paddr_t root,
+                                                         vaddr_t page, unsigned need)
 {
 	paddr_t pa;
 	unsigned flags;
 
-	if (c) {
-		for (unsigned i = 0; i < c->used; i++) {
-			if (c->slot[i].page == page && c->slot[i].root == root &&
-			    (c->slot[i].need & need) == need) {
-				c->last = i;
-				return c->slot[i].kva;
-			}
-		}
-	}
 	if (pt_translate(root, page, &pa, &flags) != MICA_OK || (flags & need) != need)
 		return NULL;
 	uint8_t *k = phys_to_virt(pa);
 	if (c) {
-		unsigned i = c->used;
+		unsigned i = (page >> MICA_PAGE_SHIFT) % USERCOPY_CACHE_SLOTS;
 
-		if (i < USERCOPY_CACHE_SLOTS)
-			c->used++;
-		else
-			i = (c->last + 1) % USERCOPY_CACHE_SLOTS;
-		c->last = i;
+		c->valid |= 1u << i;
 		c->slot[i].root = root;
 		c->slot[i].page = page;
 		c->slot[i].kva = k;
@@ -56,25 +44,23 @@ static __attribute__((noinline)) uint8_t *user_page(struct usercopy_cache *c, pa
 	return k;
 }
 
-/* user_page, answered by the cache's last slot when it can. */
 static inline uint8_t *user_page_cached(struct usercopy_cache *c, paddr_t root, vaddr_t page,
                                         unsigned need)
 {
-	if (c && c->used) {
-		unsigned i = c->last;
+	if (c) {
+		unsigned i = (page >> MICA_PAGE_SHIFT) % USERCOPY_CACHE_SLOTS;
 
-		if (c->slot[i].page == page && c->slot[i].root == root &&
+		if ((c->valid & (1u << i)) && c->slot[i].page == page && c->slot[i].root == root &&
 		    (c->slot[i].need & need) == need)
 			return c->slot[i].kva;
 	}
-	return user_page(c, root, page, need);
+	return user_page_walk(c, root, page, need);
 }
 
 /* An empty cache. */
 void usercopy_cache_init(struct usercopy_cache *c)
 {
-	c->used = 0;
-	c->last = 0;
+	c->valid = 0;
 }
 
 static paddr_t current_root(void)
@@ -206,6 +192,15 @@ int usercopy_check_cached(struct usercopy_cache *c, paddr_t root, vaddr_t uva, s
 	return copy(c, root, uva, NULL, n, write);
 }
 
+/* Copy n bytes; bytes of overlapping ranges (one address space) as memmove would. */
+static void move(uint8_t *to, const uint8_t *from, size_t n)
+{
+	if (from < to + n && to < from + n)
+		memmove(to, from, n);
+	else
+		memcpy(to, from, n);
+}
+
 /*
  * Copy n bytes from user address src of the address space rooted at sroot
  * to user address dst of the one rooted at droot, through the direct map,
@@ -217,23 +212,35 @@ int usercopy_check_cached(struct usercopy_cache *c, paddr_t root, vaddr_t uva, s
 int usercopy_between(struct usercopy_cache *c, paddr_t droot, vaddr_t dst, paddr_t sroot,
                      vaddr_t src, size_t n)
 {
+	vaddr_t soff = src & (MICA_PAGE_SIZE - 1), doff = dst & (MICA_PAGE_SIZE - 1);
+
+	if (!user_range(src, n) || !user_range(dst, n))
+		return MICA_EFAULT;
+	if (n == 0)
+		return MICA_OK;
+	/* Each side within one page (the usual case): one translation each. */
+	if (soff + n <= MICA_PAGE_SIZE && doff + n <= MICA_PAGE_SIZE) {
+		uint8_t *from = user_page_cached(c, sroot, src - soff, PT_USER);
+		uint8_t *to = user_page_cached(c, droot, dst - doff, PT_USER | PT_WRITE);
+
+		if (!from || !to)
+			return MICA_EFAULT;
+		move(to + doff, from + soff, n);
+		return MICA_OK;
+	}
 	if (copy(c, sroot, src, NULL, n, false) != MICA_OK ||
 	    copy(c, droot, dst, NULL, n, true) != MICA_OK)
 		return MICA_EFAULT;
 	while (n > 0) {
-		vaddr_t soff = src & (MICA_PAGE_SIZE - 1), doff = dst & (MICA_PAGE_SIZE - 1);
+		soff = src & (MICA_PAGE_SIZE - 1);
+		doff = dst & (MICA_PAGE_SIZE - 1);
 		size_t chunk = MIN(n, MICA_PAGE_SIZE - MAX(soff, doff));
 		uint8_t *from = user_page_cached(c, sroot, src - soff, PT_USER);
 		uint8_t *to = user_page_cached(c, droot, dst - doff, PT_USER | PT_WRITE);
 
 		if (!from || !to)
 			return MICA_EFAULT; /* not reached: both were just checked */
-		from += soff;
-		to += doff;
-		if (from < to + chunk && to < from + chunk)
-			memmove(to, from, chunk);
-		else
-			memcpy(to, from, chunk);
+		move(to + doff, from + soff, chunk);
 		src += chunk;
 		dst += chunk;
 		n -= chunk;

@@ -13,8 +13,7 @@
  */
 #define USERCOPY_CACHE_SLOTS 8
 struct usercopy_cache {
-	unsigned used; /* slots filled, from 0 */
-	unsigned last; /* the slot that answered last; once all are filled, reused round robin */
+	unsigned valid; /* a bit per slot that holds a translation */
 	struct {
 		paddr_t root;
 		vaddr_t page;  /* user page address */
