@@ -17,7 +17,8 @@
  * result: a descriptor that asks for more or fails a check (the general
  * path then gives the error), a partner with a deadline, a kernel label,
  * a closed endpoint, nobody waiting, a queued sender, a partner that is a
- * kernel message (page fault), a reply to a caller that died. A thread blocked
+ * kernel message (page fault; only its resume reply is taken here), a
+ * reply to a caller that died. A thread blocked
  * here is blocked exactly as one blocked in ipc.c (in an endpoint queue or
  * awaiting a reply, resumed with ipc_result), so the two paths mix freely.
  */
@@ -126,8 +127,7 @@ static int64_t switch_to_partner(struct thread *t, struct thread *next)
 }
 
 /*
- * call with registers only, to an endpoint where a receiver without a
- * descriptor waits. Anything else, having changed nothing, goes to the
+ * call to an endpoint where a receiver waits. Anything else, having changed nothing, goes to the
  * general path (ipc_send). The system call's handler.
  */
 int64_t fastpath_call(const struct syscall_args *s)
@@ -172,9 +172,9 @@ int64_t fastpath_call(const struct syscall_args *s)
 }
 
 /*
- * reply_recv with registers only: the reply goes to a caller that waits
- * for it without a descriptor, and no sender is queued on the endpoint,
- * so this thread goes on to wait there. Anything else, having changed
+ * reply_recv: the reply goes to a caller that waits for it (a user call,
+ * or a fault told to retry), and no sender is queued on the endpoint, so
+ * this thread goes on to wait there. Anything else, having changed
  * nothing, goes to the general path (ipc_reply_recv). The system call's
  * handler.
  */
@@ -187,14 +187,20 @@ int64_t fastpath_reply_recv(const struct syscall_args *s)
 	struct usercopy_cache uc;
 	uint64_t badge;
 
-	/* A live user caller to answer, with a label user code may send. */
-	if (!c || c->ipc_kernel || syscall_abi_ipc_label(f) >= MICA_LABEL_KERNEL)
+	/*
+	 * A live caller to answer, with a label user code may send: a user
+	 * thread, or a faulting one (a kernel call) told to retry its access.
+	 */
+	if (!c || syscall_abi_ipc_label(f) >= MICA_LABEL_KERNEL ||
+	    (c->ipc_kernel && syscall_abi_ipc_label(f) != MICA_FAULT_RESUME))
 		return ipc_reply_recv(s);
 	/* An endpoint we may receive on, with nobody queued to send. */
 	struct endpoint *ep = endpoint_of(t, s->a[0], MICA_RIGHT_RECV, &badge);
 	if (!ep || ep->closed || ep->senders)
 		return ipc_reply_recv(s);
-	vaddr_t at = syscall_abi_ipc_extra(f), cat = syscall_abi_ipc_extra(thread_frame(c));
+	/* A kernel caller takes no registers or buffer: its answer is the label. */
+	vaddr_t at = syscall_abi_ipc_extra(f),
+	        cat = c->ipc_kernel ? 0 : syscall_abi_ipc_extra(thread_frame(c));
 	if (at || cat) {
 		/* Simple descriptors, checked; a caller without a deadline to cancel. */
 		usercopy_cache_init(&uc);
@@ -203,8 +209,9 @@ int64_t fastpath_reply_recv(const struct syscall_args *s)
 			return ipc_reply_recv(s);
 	}
 
-	/* The reply: the caller's registers get ours, with no badge. */
-	move_regs(f, thread_frame(c), 0);
+	/* The reply: the caller's registers get ours, with no badge; or it retries. */
+	if (!c->ipc_kernel)
+		move_regs(f, thread_frame(c), 0);
 	if (cat)
 		deliver_buf(t, at ? &x : NULL, c, cat, &xc, &uc);
 	t->reply_to = NULL;
