@@ -306,3 +306,20 @@ const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_CLOCK] = sys_clock,
     [MICA_SYS_SLEEP] = sys_sleep,
 };
+
+/*
+ * The dispatch entry.asm does inline, in C: the model it follows, and the
+ * way the host tests (tests/host) enter the handlers with a frame.
+ */
+void syscall_dispatch(struct trap_frame *f)
+{
+	const struct syscall_args *s = (const struct syscall_args *)f;
+
+	if (s->nr >= syscall_count || !syscall_table[s->nr]) {
+		syscall_abi_result(f, MICA_ENOSYS);
+		return;
+	}
+	syscall_abi_result(f, syscall_table[s->nr](s));
+	sched_reap();
+	sched_preempt();
+}
