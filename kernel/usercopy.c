@@ -16,6 +16,53 @@
 #include "usercopy.h"
 
 /*
+ * The page-table walk of the copy routine: pt_translate (pt.c) for a user
+ * address, unrolled. Every user access of the kernel walks, so it is kept
+ * short: about 30 instructions against pt_translate's 105. It reads the
+ * x86-64 entries as pt.c writes them (present, writable, user, a 2 MiB or
+ * 1 GiB leaf); the flags are the leaf's, as pt_translate gives them. False
+ * if the page is not mapped.
+ */
+#define UC_PTE_P    (1ULL << 0)
+#define UC_PTE_RW   (1ULL << 1)
+#define UC_PTE_US   (1ULL << 2)
+#define UC_PTE_PS   (1ULL << 7)
+#define UC_PTE_ADDR 0x000FFFFFFFFFF000ULL
+
+static inline const uint64_t *uc_table(uint64_t e)
+{
+	return phys_to_virt(e & UC_PTE_ADDR);
+}
+
+static bool walk(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *flags)
+{
+	uint64_t e = uc_table(root)[(va >> 39) & 511];
+	uint64_t span;
+
+	if (!(e & UC_PTE_P))
+		return false;
+	e = uc_table(e)[(va >> 30) & 511];
+	span = 1ULL << 30;
+	if (!(e & UC_PTE_P))
+		return false;
+	if (!(e & UC_PTE_PS)) {
+		e = uc_table(e)[(va >> 21) & 511];
+		span = 1ULL << 21;
+		if (!(e & UC_PTE_P))
+			return false;
+		if (!(e & UC_PTE_PS)) {
+			e = uc_table(e)[(va >> 12) & 511];
+			span = MICA_PAGE_SIZE;
+			if (!(e & UC_PTE_P))
+				return false;
+		}
+	}
+	*pa = (e & UC_PTE_ADDR & ~(span - 1)) + (va & (span - 1));
+	*flags = ((e & UC_PTE_RW) ? PT_WRITE : 0) | ((e & UC_PTE_US) ? PT_USER : 0);
+	return true;
+}
+
+/*
  * The kernel address of user page `page`, needing `need` flags; NULL if it
  * is not mapped so. With a cache c, a page it has seen in this address
  * space is not walked again (a software walk costs about 100
@@ -29,7 +76,7 @@ static __attribute__((noinline)) uint8_t *user_page_walk(struct usercopy_cache *
 	paddr_t pa;
 	unsigned flags;
 
-	if (pt_translate(root, page, &pa, &flags) != MICA_OK || (flags & need) != need)
+	if (!walk(root, page, &pa, &flags) || (flags & need) != need)
 		return NULL;
 	uint8_t *k = phys_to_virt(pa);
 	if (c) {
