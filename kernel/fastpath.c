@@ -1,27 +1,38 @@
 /*
- * The IPC fast path: call and reply_recv when the message is registers
- * only, on both sides. This is the round trip of every client and server,
- * so it gets its own short code: one handle lookup, the nine message
- * registers copied from frame to frame, the reply link set, and a direct
+ * The IPC fast path: call and reply_recv to a partner that waits. This is
+ * the round trip of every client and server, so it gets its own short
+ * code: one handle lookup, the nine message registers copied from frame
+ * to frame, the buffer (if both sides have a descriptor) copied straight
+ * from one address space to the other, the reply link set, and a direct
  * switch to the partner when the scheduler would pick it anyway
  * (sched_handoff), without touching the run queues.
  *
+ * Descriptors (RBX) are read and checked as ipc.c does (extra_check: the
+ * running thread's send and receive parts; the waiting partner's read
+ * again, as it may have changed), through one translation cache for the
+ * whole call, and delivered as ipc.c's transfer() does; the fast path
+ * takes only simple ones: no timeout, no handle to pass.
+ *
  * Anything unusual takes the general path in ipc.c, which gives the same
- * result: a descriptor (RBX) on either side, a kernel label, a closed
- * endpoint, nobody waiting, a queued sender, a partner that is a kernel
- * message (page fault), a reply to a caller that died. A thread blocked
+ * result: a descriptor that asks for more or fails a check (the general
+ * path then gives the error), a partner with a deadline, a kernel label,
+ * a closed endpoint, nobody waiting, a queued sender, a partner that is a
+ * kernel message (page fault; only its resume reply is taken here), a
+ * reply to a caller that died. A thread blocked
  * here is blocked exactly as one blocked in ipc.c (in an endpoint queue or
  * awaiting a reply, resumed with ipc_result), so the two paths mix freely.
  */
 #include <mica/error.h>
 #include <mica/fault.h>
 #include <mica/handle.h>
+#include <mica/ipc.h>
 #include "fastpath.h"
 #include "aspace.h"
 #include "handle.h"
 #include "ipc.h"
 #include "sched.h"
 #include "syscall.h"
+#include "usercopy.h"
 
 /* The endpoint behind handle value h of thread t, with `right`; NULL if not so. */
 static struct endpoint *endpoint_of(struct thread *t, uint64_t h, uint32_t right, uint64_t *badge)
@@ -43,6 +54,65 @@ static void move_regs(const struct trap_frame *from, struct trap_frame *to, uint
 	syscall_abi_ipc_set(to, &m, badge);
 }
 
+/*
+ * The running thread t's descriptor at `at`, read and checked as ipc.c's
+ * extra_check does with both parts (t sends now and receives next), and
+ * simple: no flags (so no timeout), no handle to pass. False if not so.
+ */
+static bool own_desc(struct thread *t, vaddr_t at, struct mica_ipc_extra *e,
+                     struct usercopy_cache *uc)
+{
+	paddr_t root = t->as->root;
+
+	if (usercopy_from_cached(uc, root, e, at, sizeof(*e)) != MICA_OK)
+		return false;
+	if (e->flags || e->send_handle != MICA_HANDLE_NONE || e->send_len > MICA_MSG_BUF_MAX ||
+	    e->recv_cap > MICA_MSG_BUF_MAX)
+		return false;
+	return (!e->send_len ||
+	        usercopy_check_cached(uc, root, e->send_buf, e->send_len, false) == MICA_OK) &&
+	       usercopy_check_cached(uc, root, at, sizeof(*e), true) == MICA_OK &&
+	       (!e->recv_cap ||
+	        usercopy_check_cached(uc, root, e->recv_buf, e->recv_cap, true) == MICA_OK);
+}
+
+/*
+ * The waiting partner p's descriptor at `at`, read again (a sibling thread
+ * may have changed it) and writable, as transfer() needs it. False if not
+ * so (the general path then delivers the registers only).
+ */
+static bool partner_desc(struct thread *p, vaddr_t at, struct mica_ipc_extra *e,
+                         struct usercopy_cache *uc)
+{
+	return usercopy_from_cached(uc, p->as->root, e, at, sizeof(*e)) == MICA_OK &&
+	       usercopy_check_cached(uc, p->as->root, at, sizeof(*e), true) == MICA_OK;
+}
+
+/*
+ * The buffer from s (descriptor xs, or NULL for none) to r (descriptor xr
+ * at rat, checked writable): as much as fits, straight between the two
+ * address spaces, then r's recv_len (the length sent, 0 if the buffer
+ * went bad) and recv_handle (none) written back.
+ */
+static void deliver_buf(struct thread *s, const struct mica_ipc_extra *xs, struct thread *r,
+                        vaddr_t rat, const struct mica_ipc_extra *xr, struct usercopy_cache *uc)
+{
+	struct {
+		uint32_t len;
+		int32_t handle;
+	} back = {xs ? xs->send_len : 0, MICA_HANDLE_NONE};
+
+	_Static_assert(offsetof(struct mica_ipc_extra, recv_handle) ==
+	                   offsetof(struct mica_ipc_extra, recv_len) + sizeof(uint32_t),
+	               "recv_len and recv_handle are adjacent");
+	if (back.len && xr->recv_cap &&
+	    usercopy_between(uc, r->as->root, xr->recv_buf, s->as->root, xs->send_buf,
+	                     MIN(back.len, xr->recv_cap)) != MICA_OK)
+		back.len = 0;
+	(void)usercopy_to_cached(uc, r->as->root, rat + offsetof(struct mica_ipc_extra, recv_len),
+	                         &back, sizeof(back));
+}
+
 /* The current thread t blocks; `next`, its partner, now runnable, goes first if it may. */
 static int64_t switch_to_partner(struct thread *t, struct thread *next)
 {
@@ -57,25 +127,33 @@ static int64_t switch_to_partner(struct thread *t, struct thread *next)
 }
 
 /*
- * call with registers only, to an endpoint where a receiver without a
- * descriptor waits. Returns false, having changed nothing, if the general
- * path must do it.
+ * call to an endpoint where a receiver waits. Anything else, having changed nothing, goes to the
+ * general path (ipc_send). The system call's handler.
  */
-bool fastpath_call(const struct syscall_args *s, int64_t *ret)
+int64_t fastpath_call(const struct syscall_args *s)
 {
 	struct thread *t = sched_current();
+	struct trap_frame *f = syscall_abi_frame(s);
+	struct mica_ipc_extra x, xr;
+	struct usercopy_cache uc;
 	uint64_t badge;
 
-	/* Registers only, and a label user code may send. */
-	if (syscall_abi_ipc_extra(s->frame) || syscall_abi_ipc_label(s->frame) >= MICA_LABEL_KERNEL)
-		return false;
-	/* An endpoint we may send to, with a receiver that wants registers only. */
+	/* A label user code may send. */
+	if (syscall_abi_ipc_label(f) >= MICA_LABEL_KERNEL)
+		return ipc_send(s, true, true);
+	/* An endpoint we may send to, with a receiver waiting. */
 	struct endpoint *ep = endpoint_of(t, s->a[0], MICA_RIGHT_SEND, &badge);
 	if (!ep || ep->closed || !ep->receivers)
-		return false;
+		return ipc_send(s, true, true);
 	struct thread *r = ep->receivers;
-	if (syscall_abi_ipc_extra(thread_frame(r)))
-		return false;
+	vaddr_t at = syscall_abi_ipc_extra(f), rat = syscall_abi_ipc_extra(thread_frame(r));
+	if (at || rat) {
+		/* Simple descriptors, checked; a receiver without a deadline to cancel. */
+		usercopy_cache_init(&uc);
+		if (r->deadline || (at && !own_desc(t, at, &x, &uc)) ||
+		    (rat && !partner_desc(r, rat, &xr, &uc)))
+			return ipc_send(s, true, true);
+	}
 
 	/* Deliver, and wait for the reply: r owes it (r owed none while it waited). */
 	ep->receivers = r->ipc_next;
@@ -84,39 +162,59 @@ bool fastpath_call(const struct syscall_args *s, int64_t *ret)
 	r->ipc_next = NULL;
 	r->ipc_ep = NULL;
 	r->ipc_state = IPC_NONE;
-	move_regs(s->frame, thread_frame(r), badge);
+	move_regs(f, thread_frame(r), badge);
+	if (rat)
+		deliver_buf(t, at ? &x : NULL, r, rat, &xr, &uc);
 	t->ipc_state = IPC_AWAIT_REPLY;
 	t->replier = r;
 	r->reply_to = t;
-	*ret = switch_to_partner(t, r);
-	return true;
+	return switch_to_partner(t, r);
 }
 
 /*
- * reply_recv with registers only: the reply goes to a caller that waits
- * for it without a descriptor, and no sender is queued on the endpoint,
- * so this thread goes on to wait there. Returns false, having changed
- * nothing, if the general path must do it.
+ * reply_recv: the reply goes to a caller that waits for it (a user call,
+ * or a fault told to retry), and no sender is queued on the endpoint, so
+ * this thread goes on to wait there. Anything else, having changed
+ * nothing, goes to the general path (ipc_reply_recv). The system call's
+ * handler.
  */
-bool fastpath_reply_recv(const struct syscall_args *s, int64_t *ret)
+int64_t fastpath_reply_recv(const struct syscall_args *s)
 {
 	struct thread *t = sched_current();
 	struct thread *c = t->reply_to;
+	struct trap_frame *f = syscall_abi_frame(s);
+	struct mica_ipc_extra x, xc;
+	struct usercopy_cache uc;
 	uint64_t badge;
 
-	/* A live user caller to answer, registers only on both sides. */
-	if (!c || c->ipc_kernel || syscall_abi_ipc_extra(s->frame) ||
-	    syscall_abi_ipc_extra(thread_frame(c)) ||
-	    syscall_abi_ipc_label(s->frame) >= MICA_LABEL_KERNEL)
-		return false;
+	/*
+	 * A live caller to answer, with a label user code may send: a user
+	 * thread, or a faulting one (a kernel call) told to retry its access.
+	 */
+	if (!c || syscall_abi_ipc_label(f) >= MICA_LABEL_KERNEL ||
+	    (c->ipc_kernel && syscall_abi_ipc_label(f) != MICA_FAULT_RESUME))
+		return ipc_reply_recv(s);
 	/* An endpoint we may receive on, with nobody queued to send (and no
 	 * bound notification, whose bits the general path checks first). */
 	struct endpoint *ep = endpoint_of(t, s->a[0], MICA_RIGHT_RECV, &badge);
 	if (!ep || ep->closed || ep->senders || t->bound_ntf)
-		return false;
+		return ipc_reply_recv(s);
+	/* A kernel caller takes no registers or buffer: its answer is the label. */
+	vaddr_t at = syscall_abi_ipc_extra(f),
+	        cat = c->ipc_kernel ? 0 : syscall_abi_ipc_extra(thread_frame(c));
+	if (at || cat) {
+		/* Simple descriptors, checked; a caller without a deadline to cancel. */
+		usercopy_cache_init(&uc);
+		if (c->deadline || (at && !own_desc(t, at, &x, &uc)) ||
+		    (cat && !partner_desc(c, cat, &xc, &uc)))
+			return ipc_reply_recv(s);
+	}
 
-	/* The reply: the caller's registers get ours, with no badge. */
-	move_regs(s->frame, thread_frame(c), 0);
+	/* The reply: the caller's registers get ours, with no badge; or it retries. */
+	if (!c->ipc_kernel)
+		move_regs(f, thread_frame(c), 0);
+	if (cat)
+		deliver_buf(t, at ? &x : NULL, c, cat, &xc, &uc);
 	t->reply_to = NULL;
 	c->replier = NULL;
 	c->ipc_state = IPC_NONE;
@@ -129,6 +227,5 @@ bool fastpath_reply_recv(const struct syscall_args *s, int64_t *ret)
 	else
 		ep->receivers = t;
 	ep->receivers_tail = t;
-	*ret = switch_to_partner(t, c);
-	return true;
+	return switch_to_partner(t, c);
 }

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include "syscall_abi.h"
 
-bool fastpath_call(const struct syscall_args *s, int64_t *ret);
-bool fastpath_reply_recv(const struct syscall_args *s, int64_t *ret);
+int64_t fastpath_call(const struct syscall_args *s);
+int64_t fastpath_reply_recv(const struct syscall_args *s);
 
 #endif /* KERNEL_FASTPATH_H */

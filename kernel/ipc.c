@@ -50,8 +50,6 @@
 #include "timer.h"
 #include "usercopy.h"
 
-static uint8_t bounce[MICA_MSG_BUF_MAX]; /* one CPU, never preempted: one buffer */
-
 /* Endpoints are carved from one-frame slabs (slab.c): a few dozen share a frame. */
 static struct slab_cache endpoint_cache = SLAB_CACHE("endpoint", sizeof(struct endpoint), 1);
 _Static_assert(sizeof(struct endpoint) <= 128, "an endpoint costs at most 128 bytes");
@@ -184,13 +182,19 @@ struct extra {
 	struct mica_ipc_extra e;
 };
 
+/*
+ * Every user access of one IPC operation goes through its translation
+ * cache uc (usercopy.h): the operation changes no page table and uses it
+ * only until it blocks, so each user page it touches is walked once.
+ */
+
 /* Read t's descriptor (RBX) from its address space. Errors: MICA_EFAULT. */
-static int extra_read(struct thread *t, struct extra *x)
+static int extra_read(struct thread *t, struct extra *x, struct usercopy_cache *uc)
 {
 	x->at = syscall_abi_ipc_extra(thread_frame(t));
 	if (!x->at)
 		return MICA_OK;
-	return usercopy_from_root(t->as->root, &x->e, x->at, sizeof(x->e));
+	return usercopy_from_cached(uc, t->as->root, &x->e, x->at, sizeof(x->e));
 }
 
 /*
@@ -199,9 +203,10 @@ static int extra_read(struct thread *t, struct extra *x)
  * past MICA_MSG_BUF_MAX, an unknown transfer mode), MICA_EBADH and
  * MICA_ERIGHTS (the handle to pass).
  */
-static int extra_check(struct thread *t, struct extra *x, bool sending, bool receiving)
+static int extra_check(struct thread *t, struct extra *x, bool sending, bool receiving,
+                       struct usercopy_cache *uc)
 {
-	int rc = extra_read(t, x);
+	int rc = extra_read(t, x, uc);
 
 	if (rc != MICA_OK || !x->at)
 		return rc;
@@ -209,8 +214,8 @@ static int extra_check(struct thread *t, struct extra *x, bool sending, bool rec
 		/* The buffer: bounded and readable. */
 		if (x->e.send_len > MICA_MSG_BUF_MAX)
 			return MICA_EINVAL;
-		if (x->e.send_len &&
-		    usercopy_check(t->as->root, x->e.send_buf, x->e.send_len, false) != MICA_OK)
+		if (x->e.send_len && usercopy_check_cached(uc, t->as->root, x->e.send_buf,
+		                                           x->e.send_len, false) != MICA_OK)
 			return MICA_EFAULT;
 		/* The handle: held, and copyable if it is to be copied. */
 		if (x->e.send_handle != MICA_HANDLE_NONE) {
@@ -225,13 +230,13 @@ static int extra_check(struct thread *t, struct extra *x, bool sending, bool rec
 	}
 	if (receiving) {
 		/* The descriptor itself gets recv_len and recv_handle back. */
-		if (usercopy_check(t->as->root, x->at, sizeof(x->e), true) != MICA_OK)
+		if (usercopy_check_cached(uc, t->as->root, x->at, sizeof(x->e), true) != MICA_OK)
 			return MICA_EFAULT;
 		/* The receive buffer: bounded and writable. */
 		if (x->e.recv_cap > MICA_MSG_BUF_MAX)
 			return MICA_EINVAL;
-		if (x->e.recv_cap &&
-		    usercopy_check(t->as->root, x->e.recv_buf, x->e.recv_cap, true) != MICA_OK)
+		if (x->e.recv_cap && usercopy_check_cached(uc, t->as->root, x->e.recv_buf,
+		                                           x->e.recv_cap, true) != MICA_OK)
 			return MICA_EFAULT;
 	}
 	return MICA_OK;
@@ -287,25 +292,25 @@ static int64_t wait_for(struct thread *t, const struct wait *w)
 }
 
 /* Give r its descriptor's two output fields (checked writable just before). */
-static void extra_write_back(struct thread *r, const struct extra *x)
+static void extra_write_back(struct thread *r, const struct extra *x, struct usercopy_cache *uc)
 {
 	_Static_assert(offsetof(struct mica_ipc_extra, recv_handle) ==
 	                   offsetof(struct mica_ipc_extra, recv_len) + sizeof(uint32_t),
 	               "recv_len and recv_handle are adjacent");
-	(void)usercopy_to_root(r->as->root, x->at + offsetof(struct mica_ipc_extra, recv_len),
-	                       &x->e.recv_len, sizeof(uint32_t) + sizeof(int32_t));
+	(void)usercopy_to_cached(uc, r->as->root, x->at + offsetof(struct mica_ipc_extra, recv_len),
+	                         &x->e.recv_len, sizeof(uint32_t) + sizeof(int32_t));
 }
 
 /*
  * Move a message from s to r: registers, then the buffer and the handle
- * if r gave a descriptor to take them. The side that is the running
- * thread passes the descriptor its call has just read and checked (ps or
- * pr); a side that waited is read again, as it may have changed. Errors
- * (s's side only, before r is touched): MICA_EFAULT if s's buffer or
- * descriptor went away meanwhile.
+ * if r gave a descriptor to take them. The buffer goes straight from s's
+ * memory to r's (usercopy_between), with no copy in the kernel between. The side that is the
+ * running thread passes the descriptor its call has just read and checked (ps or pr); a side that
+ * waited is read again, as it may have changed. Errors (s's side only, before r is touched):
+ * MICA_EFAULT if s's buffer or descriptor went away meanwhile.
  */
 static int transfer(struct thread *s, struct thread *r, uint64_t badge, const struct extra *ps,
-                    const struct extra *pr)
+                    const struct extra *pr, struct usercopy_cache *uc)
 {
 	struct extra xs, xr;
 	struct ipc_regs m;
@@ -313,21 +318,22 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge, const st
 	/* The kernel's message for s: registers only. */
 	if (s->ipc_kernel) {
 		syscall_abi_ipc_set(thread_frame(r), &s->kmsg, badge);
-		if (extra_read(r, &xr) == MICA_OK && xr.at) {
+		if (extra_read(r, &xr, uc) == MICA_OK && xr.at) {
 			xr.e.recv_len = 0;
 			xr.e.recv_handle = MICA_HANDLE_NONE;
-			extra_write_back(r, &xr);
+			extra_write_back(r, &xr, uc);
 		}
 		return MICA_OK;
 	}
 	/* The sender's side, re-read if it waited: it may have changed meanwhile. */
 	if (ps)
 		xs = *ps;
-	else if (extra_read(s, &xs) != MICA_OK)
+	else if (extra_read(s, &xs, uc) != MICA_OK)
 		return MICA_EFAULT;
 	if (xs.at && xs.e.send_len &&
 	    (xs.e.send_len > MICA_MSG_BUF_MAX ||
-	     usercopy_from_root(s->as->root, bounce, xs.e.send_buf, xs.e.send_len) != MICA_OK))
+	     usercopy_check_cached(uc, s->as->root, xs.e.send_buf, xs.e.send_len, false) !=
+	         MICA_OK))
 		return MICA_EFAULT;
 
 	syscall_abi_ipc_get(thread_frame(s), &m);
@@ -340,15 +346,15 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge, const st
 	 */
 	if (pr)
 		xr = *pr; /* checked writable by this very call */
-	else if (extra_read(r, &xr) != MICA_OK || !xr.at ||
-	         usercopy_check(r->as->root, xr.at, sizeof(xr.e), true) != MICA_OK)
+	else if (extra_read(r, &xr, uc) != MICA_OK || !xr.at ||
+	         usercopy_check_cached(uc, r->as->root, xr.at, sizeof(xr.e), true) != MICA_OK)
 		return MICA_OK;
 	if (!xr.at)
 		return MICA_OK;
 	xr.e.recv_len = xs.at ? xs.e.send_len : 0;
 	xr.e.recv_handle = MICA_HANDLE_NONE;
 	if (xr.e.recv_len && xr.e.recv_cap &&
-	    usercopy_to_root(r->as->root, xr.e.recv_buf, bounce,
+	    usercopy_between(uc, r->as->root, xr.e.recv_buf, s->as->root, xs.e.send_buf,
 	                     MIN(xr.e.recv_len, xr.e.recv_cap)) != MICA_OK)
 		xr.e.recv_len = 0; /* the buffer went away meanwhile: nothing arrived */
 	if (xs.at && xs.e.send_handle != MICA_HANDLE_NONE) {
@@ -361,7 +367,7 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge, const st
 		if (rc == MICA_OK)
 			xr.e.recv_handle = h;
 	}
-	extra_write_back(r, &xr);
+	extra_write_back(r, &xr, uc);
 	return MICA_OK;
 }
 
@@ -403,25 +409,27 @@ int64_t ipc_send(const struct syscall_args *s, bool block, bool call)
 	struct extra x;
 	struct wait w;
 	uint64_t badge;
+	struct usercopy_cache uc;
 
+	usercopy_cache_init(&uc);
 	/* The endpoint, with the send right; the descriptor (and its receive
 	 * part for a call, which gets the reply) and the wait it allows. */
 	int rc = endpoint_get(s->a[0], MICA_RIGHT_SEND, &ep, &badge);
 	if (rc != MICA_OK)
 		return rc;
-	rc = extra_check(t, &x, true, call);
+	rc = extra_check(t, &x, true, call, &uc);
 	if (rc == MICA_OK)
 		rc = wait_check(&x, block, call, &w);
 	if (rc != MICA_OK)
 		return rc;
-	if (syscall_abi_ipc_label(s->frame) >= MICA_LABEL_KERNEL)
+	if (syscall_abi_ipc_label(syscall_abi_frame(s)) >= MICA_LABEL_KERNEL)
 		return MICA_EINVAL; /* the kernel's own labels cannot be forged */
 	if (ep->closed)
 		return MICA_EPEER;
 
 	struct thread *r = ep->receivers;
 	if (r) {
-		rc = transfer(t, r, badge, &x, NULL);
+		rc = transfer(t, r, badge, &x, NULL, &uc);
 		if (rc != MICA_OK)
 			return rc;
 		(void)pop(&ep->receivers, &ep->receivers_tail);
@@ -466,19 +474,21 @@ static void abandon(struct thread *t)
 static void notify_message(struct thread *r, uint64_t bits, const struct extra *x)
 {
 	struct ipc_regs m = {MICA_LABEL_NOTIFY, {bits, 0, 0, 0, 0, 0, 0, 0}};
+	struct usercopy_cache uc; /* r's own accesses (its root is in each slot) */
 	struct extra xr;
 
+	usercopy_cache_init(&uc);
 	syscall_abi_ipc_set(thread_frame(r), &m, 0);
 	if (x)
 		xr = *x;
-	else if (extra_read(r, &xr) != MICA_OK || !xr.at ||
+	else if (extra_read(r, &xr, &uc) != MICA_OK || !xr.at ||
 	         usercopy_check(r->as->root, xr.at, sizeof(xr.e), true) != MICA_OK)
 		return;
 	if (!xr.at)
 		return;
 	xr.e.recv_len = 0;
 	xr.e.recv_handle = MICA_HANDLE_NONE;
-	extra_write_back(r, &xr);
+	extra_write_back(r, &xr, &uc);
 }
 
 /*
@@ -498,7 +508,7 @@ bool ipc_deliver_bits(struct thread *t, uint64_t bits)
 
 /* Receive on ep for the current thread, its descriptor x already read and checked. */
 static int64_t receive(struct thread *t, struct endpoint *ep, const struct wait *w,
-                       const struct extra *x)
+                       const struct extra *x, struct usercopy_cache *uc)
 {
 	struct thread *s;
 	uint64_t bits = notify_take_bound(t);
@@ -510,7 +520,7 @@ static int64_t receive(struct thread *t, struct endpoint *ep, const struct wait 
 		return MICA_OK;
 	}
 	while ((s = pop(&ep->senders, &ep->senders_tail))) {
-		int rc = transfer(s, t, s->ipc_badge, NULL, x);
+		int rc = transfer(s, t, s->ipc_badge, NULL, x, uc);
 
 		if (rc != MICA_OK) {
 			wake(s, rc); /* the sender's fault: it hears, we take the next */
@@ -548,16 +558,18 @@ int64_t ipc_recv(const struct syscall_args *s, bool block)
 	struct extra x;
 	struct wait w;
 	uint64_t badge;
+	struct usercopy_cache uc;
 
+	usercopy_cache_init(&uc);
 	int rc = endpoint_get(s->a[0], MICA_RIGHT_RECV, &ep, &badge);
 	if (rc != MICA_OK)
 		return rc;
-	rc = extra_check(t, &x, false, true);
+	rc = extra_check(t, &x, false, true, &uc);
 	if (rc == MICA_OK)
 		rc = wait_check(&x, block, false, &w);
 	if (rc != MICA_OK)
 		return rc;
-	return receive(t, ep, &w, &x);
+	return receive(t, ep, &w, &x, &uc);
 }
 
 /*
@@ -573,17 +585,19 @@ int64_t ipc_reply_recv(const struct syscall_args *s)
 	struct extra x;
 	struct wait w;
 	uint64_t badge;
+	struct usercopy_cache uc;
 
+	usercopy_cache_init(&uc);
 	int rc = endpoint_get(s->a[0], MICA_RIGHT_RECV, &ep, &badge);
 	if (rc != MICA_OK)
 		return rc;
-	rc = extra_check(t, &x, true, true);
+	rc = extra_check(t, &x, true, true, &uc);
 	if (rc == MICA_OK)
 		rc = wait_check(&x, true, false, &w);
 	if (rc != MICA_OK)
 		return rc;
 	struct ipc_regs m;
-	syscall_abi_ipc_get(s->frame, &m);
+	syscall_abi_ipc_get(syscall_abi_frame(s), &m);
 	if (t->reply_to && m.label >= MICA_LABEL_KERNEL)
 		return MICA_EINVAL;
 	/* The caller died before we answered: say so; the server goes on. */
@@ -599,13 +613,13 @@ int64_t ipc_reply_recv(const struct syscall_args *s)
 			/* An answer to a fault: resume the thread, or have it killed. */
 			c->kill_code = m.w[0];
 			wake(c, m.label == MICA_FAULT_RESUME ? MICA_OK : THREAD_PAGER_KILL);
-		} else if (transfer(t, c, 0, &x, NULL) == MICA_OK) {
+		} else if (transfer(t, c, 0, &x, NULL, &uc) == MICA_OK) {
 			wake(c, MICA_OK);
 		} else {
 			wake(c, MICA_EPEER); /* our reply went bad: the caller must not hang */
 		}
 	}
-	return receive(t, ep, &w, &x);
+	return receive(t, ep, &w, &x, &uc);
 }
 
 /*
@@ -644,12 +658,14 @@ void ipc_detach(struct thread *t)
 static bool kernel_send(struct thread *t, struct endpoint *ep, uint64_t badge, bool call)
 {
 	struct thread *r = ep->receivers;
+	struct usercopy_cache uc;
 
+	usercopy_cache_init(&uc);
 	t->ipc_kernel = true;
 	t->ipc_badge = badge;
 	t->ipc_call = call;
 	if (r) {
-		(void)transfer(t, r, badge, NULL, NULL); /* cannot fail: registers only */
+		(void)transfer(t, r, badge, NULL, NULL, &uc); /* cannot fail: registers only */
 		(void)pop(&ep->receivers, &ep->receivers_tail);
 		wake(r, MICA_OK);
 		return true;

@@ -316,6 +316,48 @@ int usercopy_from(void *dst, vaddr_t usrc, size_t n)
 	return ucopy(sched_current()->as->root, usrc, dst, n, false);
 }
 
+/* The cached forms (one IPC operation's translation cache): the same checks, no cache. */
+void usercopy_cache_init(struct usercopy_cache *c)
+{
+	c->valid = 0;
+}
+
+int usercopy_from_cached(struct usercopy_cache *c, paddr_t root, void *dst, vaddr_t usrc, size_t n)
+{
+	(void)c;
+	return ucopy(root, usrc, dst, n, false);
+}
+
+int usercopy_to_cached(struct usercopy_cache *c, paddr_t root, vaddr_t udst, const void *src,
+                       size_t n)
+{
+	(void)c;
+	return ucopy(root, udst, (void *)src, n, true);
+}
+
+int usercopy_check_cached(struct usercopy_cache *c, paddr_t root, vaddr_t uva, size_t n, bool write)
+{
+	(void)c;
+	return ucopy(root, uva, NULL, n, write);
+}
+
+/* Straight from one task's memory to another's: both ranges checked whole first. */
+int usercopy_between(struct usercopy_cache *c, paddr_t droot, vaddr_t dst, paddr_t sroot,
+                     vaddr_t src, size_t n)
+{
+	uint8_t *tmp = malloc(n ? n : 1);
+	int rc = MICA_EFAULT;
+
+	(void)c;
+	if (ucopy(sroot, src, NULL, n, false) == MICA_OK &&
+	    ucopy(droot, dst, NULL, n, true) == MICA_OK) {
+		(void)ucopy(sroot, src, tmp, n, false);
+		rc = ucopy(droot, dst, tmp, n, true);
+	}
+	free(tmp);
+	return rc;
+}
+
 int usercopy_to(vaddr_t udst, const void *src, size_t n)
 {
 	return ucopy(sched_current()->as->root, udst, (void *)src, n, true);
@@ -1516,33 +1558,66 @@ static void test_fast_path_without_handoff(void **state)
 	fast_round_trip(0);
 }
 
-/* A descriptor on either side, or a kernel label, takes the general path. */
-static void test_fast_path_not_for_descriptors(void **state)
+/*
+ * Simple descriptors (no timeout, no handle) take the fast path (a
+ * handoff), which writes their outputs as the general path would; a kernel
+ * label is refused by whichever path.
+ */
+static void test_fast_path_descriptors(void **state)
 {
 	(void)state;
-	/* The server waits with a descriptor: the general path writes its outputs. */
+	/* The server waits with a descriptor: the fast path writes its outputs. */
 	desc_clear(srv);
 	srv_waits(srv, true);
 	msg_put(cli, LABEL, 43, false);
 	expect_blocked(cli, sys(cli, MICA_SYS_IPC_CALL, (uint64_t)ha));
 	expect_woken(srv, MICA_OK);
+	msg_expect(srv, LABEL, 43, BADGE_A);
 	assert_int_equal(desc(srv)->recv_len, 0);
 	assert_int_equal(desc(srv)->recv_handle, MICA_HANDLE_NONE);
+	assert_int_equal(handoffs, 1);
 	/* The caller waits with a descriptor: its outputs are written on the reply. */
 	msg_put(srv, LABEL, 44, false);
-	assert_int_equal(handoffs, 0);
 	desc_clear(cli);
 	cli->f.rbx = cli->desc; /* as if it had called with one */
 	expect_blocked(srv, sys(srv, MICA_SYS_IPC_REPLY_RECV, (uint64_t)hb));
 	expect_woken(cli, MICA_OK);
 	msg_expect(cli, LABEL, 44, 0);
 	assert_int_equal(desc(cli)->recv_len, 0);
-	assert_int_equal(handoffs, 0);
+	assert_int_equal(handoffs, 2);
 	/* A kernel label is refused, by whichever path. */
 	msg_put(cli, MICA_LABEL_KERNEL, 45, false);
 	cli->t.state = THREAD_RUNNABLE;
 	assert_int_equal(sys(cli, MICA_SYS_IPC_CALL, (uint64_t)ha), MICA_EINVAL);
 	assert_ptr_equal(ep->receivers, &srv->t);
+	assert_int_equal(handoffs, 2);
+}
+
+/* A descriptor that passes a handle, or a waiting partner with a deadline: the general path. */
+static void test_fast_path_not_for_handles_or_deadlines(void **state)
+{
+	(void)state;
+	/* The caller passes a handle: the general path (no handoff) moves it. */
+	desc_clear(srv);
+	srv_waits(srv, true);
+	desc_clear(cli);
+	msg_put(cli, LABEL, 46, true);
+	desc(cli)->send_handle = (int32_t)ha;
+	expect_blocked(cli, sys(cli, MICA_SYS_IPC_CALL, (uint64_t)ha));
+	expect_woken(srv, MICA_OK);
+	assert_int_not_equal(desc(srv)->recv_handle, MICA_HANDLE_NONE);
+	assert_int_equal(handoffs, 0);
+	/* The server replies, then waits with a timeout: a call must cancel its timer. */
+	msg_put(srv, LABEL, 47, true);
+	desc(srv)->flags = MICA_IPC_TIMEOUT;
+	desc(srv)->timeout_ns = MICA_NS_PER_S;
+	expect_blocked(srv, sys(srv, MICA_SYS_IPC_REPLY_RECV, (uint64_t)hb));
+	expect_woken(cli, MICA_OK);
+	assert_true(srv->t.deadline != 0);
+	msg_put(cli, LABEL, 48, false);
+	expect_blocked(cli, sys(cli, MICA_SYS_IPC_CALL, (uint64_t)ha));
+	expect_woken(srv, MICA_OK);
+	assert_int_equal(srv->t.deadline, 0); /* the general path's wake cancelled it */
 	assert_int_equal(handoffs, 0);
 }
 
@@ -2122,7 +2197,8 @@ int main(void)
 	    T(test_call_to_waiting_server_then_reply),
 	    T(test_fast_path_round_trip),
 	    T(test_fast_path_without_handoff),
-	    T(test_fast_path_not_for_descriptors),
+	    T(test_fast_path_descriptors),
+	    T(test_fast_path_not_for_handles_or_deadlines),
 	    T(test_reply_recv_without_caller),
 	    T(test_reply_recv_checks_before_replying),
 	    T(test_dead_caller_epeer_once),

@@ -36,6 +36,7 @@
 #include "phys.h"
 #include "pool.h"
 #include "pt.h"
+#include "usercopy.h"
 #include "sched.h"
 #include "serial.h"
 #include "syscall.h"
@@ -1339,6 +1340,46 @@ static void test_handle_values_outside_int32(void **state)
 	assert_int_equal(self->handles.count, count - 1);
 }
 
+/*
+ * The copy routine walks the page tables itself (usercopy.c walk, pt_translate
+ * unrolled): it finds the same bytes and refuses the same accesses, for
+ * 4 KiB pages and a 2 MiB one.
+ */
+static void test_usercopy_walk(void **state)
+{
+	const vaddr_t big = 0x40000000ULL;
+	const uint64_t large = MICA_LARGE_PAGE_SIZE;
+	paddr_t pa = (pool_hi - 4 * MiB) & ~(large - 1);
+	const size_t offs[] = {0, 0x1234, large - 64};
+	uint8_t buf[64], want[64];
+
+	(void)state;
+	assert_int_equal(pt_map(self->root, big, pa, large / PAGE, PT_USER | PT_LARGE), MICA_OK);
+	assert_int_equal(lookup(self, big + 0x1234, NULL), pa + 0x1234);
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		for (size_t j = 0; j < sizeof(want); j++)
+			want[j] = (uint8_t)(i * 31 + j);
+		memcpy((uint8_t *)phys_to_virt(pa) + offs[i], want, sizeof(want));
+		memset(buf, 0, sizeof(buf));
+		assert_int_equal(usercopy_from_root(self->root, buf, big + offs[i], sizeof(buf)),
+		                 MICA_OK);
+		assert_memory_equal(buf, want, sizeof(buf));
+	}
+	/* Read-only: no write, not even a check for one. */
+	assert_int_equal(usercopy_to_root(self->root, big + 8, buf, 8), MICA_EFAULT);
+	assert_int_equal(usercopy_check(self->root, big, 64, true), MICA_EFAULT);
+	/* The 4 KiB pages of setup: U_IO writable, U_RO readable only, U_NONE unmapped. */
+	assert_int_equal(usercopy_to_root(self->root, U_IO + 100, "xyz", 3), MICA_OK);
+	assert_memory_equal((uint8_t *)phys_to_virt(F(0)) + 100, "xyz", 3);
+	assert_int_equal(usercopy_from_root(self->root, buf, U_RO, 8), MICA_OK);
+	assert_int_equal(usercopy_to_root(self->root, U_RO, buf, 1), MICA_EFAULT);
+	assert_int_equal(usercopy_from_root(self->root, buf, U_NONE, 1), MICA_EFAULT);
+	/* Past the large page, and after it is gone: nothing there. */
+	assert_int_equal(usercopy_from_root(self->root, buf, big + large, 8), MICA_EFAULT);
+	assert_int_equal(pt_unmap(self->root, big, large / PAGE, NULL, NULL), MICA_OK);
+	assert_int_equal(usercopy_from_root(self->root, buf, big, 8), MICA_EFAULT);
+}
+
 /* debug_write: a bounded length, every byte readable. */
 static void test_debug_write(void **state)
 {
@@ -1400,6 +1441,7 @@ int main(void)
 	    T(test_unknown_numbers),
 	    T(test_handle_values_outside_int32),
 	    T(test_debug_write),
+	    T(test_usercopy_walk),
 	};
 #undef T
 

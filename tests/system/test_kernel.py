@@ -23,6 +23,7 @@ IDS = [
     "fault.kill_thread",
     "ipc.words_badges",
     "ipc.buffers",
+    "ipc.buffer_overlap",
     "ipc.handle_transfer",
     "ipc.errors",
     "ipc.peer_gone",
@@ -40,6 +41,7 @@ IDS = [
     "time.clock",
     "time.recv_timeout",
     "time.recv_in_time",
+    "time.fast_path_deadline",
     "time.poll",
     "time.leaves_queue",
     "time.endpoint_closed",
@@ -126,10 +128,10 @@ def test_exit_codes_reported(run):
     # producer and other thread 0 and 0, sched.wake_preempts' receiver 0, cpu.flags_switch's
     # holder and new thread 0 and 0, cpu.flags_fault's toucher 0, cpu.fpu_switch's two
     # workers and cpu.fpu_fresh's thread 0, 0 and 0, cpu.segs_per_thread's two workers 0 and 0;
-    # and the time.* helpers, 0 each: recv_in_time 2, poll 1, leaves_queue 2,
-    # endpoint_closed 1, call_timeout 1, deadline_race 16 (8 rounds of 2), wake_priority 2;
-    # the notify.* helpers, 0 each: no_lost_wakeup, closed, bound_receive
-    assert sorted(codes) == [0] * (17 + 25 + 3) + [5, 7, 21, 100, 101], run.log
+    # and the time.* helpers, 0 each: recv_in_time 2, fast_path_deadline 2, poll 1,
+    # leaves_queue 2, endpoint_closed 1, call_timeout 1, deadline_race 16 (8 rounds of 2),
+    # wake_priority 2; the notify.* helpers, 0 each: no_lost_wakeup, closed, bound_receive
+    assert sorted(codes) == [0] * (17 + 27 + 3) + [5, 7, 21, 100, 101], run.log
 
 
 MEMSTATS = re.compile(r"^memstats: reserve=(\d+) reserve_free=(\d+) pool=(\d+) pool_mapped=(\d+) "

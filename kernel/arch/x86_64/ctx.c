@@ -132,23 +132,19 @@ static void fpu_swap(void *save, const void *load)
 	}
 }
 
-/* The four selectors now loaded, packed as ctx_segs_t (64-bit moves zero-extend). */
-static ctx_segs_t segs_read(void)
+/*
+ * Store the four selectors now loaded into *to, packed as ctx_segs_t (DS
+ * in the low 16 bits, then ES, FS, GS): four 16-bit stores, no shifting.
+ */
+static inline void segs_save(ctx_segs_t *to)
 {
-	uint64_t s, t;
+	uint16_t *w = (uint16_t *)to;
 
-	__asm__ volatile("mov %%gs, %q0\n\t"
-	                 "shl $16, %0\n\t"
-	                 "mov %%fs, %q1\n\t"
-	                 "or %1, %0\n\t"
-	                 "shl $16, %0\n\t"
-	                 "mov %%es, %q1\n\t"
-	                 "or %1, %0\n\t"
-	                 "shl $16, %0\n\t"
-	                 "mov %%ds, %q1\n\t"
-	                 "or %1, %0"
-	                 : "=&r"(s), "=&r"(t));
-	return s;
+	__asm__ volatile("mov %%ds, %0\n\t"
+	                 "mov %%es, %1\n\t"
+	                 "mov %%fs, %2\n\t"
+	                 "mov %%gs, %3"
+	                 : "=m"(w[0]), "=m"(w[1]), "=m"(w[2]), "=m"(w[3]));
 }
 
 /*
@@ -176,20 +172,20 @@ __attribute__((noinline)) static void segs_write(ctx_segs_t now, ctx_segs_t want
 /*
  * The scheduler switches from prev to next (sched.c switch_to, before the
  * stacks change). Kernel threads (no address space) have no user state
- * and leave the registers as they are.
+ * and leave the registers as they are. prev's selectors are saved even if
+ * it is a kernel thread (never loaded back for it): they are then the
+ * registers' values, which the comparison with next's needs.
  */
 void ctx_switch(struct thread *prev, struct thread *next)
 {
-	ctx_segs_t now = segs_read();
-
-	if (prev->as)
-		prev->segs = now;
+	segs_save(&prev->segs);
 	if (!next->as)
 		return;
-	if (now != next->segs)
-		segs_write(now, next->segs);
-	if (fpu_owner != next) {
-		fpu_swap(fpu_owner ? thread_fpu(fpu_owner) : NULL, thread_fpu(next));
+	if (prev->segs != next->segs)
+		segs_write(prev->segs, next->segs);
+	struct thread *owner = fpu_owner;
+	if (owner != next) {
+		fpu_swap(owner ? thread_fpu(owner) : NULL, thread_fpu(next));
 		fpu_owner = next;
 	}
 }

@@ -14,59 +14,95 @@
 
 %define CPU_KERNEL_RSP  8
 %define CPU_USER_RSP    16
-%define USER_CS         (0x20 | 3)
-%define USER_SS         (0x18 | 3)
-%define SYSCALL_VECTOR  0x100           ; trap_frame.vector of a system call
 %define RFLAGS_KERNEL   0x2             ; only the always-one bit 1 (cpu.h)
 %define RFLAGS_USER_SET 0x202           ; IF and bit 1: always set in user mode
 ; What user code may keep: CF PF AF ZF SF TF DF OF AC ID (cpu.h RFLAGS_USER_MASK)
 %define RFLAGS_USER_MASK 0x240DD5
-
-; trap_frame offsets once every register is pushed
-%define F_RIP           (17 * 8)
-%define F_CS            (18 * 8)
-%define F_RFLAGS        (19 * 8)
-%define F_RSP           (20 * 8)
+%define SYSCALL_ENOSYS  -12             ; MICA_ENOSYS (syscall.c checks it)
 
 bits 64
 section .text
-extern syscall_dispatch
+extern syscall_table, syscall_count, sched_reap, sched_preempt
 global syscall_entry, trap_return, cpu_switch, thread_first_return
 
-%include "trapframe.inc"               ; PUSH_GPRS, POP_GPRS
+%include "trapframe.inc"               ; the frame's offsets, PUSH_GPRS, POP_GPRS
 
-; syscall: RCX = user RIP, R11 = user RFLAGS, interrupts masked by FMASK.
+; syscall: RCX = user RIP, R11 = user RFLAGS, every flag cleared by FMASK
+; (interrupts masked, DF clear). The frame at the top of the kernel stack
+; gets only what the way back needs (trap.h): the number and arguments
+; (which the handler reads in place as its struct syscall_args), rbx and
+; r12-r15 (IPC descriptor and message registers, read and written there
+; for other threads), RIP, RFLAGS and RSP. rbp and rbx come back as the
+; C code preserved them; rcx and r11 are the ABI's to clobber.
 syscall_entry:
         swapgs
         mov [gs:CPU_USER_RSP], rsp
         mov rsp, [gs:CPU_KERNEL_RSP]
-        push USER_SS
-        push qword [gs:CPU_USER_RSP]
-        push r11
-        push USER_CS
-        push rcx
-        push 0                          ; error code
-        push SYSCALL_VECTOR
-        PUSH_GPRS
+        sub rsp, FRAME_SIZE
+        mov [rsp + F_RIP], rcx
+        mov [rsp + F_RFLAGS], r11
+        mov rcx, [gs:CPU_USER_RSP]
+        mov [rsp + F_RSP], rcx
+        mov [rsp + F_RAX], rax
+        mov [rsp + F_RDI], rdi
+        mov [rsp + F_RSI], rsi
+        mov [rsp + F_RDX], rdx
+        mov [rsp + F_R10], r10
+        mov [rsp + F_R8], r8
+        mov [rsp + F_R9], r9
+        mov [rsp + F_RBX], rbx
+        mov [rsp + F_R12], r12
+        mov [rsp + F_R13], r13
+        mov [rsp + F_R14], r14
+        mov [rsp + F_R15], r15
+        ; Dispatch: syscall_table[nr](args), args = the frame (syscall.c).
         mov rdi, rsp
-        cld
-        call syscall_dispatch
-        ; sysret only to a user RIP below MICA_USER_TOP with the user code
-        ; segment: a non-canonical RCX would fault in ring 0 on Intel CPUs.
-        ; Anything else leaves through iretq.
-        mov rax, MICA_USER_TOP
-        cmp [rsp + F_RIP], rax
-        jae trap_return
-        cmp qword [rsp + F_CS], USER_CS
-        jne trap_return
-        POP_GPRS
-        mov rcx, [rsp + 16]             ; RIP
-        mov r11, [rsp + 32]             ; RFLAGS, sanitised: IOPL 0, no NT, RF, VM
+        cmp rax, [rel syscall_count]
+        jae .nosys
+        mov rax, [syscall_table + rax * 8]
+        test rax, rax
+        jz .nosys
+        call rax
+        mov [rsp + F_RAX], rax
+        call sched_reap                 ; what the call ended is freed before the caller goes on
+        call sched_preempt              ; a thread the call woke may come first
+.exit:
+        ; sysret only to a user RIP below MICA_USER_TOP: a non-canonical
+        ; RCX would fault in ring 0 on Intel CPUs. Anything else leaves
+        ; through iretq.
+        mov rcx, [rsp + F_RIP]
+        mov r11, MICA_USER_TOP
+        cmp rcx, r11
+        jae .iret
+        mov r11, [rsp + F_RFLAGS]       ; sanitised: IOPL 0, no NT, RF, VM
         and r11d, RFLAGS_USER_MASK
         or r11d, RFLAGS_USER_SET
-        mov rsp, [rsp + 40]             ; user RSP
+        mov rax, [rsp + F_RAX]
+        mov rdi, [rsp + F_RDI]
+        mov rsi, [rsp + F_RSI]
+        mov rdx, [rsp + F_RDX]
+        mov r10, [rsp + F_R10]
+        mov r8, [rsp + F_R8]
+        mov r9, [rsp + F_R9]
+        mov r12, [rsp + F_R12]
+        mov r13, [rsp + F_R13]
+        mov r14, [rsp + F_R14]
+        mov r15, [rsp + F_R15]
+        mov rsp, [rsp + F_RSP]
         swapgs
         o64 sysret
+.nosys:
+        mov qword [rsp + F_RAX], SYSCALL_ENOSYS
+        jmp .exit
+.iret:
+        ; The whole frame, as sysret would leave it: rcx the RIP, r11 the
+        ; RFLAGS, rbp and rbx as preserved.
+        mov [rsp + F_RCX], rcx
+        mov r11, [rsp + F_RFLAGS]
+        mov [rsp + F_R11], r11
+        mov [rsp + F_RBP], rbp
+        mov [rsp + F_RBX], rbx
+        jmp trap_return
 
 ; Return through the frame at RSP (exceptions, interrupts, new threads).
 ; iretq with RFLAGS.NT set would be a task return (a #GP in long mode), so

@@ -7,11 +7,29 @@
 
 #include "trap.h"
 
+/*
+ * A call's number and arguments: not a copy, but the first words of its
+ * trap frame (trap.h puts rax, rdi, rsi, rdx, r10, r8, r9 there), which
+ * entry.asm hands the handler. A handler reads its arguments before it
+ * blocks: a message delivered meanwhile overwrites them.
+ */
 struct syscall_args {
 	uint64_t nr;
 	uint64_t a[6];
-	struct trap_frame *frame; /* for calls with more registers (IPC) */
 };
+
+_Static_assert(offsetof(struct trap_frame, rax) == 0 && offsetof(struct trap_frame, rdi) == 8 &&
+                   offsetof(struct trap_frame, rsi) == 16 &&
+                   offsetof(struct trap_frame, rdx) == 24 &&
+                   offsetof(struct trap_frame, r10) == 32 &&
+                   offsetof(struct trap_frame, r8) == 40 && offsetof(struct trap_frame, r9) == 48,
+               "a call's arguments lie in its frame in struct syscall_args order");
+
+/* The trap frame a call's arguments lie in (for calls with more registers: IPC). */
+static inline struct trap_frame *syscall_abi_frame(const struct syscall_args *s)
+{
+	return (struct trap_frame *)s;
+}
 
 /* IPC message registers (include/mica/ipc.h): label, 8 words, extras, badge. */
 struct ipc_regs {
@@ -55,18 +73,6 @@ static inline uint64_t syscall_abi_ipc_label(const struct trap_frame *f)
 static inline uint64_t syscall_abi_ipc_extra(const struct trap_frame *f)
 {
 	return f->rbx;
-}
-
-static inline void syscall_abi_args(const struct trap_frame *f, struct syscall_args *s)
-{
-	s->nr = f->rax;
-	s->a[0] = f->rdi;
-	s->a[1] = f->rsi;
-	s->a[2] = f->rdx;
-	s->a[3] = f->r10;
-	s->a[4] = f->r8;
-	s->a[5] = f->r9;
-	s->frame = (struct trap_frame *)f;
 }
 
 static inline void syscall_abi_result(struct trap_frame *f, int64_t v)

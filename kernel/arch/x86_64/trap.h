@@ -4,10 +4,20 @@
 
 #include "types.h"
 
-/* Laid out by isr.asm: registers it pushes, then what the CPU pushed. */
+/*
+ * Laid out by isr.asm and entry.asm (trapframe.inc gives the offsets):
+ * general registers, then the vector, then what the CPU pushes on an
+ * interrupt. The system-call number and arguments come first, in struct
+ * syscall_args order (syscall_abi.h), so a handler reads them in place.
+ * A system call stores only rax, the arguments, rbx, r12-r15, rip, rflags
+ * and rsp: rcx and r11 are clobbered by the instruction (RIP and RFLAGS
+ * are kept instead), rbp is preserved by the C code it calls, and cs, ss
+ * never change for a user thread (thread.c writes them once; an interrupt
+ * from user mode writes the same); vector and error are an exception's.
+ */
 struct trap_frame {
-	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
-	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t rax, rdi, rsi, rdx, r10, r8, r9;
+	uint64_t rbx, rbp, r12, r13, r14, r15, rcx, r11;
 	uint64_t vector, error;
 	uint64_t rip, cs, rflags, rsp, ss;
 };

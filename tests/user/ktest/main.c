@@ -326,6 +326,34 @@ static void test_ipc_buffers(void)
 	result("ipc.buffers", 0, 0);
 }
 
+/*
+ * The buffer goes straight from the sender's memory to the receiver's: in
+ * one address space the two may overlap, and must arrive as memmove would
+ * move them. The reply comes from srv_buf into srv_buf + 16: a forward
+ * copy eight bytes at a time would repeat the first 16 bytes.
+ */
+static void test_ipc_buffer_overlap(void)
+{
+	struct mica_msg m = {.label = 1};
+	struct mica_ipc_extra x = {.send_buf = (uint64_t)out_buf,
+	                           .send_len = 200,
+	                           .send_handle = MICA_HANDLE_NONE,
+	                           .recv_buf = (uint64_t)(srv_buf + 16),
+	                           .recv_cap = 200};
+	long r;
+
+	for (int i = 0; i < 200; i++)
+		out_buf[i] = (char)(i * 13 + 1);
+	if ((r = mica_call(ep, &m, &x)) != 0)
+		return result("ipc.buffer_overlap", "call gave", r);
+	if (x.recv_len != 200)
+		return result("ipc.buffer_overlap", "recv_len", x.recv_len);
+	for (int i = 0; i < 200; i++)
+		if (srv_buf[16 + i] != out_buf[199 - i])
+			return result("ipc.buffer_overlap", "byte wrong at", i);
+	result("ipc.buffer_overlap", 0, 0);
+}
+
 static void test_ipc_handle_transfer(void)
 {
 	struct mica_msg m = {.label = 1};
@@ -519,6 +547,7 @@ static void test_ipc(void)
 		return result("ipc.words_badges", "thread_create failed", 0);
 	test_ipc_words_and_badges();
 	test_ipc_buffers();
+	test_ipc_buffer_overlap();
 	test_ipc_handle_transfer();
 	test_ipc_errors();
 	test_ipc_server_death(); /* the echo server is gone after this */

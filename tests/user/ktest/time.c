@@ -98,6 +98,30 @@ static void timed_receiver(uint64_t ns)
 	mica_thread_exit(0);
 }
 
+/* Sleep arg ns, then call h_ep with a descriptor that asks for no timeout (the IPC fast path). */
+static void sleep_then_call(uint64_t ns)
+{
+	struct mica_msg m = {.label = LABEL_HI};
+	struct mica_ipc_extra x = {.send_handle = MICA_HANDLE_NONE};
+
+	mica_sleep(ns);
+	h_rc = mica_call(h_ep, &m, &x);
+	mica_thread_exit(0);
+}
+
+/* Take one call on h_ep and answer it through the fast path, then take one message. */
+static void fast_server(uint64_t unused)
+{
+	struct mica_msg m = {0};
+	struct mica_ipc_extra x = {.send_handle = MICA_HANDLE_NONE};
+
+	(void)unused;
+	h_rc = mica_recv(h_ep, &m, &x, 0);
+	m.label = LABEL_HI;
+	h_rc2 = mica_reply_recv(h_ep, &m, &x, 0);
+	mica_thread_exit(0);
+}
+
 /* ---- the tests ---- */
 
 /* The clock: monotonic, advancing, and in step with sleep. */
@@ -176,6 +200,52 @@ static void test_recv_before_deadline(mica_handle_t e)
 	if (r != 0)
 		return result("time.recv_in_time", "second recv gave (a stale timer?)", r);
 	result("time.recv_in_time", took >= 400 * (int64_t)MS ? 0 : "second recv after (ns)", took);
+}
+
+/*
+ * The IPC fast path takes descriptors, but not a partner with a deadline:
+ * its timer must go with its wait, as ipc.c's wake does. A stale timer
+ * would end the next wait, here a sleep, at the old deadline. First a
+ * timed receive answered by a call, then a timed call answered by a
+ * server whose reply could take the fast path.
+ */
+static void test_fast_path_deadline(mica_handle_t e)
+{
+	struct mica_msg m = {0};
+
+	h_ep = e;
+	long h = start(sleep_then_call, 0, 20 * MS, 16);
+	int64_t t0 = mica_clock();
+	long r = recv_for(e, &m, 200 * MS);
+	struct mica_ipc_extra poll = timed(0);
+	long r2 = mica_reply_recv(e, &m, &poll, 0); /* replies, then polls */
+	join(1, h);
+	if (r != 0 || r2 != MICA_ETIMEDOUT || h_rc != 0)
+		return result("time.fast_path_deadline", "recv, reply_recv, call gave",
+		              r ? r : (r2 != MICA_ETIMEDOUT ? r2 : h_rc));
+	mica_sleep(400 * MS);
+	if (mica_clock() - t0 < 400 * (int64_t)MS)
+		return result("time.fast_path_deadline", "sleep after a timed recv ended at (ns)",
+		              mica_clock() - t0);
+	/* The other way: a timed call, answered at once. */
+	h = start(fast_server, 0, 0, 16);
+	yield_n(3); /* it waits in recv */
+	struct mica_ipc_extra x = timed(200 * MS);
+	m.label = 5;
+	t0 = mica_clock();
+	r = mica_call(e, &m, &x);
+	if (r != 0 || m.label != LABEL_HI)
+		return result("time.fast_path_deadline", "timed call gave", r ? r : (long)m.label);
+	mica_sleep(400 * MS);
+	int64_t took = mica_clock() - t0;
+	m.label = 6;
+	r = mica_send(e, &m, 0); /* the server's last receive */
+	join(1, h);
+	if (r != 0 || h_rc != 0 || h_rc2 != 0)
+		return result("time.fast_path_deadline", "send, server's recv, reply_recv gave",
+		              r ? r : (h_rc ? h_rc : h_rc2));
+	result("time.fast_path_deadline",
+	       took >= 400 * (int64_t)MS ? 0 : "sleep after a timed call ended at (ns)", took);
 }
 
 /* Timeout 0 polls: ETIMEDOUT at once with nobody there, the message if a sender waits. */
@@ -434,6 +504,7 @@ void test_time(void)
 	test_clock();
 	test_recv_timeout((mica_handle_t)e);
 	test_recv_before_deadline((mica_handle_t)e);
+	test_fast_path_deadline((mica_handle_t)e);
 	test_poll((mica_handle_t)e);
 	test_timed_out_leaves_queue((mica_handle_t)e);
 	test_endpoint_closed();
