@@ -297,12 +297,16 @@ def load_symbols(program):
     return True
 
 
-def user_pcs(location):
-    """The user-half addresses gdb resolves location to, with the loaded user symbols."""
+def location_pcs(location):
+    """The addresses gdb resolves location to, with the loaded user symbols: those in user
+    code if any (a runtime function such as memcpy is in the kernel too), else the kernel's
+    (the kernel runs on the CR3 of the process it works for: a system call's handler)."""
     if location.startswith("*"):
         return [int(gdb.parse_and_eval(location[1:]))]
     _, sals = gdb.decode_line(location)
-    return sorted({s.pc for s in (sals or ()) if s.pc and s.pc < USER_TOP})
+    pcs = {s.pc for s in (sals or ()) if s.pc}
+    user = {pc for pc in pcs if pc < USER_TOP}
+    return sorted(user or pcs)
 
 
 class ProcessBreakpoint(gdb.Breakpoint):
@@ -405,11 +409,11 @@ including one started later. Loads PROGRAM's symbols (mica symbols)."""
         program, location = words[0], words[1].strip()
         load_symbols(program)
         try:
-            pcs = user_pcs(location)
+            pcs = location_pcs(location)
         except gdb.error as e:
             raise gdb.GdbError(f"mica: {location} in {program}: {e}")
         if not pcs:
-            raise gdb.GdbError(f"mica: no user code at {location} in {program}")
+            raise gdb.GdbError(f"mica: no code at {location} in {program}")
         for pc in pcs:
             b = ProcessBreakpoint(program, location, pc)
             print(f"mica: breakpoint {b.number} at 0x{pc:x} ({location}), only in {program}")
