@@ -323,7 +323,12 @@ class ProcessBreakpoint(gdb.Breakpoint):
         cr3 = current_root()
         try:
             mine = [p for p in processes() if p.program == self.program]
-        except (gdb.error, gdb.MemoryError, gdb.GdbError) as e:
+        except gdb.MemoryError:
+            # The kernel's structures are not mapped: before the kernel's paging (the
+            # firmware or GRUB at this address), not in any process.
+            self.skipped += 1
+            return False
+        except (gdb.error, gdb.GdbError) as e:
             print(f"mica: cannot read the process table ({e}); stopping")
             return True
         if any(p.root & CR3_ROOT == cr3 for p in mine):
