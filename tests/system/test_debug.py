@@ -149,3 +149,17 @@ def test_mica_break_in_the_kernel_for_one_process():
     assert "sys_debug_write (s=" in stop and "syscall_dispatch" in stop, out
     # The pager and init wrote to the console before kvclient did.
     assert int(re.search(r"^skipped (\d+)$", out, re.M)[1]) >= 2, out
+
+
+def test_mica_finish_returns_in_its_process():
+    """mica finish from kv's put handler: back in kv's IDL dispatch, the handler's result
+    (MICA_OK) in rax, and the temporary breakpoint gone."""
+    out = debug_session(["delete", "mica break kv op_put", "continue", "mica finish",
+                         "echo ==back\\n", "mica ps", "print $rax", "info breakpoints", "kill"],
+                        scenario="default")
+    assert re.search(r"mica: run until op_put returns to 0x[0-9a-f]+ in kv", out), out
+    back = out.split("==back\n", 1)[1]
+    assert "in idl_serve_put (" in out.split("==back\n", 1)[0], out
+    assert [r[3] for r in ps_rows(back) if r[0]] == ["kv.elf"], out
+    assert re.search(r"^\$\d+ = 0$", back, re.M), out
+    assert "Temporary breakpoint" not in back and "in op_put at" in back, out

@@ -6,6 +6,7 @@ Loaded by tools/gdbinit after the kernel's symbols (build/kernel.elf):
     mica symbols PROGRAM         PROGRAM's symbols (build/user/PROGRAM.elf) for user code
     mica symbols                 which program's symbols are loaded
     mica break PROGRAM LOCATION  a breakpoint that stops only in PROGRAM's process
+    mica finish                  run until the selected frame returns, in this process
 
 Every user program is linked at 0x400000, so a plain breakpoint in user code
 stops in whichever process runs that address. `mica break` sets an ordinary
@@ -312,10 +313,11 @@ def location_pcs(location):
 class ProcessBreakpoint(gdb.Breakpoint):
     """A breakpoint at a user address that stops only when CR3 is PROGRAM's process's."""
 
-    def __init__(self, program, location, pc):
-        super().__init__(f"*0x{pc:x}", internal=False)
+    def __init__(self, program, location, pc, temporary=False, above_sp=None):
+        super().__init__(f"*0x{pc:x}", internal=False, temporary=temporary)
         self.program = program_name(program)
         self.where = location
+        self.above_sp = above_sp  # mica finish: stop only once the stack is above this
         self.skipped = 0  # hits in other processes, passed over
         self.unmapped = 0  # hits in its process before the page was mapped (it comes back)
 
@@ -332,6 +334,9 @@ class ProcessBreakpoint(gdb.Breakpoint):
             print(f"mica: cannot read the process table ({e}); stopping")
             return True
         if any(p.root & CR3_ROOT == cr3 for p in mine):
+            if self.above_sp is not None and int(gdb.parse_and_eval("$sp")) <= self.above_sp:
+                self.skipped += 1  # a deeper call of the same function returning
+                return False
             pc = int(gdb.parse_and_eval("$pc"))
             if Space(cr3).translate(pc) is None:
                 # Its page is not mapped yet: the fetch faults, the pager maps it
@@ -424,7 +429,46 @@ including one started later. Loads PROGRAM's symbols (mica symbols)."""
             print(f"mica: breakpoint {b.number} at 0x{pc:x} ({location}), only in {program}")
 
 
+def current_process():
+    """The process the CPU is in, or None (the kernel's own threads, or before paging)."""
+    cr3 = current_root()
+    for p in processes():
+        if p.root & CR3_ROOT == cr3:
+            return p
+    return None
+
+
+class MicaFinish(gdb.Command):
+    """mica finish: run until the selected frame returns to its caller in this process,
+as `finish` does, but passing over other processes that run the caller's address."""
+
+    def __init__(self):
+        super().__init__("mica finish", gdb.COMMAND_RUNNING)
+
+    def invoke(self, arg, from_tty):
+        if gdb.selected_thread() is None:
+            raise gdb.GdbError("mica: no target: attach to QEMU first")
+        proc = current_process()
+        if proc is None:
+            raise gdb.GdbError("mica: the CPU is in no process (mica ps)")
+        frame = gdb.selected_frame()
+        caller = frame.older()
+        if caller is None or caller.pc() == 0:
+            raise gdb.GdbError("mica: the selected frame has no caller")
+        sp = int(frame.read_register("sp"))
+        b = ProcessBreakpoint(proc.program, "the return", caller.pc(), temporary=True,
+                              above_sp=sp)
+        print(f"mica: run until {frame.name() or '??'} returns to 0x{caller.pc():x} "
+              f"in {proc.program}")
+        try:
+            gdb.execute("continue", from_tty)
+        finally:
+            if b.is_valid():  # not hit (the run was interrupted): not left behind
+                b.delete()
+
+
 MicaPrefix()
 MicaPs()
 MicaSymbols()
 MicaBreak()
+MicaFinish()
