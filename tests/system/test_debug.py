@@ -42,6 +42,9 @@ def debug_session(commands, scenario=None):
         gdb = subprocess.run(args, cwd=mica.ROOT, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, timeout=GDB_TIMEOUT,
                              env=dict(os.environ, MICA_GDB_PORT=str(port)))
+    except subprocess.TimeoutExpired as e:  # subprocess.run has killed gdb
+        out = e.stdout.decode("utf-8", "replace") if isinstance(e.stdout, bytes) else e.stdout
+        raise AssertionError(f"gdb did not finish within {GDB_TIMEOUT}s:\n{out}") from None
     finally:
         qemu.kill()
         qemu.wait()
@@ -49,9 +52,12 @@ def debug_session(commands, scenario=None):
 
 
 def test_gdb_script_stops_in_kmain():
-    out = debug_session(["continue", "info symbol $pc", "kill"])
+    """Also: mica ps before the kernel runs (at the reset vector) and before the first task."""
+    out = debug_session(["mica ps", "continue", "info symbol $pc", "mica ps", "kill"])
     assert "Breakpoint 1, kmain" in out, out
     assert "kmain in section .text" in out, out
+    assert "mica: cannot read the kernel's structures yet" in out, out
+    assert "mica: no processes yet" in out, out
 
 
 def ps_rows(text):
@@ -120,7 +126,10 @@ def test_mica_commands_without_a_target():
             "info symbol 0x400040",
             "mica symbols kvclient",
             "info symbol 0x400000",
-            "mica ps"]
+            "mica break kv *0x400000",
+            "mica finish",
+            "mica ps",
+            "help mica"]
     args = ["gdb", "-nx", "-q", "-batch"]
     for c in cmds:
         args += ["-ex", c]
@@ -134,7 +143,13 @@ def test_mica_commands_without_a_target():
     assert "mica: user symbols: kv" in out, out
     assert "op_put in section .text of " in out and "build/user/kv.elf" in out, out
     assert "_start in section .text of " in out and "build/user/kvclient.elf" in out, out
-    assert "mica: no target: attach to QEMU first" in out, out
+    assert "mica: breakpoint 2 at 0x400000 (*0x400000), only in kv" in out, out
+    assert out.count("mica: no target: attach to QEMU first") == 2, out
+    # docs/DEBUGGING.md's table names every command there is, and no other.
+    commands = set(re.findall(r"^(mica \w+) -- ", out, re.M))
+    assert {"mica ps", "mica symbols", "mica break", "mica finish"} <= commands, out
+    doc = (mica.ROOT / "docs" / "DEBUGGING.md").read_text()
+    assert commands == set(re.findall(r"^\| `(mica \w+)", doc, re.M)), (commands, out)
 
 
 def test_mica_break_in_the_kernel_for_one_process():
