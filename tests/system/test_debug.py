@@ -9,7 +9,7 @@ import subprocess
 
 import mica
 
-GDB_TIMEOUT = 90  # seconds for a whole gdb session; one takes a few (gdb: tools/deps.sh)
+GDB_TIMEOUT = 120  # seconds for a whole gdb session; one takes a few (gdb: tools/deps.sh)
 
 
 def free_port():

@@ -193,8 +193,10 @@ def pager_layout():
             "count": array.sizeof // entry.sizeof,
             "size": entry.sizeof,
         }
-        for name in ("state", "pid", "name", "as"):
-            f = fields[name]
+        for name in ("pid", "name", "as"):
+            f = fields.get(name)
+            if f is None:
+                raise gdb.GdbError(f"mica: pager.elf's struct space has no field {name}")
             layout[name] = (f.bitpos // 8, f.type.strip_typedefs().sizeof)
     finally:
         if not loaded:
