@@ -178,3 +178,15 @@ def test_mica_finish_returns_in_its_process():
     assert [r[3] for r in ps_rows(back) if r[0]] == ["kv.elf"], out
     assert re.search(r"^\$\d+ = 0$", back, re.M), out
     assert "Temporary breakpoint" not in back and "in op_put at" in back, out
+
+
+def test_mica_break_in_the_pager_and_init():
+    """The first task (the pager) and the process it starts first (init) by name too."""
+    out = debug_session(["delete", "mica break init main", "mica break pager process_spawn",
+                         "continue", "echo ==pager\\n", "mica ps", "print name", "continue",
+                         "echo ==init\\n", "mica ps", "kill"], scenario="default")
+    pager, init = out.split("==pager\n", 1)[1].split("==init\n", 1)
+    assert [r[3] for r in ps_rows(pager) if r[0]] == ["pager.elf"], out
+    assert re.search(r'^\$\d+ = 0x[0-9a-f]+ "init.elf"$', pager, re.M), out
+    assert re.search(r"Breakpoint \d+, main \(argc=", pager), out  # printed before ==init
+    assert [r[3] for r in ps_rows(init) if r[0]] == ["init.elf"], out
