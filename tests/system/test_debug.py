@@ -138,7 +138,7 @@ def test_mica_commands_without_a_target():
     assert "mica: user symbols: none" in out, out
     assert "build/user/nosuch.elf (make builds it)" in out, out
     assert "no_such_function in kv" in out, out
-    assert "usage: mica break PROGRAM LOCATION" in out, out
+    assert "usage: mica break PROGRAM LOCATION [if EXPR]" in out, out
     assert re.search(r"mica: breakpoint \d+ at 0x[0-9a-f]+ \(op_put\), only in kv", out), out
     assert "mica: user symbols: kv" in out, out
     assert "op_put in section .text of " in out and "build/user/kv.elf" in out, out
@@ -167,11 +167,15 @@ def test_mica_break_in_the_kernel_for_one_process():
 
 
 def test_mica_finish_returns_in_its_process():
-    """mica finish from kv's put handler: back in kv's IDL dispatch, the handler's result
-    (MICA_OK) in rax, and the temporary breakpoint gone."""
-    out = debug_session(["delete", "mica break kv op_put", "continue", "mica finish",
+    """A condition (the second put), then mica finish from kv's put handler: back in kv's
+    IDL dispatch, the handler's result (MICA_OK) in rax, and the temporary breakpoint gone."""
+    out = debug_session(["delete", "mica break kv op_put if value_len == 6", "continue",
+                         "mica finish",
                          "echo ==back\\n", "mica ps", "print $rax", "info breakpoints", "kill"],
                         scenario="default")
+    assert "only in kv, if value_len == 6" in out, out
+    # kvclient's first put is "colour" = "blue"; its second, with 6 bytes, "green!".
+    assert re.search(r'Breakpoint \d+, op_put \(.*value=0x[0-9a-f]+ .*"green!"', out), out
     assert re.search(r"mica: run until op_put returns to 0x[0-9a-f]+ in kv", out), out
     back = out.split("==back\n", 1)[1]
     assert "in idl_serve_put (" in out.split("==back\n", 1)[0], out

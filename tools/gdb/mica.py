@@ -315,13 +315,15 @@ def location_pcs(location):
 class ProcessBreakpoint(gdb.Breakpoint):
     """A breakpoint at a user address that stops only when CR3 is PROGRAM's process's."""
 
-    def __init__(self, program, location, pc, temporary=False, above_sp=None):
+    def __init__(self, program, location, pc, temporary=False, above_sp=None, cond=None):
         super().__init__(f"*0x{pc:x}", internal=False, temporary=temporary)
         self.program = program_name(program)
         self.where = location
+        self.cond = cond  # `if EXPR`: gdb's own condition cannot go with a stop() method
         self.above_sp = above_sp  # mica finish: stop only once the stack is above this
         self.skipped = 0  # hits in other processes, passed over
         self.unmapped = 0  # hits in its process before the page was mapped (it comes back)
+        self.deeper = 0  # mica finish: hits by deeper calls, passed over
 
     def stop(self):
         cr3 = current_root()
@@ -337,7 +339,7 @@ class ProcessBreakpoint(gdb.Breakpoint):
             return True
         if any(p.root & CR3_ROOT == cr3 for p in mine):
             if self.above_sp is not None and int(gdb.parse_and_eval("$sp")) <= self.above_sp:
-                self.skipped += 1  # a deeper call of the same function returning
+                self.deeper += 1  # a deeper call of the same function returning
                 return False
             pc = int(gdb.parse_and_eval("$pc"))
             if Space(cr3).translate(pc) is None:
@@ -347,6 +349,12 @@ class ProcessBreakpoint(gdb.Breakpoint):
                 return False
             if _user_symbols[0] != self.program:
                 load_symbols(self.program)
+            if self.cond:
+                try:
+                    if not bool(gdb.parse_and_eval(self.cond)):
+                        return False
+                except gdb.error as e:
+                    print(f"mica: condition {self.cond}: {e}; stopping")
             print(f"mica: stop in {self.program} (cr3 0x{cr3:x}) at {self.where}; "
                   f"{self.skipped} hits in other processes passed over so far")
             return True
@@ -407,9 +415,10 @@ mica symbols: say which program's symbols are loaded."""
 
 
 class MicaBreak(gdb.Command):
-    """mica break PROGRAM LOCATION: a breakpoint at LOCATION (a function, FILE:LINE or
-*ADDRESS, in build/user/PROGRAM.elf) that stops only in a process running PROGRAM,
-including one started later. Loads PROGRAM's symbols (mica symbols)."""
+    """mica break PROGRAM LOCATION [if EXPR]: a breakpoint at LOCATION (a function,
+FILE:LINE or *ADDRESS, in build/user/PROGRAM.elf) that stops only in a process running
+PROGRAM, including one started later, and if EXPR is true there. Loads PROGRAM's
+symbols (mica symbols)."""
 
     def __init__(self):
         super().__init__("mica break", gdb.COMMAND_BREAKPOINTS)
@@ -417,8 +426,12 @@ including one started later. Loads PROGRAM's symbols (mica symbols)."""
     def invoke(self, arg, from_tty):
         words = arg.split(None, 1)
         if len(words) != 2:
-            raise gdb.GdbError("usage: mica break PROGRAM LOCATION")
+            raise gdb.GdbError("usage: mica break PROGRAM LOCATION [if EXPR]")
         program, location = words[0], words[1].strip()
+        cond = None
+        m = re.match(r"(.*?)\s+if\s+(.*)$", location)
+        if m:
+            location, cond = m[1], m[2]
         load_symbols(program)
         try:
             pcs = location_pcs(location)
@@ -427,8 +440,9 @@ including one started later. Loads PROGRAM's symbols (mica symbols)."""
         if not pcs:
             raise gdb.GdbError(f"mica: no code at {location} in {program}")
         for pc in pcs:
-            b = ProcessBreakpoint(program, location, pc)
-            print(f"mica: breakpoint {b.number} at 0x{pc:x} ({location}), only in {program}")
+            b = ProcessBreakpoint(program, location, pc, cond=cond)
+            print(f"mica: breakpoint {b.number} at 0x{pc:x} ({location}), only in {program}"
+                  + (f", if {cond}" if cond else ""))
 
 
 def current_process():
