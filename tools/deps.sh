@@ -28,7 +28,7 @@ need python3-pytest /usr/bin/python3 -c "import pytest"
 need python3-matplotlib /usr/bin/python3 -c "import matplotlib"
 need valgrind command -v valgrind
 need clang-format command -v clang-format
-need gdb command -v gdb
+need gdb sh -c 'gdb -nx -batch -ex "python import gdb"' # with Python: tools/gdb/mica.py
 # The host fuzz targets (tests/fuzz/): clang with libFuzzer and the sanitizers' runtimes.
 need clang command -v clang
 need libclang-rt-14-dev sh -c 'test -f "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a)"'
