@@ -8,6 +8,7 @@
  *   memview.elf pmap             a picture of the physical pool by owner
  *   memview.elf check            the dump against pager.stats,
  *                                pager.free_blocks and pager.regions
+ *   memview.elf selftest         the dump call's errors and pieces (selftest.c)
  *
  * Exit status: 0; 1 the pager refused (its error is printed, e.g. ENOENT
  * for a pid that is not running) or check found a difference; 2 bad
@@ -60,7 +61,7 @@ static bool parse_u64(const char *s, uint64_t *out)
 
 static int usage(void)
 {
-	printf("usage: memview.elf dump [sleep=MS] | vm PID | pmap | check\n");
+	printf("usage: memview.elf dump [sleep=MS] | vm PID | pmap | check | selftest\n");
 	return 2;
 }
 
@@ -448,6 +449,8 @@ int main(int argc, char **argv)
 		draw_pmap();
 		return 0;
 	}
+	if (!strcmp(argv[1], "selftest") && argc == 2)
+		return mv_selftest();
 	if (!strcmp(argv[1], "check") && argc == 2) {
 		if (mv_fetch(&dump, 0) < 0)
 			return 1;

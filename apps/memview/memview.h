@@ -2,7 +2,7 @@
  * memview: pictures of memory from the pager's dump (pager.dump,
  * docs/MEMDUMP.md). fetch.c reads the dump into memory; main.c prints it
  * as text lines, or draws one process's address space (vm) or the
- * physical pool by owner (pmap).
+ * physical pool by owner (pmap); selftest.c tests the dump call.
  */
 #ifndef MEMVIEW_H
 #define MEMVIEW_H
@@ -42,5 +42,8 @@ int mv_fetch(struct mv_dump *d, uint64_t pid);
 void mv_rights(uint32_t rights, char *out);
 /* A region kind's name ("anon", "image", ...). */
 const char *mv_kind(uint32_t kind);
+
+/* memview.elf selftest (selftest.c): TEST lines; 0 if all passed, else 1. */
+int mv_selftest(void);
 
 #endif /* MEMVIEW_H */

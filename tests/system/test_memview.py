@@ -21,8 +21,9 @@ MODULES = [USER / "pager.elf", USER / "init.elf", USER / "kv.elf", USER / "kvcli
            USER / "memview.elf", mica.ROOT / "tests" / "system" / "manifests" / "memview" / "manifest"]
 SVG = "{http://www.w3.org/2000/svg}"
 # How memview's lines begin (other programs' and the kernel's do not).
+USAGE = "usage: memview.elf dump [sleep=MS] | vm PID | pmap | check | selftest"
 MEMVIEW_LINES = ("memview:", "memdump ", "vm ", "  ", "pmap:", "range ", "legend:", "free blocks",
-                 "usage:")
+                 "usage:", "TEST memview.")
 
 
 # ---- the renderer, on the recorded dump ----
@@ -122,12 +123,27 @@ def test_check_agrees_with_pager(run):
 
 
 def test_exit_codes(run):
-    # check, vm 258, vm 999, vm 0x102, pmap, frob, vm, dump sleep=x, dump, dump
-    assert ends(run) == [0, 0, 1, 0, 0, 2, 2, 2, 0, 0], run.log
+    # selftest, check, vm 258, vm 999, vm 0x102, pmap, frob, vm, dump sleep=x, dump, dump
+    assert ends(run) == [0, 0, 0, 1, 0, 0, 2, 2, 2, 0, 0], run.log
+
+
+SELFTEST = ["bad_part", "bad_part_high", "unknown_pid", "pid_zero", "pool_cursor",
+            "blocks_cursor", "procs_cursor", "regions_cursor", "pages_unaligned",
+            "pages_kernel_half", "dense_pieces", "contents_kept", "sparse_pieces",
+            "sparse_contents_kept"]
+
+
+@pytest.mark.parametrize("test_id", SELFTEST)
+def test_dump_call(run, test_id):
+    assert run.results(f"memview.{test_id}") == [f"TEST memview.{test_id} PASS"], run.log
+
+
+def test_every_result_is_known(run):
+    assert run.result_ids("memview") == sorted(SELFTEST), run.log
 
 
 def test_vm_picture(run):
-    vm = outputs(run)[1]
+    vm = outputs(run)[2]
     assert vm[0].startswith("vm 258 kv.elf: 5 regions,"), vm
     rows = [l for l in vm if re.match(r"  [0-9a-f]{16}-[0-9a-f]{16} [r-][w-][x-] ", l)]
     assert len(rows) == 5, vm
@@ -138,18 +154,18 @@ def test_vm_picture(run):
         assert picture.count("#") == backed or pages > 64, row
     assert vm[-1].startswith("  legend:"), vm
     # The same picture for the pid in hex.
-    assert outputs(run)[3] == vm
+    assert outputs(run)[4] == vm
 
 
 def test_bad_arguments(run):
     out = outputs(run)
-    assert out[2] == ["memview: pager.dump part 3 pid 999: ENOENT"], out[2]
-    for i in (5, 6, 7):
-        assert out[i] == ["usage: memview.elf dump [sleep=MS] | vm PID | pmap | check"], out[i]
+    assert out[3] == ["memview: pager.dump part 3 pid 999: ENOENT"], out[3]
+    for i in (6, 7, 8):
+        assert out[i] == [USAGE], out[i]
 
 
 def test_pmap_picture(run):
-    pm = outputs(run)[4]
+    pm = outputs(run)[5]
     m = re.match(r"pmap: (\d+) frames in (\d+) ranges, (\d+) free, (\d+) donated, "
                  r"1 char = (\d+) frames", pm[0])
     assert m, pm
@@ -162,7 +178,7 @@ def test_pmap_picture(run):
 
 @pytest.fixture(scope="module")
 def dumped(run):
-    return memmap.parse("\n".join(outputs(run)[8]))
+    return memmap.parse("\n".join(outputs(run)[9]))
 
 
 def test_dump_matches_pager(run, dumped):
@@ -184,7 +200,7 @@ def test_dump_matches_pager(run, dumped):
 
 def test_dump_lists_every_process(run, dumped):
     running = {257, 258}  # init and kv; kvclient and the memviews before have ended
-    me = [int(p) for p in re.findall(r"init: started memview\.elf pid (\d+)", run.log)][8]
+    me = [int(p) for p in re.findall(r"init: started memview\.elf pid (\d+)", run.log)][9]
     live = {pid for pid, p in dumped["procs"].items() if p["state"] == "running"}
     assert live == running | {me}, dumped["procs"]
     assert dumped["procs"][258]["name"] == "kv.elf" and dumped["procs"][258]["parent"] == 257
