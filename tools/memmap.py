@@ -115,43 +115,57 @@ def text(x, y, s, anchor="start"):
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}">{escape(str(s))}</text>'
 
 
+def strip(dump, owner, colours, lo, hi, y, body, left=10, width=1000, height=40):
+    """Frames [lo, hi) as a strip coloured by owner, free blocks by order under it; the new y."""
+    scale = (width - 2 * left) / (hi - lo)
+    f = lo
+    while f < hi:  # runs of frames with one owner, one rectangle each
+        who = owner.get(f, "pager")
+        g = f + 1
+        while g < hi and owner.get(g, "pager") == who:
+            g += 1
+        fill = {"free": FREE_COLOUR, "donated": DONATED_COLOUR,
+                "pager": PAGER_COLOUR}.get(who) or colours[who]
+        name = who if isinstance(who, str) else f"pid {who} {dump['procs'][who]['name']}"
+        body.append(rect(left + (f - lo) * scale, y, (g - f) * scale, height, fill,
+                         f"0x{f:x}+{g - f}: {name}"))
+        f = g
+    y += height
+    # The free blocks under the strip: a row per order, one mark per block.
+    for order in sorted({o for _f, o, w in dump["blocks"] if w == "free"}):
+        y += 7
+        for frame, o, w in dump["blocks"]:
+            a, b = max(frame, lo), min(frame + (1 << o), hi)
+            if w == "free" and o == order and a < b:
+                body.append(rect(left + (a - lo) * scale, y, (b - a) * scale, 5, "#4a90d9",
+                                 f"free block 0x{frame:x} order {o}"))
+    return y + 12
+
+
 def render_pool(dump):
-    """The pool: one strip per range coloured by owner, then the free blocks by order."""
+    """The pool: one strip per range coloured by owner (and one of the part in use, wider),
+    then the free blocks by order."""
     colours = owner_colours(dump)
     owner = frame_owners(dump)
-    width, left, strip = 1000, 10, 40
+    width, left = 1000, 10
     body, y = [], 20
     p = dump["pool"]
     body.append(text(left, y, f"pool: {p['total']} frames, {p['free']} free, "
                               f"{p['donated']} donated, largest free order {p['largest']}"))
     y += 10
     for first, count in dump["ranges"]:
+        end = first + count
         y += 16
-        body.append(text(left, y, f"range frames 0x{first:x}-0x{first + count:x} ({count})"))
-        y += 6
-        scale = (width - 2 * left) / count
-        # Runs of frames with one owner, drawn as one rectangle each.
-        f, end = first, first + count
-        while f < end:
-            who = owner.get(f, "pager")
-            g = f + 1
-            while g < end and owner.get(g, "pager") == who:
-                g += 1
-            fill = {"free": FREE_COLOUR, "donated": DONATED_COLOUR,
-                    "pager": PAGER_COLOUR}.get(who) or colours[who]
-            name = who if isinstance(who, str) else f"pid {who} {dump['procs'][who]['name']}"
-            body.append(rect(left + (f - first) * scale, y, (g - f) * scale, strip,
-                             fill, f"0x{f:x}+{g - f}: {name}"))
-            f = g
-        y += strip
-        # The free blocks under the strip: a row per order, one mark per block.
-        for order in sorted({o for _f, o, w in dump["blocks"] if w == "free"}):
-            y += 7
-            for frame, o, w in dump["blocks"]:
-                if w == "free" and o == order and first <= frame < end:
-                    body.append(rect(left + (frame - first) * scale, y, (1 << o) * scale, 5,
-                                     "#4a90d9", f"free block 0x{frame:x} order {o}"))
-        y += 12
+        body.append(text(left, y, f"range frames 0x{first:x}-0x{end:x} ({count})"))
+        y = strip(dump, owner, colours, first, end, y + 6, body)
+        # Where the frames in use lie, drawn wider: in a large pool they are a sliver.
+        used = [f for f, who in owner.items() if who != "free" and first <= f < end]
+        if used and (max(used) + 1 - first) * 4 < count:
+            lo, hi = first, max(used) + 1
+            y += 16
+            body.append(text(left, y, f"frames 0x{lo:x}-0x{hi:x} of it, where the ones "
+                                      f"in use lie ({hi - lo})"))
+            y = strip(dump, owner, colours, lo, hi, y + 6, body)
     # Free blocks per order, as bars.
     y += 20
     body.append(text(left, y, "free blocks per order"))

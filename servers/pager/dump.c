@@ -211,8 +211,11 @@ static void put_back(struct space *s, struct region *r, uint64_t va, const uint6
 		if (e < 0) {
 			log_str(
 			    "pager: dump: a page could not be mapped back, its contents lost\n");
+			struct backing *b = space_backing(s, r);
+
 			s->resident--;
-			space_backing(s, r)->pages--;
+			if (!--b->pages)
+				b->lo = b->hi = 0;
 			frame_free(frames[i]);
 		}
 	}
