@@ -5,7 +5,9 @@ rest boots kv and its client, then memview one run at a time
 (tests/system/manifests/memview/manifest) and checks its output against the
 pager's own figures."""
 
+import os
 import re
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
@@ -215,3 +217,33 @@ def test_dump_backed_counts(dumped):
             pages = sum(max(0, min(va + c * 4096, r["end"]) - max(va, r["start"])) // 4096
                         for q, va, _f, c in dumped["runs"] if q == pid)
             assert pages == r["backed"], r
+
+
+def test_last_dump_after_sleep(run):
+    # dump sleep=10, the last entry: a whole dump, after the sleep.
+    last = memmap.parse("\n".join(outputs(run)[10]))
+    assert {257, 258} <= set(last["procs"]), last["procs"]
+
+
+# ---- make memmap ----
+
+def test_memmap_boots_and_renders(tmp_path, capsys):
+    # What make memmap runs: boot scenarios/memmap, render its dump.
+    assert memmap.main(["--boot", "memmap", "--out", str(tmp_path)]) == 0
+    dump = memmap.parse((tmp_path / "serial.log").read_text())
+    names = {p["name"] for p in dump["procs"].values()}
+    assert {"init.elf", "kv.elf", "memview.elf"} <= names, names
+    written = capsys.readouterr().out
+    assert f"memmap: wrote {tmp_path / 'pool.svg'}" in written
+    for pid, p in dump["procs"].items():
+        if p["state"] == "running":
+            ET.parse(tmp_path / f"proc-{pid}.svg")
+    ET.parse(tmp_path / "pool.svg")
+
+
+def test_make_memmap_target():
+    r = subprocess.run(["make", "-n", "--no-print-directory", "memmap"], cwd=mica.ROOT,
+                       capture_output=True, text=True, timeout=60,
+                       env={k: v for k, v in os.environ.items()
+                            if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")})
+    assert "tools/memmap.py --boot memmap --out build/memmap" in r.stdout, r.stdout + r.stderr
