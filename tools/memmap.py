@@ -100,7 +100,7 @@ def frame_owners(dump):
 
 def svg(width, height, body):
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'font-family="monospace" font-size="12">\n'
+            f'font-family="monospace" font-size="12" shape-rendering="crispEdges">\n'
             f'<rect width="{width}" height="{height}" fill="white"/>\n' + "\n".join(body) +
             "\n</svg>\n")
 
@@ -115,42 +115,78 @@ def text(x, y, s, anchor="start"):
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}">{escape(str(s))}</text>'
 
 
-def strip(dump, owner, colours, lo, hi, y, body, left=10, width=1000, height=40):
+LEFT = 80  # the strips' left edge: the order labels go before it
+
+
+def strip(dump, owner, colours, lo, hi, y, body, left=LEFT, width=1000, height=40):
     """Frames [lo, hi) as a strip coloured by owner, free blocks by order under it; the new y."""
-    scale = (width - 2 * left) / (hi - lo)
+    scale = (width - left - 10) / (hi - lo)
     f = lo
     while f < hi:  # runs of frames with one owner, one rectangle each
         who = owner.get(f, "pager")
         g = f + 1
         while g < hi and owner.get(g, "pager") == who:
             g += 1
-        fill = {"free": FREE_COLOUR, "donated": DONATED_COLOUR,
-                "pager": PAGER_COLOUR}.get(who) or colours[who]
-        name = who if isinstance(who, str) else f"pid {who} {dump['procs'][who]['name']}"
-        body.append(rect(left + (f - lo) * scale, y, (g - f) * scale, height, fill,
-                         f"0x{f:x}+{g - f}: {name}"))
+        body.append(rect(left + (f - lo) * scale, y, (g - f) * scale, height, fill_of(who, colours),
+                         f"0x{f:x}+{g - f}: {owner_name(dump, who)}"))
         f = g
+    body.append(text(left - 6, y + height / 2 + 4, "owner", "end"))
     y += height
     # The free blocks under the strip: a row per order, one mark per block.
     for order in sorted({o for _f, o, w in dump["blocks"] if w == "free"}):
-        y += 7
+        y += 13
+        body.append(text(left - 6, y + 8, f"order {order}", "end"))
         for frame, o, w in dump["blocks"]:
             a, b = max(frame, lo), min(frame + (1 << o), hi)
             if w == "free" and o == order and a < b:
-                body.append(rect(left + (a - lo) * scale, y, (b - a) * scale, 5, "#4a90d9",
+                body.append(rect(left + (a - lo) * scale, y, (b - a) * scale, 9, "#4a90d9",
                                  f"free block 0x{frame:x} order {o}"))
-    return y + 12
+    return y + 16
+
+
+def packed(dump, owner, colours, lo, hi, y, body, left=LEFT, width=1000, height=40):
+    """The frames of [lo, hi) in use, side by side in frame order (free ones left out, a white
+    line where they were): in a large pool the frames in use are slivers of the strip."""
+    used = sorted(f for f, who in owner.items() if who != "free" and lo <= f < hi)
+    meta = [f for f in range(lo, hi) if f not in owner]  # the pager's: its metadata
+    used = sorted(set(used) | set(meta))
+    if not used:
+        return y
+    scale = (width - left - 10) / len(used)
+    i = 0
+    while i < len(used):
+        who = owner.get(used[i], "pager")
+        j = i + 1
+        while j < len(used) and used[j] == used[j - 1] + 1 and owner.get(used[j], "pager") == who:
+            j += 1
+        body.append(rect(left + i * scale, y, (j - i) * scale, height, fill_of(who, colours),
+                         f"0x{used[i]:x}+{j - i}: {owner_name(dump, who)}"))
+        if j < len(used) and used[j] != used[j - 1] + 1:
+            body.append(f'<line x1="{left + j * scale:.2f}" y1="{y - 3}" '
+                        f'x2="{left + j * scale:.2f}" y2="{y + height + 3}" stroke="black"/>')
+        i = j
+    body.append(text(left - 6, y + height / 2 + 4, "in use", "end"))
+    return y + height + 12
+
+
+def fill_of(who, colours):
+    return {"free": FREE_COLOUR, "donated": DONATED_COLOUR,
+            "pager": PAGER_COLOUR}.get(who) or colours[who]
+
+
+def owner_name(dump, who):
+    return who if isinstance(who, str) else f"pid {who} {dump['procs'][who]['name']}"
 
 
 def render_pool(dump):
-    """The pool: one strip per range coloured by owner (and one of the part in use, wider),
-    then the free blocks by order."""
+    """The pool: per range a strip coloured by owner with the free blocks by order under it,
+    and its frames in use packed side by side; then the free blocks per order, the legend."""
     colours = owner_colours(dump)
     owner = frame_owners(dump)
     width, left = 1000, 10
     body, y = [], 20
     p = dump["pool"]
-    body.append(text(left, y, f"pool: {p['total']} frames, {p['free']} free, "
+    body.append(text(10, y, f"pool: {p['total']} frames, {p['free']} free, "
                               f"{p['donated']} donated, largest free order {p['largest']}"))
     y += 10
     for first, count in dump["ranges"]:
@@ -158,14 +194,10 @@ def render_pool(dump):
         y += 16
         body.append(text(left, y, f"range frames 0x{first:x}-0x{end:x} ({count})"))
         y = strip(dump, owner, colours, first, end, y + 6, body)
-        # Where the frames in use lie, drawn wider: in a large pool they are a sliver.
-        used = [f for f, who in owner.items() if who != "free" and first <= f < end]
-        if used and (max(used) + 1 - first) * 4 < count:
-            lo, hi = first, max(used) + 1
-            y += 16
-            body.append(text(left, y, f"frames 0x{lo:x}-0x{hi:x} of it, where the ones "
-                                      f"in use lie ({hi - lo})"))
-            y = strip(dump, owner, colours, lo, hi, y + 6, body)
+        y += 14
+        body.append(text(LEFT, y, "the frames in use only, in frame order (a black line: "
+                                  "free frames left out)"))
+        y = packed(dump, owner, colours, first, end, y + 6, body)
     # Free blocks per order, as bars.
     y += 20
     body.append(text(left, y, "free blocks per order"))
