@@ -133,7 +133,8 @@ def strip(dump, owner, colours, lo, hi, y, body, left=LEFT, width=1000, height=4
     body.append(text(left - 6, y + height / 2 + 4, "owner", "end"))
     y += height
     # The free blocks under the strip: a row per order, one mark per block.
-    for order in sorted({o for _f, o, w in dump["blocks"] if w == "free"}):
+    for order in sorted({o for f, o, w in dump["blocks"]
+                         if w == "free" and f < hi and f + (1 << o) > lo}):
         y += 13
         body.append(text(left - 6, y + 8, f"order {order}", "end"))
         for frame, o, w in dump["blocks"]:
@@ -152,6 +153,10 @@ def packed(dump, owner, colours, lo, hi, y, body, left=LEFT, width=1000, height=
     used = sorted(set(used) | set(meta))
     if not used:
         return y
+    y += 14
+    body.append(text(left, y, "the frames in use only, in frame order (a black line: free "
+                              "frames left out)"))
+    y += 6
     scale = (width - left - 10) / len(used)
     i = 0
     while i < len(used):
@@ -194,10 +199,7 @@ def render_pool(dump):
         y += 16
         body.append(text(left, y, f"range frames 0x{first:x}-0x{end:x} ({count})"))
         y = strip(dump, owner, colours, first, end, y + 6, body)
-        y += 14
-        body.append(text(LEFT, y, "the frames in use only, in frame order (a black line: "
-                                  "free frames left out)"))
-        y = packed(dump, owner, colours, first, end, y + 6, body)
+        y = packed(dump, owner, colours, first, end, y, body)
     # Free blocks per order, as bars.
     y += 20
     body.append(text(left, y, "free blocks per order"))
