@@ -178,7 +178,13 @@ endef
 $(foreach s,$(RT_SERVERS),$(eval $(call rt_prog,$(s),servers/$(s),$(s)_server names_client $(RT_IDL_$(s)))))
 $(foreach c,$(RT_CLIENTS),$(eval $(call rt_prog,$(c),tests/user/$(c),$(c:client=)_client names_client $(RT_IDL_$(c)))))
 
-servers: $(RT_PROGS)
+# Programs a person runs (apps/<name>/, runtime programs with the pager's
+# stubs): memview draws memory from pager.dump (docs/MEMDUMP.md).
+APPS := memview
+APP_PROGS := $(foreach p,$(APPS),$(BUILD)/user/$(p).elf)
+$(foreach p,$(APPS),$(eval $(call rt_prog,$(p),apps/$(p),pager_client)))
+
+servers: $(RT_PROGS) $(APP_PROGS)
 
 # The attack programs (docs/TESTING.md): the system-call fuzzer, the IPC
 # fuzzer, and death and stress (ordeal), runtime programs on every client stub.
@@ -291,12 +297,18 @@ idl-goldens: | deps
 # What the system tests boot; tests/system/conftest.py builds it (make system-test-build)
 # before any pytest run of tests/system, so a test run alone finds its programs.
 SYSTEM_TEST_BUILD = $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf \
-	$(RT_PROGS) $(ATTACK_PROGS)
+	$(RT_PROGS) $(ATTACK_PROGS) $(APP_PROGS)
 .PHONY: system-test-build
 system-test-build: $(SYSTEM_TEST_BUILD)
 
 system-test: $(SYSTEM_TEST_BUILD) | deps
 	$(PYTHON) -m pytest -v tests/system
+
+# Pictures of memory (docs/MEMDUMP.md): boot scenarios/memmap, take memview's
+# dump from the serial log and render build/memmap/pool.svg and proc-<pid>.svg.
+.PHONY: memmap
+memmap: system-test-build runtime | deps
+	$(PYTHON) tools/memmap.py --boot memmap --out $(BUILD)/memmap
 
 # Every test program inside Mica (the scenarios marked test); and one test by its id.
 SYSTEM_PROGS = $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf servers \

@@ -95,4 +95,65 @@ enum mica_pager_kind {
 #define MICA_PAGER_MAP_FIXED 1u /* at exactly addr (else addr is a hint) */
 #define MICA_PAGER_MAP_FILL  2u /* back every page now (else on first touch) */
 
+/*
+ * pager.dump (idl/pager.idl, docs/MEMDUMP.md): the pager's state in
+ * parts, each read in pieces with a cursor (0 to start; the reply's next,
+ * 0 once the part is done). Any process may ask: it only reads.
+ */
+#define MICA_PAGER_DUMP_NAME 48 /* a process name, NUL-terminated (MICA_BOOTINFO_NAME_MAX) */
+
+enum mica_pager_dump_part {
+	MICA_PAGER_DUMP_POOL = 0,    /* one struct mica_pager_dump_pool, then its ranges */
+	MICA_PAGER_DUMP_BLOCKS = 1,  /* struct mica_pager_dump_block: free blocks, donated blocks */
+	MICA_PAGER_DUMP_PROCS = 2,   /* struct mica_pager_dump_proc: every process */
+	MICA_PAGER_DUMP_REGIONS = 3, /* struct mica_pager_region: the regions of process pid */
+	MICA_PAGER_DUMP_PAGES = 4, /* struct mica_pager_dump_run: the backed pages of process pid */
+	MICA_PAGER_DUMP_PARTS
+};
+
+#define MICA_PAGER_DUMP_VERSION 1
+
+/* The pool (part POOL): counts in frames, then nranges struct mica_pager_dump_range. */
+struct mica_pager_dump_pool {
+	uint32_t version;      /* MICA_PAGER_DUMP_VERSION */
+	uint32_t nranges;      /* ranges after this record */
+	uint64_t total;        /* frames in the buddy allocator's pool (pager.stats pool_total) */
+	uint64_t free;         /* of those, free (pager.stats pool_free) */
+	uint64_t donated;      /* given to the kernel's reserve so far */
+	uint64_t span_base;    /* the allocator's span: [span_base, span_base + span_frames) */
+	uint64_t span_frames;  /* (frames, not bytes) */
+	int32_t largest_order; /* order of the largest free block, -1 if none */
+	uint32_t max_order;    /* orders 0 .. max_order */
+	uint64_t free_blocks[19]; /* free blocks of each order (pager.free_blocks) */
+};
+
+/* A boot-info range of the pool, in frames (the pager's metadata lies in one). */
+struct mica_pager_dump_range {
+	uint64_t first, count;
+};
+
+/* A block of the buddy allocator (part BLOCKS): free, or allocated with order > 0. */
+struct mica_pager_dump_block {
+	uint64_t frame; /* its first frame */
+	uint32_t order; /* 2^order frames */
+	uint32_t free;  /* 1 free; 0 allocated (only donated blocks are, above order 0) */
+};
+
+/* A process (part PROCS). */
+struct mica_pager_dump_proc {
+	uint64_t pid;
+	uint64_t parent;   /* 0: the pager's own (init, orphans after init) */
+	uint64_t resident; /* pages backed by a frame now */
+	uint32_t state;    /* 1 running, 2 ended and not waited for */
+	uint32_t regions;  /* regions of its address space */
+	char name[MICA_PAGER_DUMP_NAME];
+};
+
+/* A run of backed pages (part PAGES): [va, va + count pages) on frames [frame, frame + count). */
+struct mica_pager_dump_run {
+	uint64_t va;
+	uint64_t frame;
+	uint64_t count;
+};
+
 #endif /* MICA_PAGER_H */

@@ -355,6 +355,7 @@ static const struct pager_ops ops = {
     .set_names = op_set_names,
     .set_exit_hint = op_set_exit_hint,
     .module_read = op_module_read,
+    .dump = dump_op, /* dump.c */
 };
 
 /* ---- the kernel's messages ---- */

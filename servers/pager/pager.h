@@ -150,6 +150,11 @@ uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t 
 /* Fill the page at va (in region r of s) from its backing into the frame at pa. */
 void fault_fill(struct space *s, const struct region *r, uint64_t va, uint64_t pa);
 
+/* ---- dump.c: pager.dump, the state for memview and tools/memmap.py (docs/MEMDUMP.md) ---- */
+
+int dump_op(void *ctx, uint64_t badge, uint32_t part, uint64_t pid, uint64_t cursor, uint64_t *next,
+            uint8_t *chunk, uint32_t *len);
+
 /* ---- process.c ---- */
 
 extern mica_handle_t pager_ep; /* the endpoint the pager serves */
