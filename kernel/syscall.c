@@ -19,6 +19,7 @@
 #include "syscall_abi.h"
 #include "thread.h"
 #include "timer.h"
+#include "trace.h"
 #include "usercopy.h"
 
 typedef int64_t (*syscall_fn)(const struct syscall_args *s);
@@ -342,6 +343,7 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_IRQ_ACK] = irq_sys_ack,
     [MICA_SYS_IOPORT_CREATE] = ioport_sys_create,
     [MICA_SYS_IOPORT_ENABLE] = ioport_sys_enable,
+    [MICA_SYS_TRACE] = trace_sys_control,
 };
 
 /* Entered from entry.asm with the caller's registers in f. */
@@ -350,6 +352,7 @@ void syscall_dispatch(struct trap_frame *f)
 	struct syscall_args s;
 
 	syscall_abi_args(f, &s);
+	trace_syscall(s.nr, s.a[0], s.a[1]);
 	if (s.nr >= MICA_SYS_COUNT || !syscall_table[s.nr]) {
 		syscall_abi_result(f, MICA_ENOSYS);
 		return;
