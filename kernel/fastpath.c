@@ -22,7 +22,6 @@
 #include "ipc.h"
 #include "sched.h"
 #include "syscall.h"
-#include "trace.h"
 
 /* The endpoint behind handle value h of thread t, with `right`; NULL if not so. */
 static struct endpoint *endpoint_of(struct thread *t, uint64_t h, uint32_t right, uint64_t *badge)
@@ -86,7 +85,6 @@ bool fastpath_call(const struct syscall_args *s, int64_t *ret)
 	r->ipc_ep = NULL;
 	r->ipc_state = IPC_NONE;
 	move_regs(s->frame, thread_frame(r), badge);
-	trace_ipc(t, r);
 	t->ipc_state = IPC_AWAIT_REPLY;
 	t->replier = r;
 	r->reply_to = t;
@@ -119,7 +117,6 @@ bool fastpath_reply_recv(const struct syscall_args *s, int64_t *ret)
 
 	/* The reply: the caller's registers get ours, with no badge. */
 	move_regs(s->frame, thread_frame(c), 0);
-	trace_ipc(t, c);
 	t->reply_to = NULL;
 	c->replier = NULL;
 	c->ipc_state = IPC_NONE;

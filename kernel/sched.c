@@ -109,8 +109,8 @@ static void switch_to(struct thread *next)
 
 	if (next == prev)
 		return;
-	trace_switch(prev, next);
 	c->current = next;
+	trace_switch(prev, next);
 	thread_stack_check(prev); /* it ran on its stack last: did it overflow? */
 	percpu_set_kernel_stack((uint64_t)(thread_frame(next) + 1));
 	/* Compare with what is loaded: sched_exit may have left the kernel's tables. */

@@ -3,7 +3,8 @@
  * events (system calls, messages, context switches, faults, interrupts),
  * each with the time stamp counter and the running thread. Off unless the
  * command line (trace=on, trace=<events>) or the trace system call turns
- * it on; the trace points (trace.h) then cost one test of trace_mask.
+ * it on. The trace points (trace.h) cost one test of trace_mask when off;
+ * system calls cost nothing: their table is switched while traced.
  * The ring is printed on the serial line as `trace ...` lines (dump, or
  * trace.dump=exit when the kernel leaves QEMU) or copied to a user buffer.
  */
@@ -13,6 +14,7 @@
 #include "trace.h"
 #include "aspace.h"
 #include "cmdline.h"
+#include "ipc.h"
 #include "kprintf.h"
 #include "lib/string.h"
 #include "sched.h"
@@ -26,6 +28,9 @@ uint32_t trace_mask;
 static struct mica_trace_event ring[MICA_TRACE_RING];
 static uint64_t written;  /* events ever recorded since the last start */
 static bool dump_at_exit; /* trace.dump=exit */
+static bool saved;        /* handlers holds the plain table */
+/* syscall_table as built, kept while traced_syscall stands in for its entries. */
+static syscall_fn handlers[MICA_SYS_COUNT];
 
 static const char *const type_names[MICA_TRACE_TYPES] = {
     [MICA_TRACE_SYSCALL] = "syscall", [MICA_TRACE_IPC] = "ipc", [MICA_TRACE_SWITCH] = "switch",
@@ -46,14 +51,15 @@ static uint32_t tid_of(const struct thread *t)
 }
 
 /* Append one event; the oldest is overwritten once the ring is full. */
-static void record(uint16_t type, uint16_t sub, uint32_t x, uint32_t y, uint64_t a, uint64_t b)
+static void record_as(uint32_t tid, uint16_t type, uint16_t sub, uint32_t x, uint32_t y, uint64_t a,
+                      uint64_t b)
 {
 	struct mica_trace_event *e = &ring[written % MICA_TRACE_RING];
 
 	*e = (struct mica_trace_event){.tsc = read_tsc(),
 	                               .type = type,
 	                               .sub = sub,
-	                               .tid = tid_of(sched_current()),
+	                               .tid = tid,
 	                               .x = x,
 	                               .y = y,
 	                               .a = a,
@@ -61,9 +67,41 @@ static void record(uint16_t type, uint16_t sub, uint32_t x, uint32_t y, uint64_t
 	written++;
 }
 
-void trace_rec_syscall(uint64_t nr, uint64_t a0, uint64_t a1)
+/* The same, by the running thread. */
+static void record(uint16_t type, uint16_t sub, uint32_t x, uint32_t y, uint64_t a, uint64_t b)
 {
-	record(MICA_TRACE_SYSCALL, (uint16_t)(nr > 0xFFFF ? 0xFFFF : nr), 0, 0, a0, a1);
+	record_as(tid_of(sched_current()), type, sub, x, y, a, b);
+}
+
+/*
+ * Every system call while syscalls or messages are traced (syscall_table
+ * points here): the event, then the real handler; call and reply_recv by
+ * the general path, which records their messages.
+ */
+static int64_t traced_syscall(const struct syscall_args *s)
+{
+	if (trace_mask & MICA_TRACE_EV(MICA_TRACE_SYSCALL))
+		record(MICA_TRACE_SYSCALL, (uint16_t)s->nr, 0, 0, s->a[0], s->a[1]);
+	if (s->nr == MICA_SYS_IPC_CALL)
+		return ipc_send(s, true, true);
+	if (s->nr == MICA_SYS_IPC_REPLY_RECV)
+		return ipc_reply_recv(s);
+	return handlers[s->nr](s);
+}
+
+/* Record the events in m from now on (0: none), with the system-call table to match. */
+static void set_mask(uint32_t m)
+{
+	bool via = m & (MICA_TRACE_EV(MICA_TRACE_SYSCALL) | MICA_TRACE_EV(MICA_TRACE_IPC));
+
+	if (!saved) { /* the plain table, once */
+		memcpy(handlers, syscall_table, sizeof(handlers));
+		saved = true;
+	}
+	for (size_t i = 0; i < MICA_SYS_COUNT; i++)
+		if (handlers[i])
+			syscall_table[i] = via ? traced_syscall : handlers[i];
+	trace_mask = m;
 }
 
 /*
@@ -88,8 +126,8 @@ void trace_rec_ipc(const struct thread *from, const struct thread *to)
 
 void trace_rec_switch(const struct thread *from, const struct thread *to)
 {
-	(void)from; /* the running thread, which record() notes */
-	record(MICA_TRACE_SWITCH, 0, tid_of(to), 0, 0, 0);
+	/* Called with `to` already current: the event is the leaving thread's. */
+	record_as(tid_of(from), MICA_TRACE_SWITCH, 0, tid_of(to), 0, 0, 0);
 }
 
 void trace_rec_fault(uint64_t vector, uint64_t addr, uint64_t rip)
@@ -162,7 +200,7 @@ void trace_init(void)
 		        v);
 		return;
 	}
-	trace_mask = m;
+	set_mask(m);
 	if (m)
 		kprintf("trace: on, mask %x, ring of %u events\n", m, MICA_TRACE_RING);
 }
@@ -234,10 +272,10 @@ int64_t trace_sys_control(const struct syscall_args *s)
 		if (s->a[2] == 0 || (s->a[2] & ~(uint64_t)MICA_TRACE_ALL))
 			return MICA_EINVAL;
 		written = 0;
-		trace_mask = (uint32_t)s->a[2];
+		set_mask((uint32_t)s->a[2]);
 		return MICA_OK;
 	case MICA_TRACE_STOP:
-		trace_mask = 0;
+		set_mask(0);
 		return (int64_t)held();
 	case MICA_TRACE_DUMP:
 		return (int64_t)dump();

@@ -2,7 +2,11 @@
  * The kernel trace buffer (trace.c, docs/TRACING.md): a ring of events with
  * time stamps. Each trace point is one call to an inline below, which tests
  * one global word and, when tracing is off (the default), does nothing
- * else: one load and one predicted-not-taken branch.
+ * else: one test of memory and one predicted-not-taken branch. System calls
+ * have no trace point: while they (or messages) are traced, trace.c points
+ * every entry of syscall_table at its recorder, which also sends call and
+ * reply_recv by the general path (ipc.c, whose transfer() has the message
+ * trace point) instead of fastpath.c; untraced, the table is the plain one.
  */
 #ifndef KERNEL_TRACE_H
 #define KERNEL_TRACE_H
@@ -21,7 +25,6 @@ int64_t trace_sys_control(const struct syscall_args *s);
 void trace_dump_at_exit(void);
 int trace_parse_events(const char *s, size_t n, uint32_t *mask);
 
-void trace_rec_syscall(uint64_t nr, uint64_t a0, uint64_t a1) __attribute__((cold));
 void trace_rec_ipc(const struct thread *from, const struct thread *to) __attribute__((cold));
 void trace_rec_switch(const struct thread *from, const struct thread *to) __attribute__((cold));
 void trace_rec_fault(uint64_t vector, uint64_t addr, uint64_t rip) __attribute__((cold));
@@ -33,13 +36,6 @@ void trace_rec_irq(unsigned line) __attribute__((cold));
 #define TRACE_ON(type) __builtin_expect((trace_mask & MICA_TRACE_EV(type)) != 0, 0)
 #endif
 
-/* A system call nr with its first two arguments (syscall_dispatch). */
-static inline void trace_syscall(uint64_t nr, uint64_t a0, uint64_t a1)
-{
-	if (TRACE_ON(MICA_TRACE_SYSCALL))
-		trace_rec_syscall(nr, a0, a1);
-}
-
 /* A message now in `to`'s registers, from `from` (label and badge read there). */
 static inline void trace_ipc(const struct thread *from, const struct thread *to)
 {
@@ -47,7 +43,7 @@ static inline void trace_ipc(const struct thread *from, const struct thread *to)
 		trace_rec_ipc(from, to);
 }
 
-/* The CPU goes from thread `from` to thread `to`. */
+/* The CPU goes from thread `from` to thread `to` (already the current one). */
 static inline void trace_switch(const struct thread *from, const struct thread *to)
 {
 	if (TRACE_ON(MICA_TRACE_SWITCH))
