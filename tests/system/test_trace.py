@@ -95,3 +95,20 @@ def test_bad_trace_option_leaves_tracing_off():
                   " tracing stays off"), r.log
     dumps = tracetool.parse_dumps(r.log)
     assert len(dumps) == 1 and dumps[0].events == [] and dumps[0].mask == 0, r.log
+
+
+def test_trace_on_records_faults_and_interrupts():
+    r = mica.boot(cmdline=mica.SYSTEM_CMDLINE + " trace=on trace.dump=exit", modules=MODULES)
+    assert r.rc == mica.EXIT_SUCCESS, r.log
+    (dump,) = tracetool.parse_dumps(r.log)
+    assert dump.mask == 0b111110
+    ev = dump.events
+    assert {e.type for e in ev} == set(tracetool.TYPES)
+    assert any(e.type == "irq" and e.sub == 0 for e in ev)  # the timer
+    # A page fault: the kernel's fault message from the faulting thread to its pager.
+    i = next(i for i, e in enumerate(ev) if e.type == "fault")
+    f = ev[i]
+    assert f.sub == 14 and f.a >> 12 << 12 and f.b
+    msg = next(e for e in ev[i + 1:] if e.type == "ipc" and e.x == f.tid)
+    assert (msg.sub, msg.a) == (3, tracetool.LABEL_KERNEL + 1), msg
+    assert "kernel fault t%d -> t%d" % (f.tid, msg.y) in tracetool.timeline(dump)
