@@ -36,6 +36,7 @@ IDS = [
     "irq.handles",
     "trace.errors",
     "trace.call",
+    "trace.ring",
     "ioport.ranges",
     "ioport.kill",
     "irq.delivery",

@@ -156,8 +156,42 @@ static void test_trace_call(void)
 	result(id, 0, 0);
 }
 
+/*
+ * More events than the ring holds: it keeps the newest MICA_TRACE_RING;
+ * READ with a smaller cap gives the newest ones, oldest first; START again
+ * empties it.
+ */
+static void test_trace_ring(void)
+{
+	const char *id = "trace.ring";
+	mica_handle_t dev = bootinfo->devices;
+	long n;
+
+	EXPECT(id, "start", mica_trace(dev, MICA_TRACE_START, MICA_TRACE_EV(MICA_TRACE_SYSCALL), 0),
+	       0);
+	for (int i = 0; i < MICA_TRACE_RING + 100; i++)
+		mica_notify_poll((mica_handle_t)(1000 + i)); /* EBADH; a[0] tells them apart */
+	EXPECT(id, "stop", mica_trace(dev, MICA_TRACE_STOP, 0, 0), MICA_TRACE_RING);
+	EXPECT(id, "read", mica_trace(dev, MICA_TRACE_READ, (uint64_t)events, MICA_TRACE_RING),
+	       MICA_TRACE_RING);
+	/* The newest: the last 4095 polls, then the stop. */
+	for (int i = 0; i < MICA_TRACE_RING - 1; i++)
+		if (events[i].sub != MICA_SYS_NOTIFY_POLL ||
+		    events[i].a != (uint64_t)(1000 + 101 + i))
+			return result(id, "wrong event at", i);
+	EXPECT(id, "last event", events[MICA_TRACE_RING - 1].sub, MICA_SYS_TRACE);
+	n = mica_trace(dev, MICA_TRACE_READ, (uint64_t)events, 2);
+	EXPECT(id, "read 2", n, 2);
+	EXPECT(id, "read 2: the newest poll first", events[0].a, 1000 + MICA_TRACE_RING + 99);
+	EXPECT(id, "read 2: then the stop", events[1].sub, MICA_SYS_TRACE);
+	EXPECT(id, "start again", mica_trace(dev, MICA_TRACE_START, MICA_TRACE_ALL, 0), 0);
+	EXPECT(id, "stop at once", mica_trace(dev, MICA_TRACE_STOP, 0, 0), 1);
+	result(id, 0, 0);
+}
+
 void test_trace(void)
 {
 	test_trace_errors();
 	test_trace_call();
+	test_trace_ring();
 }
