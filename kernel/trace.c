@@ -121,7 +121,8 @@ void trace_rec_ipc(const struct thread *from, const struct thread *to)
 		kind = MICA_TRACE_IPC_CALL;
 	else if (thread_frame(from)->rax == MICA_SYS_IPC_REPLY_RECV)
 		kind = MICA_TRACE_IPC_REPLY;
-	record(MICA_TRACE_IPC, kind, from->id, to->id, f->rsi, f->rdi);
+	/* The label, and the badge, which syscall_abi_ipc_set puts in RDI. */
+	record(MICA_TRACE_IPC, kind, from->id, to->id, syscall_abi_ipc_label(f), f->rdi);
 }
 
 void trace_rec_switch(const struct thread *from, const struct thread *to)
