@@ -48,6 +48,7 @@
 #include "slab.h"
 #include "syscall.h"
 #include "timer.h"
+#include "trace.h"
 #include "usercopy.h"
 
 /* Endpoints are carved from one-frame slabs (slab.c): a few dozen share a frame. */
@@ -318,6 +319,7 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge, const st
 	/* The kernel's message for s: registers only. */
 	if (s->ipc_kernel) {
 		syscall_abi_ipc_set(thread_frame(r), &s->kmsg, badge);
+		trace_ipc(s, r);
 		if (extra_read(r, &xr, uc) == MICA_OK && xr.at) {
 			xr.e.recv_len = 0;
 			xr.e.recv_handle = MICA_HANDLE_NONE;
@@ -338,6 +340,7 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge, const st
 
 	syscall_abi_ipc_get(thread_frame(s), &m);
 	syscall_abi_ipc_set(thread_frame(r), &m, badge);
+	trace_ipc(s, r);
 
 	/*
 	 * The receiver's side: what it did not ask for is not delivered, nor

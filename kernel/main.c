@@ -27,6 +27,7 @@
 #include "sched.h"
 #include "selftest.h"
 #include "serial.h"
+#include "trace.h"
 #include "trap.h"
 #include "vm.h"
 
@@ -158,6 +159,7 @@ void kmain(paddr_t mbi_pa, uint64_t entry_tsc)
 	pit_init(SCHED_HZ);
 	pic_unmask(IRQ_TIMER);
 	sched_init();
+	trace_init();
 
 	/* The counts with the kernel complete, before any user task. */
 	frame_stats(&st);

@@ -23,6 +23,7 @@
 #include "phys.h"
 #include "sched.h"
 #include "timer.h"
+#include "trace.h"
 #include "vm.h"
 
 extern void cpu_switch(uint64_t *save_rsp, uint64_t rsp);
@@ -109,6 +110,7 @@ static void switch_to(struct thread *next)
 	if (next == prev)
 		return;
 	c->current = next;
+	trace_switch(prev, next);
 	thread_stack_check(prev); /* it ran on its stack last: did it overflow? */
 	percpu_set_kernel_stack((uint64_t)(thread_frame(next) + 1));
 	/* Compare with what is loaded: sched_exit may have left the kernel's tables. */
@@ -284,6 +286,7 @@ static void idle_loop(void)
 			mem_stats_print();
 			thread_stack_report();
 			kprintf("kernel: all user threads have exited\n");
+			trace_dump_at_exit();
 			if (thread_first_failed()) {
 				kprintf("kernel: the first task failed\n");
 				cpu_qemu_exit(QEMU_EXIT_FAILURE);

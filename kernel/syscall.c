@@ -19,9 +19,8 @@
 #include "syscall_abi.h"
 #include "thread.h"
 #include "timer.h"
+#include "trace.h"
 #include "usercopy.h"
-
-typedef int64_t (*syscall_fn)(const struct syscall_args *s);
 
 /* debug_write(buf, len): write len bytes of user memory to the serial line. */
 static int64_t sys_debug_write(const struct syscall_args *s)
@@ -288,10 +287,13 @@ static int64_t sys_sleep(const struct syscall_args *s)
 	return ipc_sleep(s->a[0]);
 }
 
-/* entry.asm dispatches: syscall_table[nr](frame) for nr below syscall_count, else MICA_ENOSYS. */
+/*
+ * entry.asm dispatches: syscall_table[nr](frame) for nr below syscall_count, else MICA_ENOSYS.
+ * Not const: trace.c points every entry at its recorder while tracing (trace.h).
+ */
 _Static_assert(MICA_ENOSYS == -12, "entry.asm's SYSCALL_ENOSYS");
 const uint64_t syscall_count = MICA_SYS_COUNT;
-const syscall_fn syscall_table[MICA_SYS_COUNT] = {
+syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_DEBUG_WRITE] = sys_debug_write,
     [MICA_SYS_THREAD_EXIT] = sys_thread_exit,
     [MICA_SYS_YIELD] = sys_yield,
@@ -326,6 +328,7 @@ const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_IRQ_ACK] = irq_sys_ack,
     [MICA_SYS_IOPORT_CREATE] = ioport_sys_create,
     [MICA_SYS_IOPORT_ENABLE] = ioport_sys_enable,
+    [MICA_SYS_TRACE] = trace_sys_control,
 };
 
 /*

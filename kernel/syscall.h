@@ -2,8 +2,14 @@
 #ifndef KERNEL_SYSCALL_H
 #define KERNEL_SYSCALL_H
 
+#include <mica/syscall.h>
 #include "handle.h"
 #include "syscall_abi.h"
+
+typedef int64_t (*syscall_fn)(const struct syscall_args *s);
+
+/* The handlers by number (syscall.c); NULL for none. */
+extern syscall_fn syscall_table[MICA_SYS_COUNT];
 
 int syscall_handle(uint64_t arg, uint32_t type, uint32_t need_rights, const struct handle **out);
 

@@ -334,4 +334,13 @@ static inline uint8_t mica_inb(uint16_t port)
 	return v;
 }
 
+/* ---- the kernel trace buffer (mica/trace.h, docs/TRACING.md) ---- */
+#include <mica/trace.h>
+
+/* Trace operation op (MICA_TRACE_*) with the device authority; arg and cap per op. */
+static inline int64_t mica_trace(mica_handle_t devices, uint64_t op, uint64_t arg, uint64_t cap)
+{
+	return mica_syscall4(MICA_SYS_TRACE, (uint64_t)(int64_t)devices, op, arg, cap);
+}
+
 #endif /* LIBIPC_SYSCALL_H */

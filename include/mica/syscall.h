@@ -46,6 +46,7 @@ enum mica_syscall {
 	MICA_SYS_IRQ_ACK = 31,       /* (interrupt) -> 0 */
 	MICA_SYS_IOPORT_CREATE = 32, /* (devices, first port, count) -> I/O port handle */
 	MICA_SYS_IOPORT_ENABLE = 33, /* (I/O ports) -> 0 */
+	MICA_SYS_TRACE = 34,         /* (devices, op, arg, cap): the trace buffer (trace.h) */
 	MICA_SYS_COUNT
 };
 

@@ -13,6 +13,7 @@
 #include "pic.h"
 #include "sched.h"
 #include "thread.h"
+#include "trace.h"
 #include "trap.h"
 
 struct idt_entry {
@@ -110,6 +111,7 @@ void trap_handler(struct trap_frame *f)
 	if (f->vector >= IRQ_BASE && f->vector < IRQ_BASE + IRQ_COUNT) {
 		unsigned irq = (unsigned)(f->vector - IRQ_BASE);
 
+		trace_irq(irq);
 		if (irq == IRQ_TIMER) {
 			pic_eoi(irq);
 			sched_tick();
@@ -128,6 +130,7 @@ void trap_handler(struct trap_frame *f)
 	if ((f->cs & 3) && !machine) {
 		if (ioport_fault(f))
 			return; /* not reached: in/out on a port not given ends the thread */
+		trace_fault(f->vector, f->vector == TRAP_PF ? cpu_read_cr2() : 0, f->rip);
 		thread_fault(f, f->vector == TRAP_PF ? cpu_read_cr2() : 0);
 		return; /* the pager resolved the fault: retry */
 	}

@@ -40,5 +40,6 @@ void test_fpu(void);
 void test_segs(void);
 void test_time(void);
 void test_notify(void);
+void test_trace(void);
 
 #endif /* KTEST_H */

@@ -577,6 +577,7 @@ int main(const struct mica_bootinfo *bi)
 	test_ipc();
 	test_time();
 	test_notify();
+	test_trace();
 	test_threads();
 	test_mem();
 	test_cpu_flags();

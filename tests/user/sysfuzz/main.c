@@ -100,6 +100,7 @@ static const uint32_t allowed[MICA_SYS_COUNT] = {
     [MICA_SYS_IRQ_ACK] = E(EBADH) | E(ERIGHTS) | E(EINVAL),
     [MICA_SYS_IOPORT_CREATE] = E(EBADH) | E(ERIGHTS) | E(EINVAL) | E(ERANGE) | E(EBUSY) | E(ENOMEM),
     [MICA_SYS_IOPORT_ENABLE] = E(EBADH) | E(ENOMEM),
+    [MICA_SYS_TRACE] = E(EBADH) | E(ERIGHTS), /* it holds no device authority */
 };
 #undef E
 
