@@ -161,7 +161,7 @@ def test_mica_break_in_the_kernel_for_one_process():
                         scenario="default")
     stop = out.split("==stop\n", 1)[1]
     assert [r[3] for r in ps_rows(stop) if r[0]] == ["kvclient.elf"], out
-    assert "sys_debug_write (s=" in stop and "syscall_dispatch" in stop, out
+    assert "sys_debug_write (s=" in stop and "syscall_entry" in stop, out
     # The pager and init wrote to the console before kvclient did.
     assert int(re.search(r"^skipped (\d+)$", out, re.M)[1]) >= 2, out
 
