@@ -160,7 +160,7 @@ init: $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf
 # RT_IDL_<program> adds stubs (e.g. RT_IDL_kv := pager_client). So a new
 # server (make new-server NAME=<name>, docs/ADDING_A_SERVER.md) needs no
 # edit here.
-RT_SERVERS := $(filter-out pager init,$(patsubst servers/%/main.c,%,$(wildcard servers/*/main.c)))
+RT_SERVERS := $(filter-out pager init msh,$(patsubst servers/%/main.c,%,$(wildcard servers/*/main.c)))
 RT_CLIENTS := $(patsubst tests/user/%/main.c,%,$(wildcard tests/user/*client/main.c))
 RT_PROGS   := $(foreach p,$(RT_SERVERS) $(RT_CLIENTS),$(BUILD)/user/$(p).elf)
 RT_IDL_consoleclient := pager_client
@@ -175,7 +175,10 @@ endef
 $(foreach s,$(RT_SERVERS),$(eval $(call rt_prog,$(s),servers/$(s),$(s)_server names_client $(RT_IDL_$(s)))))
 $(foreach c,$(RT_CLIENTS),$(eval $(call rt_prog,$(c),tests/user/$(c),$(c:client=)_client names_client $(RT_IDL_$(c)))))
 
-servers: $(RT_PROGS)
+# The shell (servers/msh/): a client of the console, the pager and the names, serving nothing.
+$(eval $(call rt_prog,msh,servers/msh,console_client pager_client names_client))
+
+servers: $(RT_PROGS) $(BUILD)/user/msh.elf
 
 # The attack programs (docs/TESTING.md): the system-call fuzzer, the IPC
 # fuzzer, and death and stress (ordeal), runtime programs on every client stub.
