@@ -86,6 +86,11 @@ def test_ps_lists_every_process(sh):
     assert m and int(m[1]) > 0 and int(m[2]) >= 5, out
     assert m[4] == "-" and m[6] == "16", out  # no memory limit, init's default procs=16
     assert re.search(r"^\d+ processes$", out, re.M), out
+    # kv is idle once its client is done: its pages are what its regions have backed.
+    kv = re.search(r"^ *(\d+) +\d+ kv\.elf +run +1 +(\d+) +(\d+) +(\d+)/", out, re.M)
+    regions = sh.run(f"regions {kv[1]}")
+    m = re.search(r"^(\d+) regions, (\d+) pages backed$", regions, re.M)
+    assert m and (m[1], m[2]) == (kv[3], kv[2]) and kv[4] == kv[2], (out, regions)
 
 
 def test_mem_shows_the_kernel_the_pager_and_each_process(sh):
@@ -171,6 +176,27 @@ def test_background_kill_and_wait(sh):
     assert re.search(r"^msh: rthello\.elf pid \d+ ended: exit 0$", out, re.M), out
     out = sh.run("wait")
     assert "wait: no background programs" in out, out
+
+
+def pool_free(sh):
+    """The pager's free frames, with those it gave the kernel's reserve (mem)."""
+    out = sh.run("mem")
+    m = re.search(r"^pager: (\d+) of \d+ frames free, .*, (\d+) given to the kernel's reserve$",
+                  out, re.M)
+    assert m, out
+    return int(m[1]) + int(m[2])
+
+
+def test_frames_come_back_after_kill_and_wait(sh):
+    """A program started, killed and waited for from the shell leaves no frame behind."""
+    sh.run("spawn rthello.elf one")  # every page msh's own spawn path touches, once
+    before = pool_free(sh)
+    out = sh.run("spawn nametest.elf block &")
+    pid = re.search(r"pid (\d+) in the background", out)[1]
+    assert pool_free(sh) < before, out  # its image and stack are backed
+    sh.run(f"kill {pid}")
+    sh.run("wait")
+    assert pool_free(sh) == before
 
 
 def test_line_editing_and_ctrl_c_at_the_prompt(sh):
