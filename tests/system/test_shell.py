@@ -39,6 +39,15 @@ class Shell:
             time.sleep(0.05)
         return self.serial.log[start:]
 
+    def until(self, start, text, timeout=60):
+        """Wait for text in what came after log position start; that output."""
+        end = time.time() + timeout
+        while time.time() < end and text not in self.serial.log[start:]:
+            if self.serial.p.poll() is not None:
+                break
+            time.sleep(0.05)
+        return self.serial.log[start:]
+
     def pids(self):
         """ps, as {name: [(pid, parent, state), ...]}."""
         out = self.run("ps")
@@ -148,8 +157,7 @@ def test_ctrl_c_ends_the_foreground_program(sh):
     time.sleep(2)  # it blocks for ever
     assert PROMPT not in sh.serial.log[start + 5:], sh.serial.log[start:]
     sh.serial.type(b"\x03")
-    assert sh.serial.wait_for("ended: killed, code 130"), sh.serial.log[start:]
-    out = sh.serial.log[start:]
+    out = sh.until(start, "ended: killed, code 130")
     assert re.search(r"^msh: nametest\.elf pid \d+ ended: killed, code 130$", out, re.M), out
     assert "nametest.elf" not in sh.pids(), out  # killed and waited for
 
@@ -178,6 +186,35 @@ def test_background_kill_and_wait(sh):
     assert "wait: no background programs" in out, out
 
 
+def test_ctrl_c_stops_a_wait_but_kills_nothing(sh):
+    out = sh.run("spawn nametest.elf block &")
+    pid = re.search(r"pid (\d+) in the background", out)[1]
+    start = len(sh.serial.log)
+    sh.serial.type(b"wait\r")
+    time.sleep(1)
+    sh.serial.type(b"\x03")
+    out = sh.until(start, "wait: interrupted; 1 still in the background")
+    assert "wait: interrupted; 1 still in the background" in out, out
+    assert ("nametest.elf" in sh.pids()) and "killed" not in sh.serial.log[start:]
+    sh.run(f"kill {pid}")
+    assert re.search(rf"nametest\.elf pid {pid} ended: killed, code 143", sh.run("wait"))
+
+
+def test_typed_ahead_while_a_program_runs(sh):
+    """A line typed while a foreground program runs is kept and runs after it."""
+    start = len(sh.serial.log)
+    sh.serial.type(b"spawn rthello.elf one\rregions 0\r")
+    out = sh.until(start, "pages backed\nmica> ")
+    assert "pages backed" in out and out.index("rthello.elf pid") < out.index("regions, "), out
+
+
+def test_a_line_too_long(sh):
+    out = sh.run("x" * 1100)
+    assert "msh: line too long (at most 1023 characters)" in out, out
+    assert "unknown command" not in out, out
+    assert "commands:" in sh.run("help")
+
+
 def pool_free(sh):
     """The pager's free frames, with those it gave the kernel's reserve (mem)."""
     out = sh.run("mem")
@@ -204,7 +241,7 @@ def test_line_editing_and_ctrl_c_at_the_prompt(sh):
     assert "commands:" in out and "unknown command" not in out, out
     start = len(sh.serial.log)
     sh.serial.type(b"frob\x03")  # Ctrl-C drops the line: a new prompt, no command
-    assert sh.serial.wait_for("^C"), sh.serial.log[start:]
+    assert "^C\nmica> " in sh.until(start, "^C\nmica> "), sh.serial.log[start:]
     out = sh.run("ps")
     assert "frob" not in sh.serial.log[start:].replace("frob\x03", "").replace("frob^C", ""), out
     assert "unknown command" not in sh.serial.log[start:], sh.serial.log[start:]
@@ -230,6 +267,18 @@ def test_unknown_commands_and_bad_arguments(sh):
     assert "msh.elf" in sh.pids()
     log = sh.serial.log
     assert "PANIC" not in log and not re.search(r"^init: msh\.elf pid \d+ exited", log, re.M), log
+
+
+def test_halt_fail_ends_the_run_with_failure():
+    s = Shell()
+    try:
+        assert s.ready(), s.serial.log
+        out = s.run("halt fail", prompt=False, timeout=30)
+        s.serial.p.wait(timeout=30)
+        assert "msh: halt: QEMU exits with status 35" in out, out
+        assert s.serial.p.returncode == mica.EXIT_FAILURE, s.serial.log
+    finally:
+        s.serial.close()
 
 
 def test_halt_ends_the_run_with_success(sh):
