@@ -194,7 +194,6 @@ static int wait_child(const char *name, uint64_t pid, bool kill, bool report)
 {
 	uint32_t reason = 0;
 	uint64_t code = 0;
-	bool killed = false;
 
 	for (;;) {
 		int rc = pager_wait(msh_pager, pid, &reason, &code);
@@ -209,14 +208,14 @@ static int wait_child(const char *name, uint64_t pid, bool kill, bool report)
 			       mica_error_name(rc));
 			return 1;
 		}
-		if (poll_input() && !killed) {
+		if (poll_input()) {
 			if (!kill)
 				return 0;
+			/* Ended already (EPEER): wait reports it next. */
 			rc = pager_kill_tree(msh_pager, pid, MSH_CODE_INTERRUPT);
 			if (rc < 0 && rc != MICA_EPEER)
 				printf("msh: kill pid %lu: error %s\n", (unsigned long)pid,
 				       mica_error_name(rc));
-			killed = true;
 		}
 		mica_sleep(POLL_NS);
 	}

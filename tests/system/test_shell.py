@@ -17,10 +17,13 @@ PROMPT = "mica> "
 
 
 class Shell:
-    def __init__(self):
-        s = mica.scenario("default")
-        self.serial = Serial(cmdline=s.cmdline, modules=[mica.ROOT / m for m in s.modules])
-        self.modules = s.modules
+    def __init__(self, modules=None):
+        cmdline = ""
+        if modules is None:  # what make run boots
+            s = mica.scenario("default")
+            modules, cmdline = s.modules, s.cmdline
+        self.serial = Serial(cmdline=cmdline, modules=[mica.ROOT / m for m in modules])
+        self.modules = modules
 
     def ready(self):
         return self.serial.wait_for("init: ready", 120) and self.serial.wait_for(PROMPT, 60)
@@ -267,6 +270,25 @@ def test_unknown_commands_and_bad_arguments(sh):
     assert "msh.elf" in sh.pids()
     log = sh.serial.log
     assert "PANIC" not in log and not re.search(r"^init: msh\.elf pid \d+ exited", log, re.M), log
+
+
+def test_halt_without_the_exit_port():
+    """A shell the manifest gave no exit port: halt says so and the run goes on; a second
+    shell cannot take the name msh, says so and ends, and the first is the console's again."""
+    s = Shell(["build/user/pager.elf", "build/user/init.elf",
+               "tests/system/manifests/shell/manifest", "build/user/console.elf",
+               "build/user/msh.elf"])
+    try:
+        assert s.ready(), s.serial.log
+        out = s.run("halt")
+        assert "halt: msh was not given QEMU's exit port (manifest: ports=0xf4-0xf4)" in out, out
+        out = s.run("spawn msh.elf")
+        assert "msh: register: error EEXIST" in out, out
+        assert re.search(r"^msh: msh\.elf pid \d+ ended: exit 3$", out, re.M), out
+        assert "commands:" in s.run("help")
+        assert s.serial.p.poll() is None and "PANIC" not in s.serial.log
+    finally:
+        s.serial.close()
 
 
 def test_halt_fail_ends_the_run_with_failure():
