@@ -1,7 +1,8 @@
 /*
  * ptest's case for pager.procs (idl/pager.idl), in a file of its own: its
  * code after main.c's, so the path a ptest child runs (make bench's
- * pager.spawn_exit) keeps its pages.
+ * pager.spawn_exit) keeps its pages. Its buffers are static: ptest backs
+ * its whole image before it counts frames (a deeper stack would count).
  */
 #include <mica/fault.h>
 
@@ -29,9 +30,9 @@ static const struct mica_pager_proc *find_proc(struct mica_pager_proc *proc_list
 void t_procs(void)
 {
 	const char *id = "procs";
-	struct mica_pager_proc proc_list[MICA_PAGER_PROCS_MAX];
+	static struct mica_pager_proc proc_list[MICA_PAGER_PROCS_MAX];
 	const struct mica_pager_proc *p;
-	struct mica_pager_region regions[MICA_PAGER_REGIONS_MAX];
+	static struct mica_pager_region regions[MICA_PAGER_REGIONS_MAX];
 	uint32_t total = 0, total2 = 0, len = 0;
 	uint64_t pid;
 	int r;
