@@ -163,7 +163,7 @@ init: $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf
 # RT_IDL_<program> adds stubs (e.g. RT_IDL_kv := pager_client). So a new
 # server (make new-server NAME=<name>, docs/ADDING_A_SERVER.md) needs no
 # edit here.
-RT_SERVERS := $(filter-out pager init,$(patsubst servers/%/main.c,%,$(wildcard servers/*/main.c)))
+RT_SERVERS := $(filter-out pager init msh,$(patsubst servers/%/main.c,%,$(wildcard servers/*/main.c)))
 RT_CLIENTS := $(patsubst tests/user/%/main.c,%,$(wildcard tests/user/*client/main.c))
 RT_PROGS   := $(foreach p,$(RT_SERVERS) $(RT_CLIENTS),$(BUILD)/user/$(p).elf)
 RT_IDL_consoleclient := pager_client
@@ -184,7 +184,10 @@ APPS := memview
 APP_PROGS := $(foreach p,$(APPS),$(BUILD)/user/$(p).elf)
 $(foreach p,$(APPS),$(eval $(call rt_prog,$(p),apps/$(p),pager_client)))
 
-servers: $(RT_PROGS) $(APP_PROGS)
+# The shell (servers/msh/): a client of the console, the pager and the names, serving nothing.
+$(eval $(call rt_prog,msh,servers/msh,console_client pager_client names_client))
+
+servers: $(RT_PROGS) $(APP_PROGS) $(BUILD)/user/msh.elf
 
 # The attack programs (docs/TESTING.md): the system-call fuzzer, the IPC
 # fuzzer, and death and stress (ordeal), runtime programs on every client stub.

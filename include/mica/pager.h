@@ -83,6 +83,34 @@ enum mica_pager_kind {
 #define MICA_PAGER_REGIONS_MAX 126 /* regions one regions call lists */
 
 /*
+ * One process, as the procs call lists them (pager.procs, idl/pager.idl):
+ * every process the pager holds, live or ended and not yet waited for,
+ * in slot order. 128 bytes; MICA_PAGER_PROCS_MAX fit in one reply.
+ */
+struct mica_pager_proc {
+	uint64_t pid;
+	uint64_t parent;      /* its parent's pid; 0: none (init, or an orphan of an ended init) */
+	uint32_t state;       /* MICA_PAGER_PROC_* */
+	uint32_t threads;     /* threads it runs: the pager starts one; 0 once it has ended */
+	uint32_t regions;     /* regions of its address space (0 once ended) */
+	uint32_t exit_reason; /* MICA_EXIT_* once ended (include/mica/fault.h) */
+	uint64_t exit_code;   /* its code once ended */
+	uint64_t resident;    /* pages mapped in it now (frames, shared ones counted in each) */
+	uint64_t mem_limit;   /* its own limits and what its subtree uses, as pager.stats */
+	uint64_t mem_used;    /*   reports them: MICA_PAGER_NO_LIMIT for none */
+	uint64_t procs_limit;
+	uint64_t procs_used;
+	char name[48]; /* its module's name, NUL-terminated */
+};
+
+enum mica_pager_proc_state {
+	MICA_PAGER_PROC_LIVE = 1,  /* its thread runs */
+	MICA_PAGER_PROC_ENDED = 2, /* ended; its memory is back; waits for its parent's wait */
+};
+
+#define MICA_PAGER_PROCS_MAX 31 /* processes one procs call lists */
+
+/*
  * Per-process limits (pager.spawn_with, struct pager_limits in
  * idl/pager.idl): each bounds the subtree of the process it is set on.
  * The stats call reports a process's own limits, MICA_PAGER_NO_LIMIT for

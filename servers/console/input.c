@@ -4,7 +4,9 @@
  * what comes next). Typed bytes are echoed, so the one typing sees them:
  * a newline as "\r\n", a backspace (or DEL) erases the last byte of the
  * line not yet ended. A '\r' is a newline, and a '\n' right after it is
- * dropped (a terminal may send both).
+ * dropped (a terminal may send both). Ctrl-C (0x03) is kept and ends the
+ * line at once (echoed "^C"): a line reader sees it without waiting for
+ * Enter (the shell cancels the line, or ends its foreground program).
  */
 #include "console.h"
 
@@ -35,6 +37,15 @@ void input_put(uint8_t c)
 			count--;
 			echo("\b \b", 3);
 		}
+		return;
+	}
+	if (c == 0x03) {
+		if (count + 2 > INPUT_MAX)
+			return;
+		ring[(head + count++) % INPUT_MAX] = c;
+		ring[(head + count++) % INPUT_MAX] = '\n';
+		line_len = 0;
+		echo("^C\r\n", 4);
 		return;
 	}
 	if (count == INPUT_MAX)

@@ -56,6 +56,7 @@ struct entry {
 	int32_t irq;          /* irq=: its interrupt line, -1 for none */
 	uint32_t port_first;  /* ports=<first>-<last>: its I/O ports ... */
 	uint32_t port_count;  /* ... how many (0: none) */
+	bool trace;           /* trace: may control the kernel's trace buffer (pager.trace) */
 	/* Its process now (supervise.c). */
 	uint64_t pid;    /* 0: none runs */
 	bool registered; /* a server: it has registered a name (this run or an earlier one) */

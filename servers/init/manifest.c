@@ -11,8 +11,10 @@
  * deadline=<ms> (a server's registration deadline, 1 to DEADLINE_MAX_MS;
  * default DEADLINE_DEFAULT_MS); irq=<line> and ports=<first>-<last> (a
  * driver's interrupt line and I/O ports, numbers in decimal or 0x hex:
- * docs/DRIVERS.md). The limits go to pager.spawn_with, with devices to
- * pager.spawn_driver (servers/pager/README.md).
+ * docs/DRIVERS.md); trace (it may start, stop and dump the kernel's trace
+ * buffer through pager.trace: docs/TRACING.md). The limits go to
+ * pager.spawn_with, with devices or trace to pager.spawn_driver
+ * (servers/pager/README.md).
  *
  * A bad line is reported on serial and skipped.
  */
@@ -157,6 +159,9 @@ static const char *parse_line(char *line)
 			if (!port_number(word(&p) + 4, &line) || line >= 16)
 				return "bad irq";
 			e.irq = (int32_t)line;
+		} else if (strcmp(p, "trace") == 0 || strncmp(p, "trace ", 6) == 0) {
+			(void)word(&p);
+			e.trace = true;
 		} else if (strncmp(p, "ports=", 6) == 0) {
 			char *range = word(&p) + 6, *dash = strchr(range, '-');
 			uint64_t first, last;

@@ -33,10 +33,12 @@ static int start(struct entry *e)
 {
 	uint64_t pid = 0;
 	struct pager_limits lim = {.mem_pages = e->mem_pages, .procs = e->procs};
-	struct pager_devices dev = {
-	    .irq = e->irq, .port_first = e->port_first, .port_count = e->port_count};
-	/* A driver (irq=, ports=) gets its devices through the pager. */
-	int rc = e->irq >= 0 || e->port_count
+	struct pager_devices dev = {.irq = e->irq,
+	                            .port_first = e->port_first,
+	                            .port_count = e->port_count,
+	                            .trace = e->trace};
+	/* A driver (irq=, ports=) gets its devices through the pager, and so does trace. */
+	int rc = e->irq >= 0 || e->port_count || e->trace
 	             ? pager_spawn_driver(init_pager, e->module, e->args, &lim, &dev, &pid)
 	             : pager_spawn_with(init_pager, e->module, e->args, &lim, &pid);
 

@@ -10,6 +10,7 @@
  */
 #include <idl/pager_server.h>
 #include <mica/errname.h>
+#include <mica/trace.h>
 
 #include "cmdparse.h"
 #include "pager.h"
@@ -165,6 +166,30 @@ static int op_kill_tree(void *ctx, uint64_t badge, uint64_t pid, uint64_t code)
 	return s ? process_kill(s, pid, code, true) : MICA_EPERM;
 }
 
+/*
+ * pager.trace: the kernel's trace call made with our device authority, for
+ * a process init started with the manifest option `trace` only.
+ */
+static int op_trace(void *ctx, uint64_t badge, uint32_t op, uint32_t mask, uint64_t *n)
+{
+	struct space *s = caller(badge);
+	int64_t r;
+
+	(void)ctx;
+	if (!s || !s->may_trace)
+		return MICA_EPERM;
+	if (op == MICA_TRACE_START)
+		r = mica_trace(boot->devices, op, mask ? mask : MICA_TRACE_ALL, 0);
+	else if (op == MICA_TRACE_STOP || op == MICA_TRACE_DUMP)
+		r = mica_trace(boot->devices, op, 0, 0);
+	else
+		return MICA_EINVAL;
+	if (r < 0)
+		return (int)r;
+	*n = (uint64_t)r;
+	return 0;
+}
+
 /* Whether pid runs: anyone may ask (init's name service does). */
 static int op_running(void *ctx, uint64_t badge, uint64_t pid, uint32_t *live)
 {
@@ -249,8 +274,8 @@ static int op_regions(void *ctx, uint64_t badge, uint64_t pid, uint32_t first, u
 	if (!s)
 		return MICA_EPERM;
 	t = pid ? space_by_pid(pid) : s;
-	/* Its own, or a live child's. */
-	if (!t || (t != s && (t->parent != s || t->state != SPACE_LIVE)))
+	/* Any running process's (idl/pager.idl: what it maps is no secret). */
+	if (!t || t->state != SPACE_LIVE)
 		return MICA_ENOENT;
 	for (struct region *r = region_first(&t->regions); r;
 	     r = region_next(&t->regions, r), i++) {
@@ -266,6 +291,53 @@ static int op_regions(void *ctx, uint64_t badge, uint64_t pid, uint32_t first, u
 	}
 	*total = i;
 	*len = n * sizeof(struct mica_pager_region);
+	return 0;
+}
+
+_Static_assert(sizeof(struct mica_pager_proc) == 128 &&
+                   MICA_PAGER_PROCS_MAX * sizeof(struct mica_pager_proc) <= PAGER_PROCS_LIST_MAX,
+               "a procs reply holds MICA_PAGER_PROCS_MAX processes");
+_Static_assert(sizeof(((struct mica_pager_proc *)0)->name) == MICA_BOOTINFO_NAME_MAX,
+               "a process's name is a module's");
+
+/* Every process (live or ended, not yet waited for), from the first-th: anyone may list them. */
+static int op_procs(void *ctx, uint64_t badge, uint32_t first, uint32_t *total, uint8_t *list,
+                    uint32_t *len)
+{
+	uint32_t i = 0, n = 0;
+
+	(void)ctx;
+	if (!caller(badge))
+		return MICA_EPERM;
+	for (unsigned k = 0; k < SPACES; k++) {
+		struct space *t = &spaces[k];
+
+		if (t->state == SPACE_FREE)
+			continue;
+		if (i++ < first || n == MICA_PAGER_PROCS_MAX)
+			continue;
+		bool live = t->state == SPACE_LIVE;
+		struct mica_pager_proc e = {
+		    .pid = t->pid,
+		    .parent = t->parent ? t->parent->pid : 0,
+		    .state = live ? MICA_PAGER_PROC_LIVE : MICA_PAGER_PROC_ENDED,
+		    .threads = live ? 1 : 0,
+		    .regions = live ? region_count(&t->regions) : 0,
+		    .exit_reason = live ? 0 : t->exit_reason,
+		    .exit_code = live ? 0 : t->exit_code,
+		    .resident = t->resident,
+		    .mem_limit = t->mem_limit,
+		    .mem_used = limit_mem_used(t),
+		    .procs_limit = t->procs_limit,
+		    .procs_used = limit_procs_used(t),
+		};
+
+		mem_copy(e.name, t->name, sizeof(e.name));
+		e.name[sizeof(e.name) - 1] = 0;
+		mem_copy(list + n++ * sizeof(e), &e, sizeof(e));
+	}
+	*total = i;
+	*len = n * (uint32_t)sizeof(struct mica_pager_proc);
 	return 0;
 }
 
@@ -310,6 +382,35 @@ static int op_set_names(void *ctx, uint64_t badge, mica_handle_t service)
 	return names_set(s, service);
 }
 
+/*
+ * The module list module_read gives for the name "": a line "<name>
+ * <bytes>\n" for each boot module, in GRUB's order (the shell's
+ * `modules`). At most 16 lines of 47 + 1 + 10 + 1 bytes.
+ */
+static char module_list[MICA_BOOTINFO_MODULES * (MICA_BOOTINFO_NAME_MAX + 12)];
+
+static uint32_t module_list_make(void)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < boot->nmodules && i < MICA_BOOTINFO_MODULES; i++) {
+		const struct mica_bootinfo_module *m = &boot->module[i];
+		char digits[12];
+		uint32_t d = 0, v = m->size;
+
+		for (uint32_t k = 0; k < MICA_BOOTINFO_NAME_MAX - 1 && m->name[k]; k++)
+			module_list[n++] = m->name[k];
+		module_list[n++] = ' ';
+		do
+			digits[d++] = (char)('0' + v % 10);
+		while ((v /= 10) != 0);
+		while (d)
+			module_list[n++] = digits[--d];
+		module_list[n++] = '\n';
+	}
+	return n;
+}
+
 static int op_module_read(void *ctx, uint64_t badge, const char *name, uint64_t offset,
                           uint8_t *data, uint32_t *len, uint64_t *total)
 {
@@ -318,6 +419,21 @@ static int op_module_read(void *ctx, uint64_t badge, const char *name, uint64_t 
 	(void)ctx;
 	if (!caller(badge))
 		return MICA_EPERM;
+	if (!name[0]) {
+		/* The list of modules, read like one. */
+		uint64_t size = module_list_make();
+
+		if (offset > size)
+			return MICA_ERANGE;
+		uint64_t k = size - offset;
+
+		if (k > PAGER_MODULE_READ_DATA_MAX)
+			k = PAGER_MODULE_READ_DATA_MAX;
+		mem_copy(data, module_list + offset, k);
+		*len = (uint32_t)k;
+		*total = size;
+		return 0;
+	}
 	/* A module whose bytes we map (pool.c maps those in the pool). */
 	if (!m || !(m->flags & MICA_MODULE_IN_POOL))
 		return MICA_ENOENT;
@@ -347,9 +463,11 @@ static const struct pager_ops ops = {
     .kill_tree = op_kill_tree,
     .children = op_children,
     .running = op_running,
+    .trace = op_trace,
     .stats = op_stats,
     .free_blocks = op_free_blocks,
     .regions = op_regions,
+    .procs = op_procs,
     .share = op_share,
     .give = op_give,
     .set_names = op_set_names,

@@ -89,6 +89,7 @@ struct space {
 	uint32_t gen;
 	struct space *parent; /* NULL: the pager's own (init; orphans once init has ended) */
 	bool doomed;          /* killed with its tree, or because init ended: never adopted */
+	bool may_trace;       /* started with devices.trace: may call pager.trace */
 	/* Its own limits on its subtree (limit.c), MICA_PAGER_NO_LIMIT for none. */
 	uint64_t mem_limit;   /* pages mapped */
 	uint64_t procs_limit; /* descendants */

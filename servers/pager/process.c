@@ -283,6 +283,7 @@ int process_spawn_driver(struct space *parent, const char *name, const char *arg
 	limit_inherit(s, parent, mem_pages, procs);
 	pool_feed_kernel(); /* the thread, address space and page tables come from the reserve */
 	s->parent = parent;
+	s->may_trace = dev && dev->trace;
 	mem_copy(s->name, m->name, sizeof(s->name));
 	s->name[sizeof(s->name) - 1] = 0;
 	if ((e = spawn_into(s, m, args, dev)) < 0) {

@@ -1,7 +1,8 @@
 """The serial console in user space (servers/console, docs/DRIVERS.md).
 
-The system `make run` boots: init starts the console driver with IRQ 4 and
-COM1's ports, and the echo program (tests/user/consoleclient). Bytes written
+init starts the console driver with IRQ 4 and COM1's ports, and the echo
+program (tests/user/consoleclient; manifests/echo: `make run` starts the shell,
+tests/system/test_shell.py, in its place). Bytes written
 to QEMU's serial input reach the driver through the interrupt; the echo
 program reads them as lines and writes them back through the console.
 """
@@ -14,9 +15,8 @@ import time
 import mica
 
 SYSTEM = [mica.BUILD / "user" / m for m in ("pager.elf", "init.elf")] + \
-    [mica.ROOT / "boot" / "manifest"] + \
-    [mica.BUILD / "user" / m for m in ("console.elf", "consoleclient.elf", "kv.elf",
-                                        "kvclient.elf", "rthello.elf")]
+    [mica.ROOT / "tests" / "system" / "manifests" / "echo" / "manifest"] + \
+    [mica.BUILD / "user" / m for m in ("console.elf", "consoleclient.elf")]
 # Without init.exit_when_done: the echo program runs until it reads "exit".
 CMDLINE = "idle=exit pager.exit_when_idle init=init.elf"
 

@@ -23,6 +23,7 @@ IDS = [
     "map",
     "sparse_unmap",
     "regions",
+    "procs",
     "kill_unmapped",
     "kill_wtext",
     "kill_wrodata",

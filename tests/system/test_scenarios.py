@@ -43,9 +43,10 @@ def test_every_scenario_reads(name):
 
 def test_default_is_what_make_run_booted():
     s = mica.scenario("default")
-    assert s.modules == [USER + "pager.elf", USER + "init.elf", "boot/manifest", "boot/tests",
-                         USER + "console.elf", USER + "consoleclient.elf", USER + "kv.elf",
-                         USER + "kvclient.elf", USER + "rthello.elf", USER + "nametest.elf"]
+    assert s.modules == [USER + "pager.elf", USER + "init.elf", USER + "memview.elf",
+                         "boot/manifest", "boot/tests", USER + "console.elf", USER + "kv.elf",
+                         USER + "kvclient.elf", USER + "rthello.elf", USER + "msh.elf",
+                         USER + "nametest.elf"]
     assert (s.mem, s.cmdline, s.test) == ("128M", "", False)
 
 
@@ -97,8 +98,8 @@ def test_make_run_picks_the_scenario():
             'fault=pf" multiboot2 "build/user/pager.elf build/user/ptest.elf"') in r.stdout
     assert "-m 256M " in r.stdout, r.stdout
     r = make_n("run")
-    assert ('"" multiboot2 "build/user/pager.elf build/user/init.elf boot/manifest boot/tests '
-            'build/user/console.elf') in r.stdout and "-m 128M " in r.stdout, r.stdout
+    assert ('"" multiboot2 "build/user/pager.elf build/user/init.elf build/user/memview.elf '
+            'boot/manifest boot/tests build/user/console.elf') in r.stdout and "-m 128M " in r.stdout, r.stdout
 
 
 def test_make_run_refuses_an_unknown_scenario():

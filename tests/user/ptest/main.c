@@ -498,7 +498,7 @@ static void t_regions(void)
 	      "from 4", r);
 	CHECK((r = pager_regions(pager, 0, 100, &total, list, &len)) == 0 && len == 0, "past", r);
 	CHECK((r = pager_regions(pager, st->pid + 1, 0, &total, list, &len)) == MICA_ENOENT,
-	      "stranger", r);
+	      "no such process", r);
 	CHECK((r = pager_unmap(pager, at)) == 0, "unmap", r);
 	case_result(id, 0, 0);
 }
@@ -881,6 +881,7 @@ int main(const struct mica_startup *s)
 	t_map();
 	t_sparse_unmap();
 	t_regions();
+	t_procs();
 	t_kill("kill_unmapped", "unmapped", MICA_PAGER_KILL_UNMAPPED);
 	t_kill("kill_wtext", "wtext", MICA_PAGER_KILL_ACCESS);
 	t_kill("kill_wrodata", "wrodata", MICA_PAGER_KILL_ACCESS);

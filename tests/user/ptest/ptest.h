@@ -1,7 +1,7 @@
 /*
  * What ptest's files share (main.c has the helpers and the order of the
  * cases; family.c the process-tree cases: adoption, subtree kill;
- * limits.c the per-process limits).
+ * limits.c the per-process limits; procs.c the process list).
  */
 #ifndef PTEST_PTEST_H
 #define PTEST_PTEST_H
@@ -46,5 +46,8 @@ void t_kill_tree(void);
 bool limits_child(const char *mode, int argc, char **argv, int *rc);
 void t_mem_limit(void);
 void t_procs_limit(void);
+
+/* procs.c: pager.procs. */
+void t_procs(void);
 
 #endif /* PTEST_PTEST_H */
