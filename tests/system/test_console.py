@@ -187,3 +187,14 @@ def test_printf_falls_back_when_the_console_dies():
     assert r.rc is not None and not r.has("PANIC"), r.log
     assert r.has("console: exiting after 40 writes"), r.log
     spam_lines(r.log)
+
+
+def test_printf_finds_a_restarted_console():
+    """The console dies at every 41st write and init restarts it: a second console serves
+    writes (so the printers looked the name up again after the failure), and every line
+    comes out once, whole and in order."""
+    r = manifest_run("stdoutrestart")
+    assert r.rc is not None and not r.has("PANIC"), r.log
+    assert r.log.count("console: exiting after 40 writes") >= 2, r.log
+    assert len(re.findall(r"^init: started console\.elf pid \d+$", r.log, re.M)) >= 2, r.log
+    spam_lines(r.log, n=150)
