@@ -105,7 +105,8 @@ $(LIBIPC): $(LIBIPC_OBJ)
 # loop turned into a memcpy call), hence no loop-to-libcall patterns.
 LIBRUNTIME     := $(BUILD)/user/libruntime.a
 LIBRUNTIME_OBJ := $(patsubst runtime/%.c,$(BUILD)/user/runtime/%.o,$(wildcard runtime/*.c)) \
-	$(BUILD)/user/runtime/pager_client.o
+	$(BUILD)/user/runtime/pager_client.o $(BUILD)/user/runtime/console_client.o \
+	$(BUILD)/user/runtime/names_client.o
 # Runtime programs start at _start, which aligns the stack for the SysV ABI,
 # so their compiled C may use x87 and SSE (float, double): the kernel keeps
 # each thread's FPU/SSE state (docs/ABI.md). rthello's float test checks it.
@@ -120,12 +121,12 @@ $(BUILD)/user/runtime/%.o: runtime/%.c $(wildcard runtime/*.h runtime/include/*.
 	@mkdir -p $(dir $@)
 	$(CC) $(RUNTIME_CFLAGS) -c $< -o $@
 
-# The pager's client stub, for sbrk.
-$(BUILD)/user/runtime/pager_client.o: $(IDL_OUT)/pager_client.c | deps
+# The client stubs: the pager's for sbrk, names and console for stdout.
+$(BUILD)/user/runtime/%_client.o: $(IDL_OUT)/%_client.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(RUNTIME_CFLAGS) -c $< -o $@
 
-$(BUILD)/user/runtime/sbrk.o: $(IDL_GEN_H)
+$(BUILD)/user/runtime/sbrk.o $(BUILD)/user/runtime/stdio.o: $(IDL_GEN_H)
 
 $(LIBRUNTIME): $(LIBRUNTIME_OBJ)
 	rm -f $@

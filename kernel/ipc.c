@@ -710,7 +710,8 @@ int64_t ipc_fault_call(struct thread *t, struct endpoint *ep, uint64_t badge)
  * receiver leaves its queue, so nobody can deliver to it now; a caller
  * waiting for its reply gives it up, and the server that owes it learns
  * at its next reply, with MICA_EPEER, that nobody waits (as if the caller
- * had died). Each of these hears MICA_ETIMEDOUT; a sleeper, MICA_OK.
+ * had died); a notification's waiter leaves its queue. Each of these
+ * hears MICA_ETIMEDOUT; a sleeper, MICA_OK.
  */
 void ipc_expire(struct thread *t)
 {
@@ -726,6 +727,8 @@ void ipc_expire(struct thread *t)
 			t->replier->reply_lost = true;
 			t->replier = NULL;
 		}
+	} else if (t->ipc_state == IPC_NOTIFY_WAIT) {
+		notify_unwait(t); /* a notify_wait with MICA_NOTIFY_TIMEOUT (notify.c) */
 	} else {
 		result = MICA_OK; /* a sleep: its deadline is all it waited for */
 	}

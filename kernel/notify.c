@@ -15,6 +15,7 @@
 #include <mica/error.h>
 #include <mica/handle.h>
 #include <mica/notify.h>
+#include <mica/time.h>
 #include "aspace.h"
 #include "frame.h"
 #include "ipc.h"
@@ -23,6 +24,7 @@
 #include "phys.h"
 #include "sched.h"
 #include "syscall.h"
+#include "timer.h"
 
 /* Wake t, blocked in notify_wait, with `result` (the word, or an error). */
 static void wake_waiter(struct notification *n, int64_t result)
@@ -80,11 +82,8 @@ static void unbind(struct thread *t)
 	kobj_unref(&n->obj);
 }
 
-/*
- * t is ending: out of the wait queue it is in, and its binding dropped.
- * (ipc_detach calls this for every ending thread.)
- */
-void notify_detach(struct thread *t)
+/* t leaves the wait queue it is in (if any): it ends, or its timeout passed. */
+void notify_unwait(struct thread *t)
 {
 	struct notification *n = t->ntf_wait;
 
@@ -105,6 +104,15 @@ void notify_detach(struct thread *t)
 		t->ipc_next = NULL;
 		t->ntf_wait = NULL;
 	}
+}
+
+/*
+ * t is ending: out of the wait queue it is in, and its binding dropped.
+ * (ipc_detach calls this for every ending thread.)
+ */
+void notify_detach(struct thread *t)
+{
+	notify_unwait(t);
 	if (t->bound_ntf)
 		unbind(t);
 }
@@ -176,15 +184,25 @@ int64_t notify_sys_signal(const struct syscall_args *s)
 }
 
 /*
- * notify_wait(n): the word once some bit is set, cleared. Errors:
+ * notify_wait(n, flags, timeout_ns): the word once some bit is set,
+ * cleared. With MICA_NOTIFY_TIMEOUT in flags the wait lasts at most
+ * timeout_ns, as an IPC descriptor's (include/mica/time.h). Errors:
+ * MICA_EINVAL (an unknown flag, a timeout over MICA_TIMEOUT_MAX),
  * MICA_EBADH, MICA_ERIGHTS (no WAIT), MICA_EPEER (the notification went
- * away while waiting: its last handle was closed).
+ * away while waiting: its last handle was closed), MICA_ETIMEDOUT (no bit
+ * was set in time; at once for a timeout of 0 with none set).
  */
 int64_t notify_sys_wait(const struct syscall_args *s)
 {
 	struct thread *t = sched_current();
 	struct notification *n;
+	uint64_t flags = s->a[1], timeout = s->a[2];
 
+	/* The arguments first: a bad one fails whatever the word holds. */
+	if (flags & ~(uint64_t)MICA_NOTIFY_TIMEOUT)
+		return MICA_EINVAL;
+	if ((flags & MICA_NOTIFY_TIMEOUT) && timeout > MICA_TIMEOUT_MAX)
+		return MICA_EINVAL;
 	int rc = ntf_get(s->a[0], MICA_RIGHT_WAIT, &n, NULL);
 	if (rc != MICA_OK)
 		return rc;
@@ -194,6 +212,8 @@ int64_t notify_sys_wait(const struct syscall_args *s)
 		n->word = 0;
 		return (int64_t)w;
 	}
+	if ((flags & MICA_NOTIFY_TIMEOUT) && timeout == 0)
+		return MICA_ETIMEDOUT;
 	t->ntf_wait = n;
 	t->ipc_state = IPC_NOTIFY_WAIT;
 	t->ipc_next = NULL;
@@ -202,6 +222,8 @@ int64_t notify_sys_wait(const struct syscall_args *s)
 	else
 		n->waiters = t;
 	n->waiters_tail = t;
+	if (flags & MICA_NOTIFY_TIMEOUT)
+		timer_arm(t, timer_deadline(timeout)); /* ipc_expire takes us out */
 	sched_block();
 	return t->ipc_result;
 }

@@ -17,6 +17,8 @@ struct notification {
 void notify_signal(struct notification *n, uint64_t bits);
 uint64_t notify_take_bound(struct thread *t);
 void notify_detach(struct thread *t);
+/* t leaves its notification's wait queue (its timeout passed; or it ends). */
+void notify_unwait(struct thread *t);
 void notify_release(struct notification *n);
 
 int64_t notify_sys_create(const struct syscall_args *s);

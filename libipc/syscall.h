@@ -9,6 +9,7 @@
 #include <mica/handle.h>
 #include <mica/ipc.h>
 #include <mica/memory.h>
+#include <mica/notify.h>
 #include <mica/syscall.h>
 #include <mica/thread.h>
 #include <mica/time.h>
@@ -277,6 +278,13 @@ static inline int64_t mica_notify_signal(mica_handle_t n, uint64_t bits)
 static inline int64_t mica_notify_wait(mica_handle_t n)
 {
 	return mica_syscall4(MICA_SYS_NOTIFY_WAIT, (uint64_t)(int64_t)n, 0, 0, 0);
+}
+
+/* notify_wait for at most timeout_ns (MICA_NOTIFY_TIMEOUT): the word, or MICA_ETIMEDOUT. */
+static inline int64_t mica_notify_wait_timeout(mica_handle_t n, uint64_t timeout_ns)
+{
+	return mica_syscall4(MICA_SYS_NOTIFY_WAIT, (uint64_t)(int64_t)n, MICA_NOTIFY_TIMEOUT,
+	                     timeout_ns, 0);
 }
 
 /* The bits of n (0 if none), cleared; never blocks. */

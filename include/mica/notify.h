@@ -4,8 +4,12 @@
  *
  *   notify_create()        -> a handle with SIGNAL, WAIT and COPY
  *   notify_signal(n, bits) ORs bits into the word; never blocks (SIGNAL)
- *   notify_wait(n)         blocks until some bit is set; returns the word
- *                          and clears it (WAIT)
+ *   notify_wait(n, flags, timeout_ns)
+ *                          blocks until some bit is set; returns the word
+ *                          and clears it (WAIT). With MICA_NOTIFY_TIMEOUT
+ *                          in flags, for at most timeout_ns (include/
+ *                          mica/time.h), then MICA_ETIMEDOUT (0: at once
+ *                          if no bit is set); without it, for ever
  *   notify_poll(n)         the same without blocking: 0 if no bit is set
  *   notify_bind(n)         binds n to the calling thread's receive (WAIT)
  *
@@ -26,7 +30,8 @@
 
 #include <mica/fault.h>
 
-#define MICA_NOTIFY_BITS  0x7FFFFFFFFFFFFFFFULL   /* the bits a word can hold */
-#define MICA_LABEL_NOTIFY (MICA_LABEL_KERNEL + 3) /* a bound notification's receipt */
+#define MICA_NOTIFY_BITS    0x7FFFFFFFFFFFFFFFULL   /* the bits a word can hold */
+#define MICA_LABEL_NOTIFY   (MICA_LABEL_KERNEL + 3) /* a bound notification's receipt */
+#define MICA_NOTIFY_TIMEOUT 1u                      /* notify_wait: timeout_ns bounds the wait */
 
 #endif /* MICA_NOTIFY_H */

@@ -38,7 +38,7 @@ enum mica_syscall {
 	/* Notifications, interrupts and I/O ports (notify.h, device.h). */
 	MICA_SYS_NOTIFY_CREATE = 24, /* () -> handle (signal, wait, copy) */
 	MICA_SYS_NOTIFY_SIGNAL = 25, /* (notification, bits) -> 0 */
-	MICA_SYS_NOTIFY_WAIT = 26,   /* (notification) -> the bits, cleared */
+	MICA_SYS_NOTIFY_WAIT = 26,   /* (notification, flags, timeout_ns) -> the bits, cleared */
 	MICA_SYS_NOTIFY_POLL = 27,   /* (notification) -> the bits (maybe 0), cleared */
 	MICA_SYS_NOTIFY_BIND = 28,   /* (notification or MICA_HANDLE_NONE) -> 0 */
 	MICA_SYS_IRQ_CREATE = 29,    /* (devices, line) -> interrupt handle */

@@ -23,6 +23,8 @@ static mica_handle_t irq;           /* our interrupt line */
 static mica_handle_t reader_signal; /* the foreground reader's notification (SIGNAL), or none */
 static mica_handle_t reader_wait;   /* its WAIT copy, handed out by attach */
 static uint64_t reader_token;       /* the foreground reader's token; 0: none */
+static uint64_t written, wbytes;    /* clients' writes and their bytes so far (stats) */
+static uint64_t exit_after;         /* `exit-after=<n>`: end at write n + 1 (tests); 0: never */
 
 #define INPUT_BIT    1u /* the reader's notification: input arrived */
 #define DETACHED_BIT 2u /* another reader attached: reads now fail */
@@ -37,8 +39,29 @@ static uint64_t reader_token;       /* the foreground reader's token; 0: none */
 static int op_write(void *ctx, uint64_t badge, const uint8_t *data, uint32_t data_len)
 {
 	(void)ctx, (void)badge;
+	/*
+	 * `exit-after=<n>` (tests/system/test_console.py): the write after
+	 * the n-th ends us with it unanswered, as a console that dies
+	 * mid-call; the caller's printf must write that line itself.
+	 */
+	if (exit_after && written == exit_after) {
+		printf("console: exiting after %lu writes\n", (unsigned long)written);
+		mica_thread_exit(7);
+	}
 	int64_t r = mica_debug_write(data, data_len);
-	return r < 0 ? (int)r : 0;
+	if (r < 0)
+		return (int)r;
+	written++;
+	wbytes += data_len;
+	return 0;
+}
+
+static int op_stats(void *ctx, uint64_t badge, uint64_t *writes, uint64_t *bytes)
+{
+	(void)ctx, (void)badge;
+	*writes = written;
+	*bytes = wbytes;
+	return 0;
 }
 
 static int op_attach(void *ctx, uint64_t badge, uint64_t *token, mica_handle_t *input)
@@ -97,7 +120,7 @@ static void on_kernel(void *ctx, const struct ipc_msg *req, struct ipc_msg *rep)
 }
 
 static const struct console_ops handlers = {
-    .write = op_write, .attach = op_attach, .read = op_read};
+    .write = op_write, .attach = op_attach, .read = op_read, .stats = op_stats};
 static struct ipc_server server; /* 8 KiB of buffers: not on the stack */
 
 int main(int argc, char **argv)
@@ -105,6 +128,7 @@ int main(int argc, char **argv)
 	const struct mica_startup *st = rt_startup_info();
 	int64_t r, n;
 
+	rt_stdout_direct(); /* our own lines: a write to ourselves would wait forever */
 	if (!st || st->version < 3 || st->irq == MICA_HANDLE_NONE ||
 	    st->ports == MICA_HANDLE_NONE) {
 		printf("console: no interrupt line or ports (manifest: irq=4 ports=0x3f8-0x3ff)\n");
@@ -126,6 +150,9 @@ int main(int argc, char **argv)
 		printf("console: crashing with the line and the ports\n");
 		return 9;
 	}
+	if (argc > 1 && strncmp(argv[1], "exit-after=", 11) == 0)
+		for (const char *p = argv[1] + 11; *p >= '0' && *p <= '9'; p++)
+			exit_after = exit_after * 10 + (uint64_t)(*p - '0');
 	int64_t ep = mica_endpoint_create();
 	if (ep < 0 ||
 	    (r = mica_handle_mint((mica_handle_t)ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, 1)) < 0) {

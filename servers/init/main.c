@@ -107,6 +107,7 @@ int main(int argc, char **argv)
 	int64_t r;
 	int rc;
 
+	rt_stdout_direct(); /* we are the name service the console's lookup calls */
 	if (!st) {
 		printf("init: no startup info\n");
 		return 1;

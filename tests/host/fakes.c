@@ -80,6 +80,10 @@ WEAK void notify_detach(struct thread *t)
 {
 	(void)t;
 }
+WEAK void notify_unwait(struct thread *t)
+{
+	(void)t;
+}
 WEAK void notify_release(struct notification *n)
 {
 	(void)n;

@@ -133,3 +133,68 @@ def test_a_process_is_killed_at_its_first_in_on_a_port_not_given():
     assert sorted(exits) == sorted([("4", str(0x2e8)), ("4", str(0x2f0)), ("0", "0")]), r.log
     assert r.log.count("I/O port not granted") == 2, r.log
     assert r.has("consoleclient: port 0x2e1 read 0x"), r.log
+
+
+SPAM_LINE = re.compile(r"^spam ([AB]) (\d{3}) (\S+) end$")
+
+
+def spam_lines(log, tags="AB", n=60):
+    """Every line of the spam programs whole (tag, number, 300 of the tag, end), each
+    program's in order and none missing; returns the tags in the order their lines came."""
+    order = []
+    seen = {t: [] for t in tags}
+    for line in log.splitlines():
+        if not (line.startswith("spam ") or "A" * 8 in line or "B" * 8 in line):
+            continue
+        m = SPAM_LINE.match(line)
+        assert m and m.group(3) == m.group(1) * 300, f"a broken line: {line!r}"
+        seen[m.group(1)].append(int(m.group(2)))
+        order.append(m.group(1))
+    for t in tags:
+        assert seen[t] == list(range(n)), (t, seen[t])
+    return order
+
+
+def test_printf_goes_through_the_console():
+    """A runtime program's printf lines are the console's writes (its stats grow by one write
+    and the line's bytes per line), but not after rt_stdout_direct(): the two programs run at
+    once, and the direct one's 30 lines are none of the console's writes."""
+    r = manifest_run("stdout")
+    assert r.rc is not None and not r.has("PANIC"), r.log
+    counted = dict((int(n), (int(w), int(b), int(ln))) for w, b, n, ln in re.findall(
+        r"^consoleclient: console counted (\d+) writes (\d+) bytes for (\d+) lines of (\d+) "
+        r"bytes$", r.log, re.M))
+    line = len("consoleclient: count line   1 of  20\n")
+    assert counted[20] == (20, 20 * line, line), r.log
+    assert counted[30][0] <= 21, r.log  # at most the other's 20 lines and its report
+    assert r.has("consoleclient: count line  20 of  20"), r.log
+    assert r.has("consoleclient: count line  30 of  30"), r.log
+
+
+def test_concurrent_printers_never_split_a_line():
+    """Two programs print 300-byte lines at once: every line comes out whole, in order."""
+    r = manifest_run("stdoutspam")
+    assert r.rc is not None and not r.has("PANIC"), r.log
+    order = spam_lines(r.log)
+    print("switches between the printers:", sum(a != b for a, b in zip(order, order[1:])))
+
+
+def test_printf_falls_back_when_the_console_dies():
+    """The console ends at its 41st write with the call unanswered (exit-after=40) while two
+    programs print: the caller gets MICA_EPEER and writes the line itself, the other finds
+    the console gone; every line comes out once, whole and in order."""
+    r = manifest_run("stdoutfall")
+    assert r.rc is not None and not r.has("PANIC"), r.log
+    assert r.has("console: exiting after 40 writes"), r.log
+    spam_lines(r.log)
+
+
+def test_printf_finds_a_restarted_console():
+    """The console dies at every 41st write and init restarts it: a second console serves
+    writes (so the printers looked the name up again after the failure), and every line
+    comes out once, whole and in order."""
+    r = manifest_run("stdoutrestart")
+    assert r.rc is not None and not r.has("PANIC"), r.log
+    assert r.log.count("console: exiting after 40 writes") >= 2, r.log
+    assert len(re.findall(r"^init: started console\.elf pid \d+$", r.log, re.M)) >= 2, r.log
+    spam_lines(r.log, n=150)

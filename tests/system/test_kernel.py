@@ -33,6 +33,8 @@ IDS = [
     "notify.no_lost_wakeup",
     "notify.badges_rights",
     "notify.closed",
+    "notify.timeout",
+    "notify.timeout_errors",
     "notify.bound_receive",
     "irq.handles",
     "trace.errors",
@@ -133,9 +135,9 @@ def test_exit_codes_reported(run):
     # workers and cpu.fpu_fresh's thread 0, 0 and 0, cpu.segs_per_thread's two workers 0 and 0;
     # and the time.* helpers, 0 each: recv_in_time 2, fast_path_deadline 2, poll 1,
     # leaves_queue 2, endpoint_closed 1, call_timeout 1, deadline_race 16 (8 rounds of 2),
-    # wake_priority 2; the notify.* helpers, 0 each: no_lost_wakeup, closed, bound_receive;
-    # trace.call's server 0
-    assert sorted(codes) == [0] * (17 + 27 + 3 + 1) + [5, 7, 21, 100, 101], run.log
+    # wake_priority 2; the notify.* helpers, 0 each: no_lost_wakeup, closed, timeout,
+    # bound_receive; trace.call's server 0
+    assert sorted(codes) == [0] * (17 + 27 + 4 + 1) + [5, 7, 21, 100, 101], run.log
 
 
 MEMSTATS = re.compile(r"^memstats: reserve=(\d+) reserve_free=(\d+) pool=(\d+) pool_mapped=(\d+) "

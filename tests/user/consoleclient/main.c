@@ -11,6 +11,12 @@
  * after 0x; after enabling the range init gave it, with `enable`) and
  * exits 0: without the port its process is killed at the in
  * (tests/system/test_console.py).
+ *
+ * `consoleclient.elf count <n> [direct]` prints n lines with printf and
+ * reports how many writes and bytes the console's stats grew by meanwhile
+ * (with `direct`, after rt_stdout_direct(): none). `consoleclient.elf spam
+ * <tag> <n>` prints n long lines (over 256 bytes) as fast as it can, for
+ * the tests of concurrent printers and of a console dying under them.
  */
 #include <idl/console_client.h>
 #include <idl/names_client.h>
@@ -76,6 +82,54 @@ static int poke(int argc, char **argv)
 	return 0;
 }
 
+/* A decimal argument, or -1. */
+static long num_arg(const char *s)
+{
+	long v = port_arg(s);
+
+	return s[0] == '0' && s[1] == 'x' ? -1 : v;
+}
+
+/* count: the console's stats before and after n printf lines. */
+static int count(int argc, char **argv)
+{
+	uint64_t w0, b0, w1, b1;
+	long n = num_arg(argv[2]);
+	long rc;
+
+	if (n < 0)
+		return 2;
+	if ((rc = names_lookup(rt_names_handle(), "console", &con)) < 0 ||
+	    (rc = console_stats(con, &w0, &b0)) < 0) {
+		printf("consoleclient: count: error %s\n", mica_error_name(rc));
+		return 1;
+	}
+	if (argc > 3 && strcmp(argv[3], "direct") == 0)
+		rt_stdout_direct();
+	int len = 0;
+	for (long i = 0; i < n; i++)
+		len = printf("consoleclient: count line %3ld of %3ld\n", i + 1, n);
+	if ((rc = console_stats(con, &w1, &b1)) < 0)
+		return 1;
+	printf("consoleclient: console counted %lu writes %lu bytes for %ld lines of %d bytes\n",
+	       (unsigned long)(w1 - w0), (unsigned long)(b1 - b0), n, len);
+	return 0;
+}
+
+/* spam: n lines of 300 bytes, "spam <tag> <i> <tag repeated> end". */
+static int spam(char **argv)
+{
+	static char fill[301];
+	long n = num_arg(argv[3]);
+
+	if (n < 0 || !argv[2][0])
+		return 2;
+	memset(fill, argv[2][0], 300);
+	for (long i = 0; i < n; i++)
+		printf("spam %s %03ld %s end\n", argv[2], i, fill);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t token, old;
@@ -87,6 +141,10 @@ int main(int argc, char **argv)
 
 	if (argc > 2 && strcmp(argv[1], "poke") == 0)
 		return poke(argc, argv);
+	if (argc > 2 && strcmp(argv[1], "count") == 0)
+		return count(argc, argv);
+	if (argc > 3 && strcmp(argv[1], "spam") == 0)
+		return spam(argv);
 	if ((rc = names_lookup(rt_names_handle(), "console", &con)) < 0) {
 		printf("consoleclient: no console: error %s\n", mica_error_name(rc));
 		return 1;

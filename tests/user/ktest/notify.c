@@ -9,6 +9,7 @@
  */
 #include <mica/device.h>
 #include <mica/notify.h>
+#include <mica/time.h>
 #include "ktest.h"
 
 #define COM1 0x3F8
@@ -137,6 +138,87 @@ static void test_closed(void)
 	mica_handle_close(n);
 	yield_n(5);
 	result("notify.closed", closed_result == MICA_EPEER ? 0 : "waiter got", closed_result);
+}
+
+/* A waiter with a 10 s timeout that a signal wakes in time. */
+static volatile long timed_result;
+
+static void timed_waiter(uint64_t n)
+{
+	timed_result = mica_notify_wait_timeout((mica_handle_t)n, 10 * MICA_NS_PER_S);
+	mica_thread_exit(0);
+}
+
+/*
+ * notify_wait with MICA_NOTIFY_TIMEOUT: at once with 0, after at least the
+ * timeout with nothing signalled (and the waiter out of the queue: a later
+ * signal stays in the word), the bits when signalled in time (and no stale
+ * deadline wakes the next wait early).
+ */
+static void test_timeout(void)
+{
+	const char *id = "notify.timeout";
+	long n = mica_notify_create();
+	int64_t t0, t1;
+
+	if (n < 0)
+		return result(id, "create gave", n);
+	EXPECT(id, "timeout 0 on an empty word gave", mica_notify_wait_timeout(n, 0),
+	       MICA_ETIMEDOUT);
+	mica_notify_signal(n, 8);
+	EXPECT(id, "timeout 0 with a bit set gave", mica_notify_wait_timeout(n, 0), 8);
+	t0 = mica_clock();
+	EXPECT(id, "a 30 ms wait gave", mica_notify_wait_timeout(n, 30 * MICA_NS_PER_MS),
+	       MICA_ETIMEDOUT);
+	t1 = mica_clock();
+	if (t1 - t0 < (int64_t)(30 * MICA_NS_PER_MS))
+		return result(id, "timed out early, ns:", t1 - t0);
+	/* The timed-out waiter left the queue: the signal stays in the word. */
+	mica_notify_signal(n, 1);
+	EXPECT(id, "a signal after the timeout left", mica_notify_poll(n), 1);
+	/* Signalled in time: the bits, and its deadline is gone with it. */
+	timed_result = 1;
+	spawn(timed_waiter, 9, (uint64_t)n, MICA_HANDLE_NONE, MICA_HANDLE_NONE);
+	yield_n(5);
+	if (timed_result != 1)
+		return result(id, "the 10 s wait returned early:", timed_result);
+	mica_notify_signal(n, 4);
+	yield_n(5);
+	EXPECT(id, "the waiter signalled in time got", timed_result, 4);
+	t0 = mica_clock();
+	EXPECT(id, "a 20 ms wait after gave", mica_notify_wait_timeout(n, 20 * MICA_NS_PER_MS),
+	       MICA_ETIMEDOUT);
+	if (mica_clock() - t0 < (int64_t)(20 * MICA_NS_PER_MS))
+		return result(id, "the second wait ended early, ns:", mica_clock() - t0);
+	mica_handle_close(n);
+	result(id, 0, 0);
+}
+
+/* The timeout's bad arguments: each refused before the word is looked at. */
+static void test_timeout_errors(void)
+{
+	const char *id = "notify.timeout_errors";
+	long n = mica_notify_create();
+
+	if (n < 0)
+		return result(id, "create gave", n);
+	mica_notify_signal(n, 2);
+	EXPECT(id, "an unknown flag gave",
+	       mica_syscall4(MICA_SYS_NOTIFY_WAIT, (uint64_t)n, 2, 0, 0), MICA_EINVAL);
+	EXPECT(id, "a timeout over MICA_TIMEOUT_MAX gave",
+	       mica_syscall4(MICA_SYS_NOTIFY_WAIT, (uint64_t)n, MICA_NOTIFY_TIMEOUT,
+	                     MICA_TIMEOUT_MAX + 1, 0),
+	       MICA_EINVAL);
+	EXPECT(id, "the bits were taken by a refused wait", mica_notify_poll(n), 2);
+	EXPECT(id, "a timed wait on a forged handle gave", mica_notify_wait_timeout(4321, 0),
+	       MICA_EBADH);
+	long w = mica_handle_mint((mica_handle_t)n, MICA_RIGHT_SIGNAL, 0);
+	if (w < 0)
+		return result(id, "mint gave", w);
+	EXPECT(id, "a timed wait without WAIT gave", mica_notify_wait_timeout(w, 0), MICA_ERIGHTS);
+	mica_handle_close(w);
+	mica_handle_close(n);
+	result(id, 0, 0);
 }
 
 /* A server thread bound to a notification receives both messages and bits. */
@@ -332,6 +414,8 @@ void test_notify(void)
 	test_lost_wakeup();
 	test_badges_rights();
 	test_closed();
+	test_timeout();
+	test_timeout_errors();
 	test_bound();
 	test_irq_handles();
 	test_ports();

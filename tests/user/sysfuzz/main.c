@@ -779,6 +779,9 @@ int main(int argc, char **argv)
 	uint64_t at = 0;
 	int rc;
 
+	/* Direct output: a console handle would be one the model does not know,
+	 * and our random closes and creations could reuse its number. */
+	rt_stdout_direct();
 	if (!st)
 		return 2;
 	pager = st->pager;
