@@ -235,6 +235,10 @@ static int spawn_into(struct space *s, const struct mica_bootinfo_module *m, con
 	if ((r = mica_thread_create(s->as, &p)) < 0)
 		return (int)r;
 	s->thread = (mica_handle_t)r;
+	/* The kernel keeps the thread's reference to it: one handle less in our table per process.
+	 */
+	mica_handle_close(s->ep);
+	s->ep = MICA_HANDLE_NONE;
 	return 0;
 }
 
@@ -287,7 +291,7 @@ int process_spawn_driver(struct space *parent, const char *name, const char *arg
 	s->name[sizeof(s->name) - 1] = 0;
 	if ((e = spawn_into(s, m, args, dev)) < 0) {
 		space_teardown(s);
-		s->state = SPACE_FREE;
+		space_free(s);
 		return e;
 	}
 	s->state = SPACE_LIVE;
@@ -346,9 +350,7 @@ static void adopt(struct space *c, struct space *init)
  */
 static void init_gone(void)
 {
-	for (unsigned i = 0; i < SPACES; i++) {
-		struct space *c = &spaces[i];
-
+	for (struct space *c = space_first; c; c = c->next) {
 		if (c->state != SPACE_LIVE || c->doomed)
 			continue;
 		c->doomed = true;
@@ -384,13 +386,12 @@ void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t ad
 
 	if (init && init->state != SPACE_LIVE)
 		init = 0;
-	for (unsigned i = 0; i < SPACES; i++) {
-		struct space *c = &spaces[i];
-
-		if (c->state == SPACE_FREE || c->parent != s)
+	for (struct space *c = space_first, *next; c; c = next) {
+		next = c->next;
+		if (c->parent != s)
 			continue;
 		if (c->state == SPACE_ZOMBIE)
-			c->state = SPACE_FREE;
+			space_free(c);
 		else
 			adopt(c, init);
 	}
@@ -398,8 +399,10 @@ void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t ad
 		init_failed = reason != MICA_EXIT_NORMAL || code != 0;
 	s->exit_reason = (uint32_t)reason;
 	s->exit_code = code;
-	s->state = s->parent ? SPACE_ZOMBIE : SPACE_FREE;
+	s->state = SPACE_ZOMBIE;
 	names_ended(s);
+	if (!s->parent)
+		space_free(s); /* nobody waits for it */
 	if (was_init)
 		init_gone();
 }
@@ -419,7 +422,7 @@ int process_wait(struct space *s, uint64_t pid, uint32_t *reason, uint64_t *code
 		return MICA_EAGAIN;
 	*reason = c->exit_reason;
 	*code = c->exit_code;
-	c->state = SPACE_FREE;
+	space_free(c);
 	return 0;
 }
 
@@ -440,9 +443,7 @@ int process_kill(struct space *s, uint64_t pid, uint64_t code, bool tree)
 		return MICA_ENOENT;
 	if (c->state != SPACE_LIVE)
 		return MICA_EPEER;
-	for (unsigned i = 0; tree && i < SPACES; i++) {
-		struct space *d = &spaces[i];
-
+	for (struct space *d = tree ? space_first : 0; d; d = d->next) {
 		if (d->state != SPACE_LIVE || !descends(d, c))
 			continue;
 		d->doomed = true;
@@ -462,10 +463,8 @@ uint32_t process_children(struct space *s, uint32_t first, uint64_t *pids, uint3
 {
 	uint32_t i = 0, n = 0;
 
-	for (unsigned k = 0; k < SPACES; k++) {
-		struct space *c = &spaces[k];
-
-		if (c->state == SPACE_FREE || c->parent != s)
+	for (struct space *c = space_first; c; c = c->next) {
+		if (c->parent != s)
 			continue;
 		if (i++ >= first && n < cap)
 			pids[n++] = c->pid;
