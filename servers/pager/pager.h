@@ -238,7 +238,15 @@ bool process_init_failed(void);
 
 /* ---- limit.c: per-process limits on a subtree (memory pages, descendants) ---- */
 
-/* Pages mapped in a's subtree, a included; a's descendants. */
+/*
+ * What a running thread beyond the first costs its subtree's memory limit
+ * besides its stack pages: its kernel block (8 KiB, from the reserve the
+ * pager feeds), so threads are bounded by mem= as pages are.
+ */
+#define LIMIT_THREAD_PAGES 2
+
+/* Pages mapped in a's subtree (and LIMIT_THREAD_PAGES per extra thread), a included; a's
+ * descendants. */
 uint64_t limit_mem_used(const struct space *a);
 uint64_t limit_procs_used(const struct space *a);
 /* Pages s may still add under its and its ancestors' limits (UINT64_MAX: no limit). */

@@ -58,8 +58,8 @@ int thread_start(struct space *s, uint64_t entry, uint64_t arg, uint64_t *tid)
 		return MICA_ERANGE;
 	if (s->next_tid > THREAD_TID_MAX)
 		return MICA_ENOMEM;
-	/* Room for the stack's first page under the memory limits. */
-	if ((e = limit_mem_check(s, 1)) < 0)
+	/* Room for the thread's kernel block and its stack's first page under the memory limits. */
+	if ((e = limit_mem_check(s, LIMIT_THREAD_PAGES + 1)) < 0)
 		return e;
 	/* An area for the whole stack and its guard, above the usual mappings. */
 	if (region_find_gap(&s->regions, THREAD_AREA, MICA_PAGER_THREAD_BASE, &area) < 0 &&

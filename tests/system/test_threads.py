@@ -12,7 +12,8 @@ import mica
 
 PAGER = mica.BUILD / "user" / "pager.elf"
 THREADTEST = mica.BUILD / "user" / "threadtest.elf"
-IDS = ["many", "guard", "errors", "kill", "main_returns", "regions_10000", "procs_1000"]
+IDS = ["many", "guard", "errors", "kill", "main_returns", "limit", "regions_10000",
+       "procs_1000"]
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,13 @@ def test_guard_kill_has_a_reason(run):
     assert not run.has("PANIC"), run.log
 
 
+def test_thread_limit_is_logged(run):
+    """The child past its memory limit is refused a thread, and the pager says why."""
+    assert re.search(r"^pager: threadtest\.elf pid \d+: memory limit", run.log, re.M), run.log
+
+
 def test_thousand_processes_ran(run):
-    """Pids count up and are never reused: the last child of the waves has pid 1000 or more."""
+    """Pids count up and are never reused: the last of the 1,000 children has pid 1000 or more."""
     pids = [int(p) for p in re.findall(r"^pager: threadtest\.elf pid (\d+) ended", run.log, re.M)]
     assert len(pids) >= 1000 and max(pids) >= 1000, run.log
 
