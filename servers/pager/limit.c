@@ -21,14 +21,15 @@ static bool in_subtree(const struct space *d, const struct space *a)
 	return false;
 }
 
-/* Pages mapped in a's subtree now, and each running extra thread's kernel block. */
+/* Pages mapped in a's subtree now, with each extra thread's kernel block and region records. */
 uint64_t limit_mem_used(const struct space *a)
 {
 	uint64_t n = 0;
 
 	for (const struct space *c = space_first; c; c = c->next)
 		if (c->state == SPACE_LIVE && in_subtree(c, a))
-			n += c->resident + c->threads_live * LIMIT_THREAD_PAGES;
+			n += c->resident + c->threads_live * LIMIT_THREAD_PAGES +
+			     limit_region_pages(region_count(&c->regions));
 	return n;
 }
 

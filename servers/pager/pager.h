@@ -245,6 +245,22 @@ bool process_init_failed(void);
  */
 #define LIMIT_THREAD_PAGES 2
 
+/*
+ * What regions cost the limit besides their pages: nothing for the first
+ * LIMIT_FREE_REGIONS of a process (as many as the old fixed table held),
+ * then a page per LIMIT_REGIONS_PER_PAGE more (a slab frame of their
+ * records), so a process under mem= cannot fill the pool with records.
+ */
+#define LIMIT_FREE_REGIONS     64
+#define LIMIT_REGIONS_PER_PAGE 36
+static inline uint64_t limit_region_pages(uint64_t regions)
+{
+	return regions > LIMIT_FREE_REGIONS
+	           ? (regions - LIMIT_FREE_REGIONS + LIMIT_REGIONS_PER_PAGE - 1) /
+	                 LIMIT_REGIONS_PER_PAGE
+	           : 0;
+}
+
 /* Pages mapped in a's subtree (and LIMIT_THREAD_PAGES per extra thread), a included; a's
  * descendants. */
 uint64_t limit_mem_used(const struct space *a);

@@ -32,7 +32,8 @@ static mica_handle_t pager;
 	} while (0)
 #define PASS() printf("TEST thread.%s PASS\n", id)
 
-#define MARK (MICA_PAGER_MAP_BASE + (MICA_UL(1) << 30)) /* a child maps here once ready */
+#define MARK  (MICA_PAGER_MAP_BASE + (MICA_UL(1) << 30)) /* a child maps here once ready */
+#define RBASE (MICA_PAGER_MAP_BASE + (MICA_UL(4) << 30)) /* many regions from here */
 
 /*
  * The pool's free frames, with those given to the kernel's reserve (thread
@@ -241,8 +242,20 @@ static int child(int argc, char **argv)
 		n = n * 10 + (*p - '0');
 	uint64_t at;
 
+	int r;
+
 	if (n > 64)
 		n = 64;
+	if (!strcmp(argv[1], "regions")) {
+		/* Single-page regions (never touched) until the limit refuses one: their records
+		 * count. */
+		int made = 0;
+
+		while ((r = pager_map(pager, RBASE + 2 * (uint64_t)made * MICA_PAGE_SIZE, 1,
+		                      MICA_MAP_READ, MICA_PAGER_MAP_FIXED, &at)) == 0)
+			made++;
+		return r == MICA_ELIMIT && made > 64 && made < 64 + 36 * 64 ? 11 : 30 + (made > 64);
+	}
 	if (!strcmp(argv[1], "limited")) {
 		/* Threads until the memory limit refuses one: it must, and not at once. */
 		long t;
@@ -323,7 +336,10 @@ static void t_main_returns(void)
 
 /* ---- no fixed limits ---- */
 
-/* A child with a memory limit cannot make threads past it (each costs its kernel block). */
+/*
+ * A child with a memory limit cannot make threads past it (each costs its
+ * kernel block), nor regions without end (past 64, their records count).
+ */
 static void t_limit(void)
 {
 	const char *id = "limit";
@@ -335,6 +351,11 @@ static void t_limit(void)
 	CHECK((r = pager_spawn_with(pager, "threadtest.elf", "limited", &lim, &pid)) == 0, "spawn",
 	      r);
 	CHECK((w = wait_for(pid)) == 10, "child", w);
+	/* And regions past the first 64 cost their records, so a limited child cannot map without
+	 * end. */
+	CHECK((r = pager_spawn_with(pager, "threadtest.elf", "regions", &lim, &pid)) == 0,
+	      "spawn 2", r);
+	CHECK((w = wait_for(pid)) == 11, "child 2", w);
 	uint64_t f = settled_free(free0);
 
 	CHECK(f == free0, "frames", (long)(free0 - f));
@@ -379,7 +400,6 @@ static void t_procs(void)
 }
 
 #define NREGIONS 10000
-#define RBASE    (MICA_PAGER_MAP_BASE + (MICA_UL(4) << 30))
 
 /* 10,000 regions in this process: single pages with gaps, each touched, then all unmapped. */
 static void t_regions(void)
