@@ -132,14 +132,15 @@ struct space {
 	uint64_t pid;
 	struct space *parent; /* NULL: the pager's own (init; orphans once init has ended) */
 	bool doomed;          /* killed with its tree, or because init ended: never adopted */
+	bool killed;          /* its address space destroyed by a kill; its notice still to come */
+	uint64_t kill_code;   /* the code the kill gave, reported for it */
 	/* Its own limits on its subtree (limit.c), MICA_PAGER_NO_LIMIT for none. */
 	uint64_t mem_limit;   /* pages mapped */
 	uint64_t procs_limit; /* descendants */
 	char name[MICA_BOOTINFO_NAME_MAX];
 	/* Kernel objects (handles in the pager's table). */
-	mica_handle_t as;     /* MEMORY, MANAGE */
-	mica_handle_t thread; /* its first thread */
-	mica_handle_t ep;     /* the pager endpoint, badged with pid */
+	mica_handle_t as; /* MEMORY, MANAGE */
+	mica_handle_t ep; /* the pager endpoint, badged with pid (while it is spawned) */
 	/* Its other threads (thread.c), by tid. */
 	struct idtree threads;
 	uint64_t next_tid;

@@ -234,9 +234,11 @@ static int spawn_into(struct space *s, const struct mica_bootinfo_module *m, con
 
 	if ((r = mica_thread_create(s->as, &p)) < 0)
 		return (int)r;
-	s->thread = (mica_handle_t)r;
-	/* The kernel keeps the thread's reference to it: one handle less in our table per process.
+	/*
+	 * The kernel keeps the thread's references to it and the endpoint: the
+	 * address space is our one handle per process (kill_thread needs no other).
 	 */
+	mica_handle_close((mica_handle_t)r);
 	mica_handle_close(s->ep);
 	s->ep = MICA_HANDLE_NONE;
 	return 0;
@@ -308,12 +310,21 @@ static bool descends(const struct space *d, const struct space *a)
 	return false;
 }
 
-/* The kernel ends s's thread with code; its exit notice (MICA_EXIT_KILLED) follows. */
+/*
+ * End every thread of s now: its address space is destroyed (the frames
+ * come back at once), and the first thread's exit notice (MICA_EXIT_KILLED)
+ * follows, reported with code (the pager keeps no thread handle, so it
+ * kills through the address space, which ends all threads alike).
+ * MICA_EPEER if s was killed already and its notice is not yet taken.
+ */
 static int kill_thread(struct space *s, uint64_t code)
 {
-	int rc = (int)mica_thread_kill(s->thread, code);
-
-	return rc == MICA_EPEER ? MICA_EPEER : rc; /* ended, its notice not yet taken */
+	if (s->killed)
+		return MICA_EPEER;
+	s->killed = true;
+	s->kill_code = code;
+	space_teardown(s);
+	return 0;
 }
 
 static void log_proc(const char *what, const struct space *s, const char *why)
@@ -371,6 +382,8 @@ void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t ad
 	(void)addr, (void)rip;
 	if (s->state != SPACE_LIVE)
 		return;
+	if (s->killed && reason == MICA_EXIT_KILLED)
+		code = s->kill_code; /* aspace_destroy's notice says 0 */
 	log_str("pager: ");
 	log_str(s->name);
 	log_str(" pid ");

@@ -37,12 +37,13 @@ static void region_node_release(void *ctx, struct region *r)
 /* A new record with a pid never used before, in the index; NULL if no frame. Who: spawn. */
 struct space *space_alloc(void)
 {
-	struct space *s = slab_alloc(&spaces_cache);
+	struct space *s;
 
-	if (!s)
+	/* A pid that fits below the badge's tid bits (never reached: 2^40 spawns). */
+	if (next_pid > SPACE_PID_MASK || !(s = slab_alloc(&spaces_cache)))
 		return 0;
 	s->pid = s->node.key = next_pid++;
-	s->as = s->thread = s->ep = MICA_HANDLE_NONE;
+	s->as = s->ep = MICA_HANDLE_NONE;
 	region_set_init_alloc(&s->regions, region_node_alloc, region_node_release, 0);
 	idtree_init(&s->threads);
 	s->next_tid = 1;
@@ -227,7 +228,7 @@ int space_fill(struct space *s, struct region *r, uint64_t start, uint64_t end)
 }
 
 /*
- * Destroy s's address space (ending its thread if it still runs), free
+ * Destroy s's address space (ending every thread still in it), free
  * every frame the kernel reports, close the handles, forget the regions.
  */
 void space_teardown(struct space *s)
@@ -243,11 +244,9 @@ void space_teardown(struct space *s)
 		} while (n == MICA_MAP_MAX_PAGES);
 		mica_handle_close(s->as);
 	}
-	if (s->thread != MICA_HANDLE_NONE)
-		mica_handle_close(s->thread);
 	if (s->ep != MICA_HANDLE_NONE)
 		mica_handle_close(s->ep);
-	s->as = s->thread = s->ep = MICA_HANDLE_NONE;
+	s->as = s->ep = MICA_HANDLE_NONE;
 	s->resident = 0;
 	/* The region records back to the slab (their frames went above). */
 	for (struct region *r = region_first(&s->regions); r; r = region_first(&s->regions))

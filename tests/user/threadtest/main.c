@@ -366,8 +366,8 @@ static void t_limit(void)
 
 /*
  * 1,000 processes at once in the pager's table: each child exits at once
- * and waits, ended, for our wait. Live ones hold two of the pager's
- * kernel handles each (its address space and thread), and the kernel's
+ * and waits, ended, for our wait. Live ones hold one of the pager's
+ * kernel handles each (its address space), and the kernel's
  * handle table per address space is fixed (docs/ARCHITECTURE.md), so a
  * spawn that finds it full (MICA_ENOMEM) is tried again after a yield,
  * once some child has ended.
