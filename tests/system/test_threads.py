@@ -12,7 +12,7 @@ import mica
 
 PAGER = mica.BUILD / "user" / "pager.elf"
 THREADTEST = mica.BUILD / "user" / "threadtest.elf"
-IDS = ["many", "guard", "errors", "kill", "main_returns", "limit", "regions_10000",
+IDS = ["many", "guard", "errors", "kill", "main_returns", "limit", "regions_10000", "live_120",
        "procs_1000"]
 
 

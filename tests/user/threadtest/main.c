@@ -246,6 +246,15 @@ static int child(int argc, char **argv)
 
 	if (n > 64)
 		n = 64;
+	if (!strcmp(argv[1], "block")) {
+		/* Wait for ever on a notification nobody signals: running, using no CPU. */
+		int64_t nt = mica_notify_create();
+
+		if (nt < 0)
+			return 4;
+		(void)mica_notify_wait((mica_handle_t)nt);
+		return 5;
+	}
 	if (!strcmp(argv[1], "regions")) {
 		/* Single-page regions (never touched) until the limit refuses one: their records
 		 * count. */
@@ -362,6 +371,38 @@ static void t_limit(void)
 	PASS();
 }
 
+#define LIVE 120
+
+/*
+ * LIVE processes running at once, more than the pager's old table (32) and
+ * more than it could run when it kept two kernel handles per process:
+ * each blocks until killed; all are listed as running, then killed and
+ * waited for.
+ */
+static void t_live(void)
+{
+	const char *id = "live_120";
+	static uint64_t pids[LIVE];
+	uint64_t free0 = settled_free(0);
+	uint32_t live = 0;
+	int r;
+	int64_t w;
+
+	for (int i = 0; i < LIVE; i++)
+		CHECK((r = pager_spawn(pager, "threadtest.elf", "block", &pids[i])) == 0, "spawn",
+		      (long)i * 100 - r);
+	for (int i = 0; i < LIVE; i++) {
+		CHECK((r = pager_running(pager, pids[i], &live)) == 0 && live == 1, "running", i);
+		CHECK((r = pager_kill(pager, pids[i], 4)) == 0, "kill", r);
+	}
+	for (int i = 0; i < LIVE; i++)
+		CHECK((w = wait_for(pids[i])) == MICA_EXIT_KILLED * 100 + 4, "child", w);
+	uint64_t f = settled_free(free0);
+
+	CHECK(f == free0, "frames", (long)(free0 - f));
+	PASS();
+}
+
 #define PROCS 1000
 
 /*
@@ -442,6 +483,7 @@ int main(int argc, char **argv)
 	t_main_returns();
 	t_limit();
 	t_regions();
+	t_live();
 	t_procs();
 	printf("threadtest: done, %d failures\n", failures);
 	return failures != 0;
