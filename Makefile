@@ -126,7 +126,7 @@ $(BUILD)/user/runtime/%_client.o: $(IDL_OUT)/%_client.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(RUNTIME_CFLAGS) -c $< -o $@
 
-$(BUILD)/user/runtime/sbrk.o $(BUILD)/user/runtime/stdio.o: $(IDL_GEN_H)
+$(BUILD)/user/runtime/sbrk.o $(BUILD)/user/runtime/stdio.o $(BUILD)/user/runtime/thread.o: $(IDL_GEN_H)
 
 $(LIBRUNTIME): $(LIBRUNTIME_OBJ)
 	rm -f $@
@@ -195,6 +195,9 @@ servers: $(RT_PROGS) $(APP_PROGS) $(BUILD)/user/msh.elf
 ATTACK := sysfuzz ipcfuzz ordeal
 ATTACK_PROGS := $(foreach p,$(ATTACK),$(BUILD)/user/$(p).elf)
 $(foreach p,$(ATTACK),$(eval $(call rt_prog,$(p),tests/user/$(p),pager_client names_client kv_client)))
+# Threads and the pager's limits (tests/system/test_threads.py), a runtime program.
+$(eval $(call rt_prog,threadtest,tests/user/threadtest,))
+ATTACK_PROGS += $(BUILD)/user/threadtest.elf
 
 # A new server from the template (tools/new-server.py): make new-server NAME=<name>.
 new-server:

@@ -1,6 +1,8 @@
 /*
- * Ending the program (stdlib.h): exit and abort. A program is one thread
- * for now, so ending the thread ends the program.
+ * Ending the program (stdlib.h): exit and abort. They end the calling
+ * thread: from main, the first thread, whose end ends the process and
+ * all its threads (the pager's rule); from another thread, that thread
+ * only (thread.h).
  */
 #include <libipc/syscall.h>
 #include <stdlib.h>

@@ -16,9 +16,15 @@
  * one per size below 1 KiB (exact fit), then one per power of two (first
  * fit within it); a bitmap says which are not empty.
  *
- * Single-threaded: there is no lock yet.
+ * Threads: every entry point holds one lock for the whole heap (a
+ * test-and-set word; a thread that finds it held yields its turn and tries
+ * again, as the runtime's mutex does: thread.c). A free that traps does so
+ * holding it.
  */
 #include "rt.h"
+#ifndef MICA_HOST
+#include <libipc/syscall.h>
+#endif
 
 #define ALIGN      16
 #define HDR        8  /* header bytes of every block */
@@ -263,8 +269,25 @@ static size_t block_size(size_t n)
 	return n < MIN_BLOCK ? MIN_BLOCK : n;
 }
 
+/* The heap's lock (the host tests run one thread: nothing to yield to). */
+static volatile int heap_locked;
+
+static void heap_lock(void)
+{
+	while (__atomic_exchange_n(&heap_locked, 1, __ATOMIC_ACQUIRE)) {
+#ifndef MICA_HOST
+		(void)mica_yield();
+#endif
+	}
+}
+
+static void heap_unlock(void)
+{
+	__atomic_store_n(&heap_locked, 0, __ATOMIC_RELEASE);
+}
+
 /* malloc: n bytes, 16-byte aligned (a unique pointer for n = 0); NULL if there is no memory. */
-void *rt_malloc(size_t n)
+static void *heap_malloc(size_t n)
 {
 	size_t asize = block_size(n);
 	char *b;
@@ -282,7 +305,7 @@ void *rt_malloc(size_t n)
 }
 
 /* free: p from rt_malloc, rt_calloc or rt_realloc, or NULL. A block not in use traps. */
-void rt_free(void *p)
+static void heap_free(void *p)
 {
 	char *b;
 	size_t size;
@@ -306,7 +329,9 @@ void *rt_calloc(size_t count, size_t size)
 
 	if (__builtin_mul_overflow(count, size, &n))
 		return NULL;
-	p = rt_malloc(n);
+	heap_lock();
+	p = heap_malloc(n);
+	heap_unlock();
 	if (p)
 		rt_memset(p, 0, n);
 	return p;
@@ -331,7 +356,7 @@ static void shrink(char *b, size_t asize)
  * NULL p is malloc; n = 0 keeps a minimal block. On failure returns NULL
  * and p is untouched.
  */
-void *rt_realloc(void *p, size_t n)
+static void *heap_realloc(void *p, size_t n)
 {
 	size_t asize = block_size(n);
 	char *b, *above, *top;
@@ -339,7 +364,7 @@ void *rt_realloc(void *p, size_t n)
 	void *q;
 
 	if (!p)
-		return rt_malloc(n);
+		return heap_malloc(n);
 	b = (char *)p - HDR;
 	if (!asize)
 		return NULL;
@@ -366,11 +391,36 @@ void *rt_realloc(void *p, size_t n)
 		shrink(b, asize);
 		return p;
 	}
-	q = rt_malloc(n);
+	q = heap_malloc(n);
 	if (!q)
 		return NULL;
 	rt_memcpy(q, p, size - HDR);
-	rt_free(p);
+	heap_free(p);
+	return q;
+}
+
+void *rt_malloc(size_t n)
+{
+	heap_lock();
+	void *p = heap_malloc(n);
+
+	heap_unlock();
+	return p;
+}
+
+void rt_free(void *p)
+{
+	heap_lock();
+	heap_free(p);
+	heap_unlock();
+}
+
+void *rt_realloc(void *p, size_t n)
+{
+	heap_lock();
+	void *q = heap_realloc(p, n);
+
+	heap_unlock();
 	return q;
 }
 
@@ -379,13 +429,17 @@ void rt_malloc_trim(void)
 {
 	char *epi;
 
-	if (!heap.ready || (*hdr(epilogue()) & PREV_USED))
+	heap_lock();
+	if (!heap.ready || (*hdr(epilogue()) & PREV_USED)) {
+		heap_unlock();
 		return;
+	}
 	epi = epilogue();
 	epi -= below_size(epi);
 	list_remove(epi);
 	if (!release_top(epi))
 		list_insert(epi);
+	heap_unlock();
 }
 
 void rt_heap_forget(void)

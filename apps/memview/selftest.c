@@ -51,7 +51,7 @@ static void test_errors(uint64_t me)
 	    {"pid_zero", MICA_PAGER_DUMP_PAGES, false, 0, 0, MICA_ENOENT},
 	    {"pool_cursor", MICA_PAGER_DUMP_POOL, false, 0, 1, MICA_ERANGE},
 	    {"blocks_cursor", MICA_PAGER_DUMP_BLOCKS, false, 0, 1ULL << 40, MICA_ERANGE},
-	    {"procs_cursor", MICA_PAGER_DUMP_PROCS, false, 0, 32, MICA_ERANGE},
+	    {"procs_cursor", MICA_PAGER_DUMP_PROCS, false, 0, 1ULL << 40, MICA_ERANGE},
 	    {"regions_cursor", MICA_PAGER_DUMP_REGIONS, true, 0, 1000, MICA_ERANGE},
 	    {"pages_unaligned", MICA_PAGER_DUMP_PAGES, true, 0, 0x400001, MICA_ERANGE},
 	    {"pages_kernel_half", MICA_PAGER_DUMP_PAGES, true, 0, 0xffff800000000000ULL,

@@ -51,6 +51,16 @@ struct mica_startup {
 #define MICA_PAGER_STACK_LIMIT (MICA_UL(1) << 20)  /* how far it may grow, guard page excluded */
 #define MICA_PAGER_HEAP_LIMIT  (MICA_UL(256) << 20)
 #define MICA_PAGER_MAP_BASE    MICA_UL(0x0000100000000000) /* where map looks for room first */
+/*
+ * Threads beyond the first (pager.thread_create): each gets an area of
+ * MICA_PAGER_THREAD_STACK_LIMIT plus a guard page, found from
+ * MICA_PAGER_THREAD_BASE up; its stack starts as the top
+ * MICA_PAGER_THREAD_STACK_INIT of it, with a guard page below, and grows
+ * down on faults on the guard as the first stack does, up to the limit.
+ */
+#define MICA_PAGER_THREAD_BASE        MICA_UL(0x0000600000000000)
+#define MICA_PAGER_THREAD_STACK_INIT  (MICA_UL(16) << 10)
+#define MICA_PAGER_THREAD_STACK_LIMIT (MICA_UL(256) << 10)
 
 /*
  * Codes in the exit notice (MICA_EXIT_PAGER) of a thread the pager killed

@@ -135,18 +135,15 @@ static int dump_blocks(uint64_t cursor, uint64_t *next, uint8_t *chunk, uint32_t
 	return 0;
 }
 
-/* PROCS: every process, live or ended and not waited for. Cursor: the slot to go on from. */
+/* PROCS: every process, live or ended and not waited for, by pid. Cursor: the pid to go on from. */
 static int dump_procs(uint64_t cursor, uint64_t *next, uint8_t *chunk, uint32_t *len)
 {
-	if (cursor >= SPACES)
+	if (cursor >= space_next_pid())
 		return MICA_ERANGE;
-	for (uint64_t i = cursor; i < SPACES; i++) {
-		const struct space *s = &spaces[i];
-
-		if (s->state == SPACE_FREE)
-			continue;
+	for (const struct space *s = space_after(cursor ? cursor - 1 : 0); s;
+	     s = space_after(s->pid)) {
 		if (!room(*len, sizeof(struct mica_pager_dump_proc))) {
-			*next = i;
+			*next = s->pid;
 			return 0;
 		}
 		struct mica_pager_dump_proc p = {.pid = s->pid,

@@ -23,32 +23,62 @@ void fault_fill(struct space *s, const struct region *r, uint64_t va, uint64_t p
 		mem_copy((uint8_t *)PHYS(pa) + (lo - va), PHYS(g->file + (lo - g->vaddr)), hi - lo);
 }
 
-/*
- * A fault on the guard page below the stack: move stack and guard down by
- * a page if the stack stays within MICA_PAGER_STACK_LIMIT. Returns the
- * grown stack region, or NULL (overflow: the caller kills).
- */
-static struct region *stack_grow(struct space *s, struct region *guard)
+/* How far the stack region above guard may reach down: its top less its limit. */
+static uint64_t stack_floor(struct space *s, const struct region *guard, struct region **stack)
 {
-	uint64_t g = guard->start;
-	struct region *stack = region_find(&s->regions, guard->end);
+	struct region *st = region_find(&s->regions, guard->end);
 
-	/* The guard sits right below a stack region, which may grow this far. */
-	if (!stack || stack->kind != REGION_STACK || stack->start != guard->end ||
-	    stack->end - g > MICA_PAGER_STACK_LIMIT)
+	*stack = st;
+	/* The guard sits right below a stack region (a thread's has its struct thread as data). */
+	if (!st || st->kind != REGION_STACK || st->start != guard->end || !st->rights)
+		return UINT64_MAX;
+	return st->end - (st->data ? MICA_PAGER_THREAD_STACK_LIMIT : MICA_PAGER_STACK_LIMIT);
+}
+
+/*
+ * A fault at va on the guard page below a stack, or in the free space
+ * below the guard (a function's frame may skip a page): move the stack's
+ * start down to va's page and the guard below it, if the stack stays
+ * within MICA_PAGER_STACK_LIMIT (a thread's: MICA_PAGER_THREAD_STACK_LIMIT).
+ * Returns the grown stack region, or NULL (overflow: the caller kills).
+ */
+static struct region *stack_grow(struct space *s, struct region *guard, uint64_t va)
+{
+	struct region *stack;
+	uint64_t floor = stack_floor(s, guard, &stack);
+	uint64_t g = va < guard->start ? va : guard->start;
+
+	if (floor == UINT64_MAX || g < floor)
 		return 0;
-	uint64_t top = stack->end;
+	uint64_t top = stack->end, old_guard = guard->start;
+	void *data = stack->data;
 	struct backing b = *space_backing(s, stack);
 
-	region_remove(&s->regions, g);
+	region_remove(&s->regions, old_guard);
 	region_remove(&s->regions, stack->start);
-	if (space_insert(s, g, top, REGION_READ | REGION_WRITE, REGION_STACK, 0, &stack) < 0)
+	if (space_insert(s, g, top, REGION_READ | REGION_WRITE, REGION_STACK, data, &stack) < 0)
 		return 0;
 	*space_backing(s, stack) = b;
 	/* A new guard below, unless something else is there (then that region guards). */
 	if (g - PAGE >= MICA_USER_BASE)
 		(void)space_insert(s, g - PAGE, g, 0, REGION_STACK, 0, 0);
 	return stack;
+}
+
+/*
+ * The stack that a fault at va in no region may grow to cover: the first
+ * region above va is a stack's guard and va is within that stack's limit.
+ * NULL otherwise (the address is in no region).
+ */
+static struct region *stack_below(struct space *s, uint64_t va)
+{
+	struct region *guard = region_find_from(&s->regions, va), *stack;
+
+	if (!guard || guard->kind != REGION_STACK || guard->rights)
+		return 0;
+	if (stack_floor(s, guard, &stack) == UINT64_MAX || va < stack_floor(s, guard, &stack))
+		return 0;
+	return stack_grow(s, guard, va);
 }
 
 /* Why a fault is refused, for the pager's log line. */
@@ -86,11 +116,11 @@ uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t 
 	uint64_t va = addr & ~(PAGE - 1);
 	uint32_t need = REGION_READ;
 
-	/* The address lies in a region. */
-	if (!r)
+	/* The address lies in a region, or just below a stack within its limit. */
+	if (!r && !(r = stack_below(s, va)))
 		return refuse(s, MICA_PAGER_KILL_UNMAPPED, addr, rip);
 	/* A guard page: the stack grows, or has overflowed. */
-	if (r->kind == REGION_STACK && r->rights == 0 && !(r = stack_grow(s, r)))
+	if (r->kind == REGION_STACK && r->rights == 0 && !(r = stack_grow(s, r, va)))
 		return refuse(s, MICA_PAGER_KILL_STACK, addr, rip);
 	/* The region allows the access, and the page is not mapped yet (else rights were the
 	 * problem). */

@@ -89,8 +89,11 @@ int anon_map(struct space *s, uint64_t addr, uint64_t npages, uint32_t rights, u
 	/* Pages to back it, if asked to. */
 	if ((flags & MICA_PAGER_MAP_FILL) && npages > buddy_free_count(&pool))
 		return MICA_ENOMEM;
-	/* Within the limits on s and its ancestors, backed now or not (limit.c). */
-	if ((e = limit_mem_check(s, npages)) < 0)
+	/* Within the limits on s and its ancestors, backed now or not, its record too (limit.c). */
+	uint64_t regions = region_count(&s->regions);
+
+	if ((e = limit_mem_check(s, npages + limit_region_pages(regions + 1) -
+	                                limit_region_pages(regions))) < 0)
 		return e;
 	if (!(flags & MICA_PAGER_MAP_FIXED)) {
 		uint64_t hint = addr ? addr : MICA_PAGER_MAP_BASE;

@@ -5,8 +5,8 @@
  * the subtree's address spaces now (a shared page counts for each process
  * that maps it); descendants are the subtree's processes now (running, or
  * ended and not yet waited for). MICA_PAGER_NO_LIMIT means no limit of its
- * own: its ancestors' still apply. Usage is counted when needed, from the process
- * table (SPACES slots), so nothing has to be moved when a process ends or
+ * own: its ancestors' still apply. Usage is counted when needed, from the list
+ * of processes (O(processes x depth)), so nothing has to be moved when a process ends or
  * an orphan passes to init; a process with no limited ancestor pays only
  * for the walk up its parents.
  */
@@ -21,14 +21,15 @@ static bool in_subtree(const struct space *d, const struct space *a)
 	return false;
 }
 
-/* Pages mapped in a's subtree now. */
+/* Pages mapped in a's subtree now, with each extra thread's kernel block and region records. */
 uint64_t limit_mem_used(const struct space *a)
 {
 	uint64_t n = 0;
 
-	for (unsigned i = 0; i < SPACES; i++)
-		if (spaces[i].state == SPACE_LIVE && in_subtree(&spaces[i], a))
-			n += spaces[i].resident;
+	for (const struct space *c = space_first; c; c = c->next)
+		if (c->state == SPACE_LIVE && in_subtree(c, a))
+			n += c->resident + c->threads_live * LIMIT_THREAD_PAGES +
+			     limit_region_pages(region_count(&c->regions));
 	return n;
 }
 
@@ -37,8 +38,8 @@ uint64_t limit_procs_used(const struct space *a)
 {
 	uint64_t n = 0;
 
-	for (unsigned i = 0; i < SPACES; i++)
-		if (spaces[i].state != SPACE_FREE && &spaces[i] != a && in_subtree(&spaces[i], a))
+	for (const struct space *c = space_first; c; c = c->next)
+		if (c != a && in_subtree(c, a))
 			n++;
 	return n;
 }

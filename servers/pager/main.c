@@ -204,13 +204,13 @@ static int op_children(void *ctx, uint64_t badge, uint32_t first, uint32_t *tota
                        uint32_t *len)
 {
 	struct space *s = caller(badge);
-	uint64_t pids[SPACES];
+	uint64_t pids[PAGER_CHILDREN_PIDS_MAX / sizeof(uint64_t)];
 	uint32_t n;
 
 	(void)ctx;
 	if (!s)
 		return MICA_EPERM;
-	n = process_children(s, first, pids, SPACES, total);
+	n = process_children(s, first, pids, sizeof(pids) / sizeof(pids[0]), total);
 	mem_copy(list, pids, n * sizeof(pids[0]));
 	*len = n * (uint32_t)sizeof(pids[0]);
 	return 0;
@@ -259,8 +259,6 @@ _Static_assert((int)MICA_PAGER_KIND_ANON == (int)REGION_ANON &&
                    (int)MICA_PAGER_KIND_STACK == (int)REGION_STACK &&
                    (int)MICA_PAGER_KIND_SHARED == (int)REGION_SHARED,
                "the ABI's region kinds are the region set's");
-_Static_assert(SPACES * sizeof(uint64_t) <= PAGER_CHILDREN_PIDS_MAX,
-               "a children reply holds every process");
 _Static_assert(MICA_PAGER_REGIONS_MAX * sizeof(struct mica_pager_region) <= PAGER_REGIONS_LIST_MAX,
                "a regions reply holds MICA_PAGER_REGIONS_MAX regions");
 
@@ -309,11 +307,7 @@ static int op_procs(void *ctx, uint64_t badge, uint32_t first, uint32_t *total, 
 	(void)ctx;
 	if (!caller(badge))
 		return MICA_EPERM;
-	for (unsigned k = 0; k < SPACES; k++) {
-		struct space *t = &spaces[k];
-
-		if (t->state == SPACE_FREE)
-			continue;
+	for (struct space *t = space_after(0); t; t = space_after(t->pid)) {
 		if (i++ < first || n == MICA_PAGER_PROCS_MAX)
 			continue;
 		bool live = t->state == SPACE_LIVE;
@@ -321,7 +315,7 @@ static int op_procs(void *ctx, uint64_t badge, uint32_t first, uint32_t *total, 
 		    .pid = t->pid,
 		    .parent = t->parent ? t->parent->pid : 0,
 		    .state = live ? MICA_PAGER_PROC_LIVE : MICA_PAGER_PROC_ENDED,
-		    .threads = live ? 1 : 0,
+		    .threads = live ? 1 + (uint32_t)idtree_count(&t->threads) : 0,
 		    .regions = live ? region_count(&t->regions) : 0,
 		    .exit_reason = live ? 0 : t->exit_reason,
 		    .exit_code = live ? 0 : t->exit_code,
@@ -356,6 +350,22 @@ static int op_give(void *ctx, uint64_t badge, uint64_t addr, uint64_t pid, uint6
 
 	(void)ctx;
 	return s ? give_region(s, addr, pid, at) : MICA_EPERM;
+}
+
+static int op_thread_create(void *ctx, uint64_t badge, uint64_t entry, uint64_t arg, uint64_t *tid)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? thread_start(s, entry, arg, tid) : MICA_EPERM;
+}
+
+static int op_thread_join(void *ctx, uint64_t badge, uint64_t tid, uint32_t *reason, uint64_t *code)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? thread_join(s, tid, reason, code) : MICA_EPERM;
 }
 
 static int op_set_exit_hint(void *ctx, uint64_t badge, mica_handle_t hint)
@@ -474,6 +484,8 @@ static const struct pager_ops ops = {
     .set_exit_hint = op_set_exit_hint,
     .module_read = op_module_read,
     .dump = dump_op, /* dump.c */
+    .thread_create = op_thread_create,
+    .thread_join = op_thread_join,
 };
 
 /* ---- the kernel's messages ---- */
@@ -488,13 +500,15 @@ static void maybe_exit(void)
 }
 
 /*
- * A fault (answered: resume or kill) or an exit notice (reclaim the
- * process; the hook where init, issue 6, will hear of it too) of one of
- * our processes, known by the badge.
+ * A fault (answered: resume or kill) or an exit notice of one of our
+ * processes' threads, known by the badge: the pid, and above it the tid
+ * (0 for the first thread, whose end ends the process: reclaim it; another
+ * thread's end frees its stack for thread_join).
  */
 static void on_kernel(void *ctx, const struct ipc_msg *req, struct ipc_msg *rep)
 {
-	struct space *s = space_by_pid(req->badge);
+	struct space *s = space_by_pid(req->badge & SPACE_PID_MASK);
+	uint64_t tid = req->badge >> SPACE_TID_SHIFT;
 
 	(void)ctx;
 	if (req->m.label == MICA_LABEL_FAULT) {
@@ -504,6 +518,11 @@ static void on_kernel(void *ctx, const struct ipc_msg *req, struct ipc_msg *rep)
 			code = fault_handle(s, req->m.w[0], req->m.w[1], req->m.w[2]);
 		rep->m.label = code ? MICA_FAULT_KILL : MICA_FAULT_RESUME;
 		rep->m.w[0] = code;
+		return;
+	}
+	if (req->m.label == MICA_LABEL_EXIT && s && tid) {
+		if (s->state == SPACE_LIVE)
+			thread_ended(s, tid, req->m.w[1], req->m.w[2]);
 		return;
 	}
 	if (req->m.label == MICA_LABEL_EXIT && s) {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "buddy.h"
+#include "idtree.h"
 #include "region.h"
 
 /* ---- log.c: serial output without libc ---- */
@@ -58,11 +59,22 @@ void pool_measure_window(void);
 void mem_zero(void *p, uint64_t n);
 void mem_copy(void *d, const void *s, uint64_t n);
 
+/* ---- slab.c: the pager's own records, in pool frames ---- */
+
+/* A cache of objects of one size (at most a frame less a 32-byte header). */
+struct slab_cache {
+	uint64_t size;
+	struct slab *partial; /* slabs with a free object */
+	uint64_t slabs;       /* frames it holds */
+	uint64_t objects;     /* objects handed out */
+};
+
+void *slab_alloc(struct slab_cache *c);
+void slab_free(struct slab_cache *c, void *p);
+
 /* ---- space.c: processes and their address spaces ---- */
 
-#define SPACES        32 /* processes at once (exited ones waiting for wait included) */
-#define SPACE_REGIONS 64 /* regions per address space */
-#define SPACE_SEGS    8  /* PT_LOAD segments per image */
+#define SPACE_SEGS 8 /* PT_LOAD segments per image */
 
 /* A PT_LOAD segment: what an image region is filled from. */
 struct seg {
@@ -76,6 +88,35 @@ struct backing {
 	uint64_t lo, hi;
 };
 
+/* A region's node as the pager allocates it: the region set's node, then its backing. */
+struct space_region {
+	struct region r; /* first: the set hands out &r */
+	struct backing b;
+};
+
+/*
+ * A thread of a process beyond its first (thread.c), known by its tid
+ * (1, 2, ...: never reused within the process), which with the pid makes
+ * the badge of the endpoint its faults and exit notice come by.
+ */
+enum thread_state {
+	THREAD_LIVE,
+	THREAD_ENDED, /* its exit waits for a join; its stack is back */
+};
+
+struct thread {
+	struct idnode node; /* key: tid, in its space's threads */
+	enum thread_state state;
+	uint64_t stack;     /* the lowest address of its stack area (guard below the stack) */
+	uint64_t stack_top; /* the first byte above it */
+	uint32_t exit_reason;
+	uint64_t exit_code;
+};
+
+/* Badges of kernel messages: the pid, and above it the thread's tid (0: the first thread). */
+#define SPACE_TID_SHIFT 40
+#define SPACE_PID_MASK  ((1ULL << SPACE_TID_SHIFT) - 1)
+
 enum space_state {
 	SPACE_FREE = 0,
 	SPACE_LIVE,   /* its thread runs */
@@ -83,25 +124,30 @@ enum space_state {
 };
 
 struct space {
-	/* Identity: pid = (gen << 8) | index + 1, which is also its endpoint badge. */
+	/* Identity: pid (1, 2, ... never reused), which is also its endpoint badge. */
+	struct idnode node; /* key: pid, in the pid index */
+	struct space *next; /* the list of every process, oldest first */
+	struct space *prev;
 	enum space_state state;
 	uint64_t pid;
-	uint32_t gen;
 	struct space *parent; /* NULL: the pager's own (init; orphans once init has ended) */
 	bool doomed;          /* killed with its tree, or because init ended: never adopted */
 	bool may_trace;       /* started with devices.trace: may call pager.trace */
+	bool killed;          /* its address space destroyed by a kill; its notice still to come */
+	uint64_t kill_code;   /* the code the kill gave, reported for it */
 	/* Its own limits on its subtree (limit.c), MICA_PAGER_NO_LIMIT for none. */
 	uint64_t mem_limit;   /* pages mapped */
 	uint64_t procs_limit; /* descendants */
 	char name[MICA_BOOTINFO_NAME_MAX];
 	/* Kernel objects (handles in the pager's table). */
-	mica_handle_t as;     /* MEMORY, MANAGE */
-	mica_handle_t thread; /* its one thread */
-	mica_handle_t ep;     /* the pager endpoint, badged with pid */
+	mica_handle_t as; /* MEMORY, MANAGE */
+	mica_handle_t ep; /* the pager endpoint, badged with pid (while it is spawned) */
+	/* Its other threads (thread.c), by tid. */
+	struct idtree threads;
+	uint64_t next_tid;
+	uint64_t threads_live; /* of them, not ended */
 	/* Memory. */
-	struct region_set regions;
-	struct region nodes[SPACE_REGIONS];
-	struct backing backing[SPACE_REGIONS]; /* per region, indexed like its node */
+	struct region_set regions; /* nodes are struct space_region, from a slab */
 	struct seg segs[SPACE_SEGS];
 	uint64_t heap_start,
 	    brk;           /* the heap region is [heap_start, page-up(brk)) when brk > start */
@@ -111,18 +157,28 @@ struct space {
 	uint64_t exit_code;
 };
 
-extern struct space spaces[SPACES];
+/* Every process, live or zombie, oldest first (linked by next). */
+extern struct space *space_first;
 
-/* A free slot with a fresh pid, or NULL. */
+/* A new process record with a fresh pid (state SPACE_FREE until the caller sets it), or NULL. */
 struct space *space_alloc(void);
-/* The live or zombie process with this pid (= badge), or NULL. */
+/* Forget s (a record from space_alloc, torn down): its pid names nothing from now on. */
+void space_free(struct space *s);
+/* The live or zombie process with this pid (= badge), or NULL. O(log n). */
 struct space *space_by_pid(uint64_t pid);
+/* The process with the lowest pid above pid (0: the first), or NULL: a walk in pid order. */
+struct space *space_after(uint64_t pid);
+/* The pid the next process will get (pids count up from 1 and are never reused). */
+uint64_t space_next_pid(void);
 /* Live processes. */
 unsigned space_live_count(void);
+/* Records and their frames, for the stats of make bench and the tests. */
+uint64_t space_meta_frames(void);
 /* What is backed in region r of s. */
 static inline struct backing *space_backing(struct space *s, const struct region *r)
 {
-	return &s->backing[r - s->nodes];
+	(void)s;
+	return &((struct space_region *)(uintptr_t)r)->b;
 }
 /* region_insert, with nothing backed in the new region. */
 int space_insert(struct space *s, uint64_t start, uint64_t end, uint32_t rights,
@@ -143,6 +199,14 @@ int space_map(struct space *s, struct region *r, uint64_t va, uint64_t pa, uint3
 int space_fill(struct space *s, struct region *r, uint64_t start, uint64_t end);
 /* Destroy s's address space: every frame back to the pool, handles closed. */
 void space_teardown(struct space *s);
+
+/* ---- thread.c: threads beyond a process's first ---- */
+
+int thread_start(struct space *s, uint64_t entry, uint64_t arg, uint64_t *tid);
+void thread_ended(struct space *s, uint64_t tid, uint64_t reason, uint64_t code);
+int thread_join(struct space *s, uint64_t tid, uint32_t *reason, uint64_t *code);
+void thread_forget_all(struct space *s);
+uint64_t thread_meta_frames(void);
 
 /* ---- fault.c ---- */
 
@@ -185,7 +249,31 @@ bool process_init_failed(void);
 
 /* ---- limit.c: per-process limits on a subtree (memory pages, descendants) ---- */
 
-/* Pages mapped in a's subtree, a included; a's descendants. */
+/*
+ * What a running thread beyond the first costs its subtree's memory limit
+ * besides its stack pages: its kernel block (8 KiB, from the reserve the
+ * pager feeds), so threads are bounded by mem= as pages are.
+ */
+#define LIMIT_THREAD_PAGES 2
+
+/*
+ * What regions cost the limit besides their pages: nothing for the first
+ * LIMIT_FREE_REGIONS of a process (as many as the old fixed table held),
+ * then a page per LIMIT_REGIONS_PER_PAGE more (a slab frame of their
+ * records), so a process under mem= cannot fill the pool with records.
+ */
+#define LIMIT_FREE_REGIONS     64
+#define LIMIT_REGIONS_PER_PAGE 36
+static inline uint64_t limit_region_pages(uint64_t regions)
+{
+	return regions > LIMIT_FREE_REGIONS
+	           ? (regions - LIMIT_FREE_REGIONS + LIMIT_REGIONS_PER_PAGE - 1) /
+	                 LIMIT_REGIONS_PER_PAGE
+	           : 0;
+}
+
+/* Pages mapped in a's subtree (and LIMIT_THREAD_PAGES per extra thread), a included; a's
+ * descendants. */
 uint64_t limit_mem_used(const struct space *a);
 uint64_t limit_procs_used(const struct space *a);
 /* Pages s may still add under its and its ancestors' limits (UINT64_MAX: no limit). */

@@ -234,7 +234,13 @@ static int spawn_into(struct space *s, const struct mica_bootinfo_module *m, con
 
 	if ((r = mica_thread_create(s->as, &p)) < 0)
 		return (int)r;
-	s->thread = (mica_handle_t)r;
+	/*
+	 * The kernel keeps the thread's references to it and the endpoint: the
+	 * address space is our one handle per process (kill_thread needs no other).
+	 */
+	mica_handle_close((mica_handle_t)r);
+	mica_handle_close(s->ep);
+	s->ep = MICA_HANDLE_NONE;
 	return 0;
 }
 
@@ -288,7 +294,7 @@ int process_spawn_driver(struct space *parent, const char *name, const char *arg
 	s->name[sizeof(s->name) - 1] = 0;
 	if ((e = spawn_into(s, m, args, dev)) < 0) {
 		space_teardown(s);
-		s->state = SPACE_FREE;
+		space_free(s);
 		return e;
 	}
 	s->state = SPACE_LIVE;
@@ -305,12 +311,21 @@ static bool descends(const struct space *d, const struct space *a)
 	return false;
 }
 
-/* The kernel ends s's thread with code; its exit notice (MICA_EXIT_KILLED) follows. */
+/*
+ * End every thread of s now: its address space is destroyed (the frames
+ * come back at once), and the first thread's exit notice (MICA_EXIT_KILLED)
+ * follows, reported with code (the pager keeps no thread handle, so it
+ * kills through the address space, which ends all threads alike).
+ * MICA_EPEER if s was killed already and its notice is not yet taken.
+ */
 static int kill_thread(struct space *s, uint64_t code)
 {
-	int rc = (int)mica_thread_kill(s->thread, code);
-
-	return rc == MICA_EPEER ? MICA_EPEER : rc; /* ended, its notice not yet taken */
+	if (s->killed)
+		return MICA_EPEER;
+	s->killed = true;
+	s->kill_code = code;
+	space_teardown(s);
+	return 0;
 }
 
 static void log_proc(const char *what, const struct space *s, const char *why)
@@ -347,9 +362,7 @@ static void adopt(struct space *c, struct space *init)
  */
 static void init_gone(void)
 {
-	for (unsigned i = 0; i < SPACES; i++) {
-		struct space *c = &spaces[i];
-
+	for (struct space *c = space_first; c; c = c->next) {
 		if (c->state != SPACE_LIVE || c->doomed)
 			continue;
 		c->doomed = true;
@@ -370,6 +383,8 @@ void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t ad
 	(void)addr, (void)rip;
 	if (s->state != SPACE_LIVE)
 		return;
+	if (s->killed && reason == MICA_EXIT_KILLED)
+		code = s->kill_code; /* aspace_destroy's notice says 0 */
 	log_str("pager: ");
 	log_str(s->name);
 	log_str(" pid ");
@@ -385,13 +400,12 @@ void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t ad
 
 	if (init && init->state != SPACE_LIVE)
 		init = 0;
-	for (unsigned i = 0; i < SPACES; i++) {
-		struct space *c = &spaces[i];
-
-		if (c->state == SPACE_FREE || c->parent != s)
+	for (struct space *c = space_first, *next; c; c = next) {
+		next = c->next;
+		if (c->parent != s)
 			continue;
 		if (c->state == SPACE_ZOMBIE)
-			c->state = SPACE_FREE;
+			space_free(c);
 		else
 			adopt(c, init);
 	}
@@ -399,8 +413,10 @@ void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t ad
 		init_failed = reason != MICA_EXIT_NORMAL || code != 0;
 	s->exit_reason = (uint32_t)reason;
 	s->exit_code = code;
-	s->state = s->parent ? SPACE_ZOMBIE : SPACE_FREE;
+	s->state = SPACE_ZOMBIE;
 	names_ended(s);
+	if (!s->parent)
+		space_free(s); /* nobody waits for it */
 	if (was_init)
 		init_gone();
 }
@@ -420,7 +436,7 @@ int process_wait(struct space *s, uint64_t pid, uint32_t *reason, uint64_t *code
 		return MICA_EAGAIN;
 	*reason = c->exit_reason;
 	*code = c->exit_code;
-	c->state = SPACE_FREE;
+	space_free(c);
 	return 0;
 }
 
@@ -441,9 +457,7 @@ int process_kill(struct space *s, uint64_t pid, uint64_t code, bool tree)
 		return MICA_ENOENT;
 	if (c->state != SPACE_LIVE)
 		return MICA_EPEER;
-	for (unsigned i = 0; tree && i < SPACES; i++) {
-		struct space *d = &spaces[i];
-
+	for (struct space *d = tree ? space_first : 0; d; d = d->next) {
 		if (d->state != SPACE_LIVE || !descends(d, c))
 			continue;
 		d->doomed = true;
@@ -463,10 +477,8 @@ uint32_t process_children(struct space *s, uint32_t first, uint64_t *pids, uint3
 {
 	uint32_t i = 0, n = 0;
 
-	for (unsigned k = 0; k < SPACES; k++) {
-		struct space *c = &spaces[k];
-
-		if (c->state == SPACE_FREE || c->parent != s)
+	for (struct space *c = space_first; c; c = c->next) {
+		if (c->parent != s)
 			continue;
 		if (i++ >= first && n < cap)
 			pids[n++] = c->pid;

@@ -141,6 +141,9 @@ void region_set_init(struct region_set *s, struct region *nodes, size_t capacity
 {
 	s->root = NULL;
 	s->spare = NULL;
+	s->alloc = NULL;
+	s->release = NULL;
+	s->ctx = NULL;
 	s->nodes = nodes;
 	s->capacity = capacity;
 	s->count = 0;
@@ -149,6 +152,15 @@ void region_set_init(struct region_set *s, struct region *nodes, size_t capacity
 		nodes[i].height = 0; /* spare nodes have height 0, tree nodes at least 1 */
 		s->spare = &nodes[i];
 	}
+}
+
+void region_set_init_alloc(struct region_set *s, struct region *(*alloc)(void *ctx),
+                           void (*release)(void *ctx, struct region *node), void *ctx)
+{
+	region_set_init(s, NULL, 0);
+	s->alloc = alloc;
+	s->release = release;
+	s->ctx = ctx;
 }
 
 int region_insert(struct region_set *s, uint64_t start, uint64_t end, uint32_t rights,
@@ -174,12 +186,16 @@ int region_insert(struct region_set *s, uint64_t start, uint64_t end, uint32_t r
 	next = region_find_from(s, start);
 	if (next != NULL && next->start < end)
 		return MICA_EEXIST;
-	/* A free node. */
-	if (s->spare == NULL)
-		return MICA_ENOMEM;
-
-	n = s->spare;
-	s->spare = n->left;
+	/* A free node: a spare one, or one from the owner's allocator. */
+	if (s->alloc != NULL) {
+		if ((n = s->alloc(s->ctx)) == NULL)
+			return MICA_ENOMEM;
+	} else {
+		if (s->spare == NULL)
+			return MICA_ENOMEM;
+		n = s->spare;
+		s->spare = n->left;
+	}
 	n->start = start;
 	n->end = end;
 	n->rights = rights;
@@ -204,9 +220,13 @@ int region_remove(struct region_set *s, uint64_t start)
 		return MICA_ENOENT;
 	gone->right = NULL;
 	gone->height = 0;
+	s->count--;
+	if (s->release != NULL) {
+		s->release(s->ctx, gone);
+		return MICA_OK;
+	}
 	gone->left = s->spare;
 	s->spare = gone;
-	s->count--;
 	return MICA_OK;
 }
 
@@ -347,7 +367,8 @@ static int broken(const char **why, const char *rule)
 
 static bool in_array(const struct region_set *s, const struct region *x)
 {
-	return x >= s->nodes && x < s->nodes + s->capacity;
+	/* Nodes from the owner's allocator are anywhere. */
+	return s->alloc != NULL || (x >= s->nodes && x < s->nodes + s->capacity);
 }
 
 /* Walk of the tree for region_check: the state carried in address order. */
@@ -366,7 +387,8 @@ static int check_node(const struct region_set *s, const struct region *x, int de
 	if (x == NULL)
 		return 0;
 	/* A node of the array, not reached twice (a cycle makes the tree too deep). */
-	if (!in_array(s, x) || depth > 2 * 64 || w->nodes >= s->capacity) {
+	if (!in_array(s, x) || depth > 2 * 64 ||
+	    w->nodes >= (s->alloc != NULL ? s->count : s->capacity)) {
 		w->why = "tree node outside the array, or a cycle";
 		return -1;
 	}
@@ -420,6 +442,8 @@ int region_check(const struct region_set *s, const char **why)
 		return broken(why, w.why);
 	if (w.nodes != s->count)
 		return broken(why, "region count wrong");
+	if (s->alloc != NULL)
+		return MICA_OK; /* no spare list: removed nodes went back to the owner */
 	/* Every other node spare: count the list, bounded so a cycle ends it. */
 	for (const struct region *x = s->spare; x != NULL; x = x->left) {
 		if (!in_array(s, x) || spare >= s->capacity)

@@ -4,7 +4,7 @@
  * A standalone module: freestanding C11, no libc; only the ABI headers.
  *
  * Structure: an AVL tree keyed by start address, its nodes taken from an
- * array the caller gives (no allocator in the pager core). Each node also
+ * array the caller gives or from the caller's allocator. Each node also
  * keeps, for its subtree, the lowest start, the highest end and the widest
  * gap between two consecutive regions, so region_find_gap() finds the
  * lowest fitting gap in O(log n) instead of walking every region, and every
@@ -61,6 +61,10 @@ struct region {
 struct region_set {
 	struct region *root;
 	struct region *spare; /* unused nodes */
+	/* Or nodes from the owner (region_set_init_alloc): NULL for an array. */
+	struct region *(*alloc)(void *ctx);
+	void (*release)(void *ctx, struct region *node);
+	void *ctx;
 	struct region *nodes; /* the array given to region_set_init */
 	size_t capacity;      /* nodes in it */
 	size_t count;         /* regions in the tree */
@@ -68,6 +72,15 @@ struct region_set {
 
 /* Start an empty set whose regions live in nodes[0 .. capacity). */
 void region_set_init(struct region_set *s, struct region *nodes, size_t capacity);
+
+/*
+ * Start an empty set whose nodes come from alloc(ctx) (NULL: none left, the
+ * insert fails with MICA_ENOMEM) and go back by release(ctx, node) when
+ * removed: no fixed capacity. The owner may allocate more than a struct
+ * region and keep its own data after it (the pager keeps what is backed).
+ */
+void region_set_init_alloc(struct region_set *s, struct region *(*alloc)(void *ctx),
+                           void (*release)(void *ctx, struct region *node), void *ctx);
 
 /*
  * Add the region [start, end) with the given rights, kind and owner data;
@@ -80,7 +93,7 @@ void region_set_init(struct region_set *s, struct region *nodes, size_t capacity
  *   MICA_EINVAL  unknown rights bits, write or execute without read (x86_64
  *                pages are always readable), or an unknown kind
  *   MICA_EEXIST  it overlaps a region of the set
- *   MICA_ENOMEM  the node array is full
+ *   MICA_ENOMEM  the node array is full (or the owner's alloc gave none)
  * Rights 0 is allowed: a reservation (guard pages) that faults on any access.
  */
 int region_insert(struct region_set *s, uint64_t start, uint64_t end, uint32_t rights,

@@ -5,49 +5,109 @@
  */
 #include "pager.h"
 
-struct space spaces[SPACES];
+/*
+ * Every process record, from a slab: in the pid index (an AVL tree, so a
+ * badge finds its process in O(log n)) and in a list for the walks over
+ * all of them (children, subtrees, the end of a run).
+ */
+static struct idtree pids;
+struct space *space_first;
+static struct space *space_last;
+static uint64_t next_pid = 1;
+static struct slab_cache spaces_cache = {.size = sizeof(struct space)};
+static struct slab_cache regions_cache = {.size = sizeof(struct space_region)};
 
 #define PAGE MICA_PAGE_SIZE
 
-/* A free slot, with a new generation so that an old pid never names it. Who: spawn. */
+/* A region node for a set (region_set_init_alloc): the node and its backing. */
+static struct region *region_node_alloc(void *ctx)
+{
+	struct space_region *n = slab_alloc(&regions_cache);
+
+	(void)ctx;
+	return n ? &n->r : 0;
+}
+
+static void region_node_release(void *ctx, struct region *r)
+{
+	(void)ctx;
+	slab_free(&regions_cache, (struct space_region *)(uintptr_t)r);
+}
+
+/* A new record with a pid never used before, in the index; NULL if no frame. Who: spawn. */
 struct space *space_alloc(void)
 {
-	for (unsigned i = 0; i < SPACES; i++) {
-		struct space *s = &spaces[i];
+	struct space *s;
 
-		if (s->state != SPACE_FREE)
-			continue;
-		uint32_t gen = s->gen + 1;
+	/* A pid that fits below the badge's tid bits (never reached: 2^40 spawns). */
+	if (next_pid > SPACE_PID_MASK || !(s = slab_alloc(&spaces_cache)))
+		return 0;
+	s->pid = s->node.key = next_pid++;
+	s->as = s->ep = MICA_HANDLE_NONE;
+	region_set_init_alloc(&s->regions, region_node_alloc, region_node_release, 0);
+	idtree_init(&s->threads);
+	s->next_tid = 1;
+	(void)idtree_insert(&pids, &s->node); /* a fresh pid: never there */
+	s->prev = space_last;
+	if (space_last)
+		space_last->next = s;
+	else
+		space_first = s;
+	space_last = s;
+	return s;
+}
 
-		mem_zero(s, sizeof(*s));
-		s->gen = gen;
-		s->pid = ((uint64_t)gen << 8) | (i + 1);
-		s->as = s->thread = s->ep = MICA_HANDLE_NONE;
-		region_set_init(&s->regions, s->nodes, SPACE_REGIONS);
-		return s;
-	}
-	return 0;
+/* Forget s: out of the index and the list, its record back to the slab. Who: process.c. */
+void space_free(struct space *s)
+{
+	(void)idtree_remove(&pids, s->pid);
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		space_last = s->prev;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		space_first = s->next;
+	slab_free(&spaces_cache, s);
 }
 
 /* The process (live or zombie) with this pid, which is also its badge; NULL if none. */
 struct space *space_by_pid(uint64_t pid)
 {
-	uint64_t i = (pid & 0xff) - 1;
+	struct idnode *n = idtree_find(&pids, pid);
 
-	/* The index is in the table, the slot in use, the generation the same. */
-	if (i >= SPACES || spaces[i].state == SPACE_FREE || spaces[i].pid != pid)
-		return 0;
-	return &spaces[i];
+	return n ? (struct space *)(uintptr_t)n : 0;
 }
 
-/* Processes whose thread still runs. */
+/* The pid the next process will get: every pid below it was given once (pids are never reused). */
+uint64_t space_next_pid(void)
+{
+	return next_pid;
+}
+
+/* The process with the lowest pid above pid (0: the first), in pid order; NULL after the last. */
+struct space *space_after(uint64_t pid)
+{
+	struct idnode *n = idtree_next(&pids, pid);
+
+	return n ? (struct space *)(uintptr_t)n : 0;
+}
+
+/* Processes whose first thread still runs. */
 unsigned space_live_count(void)
 {
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < SPACES; i++)
-		n += spaces[i].state == SPACE_LIVE;
+	for (struct space *s = space_first; s; s = s->next)
+		n += s->state == SPACE_LIVE;
 	return n;
+}
+
+/* Frames holding process and region records now. */
+uint64_t space_meta_frames(void)
+{
+	return spaces_cache.slabs + regions_cache.slabs;
 }
 
 /* Add a region to s with nothing backed in it yet. Errors: region_insert's. */
@@ -182,7 +242,7 @@ int space_fill(struct space *s, struct region *r, uint64_t start, uint64_t end)
 }
 
 /*
- * Destroy s's address space (ending its thread if it still runs), free
+ * Destroy s's address space (ending every thread still in it), free
  * every frame the kernel reports, close the handles, forget the regions.
  */
 void space_teardown(struct space *s)
@@ -198,11 +258,12 @@ void space_teardown(struct space *s)
 		} while (n == MICA_MAP_MAX_PAGES);
 		mica_handle_close(s->as);
 	}
-	if (s->thread != MICA_HANDLE_NONE)
-		mica_handle_close(s->thread);
 	if (s->ep != MICA_HANDLE_NONE)
 		mica_handle_close(s->ep);
-	s->as = s->thread = s->ep = MICA_HANDLE_NONE;
+	s->as = s->ep = MICA_HANDLE_NONE;
 	s->resident = 0;
-	region_set_init(&s->regions, s->nodes, SPACE_REGIONS);
+	/* The region records back to the slab (their frames went above). */
+	for (struct region *r = region_first(&s->regions); r; r = region_first(&s->regions))
+		(void)region_remove(&s->regions, r->start);
+	thread_forget_all(s);
 }

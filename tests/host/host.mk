@@ -18,7 +18,7 @@ HOST_BUILD := build/host
 
 HOST_TESTS := test_memmap test_mb2 test_frame test_pt test_format test_handle test_elf \
 	test_ipc test_syscall_args test_buddy test_region test_idl test_pager_elf test_malloc \
-	test_printf test_string test_cmdparse test_cmdline test_errname test_slab
+	test_printf test_string test_cmdparse test_cmdline test_errname test_slab test_idtree
 
 # The IDL stubs test_idl runs (when this file is used on its own, too).
 ifndef IDL_OUT
@@ -40,6 +40,7 @@ HOST_SRCS_test_syscall_args := kernel/syscall.c kernel/mem.c kernel/pool.c kerne
 	kernel/memmap.c
 HOST_SRCS_test_buddy := servers/pager/buddy.c
 HOST_SRCS_test_region := servers/pager/region.c
+HOST_SRCS_test_idtree := servers/pager/idtree.c
 HOST_SRCS_test_pager_elf := servers/pager/elf.c
 HOST_SRCS_test_idl := $(IDL_OUT)/idltest_client.c $(IDL_OUT)/idltest_server.c libipc/server.c
 HOST_SRCS_test_malloc := runtime/malloc.c runtime/string.c
@@ -68,6 +69,7 @@ $(foreach t,$(HOST_TESTS),$(eval $(call HOST_TEST_RULE,$(t))))
 # the kernel) build as freestanding C with only the ABI
 # headers (no kernel/, no libc) and call nothing outside themselves.
 PAGER_STANDALONE := servers/pager/buddy.c servers/pager/region.c servers/pager/elf.c \
+	servers/pager/idtree.c \
 	lib/cmdparse.c lib/errname.c
 $(HOST_BUILD)/pager-standalone.ok: $(PAGER_STANDALONE) $(wildcard servers/pager/*.h \
 		include/mica/*.h) tests/host/host.mk

@@ -890,6 +890,64 @@ static void test_check_catches_corruption(void **state)
 	fx_done(&fx);
 }
 
+/* Nodes from an allocator (region_set_init_alloc): no capacity, each node back on remove. */
+static long live_nodes;
+
+static struct region *node_alloc(void *ctx)
+{
+	if (ctx != NULL && live_nodes == *(long *)ctx)
+		return NULL;
+	live_nodes++;
+	return malloc(sizeof(struct region) + 24); /* the owner keeps data after the node */
+}
+
+static void node_release(void *ctx, struct region *n)
+{
+	(void)ctx;
+	live_nodes--;
+	free(n);
+}
+
+static void test_allocator(void **state)
+{
+	enum { N = 10000 };
+	struct region_set s;
+	long cap = 3;
+
+	(void)state;
+	region_set_init_alloc(&s, node_alloc, node_release, NULL);
+	check(&s);
+	/* Single pages with gaps, far past any array's size. */
+	for (uint64_t i = 0; i < N; i++)
+		assert_int_equal(region_insert(&s, BASE + 2 * i * PAGE, BASE + (2 * i + 1) * PAGE,
+		                               RW, REGION_ANON, NULL, NULL),
+		                 MICA_OK);
+	check(&s);
+	assert_int_equal(region_count(&s), N);
+	assert_int_equal(live_nodes, N);
+	for (uint64_t i = 0; i < N; i += 2)
+		assert_int_equal(region_remove(&s, BASE + 2 * i * PAGE), MICA_OK);
+	check(&s);
+	assert_int_equal(live_nodes, N / 2);
+	for (uint64_t i = 1; i < N; i += 2)
+		assert_int_equal(region_remove(&s, BASE + 2 * i * PAGE), MICA_OK);
+	assert_int_equal(live_nodes, 0);
+	/* An allocator that gives none: ENOMEM, nothing changes. */
+	region_set_init_alloc(&s, node_alloc, node_release, &cap);
+	for (uint64_t i = 0; i < 3; i++)
+		assert_int_equal(region_insert(&s, BASE + 2 * i * PAGE, BASE + (2 * i + 1) * PAGE,
+		                               RW, REGION_ANON, NULL, NULL),
+		                 MICA_OK);
+	assert_int_equal(
+	    region_insert(&s, BASE + 8 * PAGE, BASE + 9 * PAGE, RW, REGION_ANON, NULL, NULL),
+	    MICA_ENOMEM);
+	check(&s);
+	assert_int_equal(region_count(&s), 3);
+	for (uint64_t i = 0; i < 3; i++)
+		assert_int_equal(region_remove(&s, BASE + 2 * i * PAGE), MICA_OK);
+	assert_int_equal(live_nodes, 0);
+}
+
 /* Run every test, or with an argument only those whose names match it (a cmocka pattern). */
 int main(int argc, char **argv)
 {
@@ -904,6 +962,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_random_small),
 	    cmocka_unit_test(test_random_large),
 	    cmocka_unit_test(test_check_catches_corruption),
+	    cmocka_unit_test(test_allocator),
 	};
 
 	if (argc > 1)

@@ -59,7 +59,7 @@ def test_exits_logged_and_crash_restarted(run):
     assert reasons == [(0, 0), (2, 1), (3, 0), (3, 0)], run.log
     assert run.lines.count("init: restarting nametest.elf (1 of 3)") == 1, run.log
     assert run.has("init: done"), run.log
-    assert run.has("pager: init.elf pid 257 ended: reason 0 code 0"), run.log
+    assert run.has("pager: init.elf pid 1 ended: reason 0 code 0"), run.log
 
 
 def test_orphans_pass_to_init_and_are_ended(run):

@@ -566,15 +566,17 @@ static void t_spawn_limit(void)
 	uint64_t free0 = pool_free(), pids[40];
 	int n = 0, r = 0;
 
+	/* More children at once than the pager's old fixed table (32) held: no fixed limit now. */
 	while (n < 40 && (r = pager_spawn(pager, "ptest.elf", "yield 200", &pids[n])) == 0)
 		n++;
-	CHECK(r == MICA_ENOMEM, "no refusal", r);
-	CHECK(n >= 8 && n < 40, "children", n);
 	for (int i = 0; i < n; i++) {
 		int64_t w = wait_for(pids[i]);
 
 		CHECK(w == 0, "child", w);
 	}
+	CHECK(n == 40, "children", r);
+	for (int i = 0; i < 100000 && pool_free() != free0; i++)
+		mica_yield();
 	CHECK(pool_free() == free0, "frames", free0 - pool_free());
 	case_result(id, 0, 0);
 }
