@@ -287,7 +287,8 @@ static int attack(struct rng *r, const struct target *t, const char *cls)
 			              : (uint32_t)rng_next(r);
 			if ((m.label >> 16) == t->iface && (m.label & 0xFFFF) < 32 &&
 			    (t->no_random & BIT(m.label & 0xFFFF)))
-				m.label = MICA_IDL_LABEL(t->iface, 0); /* an unknown method instead */
+				m.label =
+				    MICA_IDL_LABEL(t->iface, 0); /* an unknown method instead */
 			len = (uint32_t)rng_below(r, MICA_MSG_BUF_MAX + 1);
 			fill_random(r, tx, len);
 			if (rng_below(r, 2) && len) {
