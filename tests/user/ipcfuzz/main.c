@@ -360,8 +360,8 @@ static int run(void)
 	         BIT(22) | BIT(23) | BIT(24) | BIT(25),
 	     BIT(13) | BIT(19), BIT(3) | BIT(9) | BIT(11) | BIT(16) | BIT(21) | BIT(22) | BIT(25),
 	     BIT(23)},
-	    {"names", names, 2, 3, BIT(3), BIT(1), 0},
-	    {"kv", kv, 3, 4, BIT(4), 0, 0},
+	    {"names", names, 2, 3, BIT(3), BIT(1), 0, 0},
+	    {"kv", kv, 3, 4, BIT(4), 0, 0, 0},
 	};
 	int rc;
 
