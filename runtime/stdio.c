@@ -18,8 +18,8 @@
  *
  * rt_stdout_direct() opts out for good: init (the name service the lookup
  * calls), the console itself and whatever the console calls must write
- * directly, or a write would wait on itself. Not thread-safe (the lookup
- * state is shared): one thread per program for now. Freestanding only.
+ * directly, or a write would wait on itself. Writes are serialized
+ * between a program's threads (out_locked). Freestanding only.
  */
 #include <idl/console_client.h>
 #include <idl/names_client.h>
@@ -62,6 +62,13 @@ static mica_handle_t stdout_console(void)
 	return con;
 }
 
+/*
+ * The lookup state and the order of writes are shared by a program's
+ * threads (runtime/thread.c): one write at a time, a thread that finds
+ * the lock taken yields, as the runtime's mutex does.
+ */
+static volatile int out_locked;
+
 /* Write n bytes (stdio.h): through the console if there is one, else (or if it fails) directly. */
 void rt_stdout_write(const void *s, size_t n)
 {
@@ -69,14 +76,19 @@ void rt_stdout_write(const void *s, size_t n)
 
 	if (!n)
 		return;
+	while (__atomic_exchange_n(&out_locked, 1, __ATOMIC_ACQUIRE))
+		(void)mica_yield();
 	if (n <= OUT_BUF && (c = stdout_console()) != MICA_HANDLE_NONE) {
-		if (console_write(c, s, (uint32_t)n) == 0)
+		if (console_write(c, s, (uint32_t)n) == 0) {
+			__atomic_store_n(&out_locked, 0, __ATOMIC_RELEASE);
 			return;
+		}
 		mica_handle_close(c); /* gone or broken: not used again */
 		con = MICA_HANDLE_NONE;
 		next_lookup = writes * 2;
 	}
 	mica_debug_write(s, n);
+	__atomic_store_n(&out_locked, 0, __ATOMIC_RELEASE);
 }
 
 static void console_flush(struct rt_sink *s)

@@ -125,7 +125,7 @@ def test_check_agrees_with_pager(run):
 
 
 def test_exit_codes(run):
-    # selftest, check, vm 258, vm 999, vm 0x102, pmap, frob, vm, dump sleep=x, dump, dump
+    # selftest, check, vm 2, vm 999, vm 0x2, pmap, frob, vm, dump sleep=x, dump, dump
     assert ends(run) == [0, 0, 0, 1, 0, 0, 2, 2, 2, 0, 0], run.log
 
 
@@ -146,7 +146,7 @@ def test_every_result_is_known(run):
 
 def test_vm_picture(run):
     vm = outputs(run)[2]
-    assert vm[0].startswith("vm 258 kv.elf: 5 regions,"), vm
+    assert vm[0].startswith("vm 2 kv.elf: 5 regions,"), vm
     rows = [l for l in vm if re.match(r"  [0-9a-f]{16}-[0-9a-f]{16} [r-][w-][x-] ", l)]
     assert len(rows) == 5, vm
     for row in rows:
@@ -174,7 +174,7 @@ def test_pmap_picture(run):
     rows = [l for l in pm if re.match(r"  [0-9a-f]{8} \|", l)]
     assert rows and all(len(r.split("|")[1]) <= 64 for r in rows), pm
     assert any("." in r for r in rows) and any("b" in r for r in rows), pm
-    assert re.search(r"^  b pid 258 kv\.elf: \d+ frames$", "\n".join(pm), re.M), pm
+    assert re.search(r"^  b pid 2 kv\.elf: \d+ frames$", "\n".join(pm), re.M), pm
     assert pm[-1].startswith("free blocks by order:"), pm
 
 
@@ -201,11 +201,11 @@ def test_dump_matches_pager(run, dumped):
 
 
 def test_dump_lists_every_process(run, dumped):
-    running = {257, 258}  # init and kv; kvclient and the memviews before have ended
+    running = {1, 2}  # init and kv; kvclient and the memviews before have ended
     me = [int(p) for p in re.findall(r"init: started memview\.elf pid (\d+)", run.log)][9]
     live = {pid for pid, p in dumped["procs"].items() if p["state"] == "running"}
     assert live == running | {me}, dumped["procs"]
-    assert dumped["procs"][258]["name"] == "kv.elf" and dumped["procs"][258]["parent"] == 257
+    assert dumped["procs"][2]["name"] == "kv.elf" and dumped["procs"][2]["parent"] == 1
 
 
 def test_dump_backed_counts(dumped):
@@ -222,7 +222,7 @@ def test_dump_backed_counts(dumped):
 def test_last_dump_after_sleep(run):
     # dump sleep=10, the last entry: a whole dump, after the sleep.
     last = memmap.parse("\n".join(outputs(run)[10]))
-    assert {257, 258} <= set(last["procs"]), last["procs"]
+    assert {1, 2} <= set(last["procs"]), last["procs"]
 
 
 # ---- make memmap ----

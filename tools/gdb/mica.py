@@ -19,7 +19,7 @@ that it works whichever address space the CPU is in:
 - the first task (normally the pager): the kernel's first_thread (thread.c),
   its address space (struct aspace: root, id), its name from the boot-info
   page the kernel mapped in it (struct mica_bootinfo, module[0].name);
-- every other process: the pager starts them all. Its table `spaces`
+- every other process: the pager starts them all. Its list `space_first`
   (servers/pager/pager.h, struct space: name, pid, as) is read from the
   pager's memory by walking the pager's page tables; each entry's `as`
   handle is looked up in the pager's handle table (struct aspace.handles)
@@ -172,7 +172,8 @@ _pager_layout = {}
 
 
 def pager_layout():
-    """Where the pager's `spaces` is, and the offsets of the fields read, from its DWARF."""
+    """Where the pager's list of processes starts (`space_first`, each `struct space`
+    linked by `next`) and the offsets of the fields read, from its DWARF."""
     path = os.path.join(USER_DIR, "pager.elf")
     key = (path, os.path.getmtime(path))
     if key in _pager_layout:
@@ -182,18 +183,13 @@ def pager_layout():
         gdb.execute(f"add-symbol-file {path}", to_string=True)
     try:
         objfile = [o for o in gdb.objfiles() if o.filename and os.path.abspath(o.filename) == path][0]
-        sym = objfile.lookup_global_symbol("spaces")
+        sym = objfile.lookup_global_symbol("space_first")
         if sym is None:
-            raise gdb.GdbError("mica: pager.elf has no `spaces` table")
-        array = sym.type.strip_typedefs()
-        entry = array.target().strip_typedefs()
+            raise gdb.GdbError("mica: pager.elf has no `space_first` list")
+        entry = sym.type.strip_typedefs().target().strip_typedefs()
         fields = {f.name: f for f in entry.fields()}
-        layout = {
-            "addr": int(sym.value().address),
-            "count": array.sizeof // entry.sizeof,
-            "size": entry.sizeof,
-        }
-        for name in ("pid", "name", "as"):
+        layout = {"first": int(sym.value().address)}
+        for name in ("pid", "name", "as", "next"):
             f = fields.get(name)
             if f is None:
                 raise gdb.GdbError(f"mica: pager.elf's struct space has no field {name}")
@@ -244,23 +240,27 @@ def processes():
     if program_name(name) != "pager":
         return out  # a test program as the first task: it starts no processes
     lay = pager_layout()
-    for i in range(lay["count"]):
-        base = lay["addr"] + i * lay["size"]
+    at = first_space.read(lay["first"], 8)
+    base = int.from_bytes(at, "little") if at else 0
+    seen = set()
+    while base and base not in seen and len(seen) < 100000:
+        seen.add(base)
 
         def field(fname):
             off, size = lay[fname]
             return first_space.read(base + off, size)
 
-        h = field("as")
+        h, nxt, name, pid = field("as"), field("next"), field("name"), field("pid")
+        base = int.from_bytes(nxt, "little") if nxt else 0
         if h is None:
-            continue  # that part of the table was never touched: no process
+            continue
         h = int.from_bytes(h, "little", signed=True)
         if h < 0:
-            continue  # a free slot or a zombie: no address space
+            continue  # ended, not waited for: no address space
         aspace = aspace_of_handle(first_as, h)
         if aspace is None or int(aspace) == int(first_as):
-            continue  # a slot never used is zeros: handle 0, the pager's own address space
-        out.append(Process(cstr(field("name")), le(field("pid")), aspace))
+            continue
+        out.append(Process(cstr(name), le(pid), aspace))
     return out
 
 
