@@ -31,10 +31,10 @@ uint64_t names_timeout(void);
 
 /* ---- manifest.c: what to start ---- */
 
-#define ENTRIES_MAX 16
-#define MODULE_MAX  47  /* as pager.spawn takes */
-#define ARGS_MAX    127 /* as pager.spawn takes */
-#define PROCS_DEFAULT 16 /* descendants an entry may have without procs= */
+#define ENTRIES_MAX   16
+#define MODULE_MAX    47  /* as pager.spawn takes */
+#define ARGS_MAX      127 /* as pager.spawn takes */
+#define PROCS_DEFAULT 16  /* descendants an entry may have without procs= */
 
 /* A server's registration deadline (deadline=<ms>): the default and the most. */
 #define DEADLINE_DEFAULT_MS 5000
