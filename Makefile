@@ -304,7 +304,7 @@ idl-goldens: | deps
 # What the system tests boot; tests/system/conftest.py builds it (make system-test-build)
 # before any pytest run of tests/system, so a test run alone finds its programs.
 SYSTEM_TEST_BUILD = $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf \
-	$(RT_PROGS) $(ATTACK_PROGS) $(APP_PROGS)
+	$(RT_PROGS) $(ATTACK_PROGS) $(APP_PROGS) $(BUILD)/user/msh.elf $(BUILD)/user/rthello.elf
 .PHONY: system-test-build
 system-test-build: $(SYSTEM_TEST_BUILD)
 
@@ -344,8 +344,9 @@ test-one: $(SYSTEM_PROGS) | deps
 # is more than 10% above tools/bench-baseline.json; bench-baseline rewrites
 # the baseline's values (commit it with the change that moved them).
 .PHONY: bench-check bench-baseline itrace
+# The boot figures boot what make run boots: every program of the scenario's modules too.
 BENCH_DEPS = $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(RT_PROGS) $(BUILD)/user/rthello.elf \
-	$(BUILD)/host/bench_buddy
+	$(filter $(BUILD)/user/%.elf,$(SCENARIO_MODULES)) $(BUILD)/host/bench_buddy
 
 # The buddy allocator built as the pager builds it, driven on the host.
 $(BUILD)/host/bench_buddy: tools/bench_buddy.c tests/host/rng.h servers/pager/buddy.c \
