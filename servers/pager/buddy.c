@@ -104,6 +104,7 @@ int buddy_init(struct buddy *b, void *meta, size_t meta_size, uint64_t base, uin
 	b->nframes = nframes;
 	b->pool = 0;
 	b->nfree = 0;
+	b->stale = BUDDY_NO_STALE;
 	for (unsigned k = 0; k <= BUDDY_MAX_ORDER; k++) {
 		struct buddy_order *o = &b->order[k];
 		uint64_t words = order_shape(base, nframes, k, o);
@@ -159,30 +160,87 @@ static void free_set(struct buddy_order *o, uint64_t i)
 	}
 }
 
-/* Unmark the free block at position i, clearing summary bits while words become empty. */
-static void free_clear(struct buddy_order *o, uint64_t i)
+/* Clear bit w of summary level l (the word below went empty), and upwards while words go empty. */
+static void summary_clear(struct buddy_order *o, unsigned l, uint64_t w)
 {
-	for (unsigned l = 0; l < o->levels; l++) {
-		uint64_t *w = &o->free[l][i / WORD];
+	for (; l < o->levels; l++) {
+		uint64_t *s = &o->free[l][w / WORD];
 
-		*w &= ~(1ULL << (i % WORD));
-		if (*w != 0)
+		*s &= ~(1ULL << (w % WORD));
+		if (*s != 0)
 			return;
-		i /= WORD;
+		w /= WORD;
 	}
 }
 
+/* Unmark the free block at position i, clearing summary bits while words become empty. */
+static void free_clear(struct buddy_order *o, uint64_t i)
+{
+	summary_clear(o, 0, i);
+}
+
 /*
- * The lowest free position of an order with o->nfree > 0: in the hint's
- * word if it has one (no word below it does), else one word per level of
- * the summary, top down, and the hint moves up to the word found.
+ * Bring order 0's summaries up to date with its stale word, if there is
+ * one: clear the word's bit in the level above, and upwards. Every
+ * operation that changes the bitmaps does this first (after its checks),
+ * except the two fast paths, so after a free or an added range there is no
+ * stale word (the state is the same whatever the history).
+ */
+static void stale_flush(struct buddy *b)
+{
+	if (b->stale != BUDDY_NO_STALE)
+		summary_clear(&b->order[0], 1, b->stale);
+	b->stale = BUDDY_NO_STALE;
+}
+
+/*
+ * The fast paths' summary work, last and by a tail call (so their usual
+ * case saves no registers): a word went empty (clear its bit in the level
+ * above, and upwards while words go empty), or an empty word has a block
+ * now (set it, and upwards while words were empty). MICA_OK.
+ */
+static __attribute__((noinline)) int summary_went_empty(struct buddy_order *o, uint64_t w)
+{
+	summary_clear(o, 1, w);
+	return MICA_OK;
+}
+
+static __attribute__((noinline)) int summary_went_used(struct buddy_order *o, uint64_t w)
+{
+	for (unsigned l = 1; l < o->levels; l++) {
+		uint64_t *s = &o->free[l][w / WORD], y = *s;
+
+		*s = y | 1ULL << (w % WORD);
+		if (y != 0)
+			break;
+		w /= WORD;
+	}
+	return MICA_OK;
+}
+
+/*
+ * The summary work at the end of buddy_free's fast path, by a tail call:
+ * settle the stale word (a free leaves none), and set the summary bits of
+ * w, o's word the block went into, if it was empty (x). MICA_OK.
+ */
+static __attribute__((noinline)) int free_settle(struct buddy *b, struct buddy_order *o, uint64_t w,
+                                                 uint64_t x)
+{
+	stale_flush(b);
+	if (x == 0)
+		summary_went_used(o, w);
+	return MICA_OK;
+}
+
+/*
+ * The lowest free position of an order with o->nfree > 0 whose hint word
+ * is empty: one word per level of the summary, top down. The hint moves
+ * up to the word found.
  */
 static uint64_t free_lowest(struct buddy_order *o)
 {
 	uint64_t i = 0;
 
-	if (o->hint < o->nwords[0] && o->free[0][o->hint])
-		return o->hint * WORD + lowest_bit(o->free[0][o->hint]);
 	for (unsigned l = o->levels; l-- > 0;)
 		i = i * WORD + lowest_bit(o->free[l][i]);
 	o->hint = i / WORD;
@@ -192,7 +250,7 @@ static uint64_t free_lowest(struct buddy_order *o)
 /*
  * Put the block (f, k), not marked anywhere, on the free bitmaps, merging
  * it with its buddy while the buddy is a free block of the same order.
- * Full coalescing holds afterwards if it held before.
+ * Full coalescing holds afterwards if it held before. No stale word.
  */
 static void release(struct buddy *b, uint64_t f, unsigned k)
 {
@@ -304,6 +362,7 @@ int buddy_add_range(struct buddy *b, uint64_t first, uint64_t count)
 			return MICA_EEXIST;
 	}
 
+	stale_flush(b);
 	for (f = first, left = count; left > 0; f += block_frames(k), left -= block_frames(k)) {
 		k = next_block(f, left);
 		b->pool += block_frames(k);
@@ -313,24 +372,45 @@ int buddy_add_range(struct buddy *b, uint64_t first, uint64_t count)
 	return MICA_OK;
 }
 
-int buddy_alloc(struct buddy *b, unsigned order, uint64_t *frame)
+/*
+ * Take the lowest free block of order k (b->order[k].nfree > 0, no stale
+ * word) off the free bitmap: its position. The hint's word holds it when
+ * it is not empty (no word below the hint has a free block); else the
+ * summary tree is descended, one word per level, and the hint moves to
+ * the word found.
+ */
+static uint64_t free_take(struct buddy *b, unsigned k)
+{
+	struct buddy_order *o = &b->order[k];
+	uint64_t w = o->hint, x = o->free[0][w];
+
+	if (x == 0) {
+		w = free_lowest(o) / WORD;
+		x = o->free[0][w];
+	}
+	o->free[0][w] = x & (x - 1);
+	if ((x & (x - 1)) == 0)
+		summary_clear(o, 1, w);
+	o->nfree--;
+	return w * WORD + lowest_bit(x);
+}
+
+/*
+ * buddy_alloc when the order has no free block (its arguments checked):
+ * a larger one is split, the upper halves staying free. MICA_ENOMEM when
+ * no order from order up has a free block.
+ */
+static __attribute__((noinline)) int alloc_slow(struct buddy *b, unsigned order, uint64_t *frame)
 {
 	unsigned k;
 	uint64_t f;
 
-	/* A known order and somewhere to put the answer. */
-	if (order > BUDDY_MAX_ORDER || frame == NULL)
-		return MICA_EINVAL;
-	/* Some free block at least that large. */
 	for (k = order; k <= BUDDY_MAX_ORDER && b->order[k].nfree == 0; k++)
 		;
 	if (k > BUDDY_MAX_ORDER)
 		return MICA_ENOMEM;
-
-	f = (b->order[k].first + free_lowest(&b->order[k])) << k;
-	free_clear(&b->order[k], pos(b, k, f));
-	b->order[k].nfree--;
-	/* Split down to the order asked for, freeing the upper halves. */
+	stale_flush(b);
+	f = (b->order[k].first + free_take(b, k)) << k;
 	while (k > order) {
 		k--;
 		free_set(&b->order[k], pos(b, k, f + block_frames(k)));
@@ -340,6 +420,84 @@ int buddy_alloc(struct buddy *b, unsigned order, uint64_t *frame)
 	b->nfree -= block_frames(order);
 	*frame = f;
 	return MICA_OK;
+}
+
+/*
+ * Take the lowest free block of an order from x, the hint's word w (not
+ * empty). The block's position is w * WORD + lowest_bit(x): the same word
+ * and bit in the allocated bitmap. When the word goes empty at order 0 and
+ * no word is stale, its summary bits are left set: it becomes the stale
+ * word, which the usual next step, the frame coming back, finds so.
+ * Otherwise the summary work is done last, by a tail call.
+ */
+static inline int alloc_from(struct buddy *b, unsigned order, uint64_t w, uint64_t x,
+                             uint64_t *frame)
+{
+	struct buddy_order *o = &b->order[order];
+	uint64_t rest = x & (x - 1);
+
+	o->free[0][w] = rest;
+	o->alloc[w] |= x ^ rest;
+	o->nfree--;
+	b->nfree -= block_frames(order);
+	*frame = (o->first + w * WORD + lowest_bit(x)) << order;
+	if (rest != 0)
+		return MICA_OK;
+	if (order != 0 || b->stale != BUDDY_NO_STALE)
+		return summary_went_empty(o, w);
+	b->stale = w;
+	return MICA_OK;
+}
+
+/*
+ * buddy_alloc when the hint's word is empty: descend the summary tree to
+ * the lowest non-empty word (the stale word settled first, as the tree
+ * leads to it), or split a larger block when the order has none.
+ */
+static __attribute__((noinline)) int alloc_descend(struct buddy *b, unsigned order, uint64_t *frame)
+{
+	struct buddy_order *o = &b->order[order];
+	uint64_t w;
+
+	if (o->nfree == 0)
+		return alloc_slow(b, order, frame);
+	stale_flush(b);
+	w = free_lowest(o) / WORD;
+	return alloc_from(b, order, w, o->free[0][w], frame);
+}
+
+/*
+ * The fast path handles the usual case with no call but tail calls (so no
+ * registers to save): the hint's word has a free block of this order.
+ */
+static inline __attribute__((always_inline)) int alloc_fast(struct buddy *b, unsigned order,
+                                                            uint64_t *frame)
+{
+	struct buddy_order *o;
+	uint64_t w, x;
+
+	o = &b->order[order];
+	w = o->hint;
+	x = o->free[0][w];
+	if (x == 0)
+		return alloc_descend(b, order, frame);
+	return alloc_from(b, order, w, x, frame);
+}
+
+/* The fast path for any order but 0, out of line (buddy_alloc keeps order 0's registers few). */
+static __attribute__((noinline)) int alloc_any(struct buddy *b, unsigned order, uint64_t *frame)
+{
+	return alloc_fast(b, order, frame);
+}
+
+int buddy_alloc(struct buddy *b, unsigned order, uint64_t *frame)
+{
+	/* A known order and somewhere to put the answer. */
+	if (order > BUDDY_MAX_ORDER || frame == NULL)
+		return MICA_EINVAL;
+	if (order != 0)
+		return alloc_any(b, order, frame);
+	return alloc_fast(b, 0, frame); /* the pager's usual order, compiled for it */
 }
 
 /*
@@ -361,7 +519,12 @@ static int free_refusal(const struct buddy *b, uint64_t frame, unsigned order)
 	return k != order ? MICA_EINVAL : MICA_OK;
 }
 
-int buddy_free(struct buddy *b, uint64_t frame, unsigned order)
+/*
+ * buddy_free off the fast path: every check in the documented order (a
+ * refusal changes nothing), then the block merged with free buddies
+ * upwards.
+ */
+static __attribute__((noinline)) int free_slow(struct buddy *b, uint64_t frame, unsigned order)
 {
 	uint64_t i;
 
@@ -384,10 +547,81 @@ int buddy_free(struct buddy *b, uint64_t frame, unsigned order)
 		return err != MICA_OK ? err
 		                      : MICA_EINVAL; /* MICA_OK cannot happen: the bit is clear */
 	}
+	stale_flush(b);
 	b->order[order].alloc[i / WORD] &= ~(1ULL << (i % WORD));
 	b->nfree += block_frames(order);
 	release(b, frame, order);
 	return MICA_OK;
+}
+
+/*
+ * The fast path handles the usual case with no call but tail calls (so no
+ * registers to save): a block of this order allocated at frame, and its
+ * buddy not free (no merge). If its word was empty, its summary bits are
+ * set last by a tail call, unless it is order 0's stale word, whose bits
+ * are set already. Everything else, refusals included, goes to free_slow,
+ * which checks again in the documented order.
+ */
+static inline __attribute__((always_inline)) int free_fast(struct buddy *b, uint64_t frame,
+                                                           unsigned order)
+{
+	struct buddy_order *o;
+	uint64_t p, i, j, w, bit, a, x, hint;
+
+	if (order >= BUDDY_MAX_ORDER)
+		return free_slow(b, frame, order);
+	/* Everything is read before anything is written (the compiler need not reload). */
+	o = &b->order[order];
+	p = frame >> order;
+	i = p - o->first;
+	w = i / WORD;
+	bit = 1ULL << (i % WORD);
+	/* Allocated at frame with this order: aligned, a position, its bit set. */
+	if ((p << order) != frame || i >= o->nbits)
+		return free_slow(b, frame, order);
+	a = o->alloc[w];
+	if ((a & bit) == 0)
+		return free_slow(b, frame, order);
+	/*
+	 * No free buddy (no merge). With first even the buddy's position is
+	 * i ^ 1, a bit of the same word (past the last position a bit is
+	 * never set); else it may be in the next or previous word, or none.
+	 */
+	x = o->free[0][w];
+	if ((o->first & 1) == 0) {
+		if ((x >> ((i ^ 1) % WORD)) & 1)
+			return free_slow(b, frame, order);
+	} else {
+		j = (p ^ 1) - o->first;
+		if (j < o->nbits && test_bit(o->free[0], j))
+			return free_slow(b, frame, order);
+	}
+	hint = o->hint;
+	o->alloc[w] = a & ~bit;
+	o->free[0][w] = x | bit;
+	o->hint = w < hint ? w : hint;
+	o->nfree++;
+	b->nfree += block_frames(order);
+	if (x != 0 && b->stale == BUDDY_NO_STALE)
+		return MICA_OK;
+	if (x == 0 && order == 0 && w == b->stale) {
+		b->stale = BUDDY_NO_STALE; /* the stale word: its summary bits are set */
+		return MICA_OK;
+	}
+	return free_settle(b, o, w, x);
+}
+
+/* The fast path for any order but 0, out of line (buddy_free keeps order 0's registers few). */
+static __attribute__((noinline)) int free_any(struct buddy *b, uint64_t frame, unsigned order)
+{
+	return free_fast(b, frame, order);
+}
+
+int buddy_free(struct buddy *b, uint64_t frame, unsigned order)
+{
+	if (order != 0)
+		return free_any(b, frame, order);
+	return free_fast(b, frame, 0); /* the pager's usual order, compiled for it */
 }
 
 int buddy_block(const struct buddy *b, uint64_t frame, uint64_t *start, unsigned *order,
@@ -462,9 +696,14 @@ static int check_order(const struct buddy *b, unsigned k, uint64_t *heads, const
 	if (o->first != b->base >> k || o->levels == 0 || o->levels > BUDDY_LEVELS ||
 	    o->nwords[o->levels - 1] != 1)
 		return broken(why, "order shape differs from the span");
+	uint64_t stale = k == 0 ? b->stale : BUDDY_NO_STALE;
+
+	if (stale != BUDDY_NO_STALE && (stale >= o->nwords[0] || o->free[0][stale] != 0))
+		return broken(why, "stale word is not an empty word");
 	for (unsigned l = 0; l + 1 < o->levels; l++) {
 		for (uint64_t w = 0; w < o->nwords[l]; w++)
-			if ((o->free[l][w] != 0) != test_bit(o->free[l + 1], w))
+			if ((o->free[l][w] != 0 || (l == 0 && w == stale)) !=
+			    test_bit(o->free[l + 1], w))
 				return broken(why, "summary bit disagrees with its word");
 		if (tail_bits(o->free[l + 1], o->nwords[l]) != 0)
 			return broken(why, "summary bit past the last word");

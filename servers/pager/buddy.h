@@ -23,12 +23,24 @@
  *
  * Cost (n = frames in the span, L = summary levels, at most 6 and 5 for
  * any pool below 1 TiB): alloc and free touch at most BUDDY_MAX_ORDER + 1
- * orders and L words for each, so O(log n) with no scan of the pool. Two
- * shortcuts keep the usual case to a few words: each order remembers the
- * lowest bitmap word that may hold a free block (alloc looks there before
- * it descends the summary tree), and a free whose block is allocated at
- * exactly the order given is recognised from that one bit (only a wrong
- * free searches the orders for the precise error).
+ * orders and L words for each, so O(log n) with no scan of the pool. The
+ * usual case is a few words, on fast paths that make no call but tail
+ * calls (order 0, the pager's frame size, has its own copy, compiled for
+ * it):
+ *   - each order remembers the lowest bitmap word that may hold a free
+ *     block (the hint): alloc takes the lowest set bit there, and the
+ *     allocated bitmap's bit is the same word and bit;
+ *   - free tests the allocated bit at the order given (blocks never
+ *     overlap, so that one bit proves the free right; only a wrong free
+ *     searches the orders for the precise error) and the buddy's free bit,
+ *     in the same word when the order's first position is even;
+ *   - the stale word: when an order-0 allocation empties its word, the
+ *     word's summary bits are left set (at most one word is so, named in
+ *     struct buddy). The usual next step, the frame coming back, then costs
+ *     no summary work either; any other operation that changes the bitmaps
+ *     settles it first (a descent of the summary tree would be led to the
+ *     empty word), so after a free or an added range there is none, and the
+ *     metadata is the same whatever the history.
  * buddy_add_range is O(count / 32) (it proves the range is not in the
  * pool yet); buddy_check is O(n / 64 + blocks + hole frames).
  */
@@ -58,6 +70,8 @@ struct buddy_order {
 	uint64_t hint;                 /* free[0] words below this one are all empty */
 };
 
+#define BUDDY_NO_STALE UINT64_MAX /* struct buddy's stale: no word is stale */
+
 /*
  * An allocator. The caller owns this struct and the metadata memory passed
  * to buddy_init(); nothing else is allocated. Not thread-safe: the pager
@@ -68,6 +82,7 @@ struct buddy {
 	uint64_t nframes; /* frames in the span */
 	uint64_t pool;    /* frames added with buddy_add_range() */
 	uint64_t nfree;   /* of those, free now */
+	uint64_t stale;   /* order 0's stale word, or BUDDY_NO_STALE (see above) */
 	struct buddy_order order[BUDDY_MAX_ORDER + 1];
 };
 
@@ -139,7 +154,8 @@ uint64_t buddy_free_blocks(const struct buddy *b, unsigned order);
 int buddy_largest_free_order(const struct buddy *b);
 
 /*
- * Verify the whole structure: summaries match their bitmaps, every block
+ * Verify the whole structure: summaries match their bitmaps (order 0's
+ * stale word, if any, is empty and its summary bit set), every block
  * lies in the span, no position is both free and allocated, no two blocks
  * overlap, no two free buddies are left unmerged, and the per-order and
  * total counts are exact. MICA_OK, or MICA_EINVAL with *why (if why is not

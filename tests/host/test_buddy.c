@@ -1093,6 +1093,21 @@ static void test_check_catches_corruption(void **state)
 	expect_broken(&fx.b, "bit past the last position");
 	flip(o0->alloc, 127);
 	check(&fx.b);
+	/* A stale word that is not empty, or out of range; an empty one passes only as stale. */
+	fx.b.stale = 0; /* word 0 of order 0: empty (order 0 has no free block here) */
+	expect_broken(&fx.b, "summary bit disagrees with its word");
+	flip(o0->free[1], 0);
+	check(&fx.b);   /* word 0 stale, its summary bit set: valid */
+	fx.b.stale = 1; /* word 1 holds 189 and 190 */
+	expect_broken(&fx.b, "stale word is not an empty word");
+	fx.b.stale = 2;
+	expect_broken(&fx.b, "stale word is not an empty word");
+	fx.b.stale = 0;
+	flip_free(o0, 0); /* frame 64 free in word 0 (inside the allocated block) */
+	expect_broken(&fx.b, "stale word is not an empty word");
+	flip_free(o0, 0); /* rebuilds the summary: bit 0 clear again */
+	fx.b.stale = BUDDY_NO_STALE;
+	check(&fx.b);
 	fx_done(&fx);
 
 	/* Blocks sticking out of an unaligned span at either edge. */
@@ -1104,6 +1119,133 @@ static void test_check_catches_corruption(void **state)
 	expect_broken(&fx.b, "block ends past the span");
 	flip(fx.b.order[2].alloc, 3);
 	check(&fx.b);
+	fx_done(&fx);
+}
+
+/* Allocate every frame of the pool at order 0 (the pool must be all order 0 afterwards). */
+static void alloc_all_order0(struct buddy *b)
+{
+	uint64_t f;
+
+	while (buddy_alloc(b, 0, &f) == MICA_OK)
+		;
+	assert_int_equal(buddy_free_count(b), 0);
+}
+
+/*
+ * The fast paths and order 0's stale word (buddy.h): an allocation that
+ * empties a word leaves its summary bit set, the free of that frame finds
+ * it so, and every other operation settles it first. Each step is checked
+ * (buddy_check knows the rule) and the states after frees equal a fresh
+ * allocator's.
+ */
+static void test_fast_paths(void **state)
+{
+	struct fixture fx, fresh;
+	struct snap s;
+	uint64_t f, g;
+	bool is_free;
+	unsigned order;
+
+	(void)state;
+	/* Span [0, 192): order 0's words 0, 1, 2. Free frames 1 and 129 only (buddies held). */
+	fx_init(&fx, 0, 192);
+	assert_int_equal(buddy_add_range(&fx.b, 0, 192), MICA_OK);
+	alloc_all_order0(&fx.b);
+	assert_int_equal(buddy_free(&fx.b, 1, 0), MICA_OK);
+	assert_int_equal(buddy_free(&fx.b, 129, 0), MICA_OK);
+	check(&fx.b);
+	snap_take(&s, &fx);
+
+	/* Frame 1 empties word 0: stale, the check agrees; its free puts everything back. */
+	assert_int_equal(buddy_alloc(&fx.b, 0, &f), MICA_OK);
+	assert_int_equal(f, 1);
+	assert_int_equal(fx.b.stale, 0);
+	assert_true(fx.b.order[0].free[1][0] & 1); /* the summary bit left set */
+	check(&fx.b);
+	assert_int_equal(buddy_free(&fx.b, 1, 0), MICA_OK);
+	assert_int_equal(fx.b.stale, BUDDY_NO_STALE);
+	check(&fx.b);
+	snap_expect(&s, &fx);
+
+	/* Double free and foreign frames, with word 0 stale: refused, nothing changes. */
+	assert_int_equal(buddy_alloc(&fx.b, 0, &f), MICA_OK);
+	snap_drop(&s);
+	snap_take(&s, &fx);
+	assert_int_equal(buddy_free(&fx.b, 129, 0), MICA_ENOENT); /* free already */
+	assert_int_equal(buddy_free(&fx.b, 1, 1), MICA_EINVAL);   /* wrong order */
+	assert_int_equal(buddy_free(&fx.b, 192, 0), MICA_ERANGE); /* not in the span */
+	snap_expect(&s, &fx);
+	assert_int_equal(buddy_free(&fx.b, 1, 0), MICA_OK);
+	assert_int_equal(buddy_free(&fx.b, 1, 0), MICA_ENOENT); /* double free */
+	check(&fx.b);
+
+	/*
+	 * The descent settles the stale word first: with word 0 stale and
+	 * its summary bit set, the next allocation (hint's word empty) must
+	 * find frame 129, not the empty word 0.
+	 */
+	assert_int_equal(buddy_alloc(&fx.b, 0, &f), MICA_OK);
+	assert_int_equal(f, 1);
+	assert_int_equal(buddy_alloc(&fx.b, 0, &g), MICA_OK);
+	assert_int_equal(g, 129);
+	check(&fx.b);
+	assert_int_equal(buddy_alloc(&fx.b, 0, &g), MICA_ENOMEM);
+
+	/* A free into an empty word that is not the stale one sets its summary bits. */
+	assert_int_equal(buddy_free(&fx.b, 65, 0), MICA_OK);
+	check(&fx.b);
+	assert_int_equal(buddy_alloc(&fx.b, 0, &g), MICA_OK);
+	assert_int_equal(g, 65);
+	check(&fx.b);
+
+	/* Coalescing: frees whose buddies are free merge up, back to one block. */
+	for (f = 0; f < 192; f++) {
+		assert_int_equal(buddy_free(&fx.b, f, 0), MICA_OK);
+		if (f % 16 == 15)
+			check(&fx.b);
+	}
+	check(&fx.b);
+	assert_int_equal(buddy_free_count(&fx.b), 192);
+	assert_int_equal(buddy_free_blocks(&fx.b, 0), 0);
+	assert_int_equal(buddy_block(&fx.b, 5, &f, &order, &is_free), MICA_OK);
+	assert_true(is_free && f == 0 && order == 7); /* [0, 128) */
+	fx_init(&fresh, 0, 192);
+	assert_int_equal(buddy_add_range(&fresh.b, 0, 192), MICA_OK);
+	expect_same_state(&fx, &fresh);
+	fx_done(&fresh);
+	snap_drop(&s);
+	fx_done(&fx);
+
+	/*
+	 * An odd first position (span from frame 1): a buddy may lie in the
+	 * next word, and the fast path looks there. Frames 64 and 65 are
+	 * buddies at order 0's positions 63 and 64, words 0 and 1.
+	 */
+	fx_init(&fx, 1, 191);
+	assert_int_equal(buddy_add_range(&fx.b, 1, 191), MICA_OK);
+	alloc_all_order0(&fx.b);
+	assert_int_equal(buddy_free(&fx.b, 65, 0), MICA_OK);
+	assert_int_equal(buddy_free_blocks(&fx.b, 0), 1);
+	assert_int_equal(buddy_free(&fx.b, 64, 0), MICA_OK); /* merges with 65 */
+	assert_int_equal(buddy_free_blocks(&fx.b, 0), 0);
+	assert_int_equal(buddy_free_blocks(&fx.b, 1), 1);
+	check(&fx.b);
+	assert_int_equal(buddy_free(&fx.b, 63, 0), MICA_OK); /* buddy 62 held: no merge */
+	assert_int_equal(buddy_free_blocks(&fx.b, 0), 1);
+	assert_int_equal(buddy_free(&fx.b, 62, 0), MICA_OK); /* [62, 64); [60, 62) held */
+	assert_int_equal(buddy_free_blocks(&fx.b, 0), 0);
+	assert_int_equal(buddy_free_blocks(&fx.b, 1), 2);
+	check(&fx.b);
+	for (f = 1; f < 192; f++)
+		if (f < 62 || f > 65)
+			assert_int_equal(buddy_free(&fx.b, f, 0), MICA_OK);
+	check(&fx.b);
+	assert_int_equal(buddy_free_count(&fx.b), 191);
+	fx_init(&fresh, 1, 191);
+	assert_int_equal(buddy_add_range(&fresh.b, 1, 191), MICA_OK);
+	expect_same_state(&fx, &fresh);
+	fx_done(&fresh);
 	fx_done(&fx);
 }
 
@@ -1124,6 +1266,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_random_medium),
 	    cmocka_unit_test(test_random_large),
 	    cmocka_unit_test(test_check_catches_corruption),
+	    cmocka_unit_test(test_fast_paths),
 	};
 
 	if (argc > 1)
