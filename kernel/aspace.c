@@ -1,6 +1,7 @@
 /*
- * Address spaces. One frame holds the object and, after it, the slots of
- * its handle table; its PML4 shares the kernel half. Every user frame
+ * Address spaces. One frame holds the object and, after it, the first slots
+ * of its handle table (which grows past them, handle.h); its PML4 shares
+ * the kernel half. Every user frame
  * mapped in one is a pool frame, counted by pool.c. Destroying one (mem.c)
  * ends its threads and closes its handles at once, then empties its page
  * tables in bounded steps, reporting each frame to the pager; the object
@@ -36,7 +37,7 @@ int aspace_create(struct aspace **out)
 	kobj_init(&as->obj, MICA_OBJ_ASPACE);
 	as->root = root;
 	as->id = next_id++;
-	handle_table_init(&as->handles, (struct handle *)(as + 1), ASPACE_HANDLES);
+	handle_table_init_growing(&as->handles, (struct handle *)(as + 1), ASPACE_HANDLES);
 	*out = as;
 	return MICA_OK;
 }

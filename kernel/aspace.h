@@ -20,10 +20,11 @@ struct aspace {
 	bool dead;              /* destroyed: no threads, handles or new mappings */
 	bool emptied;           /* its last thread left and cleared its handle table */
 	struct ioport *ports[MICA_IOPORT_PER_ASPACE]; /* ranges enabled (ioport.c), in order */
-	struct handle_table handles; /* slots fill the rest of the object's frame */
+	struct handle_table handles; /* its first slots fill the rest of the object's frame */
 };
 
-/* Handles per address space: what fits in the frame after the object. */
+/* Handles in the address space's own frame, after the object; more take reserve pages (handle.h).
+ */
 #define ASPACE_HANDLES ((MICA_PAGE_SIZE - sizeof(struct aspace)) / sizeof(struct handle))
 
 int aspace_create(struct aspace **out);

@@ -135,7 +135,7 @@ int64_t ioport_sys_create(const struct syscall_args *s)
 		if (first < ranges[i].first + ranges[i].count && ranges[i].first < first + count)
 			return MICA_EBUSY;
 	}
-	if (free == IOPORT_OBJECTS || table->count == table->cap)
+	if (free == IOPORT_OBJECTS || handle_room(table) != MICA_OK)
 		return MICA_ENOMEM;
 	struct ioport *p = &ranges[free];
 	p->first = (uint32_t)first;

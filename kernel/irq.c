@@ -83,7 +83,7 @@ int64_t irq_sys_create(const struct syscall_args *s)
 		return MICA_EINVAL;
 	if (line_used[line])
 		return MICA_EBUSY;
-	if (table->count == table->cap)
+	if (handle_room(table) != MICA_OK)
 		return MICA_ENOMEM;
 	struct irq *q = &lines[line];
 	*q = (struct irq){.line = (uint8_t)line};

@@ -113,8 +113,12 @@ int64_t mem_aspace_create(const struct syscall_args *s)
 	int rc = aspace_arg(s->a[0], MICA_RIGHT_MEMORY, &auth);
 	if (rc != MICA_OK)
 		return rc;
-	if (table->count == table->cap || aspace_create(&as) != MICA_OK)
+	if (handle_room(table) != MICA_OK)
 		return MICA_ENOMEM;
+	if (aspace_create(&as) != MICA_OK) {
+		handle_room_undo(table);
+		return MICA_ENOMEM;
+	}
 	(void)handle_alloc(table, &as->obj, MICA_RIGHT_MEMORY | MICA_RIGHT_MANAGE | MICA_RIGHT_COPY,
 	                   0, &h);
 	kobj_unref(&as->obj); /* the handle holds it now */

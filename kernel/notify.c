@@ -151,8 +151,12 @@ int64_t notify_sys_create(const struct syscall_args *s)
 	paddr_t pa;
 
 	(void)s;
-	if (table->count == table->cap || frame_alloc(&pa) != MICA_OK)
+	if (handle_room(table) != MICA_OK)
 		return MICA_ENOMEM;
+	if (frame_alloc(&pa) != MICA_OK) {
+		handle_room_undo(table);
+		return MICA_ENOMEM;
+	}
 	n = phys_to_virt(pa);
 	memset(n, 0, sizeof(*n));
 	kobj_init(&n->obj, MICA_OBJ_NOTIFY);

@@ -135,11 +135,13 @@ static int64_t sys_thread_create(const struct syscall_args *s)
 		rc = link_arg(p.supervisor, &l.supervisor, &l.supervisor_badge);
 	if (rc != MICA_OK)
 		return rc;
-	if (table->count == table->cap)
+	if (handle_room(table) != MICA_OK)
 		return MICA_ENOMEM;
 	rc = thread_create_user(as, p.entry, p.stack_top, p.arg, p.priority, &l, &t);
-	if (rc != MICA_OK)
+	if (rc != MICA_OK) {
+		handle_room_undo(table);
 		return rc;
+	}
 	t->max_prio = (uint8_t)p.max_priority;
 	(void)handle_alloc(table, &t->obj, MICA_RIGHT_MANAGE | MICA_RIGHT_COPY, 0, &out);
 	return out;
@@ -172,8 +174,12 @@ static int64_t sys_endpoint_create(const struct syscall_args *s)
 	mica_handle_t h;
 
 	(void)s;
-	if (table->count == table->cap || endpoint_create(&ep) != MICA_OK)
+	if (handle_room(table) != MICA_OK)
 		return MICA_ENOMEM;
+	if (endpoint_create(&ep) != MICA_OK) {
+		handle_room_undo(table);
+		return MICA_ENOMEM;
+	}
 	(void)handle_alloc(table, &ep->obj, MICA_RIGHT_SEND | MICA_RIGHT_RECV | MICA_RIGHT_COPY, 0,
 	                   &h);
 	kobj_unref(&ep->obj); /* the handle holds it now */

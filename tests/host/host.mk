@@ -16,7 +16,7 @@ HOST_CFLAGS := -DMICA_HOST -std=c11 -g -O1 -Wall -Wextra -Werror \
 HOST_LDLIBS ?= -lcmocka
 HOST_BUILD := build/host
 
-HOST_TESTS := test_memmap test_mb2 test_frame test_pt test_format test_handle test_elf \
+HOST_TESTS := test_memmap test_mb2 test_frame test_pt test_format test_handle test_handle_grow test_elf \
 	test_ipc test_syscall_args test_buddy test_region test_idl test_pager_elf test_malloc \
 	test_printf test_string test_cmdparse test_cmdline test_errname test_slab test_idtree
 
@@ -31,6 +31,7 @@ HOST_SRCS_test_frame := kernel/frame.c kernel/memmap.c
 HOST_SRCS_test_pt := kernel/arch/x86_64/pt.c kernel/frame.c kernel/memmap.c
 HOST_SRCS_test_format := kernel/lib/format.c
 HOST_SRCS_test_handle := kernel/handle.c
+HOST_SRCS_test_handle_grow := kernel/handle.c
 HOST_SRCS_test_slab := kernel/slab.c
 HOST_SRCS_test_elf := kernel/elf.c
 HOST_SRCS_test_ipc := kernel/ipc.c kernel/fastpath.c kernel/handle.c kernel/kobj.c kernel/syscall.c \

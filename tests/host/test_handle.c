@@ -13,6 +13,7 @@
 
 #include <mica/error.h>
 #include <mica/handle.h>
+#include "frame.h"
 #include "handle.h"
 #include "kobj.h"
 
@@ -65,6 +66,31 @@ static void kobj_release(struct kobj *o)
 		for (uint32_t i = 0; i < tab[t].cap; i++)
 			assert_ptr_not_equal(tab[t].slot[i].obj, o);
 	released[k]++;
+}
+
+/* The frame allocator: these tables never grow, so handle.c must never call it. */
+int frame_alloc(paddr_t *pa)
+{
+	(void)pa;
+	fail_msg("frame_alloc: a fixed table took a page");
+	return MICA_ENOMEM;
+}
+
+int frame_alloc_run(uint64_t n, uint64_t align, paddr_t *pa)
+{
+	(void)n;
+	(void)align;
+	(void)pa;
+	fail_msg("frame_alloc_run: a fixed table took a directory");
+	return MICA_ENOMEM;
+}
+
+int frame_free(paddr_t pa, uint64_t n)
+{
+	(void)pa;
+	(void)n;
+	fail_msg("frame_free: a fixed table gave a frame back");
+	return MICA_EINVAL;
 }
 
 /* kobj.c's unref, with the fake release behind it. */

@@ -1205,6 +1205,11 @@ static void test_aspace_create(void **state)
 	assert_int_equal(map_((uint64_t)h, VA, F(8), 1, R), MICA_OK);
 }
 
+/*
+ * The fixed slots full: the table grows by a reserve page (and its
+ * directory) for the new handle, or, with no frame for them, the create is
+ * refused and nothing changes; closing the handle gives every frame back.
+ */
 static void test_aspace_create_table_full(void **state)
 {
 	(void)state;
@@ -1213,7 +1218,25 @@ static void test_aspace_create_table_full(void **state)
 	while (self->handles.count < self->handles.cap)
 		assert_int_equal(handle_copy(&self->handles, h_ep, &self->handles, ~0u, &h),
 		                 MICA_OK);
+	uint32_t full = self->handles.cap;
+	uint64_t n_held = frame_free_count();
+	paddr_t *held = malloc(n_held * sizeof(*held));
+	assert_non_null(held);
+	for (uint64_t i = 0; i < n_held; i++)
+		assert_int_equal(frame_alloc(&held[i]), MICA_OK);
 	REFUSED(MICA_ENOMEM, create_(h_self));
+	for (uint64_t i = 0; i < n_held; i++)
+		assert_int_equal(frame_free(held[i], 1), MICA_OK);
+	free(held);
+
+	uint64_t before = frame_free_count();
+	int64_t r = create_(h_self);
+	assert_int_equal(r,
+	                 (int64_t)full); /* the lowest free value: the first past the fixed slots */
+	assert_int_equal(self->handles.frames, 2);
+	assert_int_equal(handle_close(&self->handles, (mica_handle_t)r), MICA_OK);
+	assert_int_equal(self->handles.frames, 0);
+	assert_int_equal(frame_free_count(), before);
 }
 
 static void test_aspace_destroy_reports_in_steps(void **state)

@@ -2,7 +2,10 @@
 (tests/user/threadtest/, runtime/thread.c, servers/pager/thread.c): many
 threads on their own stacks and the shared heap, a thread past its guard,
 join errors, killing a process with many threads, main returning while
-threads run, 1,000 processes in waves, 10,000 regions in one process."""
+threads run, 120 and 1,000 processes running at once (the pager's kernel
+handle table grows past the address space's own frame and gives its pages
+back: kernel objects and reserve frames are counted), 1,000 processes in
+waves, 10,000 regions in one process."""
 
 import re
 
@@ -13,7 +16,7 @@ import mica
 PAGER = mica.BUILD / "user" / "pager.elf"
 THREADTEST = mica.BUILD / "user" / "threadtest.elf"
 IDS = ["many", "guard", "errors", "kill", "main_returns", "limit", "regions_10000", "live_120",
-       "procs_1000"]
+       "live_1000", "procs_1000"]
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +53,12 @@ def test_thousand_processes_ran(run):
     """Pids count up and are never reused: the last of the 1,000 children has pid 1000 or more."""
     pids = [int(p) for p in re.findall(r"^pager: threadtest\.elf pid (\d+) ended", run.log, re.M)]
     assert len(pids) >= 1000 and max(pids) >= 1000, run.log
+
+
+def test_thousand_running_at_once(run):
+    """1,000 children blocked at once, all killed: 1,000 kill notices in the pager's log."""
+    killed = re.findall(r"^pager: threadtest\.elf pid \d+ ended: reason 3 code 4$", run.log, re.M)
+    assert len(killed) >= 1120, run.log
 
 
 def test_every_frame_back_in_the_pager(run):
