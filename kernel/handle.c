@@ -23,7 +23,7 @@
 /* Is h a used slot of t? */
 static bool in_use(const struct handle_table *t, mica_handle_t h)
 {
-	const struct handle *s = h >= 0 ? handle_slot(t, (uint64_t)h) : NULL;
+	const struct handle *s = handle_slot(t, (uint64_t)(int64_t)h); /* negative: huge, none */
 
 	return s != NULL && s->obj != NULL;
 }
@@ -285,10 +285,10 @@ int handle_alloc(struct handle_table *t, struct kobj *obj, uint32_t rights, uint
 int handle_get(const struct handle_table *t, mica_handle_t h, uint32_t type, uint32_t need_rights,
                const struct handle **out)
 {
-	/* A used slot. */
-	if (!in_use(t, h))
+	/* A used slot (a negative value is a huge one: none). */
+	const struct handle *s = handle_slot(t, (uint64_t)(int64_t)h);
+	if (s == NULL || s->obj == NULL)
 		return MICA_EBADH;
-	const struct handle *s = used_slot(t, h);
 	/* The type asked for. */
 	if (type != MICA_OBJ_NONE && s->obj->type != type)
 		return MICA_EBADH;
