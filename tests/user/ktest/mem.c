@@ -422,15 +422,51 @@ static void test_handle_give(void)
 	       mica_handle_give((mica_handle_t)b, (mica_handle_t)sup, ~0u), MICA_EPEER);
 	if ((r = remote_destroy((mica_handle_t)b)) != 0)
 		return result("handle.give", "destroy gave", r);
-	/* A fresh address space's table fills up: ENOMEM. */
+	/*
+	 * A fresh address space's table grows past the slots in its frame:
+	 * 1,000 handles, numbered 0 to 999, take pages from the reserve.
+	 */
+	struct mica_mem_stats g0 = stats(), g1, g2;
 	long c = mica_aspace_create(self_as);
 	long n = 0;
-	while (n < 100000 && (r = mica_handle_give((mica_handle_t)c, (mica_handle_t)e, ~0u)) >= 0)
+	while (n < 1000 && (r = mica_handle_give((mica_handle_t)c, (mica_handle_t)e, ~0u)) == n)
 		n++;
-	if (r != MICA_ENOMEM || n < 64)
-		return result("handle.give", "filling the table ended with", r);
+	if (n != 1000)
+		return result("handle.give", "growing the table to 1,000 ended with", r);
+	g1 = stats();
+	if (g0.reserve_free - g1.reserve_free < 2 + 6) /* the space, its PML4, pages, directory */
+		return result("handle.give", "the table took no pages: reserve frames",
+		              (long)(g0.reserve_free - g1.reserve_free));
+	/*
+	 * The reserve running out: with no frame for a new page, the give is
+	 * refused with ENOMEM and changes nothing (mappings far apart use up
+	 * the reserve with their page tables, as in mem.enomem).
+	 */
+	uint64_t f = frame_take(1);
+	long maps = 0;
+	while (maps < 60000 && mica_map(self_as, FAR + (uint64_t)maps * (1UL << 30), f, 1,
+	                                MICA_MAP_READ) == 0)
+		maps++;
+	while (n < 100000 && (r = mica_handle_give((mica_handle_t)c, (mica_handle_t)e, ~0u)) == n)
+		n++;
+	g1 = stats();
+	if (r != MICA_ENOMEM ||
+	    mica_handle_give((mica_handle_t)c, (mica_handle_t)e, ~0u) != MICA_ENOMEM)
+		return result("handle.give", "giving with the reserve empty gave", r);
+	g2 = stats();
+	if (!stats_equal(&g1, &g2))
+		return result("handle.give", "a refused give changed the counts: reserve_free",
+		              (long)g2.reserve_free);
+	for (long i = 0; i < maps; i++)
+		if ((r = mica_unmap(self_as, FAR + (uint64_t)i * (1UL << 30), 1, 0)) != 1)
+			return result("handle.give", "unmap gave", r);
+	/* Destroyed: every page of its table back in the reserve. */
 	if ((r = remote_destroy((mica_handle_t)c)) != 0)
-		return result("handle.give", "destroy of the full one gave", r);
+		return result("handle.give", "destroy of the large one gave", r);
+	g2 = stats();
+	if (g2.reserve_free != g0.reserve_free || g2.objects != g0.objects)
+		return result("handle.give", "frames not back after destroy: reserve_free",
+		              (long)g2.reserve_free - (long)g0.reserve_free);
 	/* A destroyed address space takes no handles. */
 	EXPECT("a destroyed address space",
 	       mica_handle_give((mica_handle_t)b_keep, (mica_handle_t)e, ~0u), MICA_EPEER);
