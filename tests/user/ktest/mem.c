@@ -444,8 +444,8 @@ static void test_handle_give(void)
 	 */
 	uint64_t f = frame_take(1);
 	long maps = 0;
-	while (maps < 60000 && mica_map(self_as, FAR + (uint64_t)maps * (1UL << 30), f, 1,
-	                                MICA_MAP_READ) == 0)
+	while (maps < 60000 &&
+	       mica_map(self_as, FAR + (uint64_t)maps * (1UL << 30), f, 1, MICA_MAP_READ) == 0)
 		maps++;
 	while (n < 100000 && (r = mica_handle_give((mica_handle_t)c, (mica_handle_t)e, ~0u)) == n)
 		n++;
