@@ -439,7 +439,7 @@ static void t_live(void)
 #define LIVE_MANY 1000
 
 /*
- * 1,000 processes running at once: far past the 168 handles an address
+ * 1,000 processes running at once: far past the 165 handles an address
  * space's own frame holds, so the pager's handle table (one handle per
  * live process) grows by pages from the kernel's reserve, and gives them
  * back as they end.
