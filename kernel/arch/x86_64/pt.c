@@ -559,41 +559,37 @@ static bool skip_hole(paddr_t table, int lvl, vaddr_t *va, vaddr_t last, unsigne
 	unsigned up = i + 1, down = end + 1; /* [up, down) not looked at yet */
 	unsigned found = 0, j = 0;           /* present entries in [down, end]; the lowest */
 
-	for (;;) {
-		if (up + 8 > down) {
-			/* What is left, one by one; else the lowest found from the top. */
-			while (up < down && !(t[up] & PTE_P))
-				up++;
-			if (up < down)
-				j = up;
-			else if (!found)
-				return false;
-			break;
-		}
-		if ((t[up] | t[up + 1] | t[up + 2] | t[up + 3] | t[up + 4] | t[up + 5] | t[up + 6] |
-		     t[up + 7]) &
-		    PTE_P) {
-			while (!(t[up] & PTE_P))
-				up++;
-			j = up;
-			break;
-		}
+#define GROUP_EMPTY(k)                                                                             \
+	(!((t[k] | t[k + 1] | t[k + 2] | t[k + 3] | t[k + 4] | t[k + 5] | t[k + 6] | t[k + 7]) &   \
+	   PTE_P))
+	/* Both ways while two whole groups fit (only with a count to stop the downward scan). */
+	while (cnt && up + 16 <= down) {
+		if (!GROUP_EMPTY(up))
+			goto up_found;
 		up += 8;
-		if (!cnt || up + 8 > down)
-			continue;
 		down -= 8;
-		if ((t[down] | t[down + 1] | t[down + 2] | t[down + 3] | t[down + 4] | t[down + 5] |
-		     t[down + 6] | t[down + 7]) &
-		    PTE_P) {
-			for (unsigned k = down + 8; k-- > down;)
-				if (t[k] & PTE_P) {
-					found++;
-					j = k;
-				}
-			if (found == cnt)
-				break;
-		}
+		if (GROUP_EMPTY(down))
+			continue;
+		for (unsigned k = down + 8; k-- > down;)
+			if (t[k] & PTE_P) {
+				found++;
+				j = k;
+			}
+		if (found == cnt)
+			goto done; /* every present entry is in [down, end]: j is the lowest */
 	}
+	/* Up: eight entries a step while a whole group fits, then one by one. */
+	while (up + 8 <= down && GROUP_EMPTY(up))
+		up += 8;
+#undef GROUP_EMPTY
+up_found:
+	while (up < down && !(t[up] & PTE_P))
+		up++;
+	if (up < down)
+		j = up;
+	else if (!found)
+		return false;
+done:
 	*va = (*va & ~((1ULL << level_shift(lvl)) - 1)) + ((uint64_t)(j - i) << level_shift(lvl));
 	return true;
 }
