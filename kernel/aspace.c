@@ -66,6 +66,10 @@ void aspace_release(struct aspace *as)
 	if (as->handles.count) /* aspace_kill may have emptied it */
 		handle_table_clear(&as->handles);
 	ioport_aspace_release(as);
-	pt_root_destroy(as->root, aspace_unmapped, NULL);
+	/* Drained by destroy (the pager's way): no mapping to look for, only the root to free. */
+	if (as->drained)
+		pt_root_free(as->root);
+	else
+		pt_root_destroy(as->root, aspace_unmapped, NULL);
 	(void)frame_free(virt_to_phys(as), 1);
 }

@@ -19,6 +19,7 @@ struct aspace {
 	struct thread *threads; /* those threads, linked by as_next */
 	bool dead;              /* destroyed: no threads, handles or new mappings */
 	bool emptied;           /* its last thread left and cleared its handle table */
+	bool drained;           /* destroy emptied its user half; dead, so it stays empty */
 	struct ioport *ports[MICA_IOPORT_PER_ASPACE]; /* ranges enabled (ioport.c), in order */
 	struct handle_table handles; /* its first slots fill the rest of the object's frame */
 };

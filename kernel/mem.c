@@ -54,17 +54,36 @@ static int count_arg(uint64_t n)
 	return n == 0 || n > MICA_MAP_MAX_PAGES ? MICA_EINVAL : MICA_OK;
 }
 
-/* MICA_MAP_* rights to page-table flags: readable always, never writable and executable. */
+/*
+ * The page-table flags of each combination of the four MICA_MAP_* rights,
+ * or the error it gets (negative): readable always, never writable and
+ * executable.
+ */
+#define RIGHTS_FLAGS(r)                                                                            \
+	(!((r)&MICA_MAP_READ) ? MICA_EINVAL                                                        \
+	 : ((r)&MICA_MAP_WRITE) && ((r)&MICA_MAP_EXEC)                                             \
+	     ? MICA_EPERM                                                                          \
+	     : (int)(PT_USER | (((r)&MICA_MAP_WRITE) ? PT_WRITE : 0) |                             \
+	             (((r)&MICA_MAP_EXEC) ? PT_EXEC : 0) | (((r)&MICA_MAP_LARGE) ? PT_LARGE : 0)))
+static const int rights_flags[16] = {
+    RIGHTS_FLAGS(0),  RIGHTS_FLAGS(1),  RIGHTS_FLAGS(2),  RIGHTS_FLAGS(3),
+    RIGHTS_FLAGS(4),  RIGHTS_FLAGS(5),  RIGHTS_FLAGS(6),  RIGHTS_FLAGS(7),
+    RIGHTS_FLAGS(8),  RIGHTS_FLAGS(9),  RIGHTS_FLAGS(10), RIGHTS_FLAGS(11),
+    RIGHTS_FLAGS(12), RIGHTS_FLAGS(13), RIGHTS_FLAGS(14), RIGHTS_FLAGS(15),
+};
+_Static_assert((MICA_MAP_READ | MICA_MAP_WRITE | MICA_MAP_EXEC | MICA_MAP_LARGE) == 15,
+               "rights_flags' index");
+
+/* MICA_MAP_* rights to page-table flags (rights_flags). */
 static int rights_arg(uint64_t rights, unsigned *flags)
 {
-	if (rights & ~(uint64_t)(MICA_MAP_READ | MICA_MAP_WRITE | MICA_MAP_EXEC | MICA_MAP_LARGE) ||
-	    !(rights & MICA_MAP_READ))
+	/* Known rights only. */
+	if (rights > 15)
 		return MICA_EINVAL;
-	if ((rights & MICA_MAP_WRITE) && (rights & MICA_MAP_EXEC))
-		return MICA_EPERM;
-	*flags = PT_USER | ((rights & MICA_MAP_WRITE) ? PT_WRITE : 0) |
-	         ((rights & MICA_MAP_EXEC) ? PT_EXEC : 0) |
-	         ((rights & MICA_MAP_LARGE) ? PT_LARGE : 0);
+	int f = rights_flags[rights];
+	if (f < 0)
+		return f;
+	*flags = (unsigned)f;
 	return MICA_OK;
 }
 
@@ -156,11 +175,37 @@ int64_t mem_aspace_destroy(const struct syscall_args *s)
 		aspace_kill(as);
 	nreport = 0;
 	bool more = pt_drain_user(as->root, &budget, unmapped, NULL);
+	/* Empty now, and dead: nothing maps into it again (aspace_arg), so release need not look.
+	 */
+	as->drained = !more;
 	/* Stopped before a 2 MiB page larger than cap: nothing done, say so. */
 	if (more && nreport == 0)
 		return MICA_EBUSY;
 	(void)usercopy_to(s->a[1], report, nreport * sizeof(uint64_t));
 	return (int64_t)nreport;
+}
+
+/*
+ * map of one 4 KiB page (most calls: a fault's), its address space, count
+ * and rights checked: the same checks in the same order as the general
+ * path, each frame state and table entry found once.
+ */
+static int64_t map_page(struct aspace *as, uint64_t va, uint64_t pa, unsigned flags)
+{
+	struct pool_page pg;
+
+	/* A pool frame that may be mapped once more. */
+	int rc = pool_check_page(pa, &pg);
+	if (rc != MICA_OK)
+		return rc;
+	/* A free user page at va (tables made if missing). */
+	rc = pt_map_user_page(as->root, va, pa, flags);
+	if (rc != MICA_OK) {
+		pool_abort(); /* the shared counts' new table, if pool_check_page made one */
+		return rc;
+	}
+	pool_ref_page(&pg);
+	return MICA_OK;
 }
 
 /*
@@ -186,6 +231,8 @@ int64_t mem_map(const struct syscall_args *s)
 		rc = count_arg(npages);
 	if (rc == MICA_OK)
 		rc = rights_arg(s->a[4], &flags);
+	if (rc == MICA_OK && npages == 1 && !(flags & PT_LARGE))
+		return map_page(as, s->a[1], s->a[2], flags);
 	if (rc == MICA_OK && (flags & PT_LARGE))
 		rc = large_arg(as, s->a[1], s->a[2], npages);
 	if (rc == MICA_OK)
@@ -228,6 +275,18 @@ int64_t mem_unmap(const struct syscall_args *s)
 	if (out && as == sched_current()->as && out < va + npages * MICA_PAGE_SIZE &&
 	    va < out + npages * sizeof(uint64_t))
 		return MICA_EINVAL;
+	if (npages == 1) {
+		/* One page (most calls): one walk, its frame straight to the pool's count. */
+		paddr_t pa;
+
+		rc = pt_unmap_user_page(as->root, va, &pa);
+		if (rc != MICA_OK)
+			return rc;
+		pool_unref(pa, 1);
+		if (out)
+			(void)usercopy_to(out, &pa, sizeof(pa));
+		return 1;
+	}
 	nreport = 0;
 	rc = pt_unmap(as->root, va, npages, unmapped, NULL);
 	if (rc != MICA_OK)

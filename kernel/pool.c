@@ -482,6 +482,50 @@ int pool_check(paddr_t pa, uint64_t npages)
 	return npages == 1 ? check_one(pfn(pa)) : check_run(pfn(pa), npages);
 }
 
+/*
+ * pool_check of the one frame at pa, which also notes in *pg where its
+ * state is, for pool_ref_page (the map call's path for a page: the state
+ * is found once). The same errors as pool_check; pool_abort undoes it as
+ * it undoes pool_check.
+ */
+int pool_check_page(paddr_t pa, struct pool_page *pg)
+{
+	uint64_t f = pfn(pa);
+	const uint64_t *e;
+
+	/* Aligned, and inside the frames the states cover. */
+	if (!IS_ALIGNED(pa, MICA_PAGE_SIZE))
+		return MICA_EALIGN;
+	if (f >= nframes)
+		return MICA_EFRAME;
+	pg->f = f;
+	pg->w = state_word(f, &pg->sh);
+	pg->v = (unsigned)(*pg->w >> pg->sh) & 3u;
+	/* A pool frame; mapped twice or more, its count decides. */
+	if (pg->v == S_NONE)
+		return MICA_EFRAME;
+	if (pg->v != S_MANY)
+		return MICA_OK;
+	if ((e = shared_find(f)) == NULL)
+		return shared_reserve(1); /* 2 now: the next needs an entry */
+	return (*e & COUNT_MASK) >= MICA_MAP_MAX_SHARERS ? MICA_EBUSY : MICA_OK;
+}
+
+static void ref_many(uint64_t f);
+
+/* pool_ref of the frame pool_check_page checked (nothing changed its state since). */
+void pool_ref_page(const struct pool_page *pg)
+{
+	mappings++;
+	if (pg->v == S_MANY) {
+		ref_many(pg->f);
+		return;
+	}
+	/* FREE and ONCE step up by one. */
+	mapped += pg->v == S_FREE;
+	*pg->w += 1ULL << pg->sh;
+}
+
 /* One mapping more of frame f, which is MANY (room reserved by pool_check). */
 static void ref_many(uint64_t f)
 {

@@ -17,6 +17,16 @@ void pool_init(const struct memmap *m, uint64_t reserve);
 int pool_take(uint64_t n, paddr_t *pa);
 int pool_check(paddr_t pa, uint64_t npages);
 void pool_ref(paddr_t pa, uint64_t npages);
+
+/* Where a frame's state is, between pool_check_page and pool_ref_page. */
+struct pool_page {
+	uint64_t *w; /* the word holding its two bits */
+	uint64_t f;  /* the frame number */
+	unsigned sh; /* their shift in *w */
+	unsigned v;  /* the state pool_check_page read */
+};
+int pool_check_page(paddr_t pa, struct pool_page *pg);
+void pool_ref_page(const struct pool_page *pg);
 void pool_abort(void);
 void pool_unref(paddr_t pa, uint64_t npages);
 int pool_donate(paddr_t pa, uint64_t npages);

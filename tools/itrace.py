@@ -8,8 +8,9 @@ FIGURE is a name make bench prints that is timed with rdtsc in a user
 program: syscall.null, ipc.call_reply.* (the kernel benchmark task,
 tests/user/bench/) or pager.fault.zero, pager.touch.resident,
 pager.unmap.per_page, pager.map_fill.per_page, pager.spawn_exit (ptest in
-bench mode under the pager). Several figures of the same run are traced
-in one boot.
+bench mode under the pager), or pager.window.map, pager.window.unmap (timed
+in the pager itself, one region per operation: the pager is the program
+under study). Several figures of the same run are traced in one boot.
 
 It boots that run under QEMU with -icount shift=0,sleep=off -smp 1 and
 -singlestep -d exec,nochain, so QEMU logs one line per executed guest
@@ -57,6 +58,7 @@ TRACE_BASE = 0x20000000  # where ptest is linked for a trace
 DFILTER = "0x400000..0x3fffffff,0xffff800000000000..0xffffffffffffffff"
 BENCH_LINE = re.compile(r"^bench (\S+) (\d+(?:\.\d+)?) instr/op n=(\d+)$")
 KERNEL_FIGURES = ("syscall.null", "ipc.")
+PAGER_FIGURES = ("pager.window.",)  # timed by the pager itself, one operation a region
 
 
 class Symbols:
@@ -129,11 +131,32 @@ def setup(figure, n):
         study = USER / "bench.elf"
         syms.add(study, "bench")
         return f"idle=exit bench_n={n} itrace", [study], syms, study
+    if figure.startswith(PAGER_FIGURES):
+        study = USER / "pager.elf"
+        syms.add(study, "pager")
+        cmdline = "idle=exit pager.exit_when_idle pager.measure init.args=bench itrace"
+        return cmdline, [study, USER / "ptest.elf"], syms, study
     study = relinked_ptest()
     syms.add(USER / "pager.elf", "pager")
     syms.add(study, "ptest")
     cmdline = "idle=exit pager.exit_when_idle init.args=bench itrace"
     return cmdline, [USER / "pager.elf", study], syms, study
+
+
+def per_op_regions(regions, n, value):
+    """n regions, one per operation, every other one or consecutive, whose mean matches value.
+
+    A program that reads the clock around each operation (the pager's window loop: map,
+    then unmap) leaves one short region per operation; they are joined into one."""
+    for stride in (2, 1):
+        for k in range(len(regions) - stride * (n - 1)):
+            pick = regions[k:k + stride * n:stride]
+            if len(pick) == n and abs(sum(len(r) for r in pick) / n - value) <= max(1.5, value / 1000):
+                joined = array("Q")
+                for r in pick:
+                    joined.extend(r)
+                return joined
+    return None
 
 
 def trace(cmdline, modules, rdtsc, keep_log):
@@ -205,6 +228,8 @@ def report(figure, value, n, regions, syms, study, args):
     # The region whose length per operation is nearest the figure (rdtsc's own line excluded;
     # a faulting instruction is logged twice, so each fault adds one: a 0.1% margin).
     region = min(regions, key=lambda r: abs(len(r) / n - value), default=None)
+    if figure.startswith(PAGER_FIGURES):
+        region = per_op_regions(regions, n, value)
     if region is None or abs(len(region) / n - value) > max(1.5, value / 1000):
         sys.exit(f"itrace: no timed region matches {figure} = {value:g} over {n} ops "
                  f"(regions per op: {[round(len(r) / n, 1) for r in regions]})")
@@ -254,7 +279,7 @@ def main():
     ap.add_argument("--log", type=Path)
     args = ap.parse_args()
 
-    runs = {f.startswith(KERNEL_FIGURES) for f in args.figures}
+    runs = {(f.startswith(KERNEL_FIGURES), f.startswith(PAGER_FIGURES)) for f in args.figures}
     if len(runs) > 1:
         sys.exit("itrace: trace the kernel task's figures and the pager's in separate runs")
     cmdline, modules, syms, study = setup(args.figures[0], args.n)

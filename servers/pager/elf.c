@@ -12,14 +12,12 @@
 #define PAGE         MICA_PAGE_SIZE
 #define PAGE_DOWN(x) ((x) & ~(PAGE - 1))
 
-/* Copy n bytes (the image may be unaligned for the structs). */
-static void copy(void *dst, const uint8_t *src, uint64_t n)
-{
-	uint8_t *d = dst;
-
-	for (uint64_t i = 0; i < n; i++)
-		d[i] = src[i];
-}
+/*
+ * Copy a header out of the image (which may be unaligned for the structs).
+ * n is a struct's size, so the compiler makes this a few 8-byte moves (x86
+ * allows unaligned ones), not a byte loop.
+ */
+#define copy(dst, src, n) __builtin_memcpy((dst), (src), (n))
 
 /* The pages of a and b overlap. */
 static bool pages_meet(const struct elf_seg *a, const struct elf_seg *b)

@@ -9,18 +9,33 @@
 
 #define PAGE MICA_PAGE_SIZE
 
-/* Fill the zeroed frame at pa with what belongs at va: the image's file bytes, if any. */
-void fault_fill(struct space *s, const struct region *r, uint64_t va, uint64_t pa)
+/*
+ * A new frame holding what belongs at va in region r: the image's file
+ * bytes, if any reach its page, and zeros around them (only the bytes not
+ * copied are zeroed); else a zeroed frame. 0 when the pool is empty.
+ */
+uint64_t fault_frame(const struct region *r, uint64_t va)
 {
-	(void)s;
-	if (r->kind != REGION_IMAGE || !r->data)
-		return;
-	const struct seg *g = r->data;
+	const struct seg *g = r->kind == REGION_IMAGE ? r->data : 0;
+
+	if (!g)
+		return frame_alloc();
 	uint64_t lo = va > g->vaddr ? va : g->vaddr;
 	uint64_t hi = va + PAGE < g->vaddr + g->filesz ? va + PAGE : g->vaddr + g->filesz;
 
-	if (lo < hi)
-		mem_copy((uint8_t *)PHYS(pa) + (lo - va), PHYS(g->file + (lo - g->vaddr)), hi - lo);
+	if (lo >= hi)
+		return frame_alloc();
+	/* Every byte is written below, so the frame need not be zeroed first. */
+	uint64_t pa = frame_alloc_unzeroed();
+
+	if (!pa)
+		return 0;
+	uint8_t *p = PHYS(pa);
+
+	mem_zero(p, lo - va);
+	mem_copy(p + (lo - va), PHYS(g->file + (lo - g->vaddr)), hi - lo);
+	mem_zero(p + (hi - va), va + PAGE - hi);
+	return pa;
 }
 
 /* How far the stack region above guard may reach down: its top less its limit. */
@@ -133,11 +148,10 @@ uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t 
 	/* A page more stays within the memory limits on s and its ancestors (limit.c). */
 	if (limit_mem_room(s) == 0)
 		return refuse(s, MICA_PAGER_KILL_LIMIT, addr, rip);
-	uint64_t pa = frame_alloc();
+	uint64_t pa = fault_frame(r, va);
 
 	if (!pa)
 		return refuse(s, MICA_PAGER_KILL_NOMEM, addr, rip);
-	fault_fill(s, r, va, pa);
 	int e = space_map(s, r, va, pa, r->rights);
 
 	if (e < 0) {

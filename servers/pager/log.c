@@ -4,19 +4,30 @@
  */
 #include "pager.h"
 
-static uint64_t str_len(const char *s)
-{
-	uint64_t n = 0;
+/*
+ * The line being built: log_str adds to it, and it goes out whole, in one
+ * debug_write, when it ends ('\n') or fills (a system call per line, not
+ * per piece; the pager has one thread). log_flush writes out the rest.
+ */
+static char line[160];
+static uint64_t used;
 
-	while (s[n])
-		n++;
-	return n;
+/* Write out what the line holds. */
+void log_flush(void)
+{
+	if (used)
+		mica_debug_write(line, used);
+	used = 0;
 }
 
-/* Print s as it is. */
+/* Print s as it is (at the end of its line). */
 void log_str(const char *s)
 {
-	mica_debug_write(s, str_len(s));
+	for (; *s; s++) {
+		line[used++] = *s;
+		if (*s == '\n' || used == sizeof(line))
+			log_flush();
+	}
 }
 
 /* Print v in decimal. */

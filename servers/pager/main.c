@@ -496,6 +496,7 @@ static void maybe_exit(void)
 	if (!exit_when_idle || space_live_count())
 		return;
 	log_counts("idle");
+	log_flush();
 	mica_thread_exit(process_init_failed() ? 1 : 0); /* the run's verdict, for idle=exit */
 }
 

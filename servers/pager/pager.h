@@ -23,6 +23,7 @@
 /* ---- log.c: serial output without libc ---- */
 
 void log_str(const char *s);
+void log_flush(void);
 void log_num(uint64_t v);
 void log_hex(uint64_t v);
 /* Print the fixed line "pager: free=<N> total=<N> largest=<order> donated=<N>". */
@@ -45,6 +46,7 @@ extern uint64_t pool_donated; /* frames given to the kernel's reserve */
 int pool_init(void);
 /* One zeroed frame (its physical address), or 0 if the pool is empty. */
 uint64_t frame_alloc(void);
+uint64_t frame_alloc_unzeroed(void);
 /* One more mapping of frame pa (sharing): 0, or MICA_EBUSY / MICA_EFRAME. */
 int frame_ref(uint64_t pa);
 /* Drop a mapping of frame pa; the last one returns it to the pool. */
@@ -213,7 +215,7 @@ uint64_t thread_meta_frames(void);
 /* Answer a page fault of process s: 0 to resume, or a MICA_PAGER_KILL_* code. */
 uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t rip);
 /* Fill the page at va (in region r of s) from its backing into the frame at pa. */
-void fault_fill(struct space *s, const struct region *r, uint64_t va, uint64_t pa);
+uint64_t fault_frame(const struct region *r, uint64_t va);
 
 /* ---- dump.c: pager.dump, the state for memview and tools/memmap.py (docs/MEMDUMP.md) ---- */
 

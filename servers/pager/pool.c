@@ -216,16 +216,29 @@ int pool_init(void)
 	return 0;
 }
 
-/* One zeroed frame's physical address, or 0 when the pool is empty. */
-uint64_t frame_alloc(void)
+/*
+ * One frame's physical address with its old contents, or 0 when the pool
+ * is empty: only for a caller that writes every byte of it before anyone
+ * else can see it (fault_frame: an image page, copied and zeroed around).
+ */
+uint64_t frame_alloc_unzeroed(void)
 {
 	uint64_t f;
 
 	if (buddy_alloc(&pool, 0, &f) < 0)
 		return 0;
 	refs[f - span_base] = 1;
-	mem_zero(PHYS(f * PAGE), PAGE);
 	return f * PAGE;
+}
+
+/* One zeroed frame's physical address, or 0 when the pool is empty. */
+uint64_t frame_alloc(void)
+{
+	uint64_t pa = frame_alloc_unzeroed();
+
+	if (pa)
+		mem_zero(PHYS(pa), PAGE);
+	return pa;
 }
 
 /*
@@ -318,15 +331,19 @@ uint64_t pool_meta_bytes(void)
 /* Zero n bytes at p (n a multiple of 8). */
 void mem_zero(void *p, uint64_t n)
 {
-	uint64_t words = n / 8;
+	uint64_t words = n / 8, rest = n % 8;
 
 	__asm__ volatile("rep stosq" : "+D"(p), "+c"(words) : "a"(0ULL) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(p), "+c"(rest) : "a"(0ULL) : "memory");
 }
 
-/* Copy n bytes from s to d (not overlapping). */
+/* Copy n bytes from s to d (not overlapping): 8 bytes a step, then the last bytes. */
 void mem_copy(void *d, const void *s, uint64_t n)
 {
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+	uint64_t words = n / 8, rest = n % 8;
+
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(words) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(rest) : : "memory");
 }
 
 /* The time stamp counter (instructions, under make bench's -icount). */

@@ -225,11 +225,10 @@ int space_map(struct space *s, struct region *r, uint64_t va, uint64_t pa, uint3
 int space_fill(struct space *s, struct region *r, uint64_t start, uint64_t end)
 {
 	for (uint64_t va = start; va < end; va += PAGE) {
-		uint64_t pa = frame_alloc();
+		uint64_t pa = fault_frame(r, va);
 
 		if (!pa)
 			return MICA_ENOMEM;
-		fault_fill(s, r, va, pa);
 		int e = space_map(s, r, va, pa, r->rights);
 
 		if (e < 0) {

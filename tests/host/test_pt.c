@@ -1652,6 +1652,125 @@ static void test_random_single_pages(void **state)
 	assert_int_equal(count_tables(kroot), 1);
 }
 
+/*
+ * The map and unmap system calls' one-page paths (pt_map_user_page,
+ * pt_unmap_user_page): at random over table boundaries of every level,
+ * against a reference, in a root that is current half the time: every
+ * page translates as the model says, counts match, tables are made and
+ * freed exactly as pt_map and pt_unmap do, each unmap of the current root
+ * invalidates its page (and nothing for another root), and the errors are
+ * pt_map's and pt_unmap's.
+ */
+static void test_user_page_paths(void **state)
+{
+	(void)state;
+	enum { N = 3 * 512 };
+	const vaddr_t base = 0x0000008000000000ULL - N / 2 * PAGE;
+	static paddr_t ref[N];
+	paddr_t r, got;
+
+	assert_int_equal(pt_root_create(kroot, &r), MICA_OK);
+	const uint64_t base_free = nfree();
+	memset(ref, 0, sizeof(ref));
+	for (int step = 0; step < 6000; step++) {
+		uint64_t i = rng() % N;
+		if (rng() % 8 == 0)
+			i = (rng() % 3) * 512 + (rng() % 2 ? 0 : 511);
+		const vaddr_t va = base + i * PAGE;
+		const bool current = rng() % 2;
+
+		fake_cpu_reset(current ? r : kroot, CR4_INIT);
+		if (rng() % 2) {
+			paddr_t pa = (1 + rng() % 4000) * PAGE;
+			unsigned flags = PT_USER | (rng() % 2 ? PT_WRITE : PT_EXEC);
+			int want = ref[i] ? MICA_EEXIST : MICA_OK;
+
+			assert_int_equal(pt_map_user_page(r, va, pa, flags), want);
+			if (want == MICA_OK) {
+				expect_mapped(r, va, pa, 1, flags);
+				ref[i] = pa;
+			}
+			assert_int_equal(fake_cpu.invlpgs + fake_cpu.cr3_writes, 0);
+		} else {
+			int want = ref[i] ? MICA_OK : MICA_ENOENT;
+
+			got = 0;
+			assert_int_equal(pt_unmap_user_page(r, va, &got), want);
+			if (want == MICA_OK) {
+				assert_int_equal(got, ref[i]);
+				ref[i] = 0;
+				expect_unmapped(r, va, 1);
+				assert_int_equal(fake_cpu.invlpgs, current ? 1 : 0);
+				if (current)
+					assert_int_equal(fake_cpu.invlpg_va[0], va);
+			}
+			assert_int_equal(fake_cpu.cr3_writes, 0);
+		}
+		check_counts(r);
+		assert_int_equal(base_free - nfree(), count_user_tables(r));
+	}
+	fake_cpu_reset(kroot, CR4_INIT);
+	for (uint64_t k = 0; k < N; k++)
+		if (ref[k])
+			assert_int_equal(pt_unmap_user_page(r, base + k * PAGE, &got), MICA_OK);
+	assert_int_equal(nfree(), base_free);
+	assert_int_equal(count_user_tables(r), 0);
+
+	/* Refusals change nothing: alignment, the user half's ends, a 2 MiB page. */
+	assert_int_equal(pt_map(r, UVA, 0, 512, PT_USER | PT_LARGE), MICA_OK);
+	take(&snap_before, &r, 1);
+	fake_cpu_clear_log();
+	assert_int_equal(pt_map_user_page(r, UVA + PAGE + 8, PAGE, PT_USER), MICA_EALIGN);
+	assert_int_equal(pt_map_user_page(r, MICA_USER_BASE - PAGE, PAGE, PT_USER), MICA_ERANGE);
+	assert_int_equal(pt_map_user_page(r, MICA_USER_TOP, PAGE, PT_USER), MICA_ERANGE);
+	assert_int_equal(pt_map_user_page(r, KVA, PAGE, PT_USER), MICA_ERANGE);
+	assert_int_equal(pt_map_user_page(r, UVA + PAGE, PAGE, PT_USER), MICA_EEXIST);
+	assert_int_equal(pt_unmap_user_page(r, UVA + PAGE + 8, &got), MICA_EALIGN);
+	assert_int_equal(pt_unmap_user_page(r, MICA_USER_BASE - PAGE, &got), MICA_ERANGE);
+	assert_int_equal(pt_unmap_user_page(r, MICA_USER_TOP, &got), MICA_ERANGE);
+	assert_int_equal(pt_unmap_user_page(r, KVA, &got), MICA_ERANGE);
+	assert_int_equal(pt_unmap_user_page(r, UVA + PAGE, &got), MICA_EBUSY);
+	assert_int_equal(pt_unmap_user_page(r, UVA + LARGE, &got), MICA_ENOENT);
+	take(&snap_after, &r, 1);
+	assert_int_equal(snap_after.nfree, snap_before.nfree);
+	assert_int_equal(snap_after.ntables, snap_before.ntables);
+	for (size_t k = 0; k < snap_before.ntables; k++)
+		assert_memory_equal(snap_after.copies[k], snap_before.copies[k], PAGE);
+	assert_int_equal(fake_cpu.invlpgs + fake_cpu.cr3_writes, 0);
+	/* The highest user page works as any. */
+	assert_int_equal(pt_map_user_page(r, MICA_USER_TOP - PAGE, PAGE, PT_USER), MICA_OK);
+	assert_int_equal(pt_unmap_user_page(r, MICA_USER_TOP - PAGE, &got), MICA_OK);
+	assert_int_equal(got, PAGE);
+	pt_root_destroy(r, NULL, NULL);
+}
+
+/*
+ * A root that pt_drain_user emptied goes with pt_root_free (no walk): every
+ * table frame is back. Draining a stack-like layout (a lone entry at the
+ * top of each table) and a low one reports both, lowest first.
+ */
+static void test_root_free_after_drain(void **state)
+{
+	(void)state;
+	const uint64_t before = nfree(), tables = pt_table_count();
+	paddr_t r;
+
+	assert_int_equal(pt_root_create(kroot, &r), MICA_OK);
+	assert_int_equal(pt_map(r, MICA_USER_TOP - PAGE, 0x9000, 1, PT_USER), MICA_OK);
+	assert_int_equal(pt_map(r, MICA_USER_TOP - 2 * LARGE, 0xa000, 1, PT_USER), MICA_OK);
+	assert_int_equal(pt_map(r, 0x400000, 0x5000, 1, PT_USER), MICA_OK);
+	uint64_t budget = 512;
+	recs_clear();
+	assert_false(pt_drain_user(r, &budget, record, &cb_cookie));
+	assert_int_equal(nrecs, 3);
+	assert_int_equal(recs[0].va, 0x400000);
+	assert_int_equal(recs[1].va, MICA_USER_TOP - 2 * LARGE);
+	assert_int_equal(recs[2].va, MICA_USER_TOP - PAGE);
+	pt_root_free(r);
+	assert_int_equal(nfree(), before);
+	assert_int_equal(pt_table_count(), tables);
+}
+
 /* pt_drain_user empties a root in bounded, ascending steps, freeing tables as they empty. */
 static void test_drain_in_steps(void **state)
 {
@@ -1828,6 +1947,8 @@ int main(void)
 	    T(test_root_sees_later_kernel_mappings),
 	    T(test_random_against_reference),
 	    T(test_random_single_pages),
+	    T(test_user_page_paths),
+	    T(test_root_free_after_drain),
 	};
 #undef T
 

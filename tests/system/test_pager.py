@@ -17,6 +17,7 @@ PTEST = mica.BUILD / "user" / "ptest.elf"
 IDS = [
     "startup",
     "image",
+    "image_dirty",
     "demand_zero",
     "heap",
     "heap_limits",

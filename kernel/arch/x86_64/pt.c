@@ -153,6 +153,17 @@ static uint64_t leaf_bits(unsigned flags, int lvl)
 	return e;
 }
 
+/* leaf_bits(f, 1) for each f of PT_WRITE, PT_EXEC, PT_USER and PT_GLOBAL: one load on the fast
+ * paths. */
+#define LEAF1(f)                                                                                   \
+	(PTE_P | (((f)&PT_WRITE) ? PTE_RW : 0) | (((f)&PT_USER) ? PTE_US : 0) |                    \
+	 (((f)&PT_GLOBAL) ? PTE_G : 0) | (((f)&PT_EXEC) ? 0 : PTE_NX))
+static const uint64_t leaf1_bits[16] = {
+    LEAF1(0), LEAF1(1), LEAF1(2),  LEAF1(3),  LEAF1(4),  LEAF1(5),  LEAF1(6),  LEAF1(7),
+    LEAF1(8), LEAF1(9), LEAF1(10), LEAF1(11), LEAF1(12), LEAF1(13), LEAF1(14), LEAF1(15),
+};
+_Static_assert((PT_WRITE | PT_EXEC | PT_USER | PT_GLOBAL) == 15, "leaf1_bits' index");
+
 /* Rights live in the leaves; intermediate entries allow everything. */
 static uint64_t table_bits(vaddr_t va)
 {
@@ -408,6 +419,46 @@ static int map_one(paddr_t root, vaddr_t va, paddr_t pa, unsigned flags)
 }
 
 /*
+ * Map one 4 KiB user page at va to the frame at pa: the map system call's
+ * path for a page (mem.c), one walk when every table is there (else
+ * map_one). The caller has checked what pt_map would check beyond va:
+ * flags are PT_USER with at most one of PT_WRITE and PT_EXEC, and pa is
+ * page-aligned and below PT_PHYS_MAX. Errors: MICA_EALIGN (va),
+ * MICA_ERANGE (va outside [MICA_USER_BASE, MICA_USER_TOP)), MICA_EEXIST,
+ * MICA_ENOMEM, as pt_map.
+ */
+int pt_map_user_page(paddr_t root, vaddr_t va, paddr_t pa, unsigned flags)
+{
+	/* A page-aligned address in the user half, as check_range would say. */
+	if (!IS_ALIGNED(va, MICA_PAGE_SIZE))
+		return MICA_EALIGN;
+	if (va < MICA_USER_BASE || va >= MICA_USER_TOP)
+		return MICA_ERANGE;
+	/* Every table there: the leaf is free, its page table counts one more. */
+	uint64_t e4 = table_at(root)[index_of(va, 4)];
+	if (e4 & PTE_P) {
+		uint64_t e3 = table_at(e4 & PTE_ADDR)[index_of(va, 3)];
+
+		if ((e3 & (PTE_P | PTE_PS)) == PTE_P) {
+			uint64_t *pe2 = &table_at(e3 & PTE_ADDR)[index_of(va, 2)];
+			uint64_t e2 = *pe2;
+
+			if ((e2 & (PTE_P | PTE_PS)) == PTE_P) {
+				uint64_t *pe1 = &table_at(e2 & PTE_ADDR)[index_of(va, 1)];
+
+				if (*pe1 & PTE_P)
+					return MICA_EEXIST;
+				*pe1 = pa | leaf1_bits[flags & 15];
+				*pe2 = e2 + (1ULL << CNT_SHIFT);
+				return MICA_OK;
+			}
+		}
+	}
+	/* A table to make, or a 2 MiB page in the way: the general walk says which. */
+	return map_one(root, va, pa, flags);
+}
+
+/*
  * Map npages pages at va to the physical pages from pa in the table rooted
  * at `root`, with `flags`. With PT_LARGE, 2 MiB pages are used wherever va
  * and pa are both 2 MiB-aligned and a whole 2 MiB fits. Nothing may be
@@ -494,22 +545,51 @@ static int mapped_check(paddr_t table, int lvl, vaddr_t va, vaddr_t last)
 /*
  * Past a hole at va in a level-lvl table walked up to `last` (in the same
  * table): the start of the next present entry in *va, or false if there
- * is none up to last. A tight scan, for walks over sparse tables.
+ * is none up to last. A tight scan, for walks over sparse tables: up from
+ * the hole, eight entries a step while a whole group fits; and if the
+ * table's count of present entries `cnt` is known (not 0), down from last
+ * at the same time, counting what it finds: once that is all cnt of them,
+ * the lowest it found is the next one. So a lone entry at the top of a
+ * table (a stack's) is found in one step, not after 511.
  */
-static bool skip_hole(paddr_t table, int lvl, vaddr_t *va, vaddr_t last)
+static bool skip_hole(paddr_t table, int lvl, vaddr_t *va, vaddr_t last, unsigned cnt)
 {
 	const uint64_t *t = table_at(table);
-	unsigned i = index_of(*va, lvl), end = index_of(last, lvl), j = i + 1;
+	unsigned i = index_of(*va, lvl), end = index_of(last, lvl);
+	unsigned up = i + 1, down = end + 1; /* [up, down) not looked at yet */
+	unsigned found = 0, j = 0;           /* present entries in [down, end]; the lowest */
 
-	/* Eight entries a step while a whole group fits, then one by one. */
-	while (j + 8 <= end + 1 && !((t[j] | t[j + 1] | t[j + 2] | t[j + 3] | t[j + 4] | t[j + 5] |
-	                              t[j + 6] | t[j + 7]) &
-	                             PTE_P))
-		j += 8;
-	while (j <= end && !(t[j] & PTE_P))
-		j++;
-	if (j > end)
+#define GROUP_EMPTY(k)                                                                             \
+	(!((t[k] | t[k + 1] | t[k + 2] | t[k + 3] | t[k + 4] | t[k + 5] | t[k + 6] | t[k + 7]) &   \
+	   PTE_P))
+	/* Both ways while two whole groups fit (only with a count to stop the downward scan). */
+	while (cnt && up + 16 <= down) {
+		if (!GROUP_EMPTY(up))
+			goto up_found;
+		up += 8;
+		down -= 8;
+		if (GROUP_EMPTY(down))
+			continue;
+		for (unsigned k = down + 8; k-- > down;)
+			if (t[k] & PTE_P) {
+				found++;
+				j = k;
+			}
+		if (found == cnt)
+			goto done; /* every present entry is in [down, end]: j is the lowest */
+	}
+	/* Up: eight entries a step while a whole group fits, then one by one. */
+	while (up + 8 <= down && GROUP_EMPTY(up))
+		up += 8;
+#undef GROUP_EMPTY
+up_found:
+	while (up < down && !(t[up] & PTE_P))
+		up++;
+	if (up < down)
+		j = up;
+	else if (!found)
 		return false;
+done:
 	*va = (*va & ~((1ULL << level_shift(lvl)) - 1)) + ((uint64_t)(j - i) << level_shift(lvl));
 	return true;
 }
@@ -543,7 +623,7 @@ static void unmap_do(paddr_t table, uint64_t *pe, int lvl, vaddr_t va, vaddr_t l
 			return;
 		if (!(*e & PTE_P)) {
 			/* Only pt_root_destroy walks over holes. */
-			if (!skip_hole(table, lvl, &va, last))
+			if (!skip_hole(table, lvl, &va, last, pe ? cnt_get(*pe) : 0))
 				return;
 			continue;
 		} else if (is_leaf(*e, lvl)) {
@@ -604,6 +684,66 @@ static int unmap_one(paddr_t root, vaddr_t va, pt_unmap_fn fn, void *arg, struct
 			break;
 		unlink_empty(e[lvl], f);
 	}
+	return MICA_OK;
+}
+
+/* pt_unmap_fn of pt_unmap_user_page's general case: the frame, for its caller. */
+static void note_frame(void *arg, vaddr_t va, paddr_t pa, uint64_t npages)
+{
+	(void)va;
+	(void)npages;
+	*(paddr_t *)arg = pa;
+}
+
+/*
+ * Unmap one 4 KiB user page at va and put its frame in *pa: the unmap
+ * system call's path for a page (mem.c). One walk, and one invlpg if root
+ * is the current address space; a page table that empties takes the
+ * general path (unmap_one), which frees it after the flush. Errors:
+ * MICA_EALIGN, MICA_ERANGE (va outside [MICA_USER_BASE, MICA_USER_TOP)),
+ * MICA_ENOENT (not mapped), MICA_EBUSY (part of a 2 MiB page), as
+ * pt_unmap.
+ */
+int pt_unmap_user_page(paddr_t root, vaddr_t va, paddr_t *pa)
+{
+	struct flush f;
+	int rc;
+
+	/* A page-aligned address in the user half, as check_range would say. */
+	if (!IS_ALIGNED(va, MICA_PAGE_SIZE))
+		return MICA_EALIGN;
+	if (va < MICA_USER_BASE || va >= MICA_USER_TOP)
+		return MICA_ERANGE;
+	/* Every table there, the leaf mapped, and its page table not left empty. */
+	uint64_t e4 = table_at(root)[index_of(va, 4)];
+	if (e4 & PTE_P) {
+		uint64_t e3 = table_at(e4 & PTE_ADDR)[index_of(va, 3)];
+
+		if ((e3 & (PTE_P | PTE_PS)) == PTE_P) {
+			uint64_t *pe2 = &table_at(e3 & PTE_ADDR)[index_of(va, 2)];
+			uint64_t e2 = *pe2;
+
+			if ((e2 & (PTE_P | PTE_PS)) == PTE_P && cnt_get(e2) > 1) {
+				uint64_t *pe1 = &table_at(e2 & PTE_ADDR)[index_of(va, 1)];
+
+				if (!(*pe1 & PTE_P))
+					return MICA_ENOENT;
+				*pa = *pe1 & PTE_ADDR;
+				*pe1 = 0;
+				*pe2 = e2 - (1ULL << CNT_SHIFT);
+				if ((cpu_read_cr3() & PTE_ADDR) == root)
+					cpu_invlpg(va);
+				return MICA_OK;
+			}
+		}
+	}
+	/* A hole, a 2 MiB page, or a table to free: the general walk. */
+	flush_init(&f);
+	rc = unmap_one(root, va, note_frame, pa, &f);
+	if (rc != MICA_OK)
+		return rc;
+	flush_run(root, va, &f);
+	flush_free_tables(&f);
 	return MICA_OK;
 }
 
@@ -734,7 +874,7 @@ static bool drain_do(paddr_t table, uint64_t *pe, int lvl, vaddr_t va, vaddr_t l
 		if (pe && cnt_get(*pe) == 0)
 			return false; /* the rest of this table is holes */
 		if (!(*e & PTE_P)) {
-			if (!skip_hole(table, lvl, &va, last))
+			if (!skip_hole(table, lvl, &va, last, pe ? cnt_get(*pe) : 0))
 				return false;
 			continue;
 		} else if (is_leaf(*e, lvl)) {
@@ -814,13 +954,28 @@ int pt_kernel_slot_create(paddr_t kernel_root, vaddr_t va)
 int pt_root_create(paddr_t kernel_root, paddr_t *root)
 {
 	paddr_t t;
+	uint64_t *p, n = ENTRIES / 2;
 
-	if (table_new(&t) != MICA_OK)
+	if (frame_alloc(&t) != MICA_OK)
 		return MICA_ENOMEM;
+	tables++;
+	/* The user half empty (rep stosq), the kernel half copied: each entry written once. */
+	p = table_at(t);
+	__asm__ volatile("rep stosq" : "+D"(p), "+c"(n) : "a"(0ULL) : "memory");
 	memcpy(&table_at(t)[ENTRIES / 2], &table_at(kernel_root)[ENTRIES / 2],
 	       (ENTRIES / 2) * sizeof(uint64_t));
 	*root = t;
 	return MICA_OK;
+}
+
+/*
+ * Free a root made by pt_root_create whose user half is empty (the last
+ * pt_drain_user on it returned false, and nothing was mapped since):
+ * pt_root_destroy without the walk over its 256 user entries.
+ */
+void pt_root_free(paddr_t root)
+{
+	table_free(root);
 }
 
 /*

@@ -27,6 +27,8 @@
 typedef void (*pt_unmap_fn)(void *arg, vaddr_t va, paddr_t pa, uint64_t npages);
 
 int pt_map(paddr_t root, vaddr_t va, paddr_t pa, uint64_t npages, unsigned flags);
+int pt_map_user_page(paddr_t root, vaddr_t va, paddr_t pa, unsigned flags);
+int pt_unmap_user_page(paddr_t root, vaddr_t va, paddr_t *pa);
 int pt_map_need(paddr_t root, vaddr_t va, uint64_t npages, unsigned flags, uint64_t *need);
 int pt_unmap(paddr_t root, vaddr_t va, uint64_t npages, pt_unmap_fn fn, void *arg);
 int pt_protect(paddr_t root, vaddr_t va, uint64_t npages, unsigned flags);
@@ -34,6 +36,7 @@ int pt_translate(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *flags);
 int pt_kernel_slot_create(paddr_t kernel_root, vaddr_t va);
 int pt_root_create(paddr_t kernel_root, paddr_t *root);
 void pt_root_destroy(paddr_t root, pt_unmap_fn fn, void *arg);
+void pt_root_free(paddr_t root);
 bool pt_drain_user(paddr_t root, uint64_t *budget, pt_unmap_fn fn, void *arg);
 uint64_t pt_table_count(void);
 

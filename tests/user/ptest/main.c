@@ -209,7 +209,8 @@ static int child(int argc, char **argv)
 				return 1;
 		return 0;
 	}
-	if (family_child(mode, argc, argv, &rc) || limits_child(mode, argc, argv, &rc))
+	if (family_child(mode, argc, argv, &rc) || limits_child(mode, argc, argv, &rc) ||
+	    procs_child(mode, &rc))
 		return rc;
 	if (str_eq(mode, "stack"))
 		return stack_eat(parse_num(argv[2])) ? 0 : 1;

@@ -1,12 +1,64 @@
 /*
- * ptest's case for pager.procs (idl/pager.idl), in a file of its own: its
- * code after main.c's, so the path a ptest child runs (make bench's
- * pager.spawn_exit) keeps its pages. Its buffers are static: ptest backs
+ * ptest's case for pager.procs (idl/pager.idl) and the image_dirty case, in
+ * a file of its own: its code after main.c's, so the path a ptest child
+ * runs (make bench's pager.spawn_exit) keeps its pages. Its buffers are static: ptest backs
  * its whole image before it counts frames (a deeper stack would count).
  */
 #include <mica/fault.h>
 
 #include "ptest.h"
+
+extern char __bss_start[], _end[]; /* the image's zero part (tests/user/user.ld) */
+
+/* Is address a inside the n bytes at p? */
+static bool within(uint64_t a, const volatile void *p, uint64_t n)
+{
+	return a >= (uint64_t)p && a - (uint64_t)p < n;
+}
+
+/*
+ * Child mode "image": the zero part of the image reads zero where it
+ * shares a page with the file's last bytes (nothing has written there
+ * yet but the startup's globals, st and pager). Exit code 0, or 2.
+ */
+bool procs_child(const char *mode, int *rc)
+{
+	uint64_t lo = (uint64_t)__bss_start, hi = (lo + PAGE - 1) & ~(PAGE - 1);
+
+	if (!str_eq(mode, "image"))
+		return false;
+	*rc = 0;
+	for (uint64_t a = lo; a < hi && a < (uint64_t)_end; a++)
+		if (!within(a, &st, sizeof(st)) && !within(a, &pager, sizeof(pager)) &&
+		    *(volatile uint8_t *)a != 0)
+			*rc = 2;
+	return true;
+}
+
+/*
+ * A child's image pages are copied from the module and zeroed only where
+ * the file has no bytes (the pager skips zeroing what it copies over):
+ * frames left full of ones by a region of ours go back to the pool first,
+ * so the child's image lands on them, and its zero part must still read
+ * zero.
+ */
+void t_image_dirty(void)
+{
+	const char *id = "image_dirty";
+	const uint64_t n = 64;
+	uint64_t at, pid;
+	int64_t w;
+	int r = pager_map(pager, 0, n, MICA_MAP_READ | MICA_MAP_WRITE, 0, &at);
+
+	CHECK(r == 0, "map", r);
+	for (uint64_t i = 0; i < n * PAGE; i += 8)
+		*(volatile uint64_t *)(at + i) = ~0ULL;
+	CHECK((r = pager_unmap(pager, at)) == 0, "unmap", r);
+	CHECK((pid = spawn("image")) != 0, "spawn", 0);
+	w = wait_for(pid);
+	CHECK(w == MICA_EXIT_NORMAL * 100, "child's image", w);
+	case_result(id, 0, 0);
+}
 
 /* Process pid in the procs list (from the start, into proc_list), or NULL; its count in *total. */
 static const struct mica_pager_proc *find_proc(struct mica_pager_proc *proc_list, uint64_t pid,
@@ -37,6 +89,8 @@ void t_procs(void)
 	uint64_t pid;
 	int r;
 
+	/* image_dirty runs first, from here: main.c's code stays as it is (see the top). */
+	t_image_dirty();
 	CHECK((p = find_proc(proc_list, st->pid, &total)) != 0, "self listed", total);
 	struct pager_usage u = usage();
 

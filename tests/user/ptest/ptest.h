@@ -1,7 +1,8 @@
 /*
  * What ptest's files share (main.c has the helpers and the order of the
  * cases; family.c the process-tree cases: adoption, subtree kill;
- * limits.c the per-process limits; procs.c the process list).
+ * limits.c the per-process limits; procs.c the process list and a
+ * child's image).
  */
 #ifndef PTEST_PTEST_H
 #define PTEST_PTEST_H
@@ -47,7 +48,9 @@ bool limits_child(const char *mode, int argc, char **argv, int *rc);
 void t_mem_limit(void);
 void t_procs_limit(void);
 
-/* procs.c: pager.procs. */
+/* procs.c: pager.procs; a child's image on dirty frames (its child mode as family_child). */
 void t_procs(void);
+bool procs_child(const char *mode, int *rc);
+void t_image_dirty(void);
 
 #endif /* PTEST_PTEST_H */
