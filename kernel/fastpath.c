@@ -9,9 +9,11 @@
  *
  * Descriptors (RBX) are read and checked as ipc.c does (extra_check: the
  * running thread's send and receive parts; the waiting partner's read
- * again, as it may have changed), through one translation cache for the
- * whole call, and delivered as ipc.c's transfer() does; the fast path
- * takes only simple ones: no timeout, no handle to pass.
+ * again, as it may have changed), through the running thread's kept
+ * translation cache (ipc_tlb: each user page walked once until a mapping
+ * goes), in place through the direct map, and delivered as ipc.c's
+ * transfer() does; the fast path takes only simple ones: in one page, no
+ * timeout, no handle to pass.
  *
  * Anything unusual takes the general path in ipc.c, which gives the same
  * result: a descriptor that asks for more or fails a check (the general
@@ -29,6 +31,7 @@
 #include "fastpath.h"
 #include "aspace.h"
 #include "handle.h"
+#include "lib/string.h"
 #include "ipc.h"
 #include "sched.h"
 #include "syscall.h"
@@ -55,62 +58,91 @@ static void move_regs(const struct trap_frame *from, struct trap_frame *to, uint
 }
 
 /*
- * The running thread t's descriptor at `at`, read and checked as ipc.c's
- * extra_check does with both parts (t sends now and receives next), and
- * simple: no flags (so no timeout), no handle to pass. False if not so.
+ * One side's descriptor as the fast path uses it: in place (d), with its
+ * buffers through the thread's kept views where each lies in one page
+ * (NULL: over a page boundary, copied through the checked routine).
  */
-static bool own_desc(struct thread *t, vaddr_t at, struct mica_ipc_extra *e,
-                     struct usercopy_cache *uc)
+struct side {
+	struct mica_ipc_extra *d;
+	const uint8_t *send_k;
+	uint8_t *recv_k;
+};
+
+/*
+ * The running thread t's descriptor at `at`, checked as ipc.c's
+ * extra_check does with both parts (t sends now and receives next), and
+ * simple: in one page (reached in place, writable: recv_len goes there),
+ * no flags (so no timeout), no handle to pass. False if not so.
+ */
+static bool own_desc(struct thread *t, vaddr_t at, struct side *x, struct usercopy_cache *uc)
 {
 	paddr_t root = t->as->root;
+	struct mica_ipc_extra *d =
+	    usercopy_view_ptr(&t->ipc_view[IPC_VIEW_DESC], uc, root, at, sizeof(*d), true);
 
-	if (usercopy_from_cached(uc, root, e, at, sizeof(*e)) != MICA_OK)
+	if (!d)
 		return false;
-	if (e->flags || e->send_handle != MICA_HANDLE_NONE || e->send_len > MICA_MSG_BUF_MAX ||
-	    e->recv_cap > MICA_MSG_BUF_MAX)
+	x->d = d;
+	if (d->flags || d->send_handle != MICA_HANDLE_NONE || d->send_len > MICA_MSG_BUF_MAX ||
+	    d->recv_cap > MICA_MSG_BUF_MAX)
 		return false;
-	return (!e->send_len ||
-	        usercopy_check_cached(uc, root, e->send_buf, e->send_len, false) == MICA_OK) &&
-	       usercopy_check_cached(uc, root, at, sizeof(*e), true) == MICA_OK &&
-	       (!e->recv_cap ||
-	        usercopy_check_cached(uc, root, e->recv_buf, e->recv_cap, true) == MICA_OK);
+	/* The buffers: the one it sends readable, the one it receives into writable. */
+	x->send_k = NULL;
+	if (d->send_len &&
+	    !(x->send_k = usercopy_view_ptr(&t->ipc_view[IPC_VIEW_SEND], uc, root, d->send_buf,
+	                                    d->send_len, false)) &&
+	    usercopy_check_cached(uc, root, d->send_buf, d->send_len, false) != MICA_OK)
+		return false;
+	if (d->recv_cap &&
+	    !usercopy_view_ptr(&t->ipc_view[IPC_VIEW_RECV], uc, root, d->recv_buf, d->recv_cap,
+	                       true) &&
+	    usercopy_check_cached(uc, root, d->recv_buf, d->recv_cap, true) != MICA_OK)
+		return false;
+	return true;
 }
 
 /*
  * The waiting partner p's descriptor at `at`, read again (a sibling thread
- * may have changed it) and writable, as transfer() needs it. False if not
- * so (the general path then delivers the registers only).
+ * may have changed it) and writable, as transfer() needs it, in one page.
+ * False if not so (the general path then delivers as ipc.c does).
  */
-static bool partner_desc(struct thread *p, vaddr_t at, struct mica_ipc_extra *e,
-                         struct usercopy_cache *uc)
+static bool partner_desc(struct thread *p, vaddr_t at, struct side *x, struct usercopy_cache *uc)
 {
-	return usercopy_from_cached(uc, p->as->root, e, at, sizeof(*e)) == MICA_OK &&
-	       usercopy_check_cached(uc, p->as->root, at, sizeof(*e), true) == MICA_OK;
+	x->d = usercopy_view_ptr(&p->ipc_view[IPC_VIEW_DESC], uc, p->as->root, at, sizeof(*x->d),
+	                         true);
+	return x->d != NULL;
 }
 
 /*
- * The buffer from s (descriptor xs, or NULL for none) to r (descriptor xr
- * at rat, checked writable): as much as fits, straight between the two
- * address spaces, then r's recv_len (the length sent, 0 if the buffer
- * went bad) and recv_handle (none) written back.
+ * The buffer from s (its side xs, or NULL for none) to r (side xr): as
+ * much as fits, straight between the two address spaces (through the
+ * views where each lies in one page), then r's recv_len (the length sent,
+ * 0 if the buffer went bad) and recv_handle (none) written back.
  */
-static void deliver_buf(struct thread *s, const struct mica_ipc_extra *xs, struct thread *r,
-                        vaddr_t rat, const struct mica_ipc_extra *xr, struct usercopy_cache *uc)
+static void deliver_buf(struct thread *s, const struct side *xs, struct thread *r,
+                        const struct side *xr, struct usercopy_cache *uc)
 {
-	struct {
-		uint32_t len;
-		int32_t handle;
-	} back = {xs ? xs->send_len : 0, MICA_HANDLE_NONE};
+	struct mica_ipc_extra *rd = xr->d;
+	uint32_t len = xs ? xs->d->send_len : 0;
+	uint32_t n = MIN(len, rd->recv_cap);
 
-	_Static_assert(offsetof(struct mica_ipc_extra, recv_handle) ==
-	                   offsetof(struct mica_ipc_extra, recv_len) + sizeof(uint32_t),
-	               "recv_len and recv_handle are adjacent");
-	if (back.len && xr->recv_cap &&
-	    usercopy_between(uc, r->as->root, xr->recv_buf, s->as->root, xs->send_buf,
-	                     MIN(back.len, xr->recv_cap)) != MICA_OK)
-		back.len = 0;
-	(void)usercopy_to_cached(uc, r->as->root, rat + offsetof(struct mica_ipc_extra, recv_len),
-	                         &back, sizeof(back));
+	if (n) {
+		uint8_t *to = usercopy_view_ptr(&r->ipc_view[IPC_VIEW_RECV], uc, r->as->root,
+		                                rd->recv_buf, n, true);
+
+		if (to && xs->send_k) {
+			/* One address space: the two may overlap (memmove); two: never. */
+			if (s->as == r->as)
+				memmove(to, xs->send_k, n);
+			else
+				memcpy(to, xs->send_k, n);
+		} else if (usercopy_between(uc, r->as->root, rd->recv_buf, s->as->root,
+		                            xs->d->send_buf, n) != MICA_OK) {
+			len = 0; /* the buffer went away meanwhile: nothing arrived */
+		}
+	}
+	rd->recv_len = len;
+	rd->recv_handle = MICA_HANDLE_NONE;
 }
 
 /* The current thread t blocks; `next`, its partner, now runnable, goes first if it may. */
@@ -134,8 +166,7 @@ int64_t fastpath_call(const struct syscall_args *s)
 {
 	struct thread *t = sched_current();
 	struct trap_frame *f = syscall_abi_frame(s);
-	struct mica_ipc_extra x, xr;
-	struct usercopy_cache uc;
+	struct side x, xr = {.d = NULL};
 	uint64_t badge;
 
 	/* A label user code may send. */
@@ -147,11 +178,12 @@ int64_t fastpath_call(const struct syscall_args *s)
 		return ipc_send(s, true, true);
 	struct thread *r = ep->receivers;
 	vaddr_t at = syscall_abi_ipc_extra(f), rat = syscall_abi_ipc_extra(thread_frame(r));
+	struct usercopy_cache *uc = &t->ipc_tlb;
 	if (at || rat) {
 		/* Simple descriptors, checked; a receiver without a deadline to cancel. */
-		usercopy_cache_init(&uc);
-		if (r->deadline || (at && !own_desc(t, at, &x, &uc)) ||
-		    (rat && !partner_desc(r, rat, &xr, &uc)))
+		usercopy_cache_sync(uc);
+		if (r->deadline || (at && !own_desc(t, at, &x, uc)) ||
+		    (rat && !partner_desc(r, rat, &xr, uc)))
 			return ipc_send(s, true, true);
 	}
 
@@ -164,7 +196,7 @@ int64_t fastpath_call(const struct syscall_args *s)
 	r->ipc_state = IPC_NONE;
 	move_regs(f, thread_frame(r), badge);
 	if (rat)
-		deliver_buf(t, at ? &x : NULL, r, rat, &xr, &uc);
+		deliver_buf(t, at ? &x : NULL, r, &xr, uc);
 	t->ipc_state = IPC_AWAIT_REPLY;
 	t->replier = r;
 	r->reply_to = t;
@@ -183,8 +215,7 @@ int64_t fastpath_reply_recv(const struct syscall_args *s)
 	struct thread *t = sched_current();
 	struct thread *c = t->reply_to;
 	struct trap_frame *f = syscall_abi_frame(s);
-	struct mica_ipc_extra x, xc;
-	struct usercopy_cache uc;
+	struct side x, xc = {.d = NULL};
 	uint64_t badge;
 
 	/*
@@ -202,11 +233,12 @@ int64_t fastpath_reply_recv(const struct syscall_args *s)
 	/* A kernel caller takes no registers or buffer: its answer is the label. */
 	vaddr_t at = syscall_abi_ipc_extra(f),
 	        cat = c->ipc_kernel ? 0 : syscall_abi_ipc_extra(thread_frame(c));
+	struct usercopy_cache *uc = &t->ipc_tlb;
 	if (at || cat) {
 		/* Simple descriptors, checked; a caller without a deadline to cancel. */
-		usercopy_cache_init(&uc);
-		if (c->deadline || (at && !own_desc(t, at, &x, &uc)) ||
-		    (cat && !partner_desc(c, cat, &xc, &uc)))
+		usercopy_cache_sync(uc);
+		if (c->deadline || (at && !own_desc(t, at, &x, uc)) ||
+		    (cat && !partner_desc(c, cat, &xc, uc)))
 			return ipc_reply_recv(s);
 	}
 
@@ -214,7 +246,7 @@ int64_t fastpath_reply_recv(const struct syscall_args *s)
 	if (!c->ipc_kernel)
 		move_regs(f, thread_frame(c), 0);
 	if (cat)
-		deliver_buf(t, at ? &x : NULL, c, cat, &xc, &uc);
+		deliver_buf(t, at ? &x : NULL, c, &xc, uc);
 	t->reply_to = NULL;
 	c->replier = NULL;
 	c->ipc_state = IPC_NONE;

@@ -51,6 +51,7 @@
 #define ENTRIES 512
 
 static uint64_t tables; /* page-table frames allocated here and not yet freed */
+uint64_t pt_generation = 1; /* pt.h: 1 + mappings removed or reduced so far (0: never) */
 
 /* Zero a 4 KiB table (rep stosq: 512 stores, not a byte or word loop). */
 static void table_zero(void *p)
@@ -237,6 +238,8 @@ static void flush_run(paddr_t root, vaddr_t va, struct flush *f)
 {
 	bool kernel = va >= MICA_KERNEL_HALF;
 
+	/* Whatever TLB held it (this CPU's, or a thread's in usercopy.c), it is stale now. */
+	pt_generation++;
 	if (!kernel && (cpu_read_cr3() & PTE_ADDR) != root)
 		return;
 	if (!f->all) {
@@ -834,6 +837,7 @@ void pt_root_destroy(paddr_t root, pt_unmap_fn fn, void *arg)
 
 	flush_init(&f);
 	unmap_do(root, NULL, 4, 0, MICA_USER_TOP - 1, fn, arg, &f);
+	pt_generation++; /* no TLB holds it (not current), but usercopy.c's may */
 	flush_free_tables(&f);
 	table_free(root);
 }
