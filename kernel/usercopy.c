@@ -264,8 +264,7 @@ int usercopy_check_cached(struct usercopy_cache *c, paddr_t root, vaddr_t uva, s
  * not so (a range over a page boundary too: the caller then copies through
  * the routines above). Valid for the current operation only, like c.
  */
-void *usercopy_ptr_cached(struct usercopy_cache *c, paddr_t root, vaddr_t uva, size_t n,
-                          bool write)
+void *usercopy_ptr_cached(struct usercopy_cache *c, paddr_t root, vaddr_t uva, size_t n, bool write)
 {
 	vaddr_t off = uva & (MICA_PAGE_SIZE - 1);
 

@@ -339,8 +339,7 @@ void *usercopy_view_fill(struct usercopy_view *v, struct usercopy_cache *c, padd
 }
 
 /* In place: the range within one page, mapped with the rights asked. */
-void *usercopy_ptr_cached(struct usercopy_cache *c, paddr_t root, vaddr_t uva, size_t n,
-                          bool write)
+void *usercopy_ptr_cached(struct usercopy_cache *c, paddr_t root, vaddr_t uva, size_t n, bool write)
 {
 	struct task *k = task_of_root(root);
 	unsigned need = write ? U_W : U_R;

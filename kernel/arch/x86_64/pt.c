@@ -50,7 +50,7 @@
 
 #define ENTRIES 512
 
-static uint64_t tables; /* page-table frames allocated here and not yet freed */
+static uint64_t tables;     /* page-table frames allocated here and not yet freed */
 uint64_t pt_generation = 1; /* pt.h: 1 + mappings removed or reduced so far (0: never) */
 
 /* Zero a 4 KiB table (rep stosq: 512 stores, not a byte or word loop). */

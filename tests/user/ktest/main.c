@@ -417,7 +417,8 @@ static void test_ipc_buffer_remapped(void)
 	if (((struct mica_ipc_extra *)(RVA2 + 2048))->send_buf != (uint64_t)out_buf)
 		return result(id, "the old descriptor changed", 0);
 	/* Nothing mapped for the receive buffer: refused, the server untouched. */
-	struct mica_ipc_extra x = {.send_handle = MICA_HANDLE_NONE, .recv_buf = RVA, .recv_cap = 64};
+	struct mica_ipc_extra x = {
+	    .send_handle = MICA_HANDLE_NONE, .recv_buf = RVA, .recv_cap = 64};
 	if ((r = mica_unmap(self_as, RVA, 1, 0)) != 1 || (r = mica_unmap(self_as, RVA2, 1, 0)) != 1)
 		return result(id, "unmap after gave", r);
 	if ((r = mica_call(ep, &m, &x)) != MICA_EFAULT)
