@@ -145,6 +145,28 @@ static void deliver_buf(struct thread *s, const struct side *xs, struct thread *
 	rd->recv_handle = MICA_HANDLE_NONE;
 }
 
+/* Both sides of a delivery, from the running thread (s) to its partner (r). */
+struct sides {
+	struct side s, r;
+};
+
+/*
+ * The descriptors of a fast-path delivery: the running thread t's at `at`
+ * and its waiting partner p's at `pat` (0: none), checked, through t's
+ * kept translations; and a partner without a deadline to cancel. False
+ * if the general path must take the call. Out of line: the call without
+ * descriptors does not pay for it.
+ */
+static __attribute__((noinline)) bool sides_check(struct thread *t, vaddr_t at, struct thread *p,
+                                                  vaddr_t pat, struct sides *d)
+{
+	struct usercopy_cache *uc = &t->ipc_tlb;
+
+	usercopy_cache_sync(uc);
+	return !p->deadline && (!at || own_desc(t, at, &d->s, uc)) &&
+	       (!pat || partner_desc(p, pat, &d->r, uc));
+}
+
 /* The current thread t blocks; `next`, its partner, now runnable, goes first if it may. */
 static int64_t switch_to_partner(struct thread *t, struct thread *next)
 {
@@ -166,7 +188,7 @@ int64_t fastpath_call(const struct syscall_args *s)
 {
 	struct thread *t = sched_current();
 	struct trap_frame *f = syscall_abi_frame(s);
-	struct side x, xr = {.d = NULL};
+	struct sides d;
 	uint64_t badge;
 
 	/* A label user code may send. */
@@ -178,14 +200,9 @@ int64_t fastpath_call(const struct syscall_args *s)
 		return ipc_send(s, true, true);
 	struct thread *r = ep->receivers;
 	vaddr_t at = syscall_abi_ipc_extra(f), rat = syscall_abi_ipc_extra(thread_frame(r));
-	struct usercopy_cache *uc = &t->ipc_tlb;
-	if (at || rat) {
-		/* Simple descriptors, checked; a receiver without a deadline to cancel. */
-		usercopy_cache_sync(uc);
-		if (r->deadline || (at && !own_desc(t, at, &x, uc)) ||
-		    (rat && !partner_desc(r, rat, &xr, uc)))
-			return ipc_send(s, true, true);
-	}
+	/* Simple descriptors, checked; a receiver without a deadline to cancel. */
+	if ((at || rat) && !sides_check(t, at, r, rat, &d))
+		return ipc_send(s, true, true);
 
 	/* Deliver, and wait for the reply: r owes it (r owed none while it waited). */
 	ep->receivers = r->ipc_next;
@@ -196,7 +213,7 @@ int64_t fastpath_call(const struct syscall_args *s)
 	r->ipc_state = IPC_NONE;
 	move_regs(f, thread_frame(r), badge);
 	if (rat)
-		deliver_buf(t, at ? &x : NULL, r, &xr, uc);
+		deliver_buf(t, at ? &d.s : NULL, r, &d.r, &t->ipc_tlb);
 	t->ipc_state = IPC_AWAIT_REPLY;
 	t->replier = r;
 	r->reply_to = t;
@@ -215,7 +232,7 @@ int64_t fastpath_reply_recv(const struct syscall_args *s)
 	struct thread *t = sched_current();
 	struct thread *c = t->reply_to;
 	struct trap_frame *f = syscall_abi_frame(s);
-	struct side x, xc = {.d = NULL};
+	struct sides d;
 	uint64_t badge;
 
 	/*
@@ -233,20 +250,15 @@ int64_t fastpath_reply_recv(const struct syscall_args *s)
 	/* A kernel caller takes no registers or buffer: its answer is the label. */
 	vaddr_t at = syscall_abi_ipc_extra(f),
 	        cat = c->ipc_kernel ? 0 : syscall_abi_ipc_extra(thread_frame(c));
-	struct usercopy_cache *uc = &t->ipc_tlb;
-	if (at || cat) {
-		/* Simple descriptors, checked; a caller without a deadline to cancel. */
-		usercopy_cache_sync(uc);
-		if (c->deadline || (at && !own_desc(t, at, &x, uc)) ||
-		    (cat && !partner_desc(c, cat, &xc, uc)))
-			return ipc_reply_recv(s);
-	}
+	/* Simple descriptors, checked; a caller without a deadline to cancel. */
+	if ((at || cat) && !sides_check(t, at, c, cat, &d))
+		return ipc_reply_recv(s);
 
 	/* The reply: the caller's registers get ours, with no badge; or it retries. */
 	if (!c->ipc_kernel)
 		move_regs(f, thread_frame(c), 0);
 	if (cat)
-		deliver_buf(t, at ? &x : NULL, c, &xc, uc);
+		deliver_buf(t, at ? &d.s : NULL, c, &d.r, &t->ipc_tlb);
 	t->reply_to = NULL;
 	c->replier = NULL;
 	c->ipc_state = IPC_NONE;

@@ -323,10 +323,12 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge, const st
 		syscall_abi_ipc_set(thread_frame(r), &s->kmsg, badge);
 		trace_ipc(s, r);
 		vaddr_t at = syscall_abi_ipc_extra(thread_frame(r));
-		struct mica_ipc_extra *d =
-		    at ? usercopy_ptr_cached(uc, r->as->root, at, sizeof(*d), true) : NULL;
+		struct mica_ipc_extra *d = at ? usercopy_view_ptr(&r->ipc_view[IPC_VIEW_DESC], uc,
+		                                                  r->as->root, at, sizeof(*d), true)
+		                              : NULL;
 		if (d) {
-			/* The usual case: the descriptor in one page, written in place. */
+			/* The usual case: the descriptor in one page, written in place
+			 * (r's view of it: a pager's fault messages find it at once). */
 			d->recv_len = 0;
 			d->recv_handle = MICA_HANDLE_NONE;
 		} else if (extra_read(r, &xr, uc) == MICA_OK && xr.at) {
