@@ -8,6 +8,7 @@
  * The kernel runs with interrupts off (only the idle thread enables them),
  * so nothing here needs a lock on one CPU.
  */
+#include <stddef.h>
 #include <mica/thread.h>
 #include "aspace.h"
 #include "cmdline.h"
@@ -29,9 +30,12 @@
 extern void cpu_switch(uint64_t *save_rsp, uint64_t rsp);
 
 static struct thread *queue[MICA_PRIO_MAX + 1]; /* head of each ring */
-static uint32_t nonempty;                       /* bit p: queue[p] has threads */
+/* entry.asm reads these two after every system call (is a reap or a preemption due?). */
+uint32_t sched_nonempty; /* bit p: queue[p] has threads */
+_Static_assert(offsetof(struct thread, prio) == THREAD_PRIO, "entry.asm reads a thread's prio");
+_Static_assert(offsetof(struct cpu, current) == CPU_CURRENT, "entry.asm reads the current thread");
 static struct thread *idle;
-static struct thread *dead; /* exited, to be reaped, linked by next */
+struct thread *sched_dead;  /* exited, to be reaped, linked by next */
 static bool exit_when_idle; /* idle=exit: leave QEMU when no user thread is left */
 
 static void enqueue(struct thread *t)
@@ -42,7 +46,7 @@ static void enqueue(struct thread *t)
 	if (!*q) {
 		t->next = t->prev = t;
 		*q = t;
-		nonempty |= 1u << t->prio;
+		sched_nonempty |= 1u << t->prio;
 	} else {
 		t->prev = (*q)->prev;
 		t->next = *q;
@@ -57,7 +61,7 @@ static void dequeue(struct thread *t)
 
 	if (t->next == t) {
 		*q = NULL;
-		nonempty &= ~(1u << t->prio);
+		sched_nonempty &= ~(1u << t->prio);
 	} else {
 		t->prev->next = t->next;
 		t->next->prev = t->prev;
@@ -70,9 +74,9 @@ static void dequeue(struct thread *t)
 /* The thread that should run: the head of the highest non-empty queue. */
 static struct thread *pick(void)
 {
-	if (!nonempty)
+	if (!sched_nonempty)
 		return idle;
-	return queue[31 - __builtin_clz(nonempty)];
+	return queue[31 - __builtin_clz(sched_nonempty)];
 }
 
 /* The thread running on this CPU. */
@@ -88,10 +92,10 @@ struct thread *sched_current(void)
  */
 void sched_reap(void)
 {
-	while (dead) {
-		struct thread *t = dead;
+	while (sched_dead) {
+		struct thread *t = sched_dead;
 
-		dead = t->next;
+		sched_dead = t->next;
 		thread_reap(t);
 	}
 }
@@ -171,7 +175,7 @@ void sched_preempt(void)
 {
 	struct thread *t = sched_current();
 
-	if ((uint64_t)nonempty >> (t->prio + 1))
+	if ((uint64_t)sched_nonempty >> (t->prio + 1))
 		switch_to(pick()); /* t stays at the head of its ring */
 }
 
@@ -184,7 +188,7 @@ void sched_preempt(void)
 bool sched_can_handoff(const struct thread *next)
 {
 	struct thread *t = sched_current();
-	uint32_t others = nonempty;
+	uint32_t others = sched_nonempty;
 
 	if (next->prio == t->prio)
 		return true;
@@ -258,8 +262,8 @@ void sched_remove(struct thread *t)
 void sched_bury(struct thread *t)
 {
 	t->state = THREAD_DEAD;
-	t->next = dead;
-	dead = t;
+	t->next = sched_dead;
+	sched_dead = t;
 }
 
 /* The current thread has ended (thread_end): run another, never come back. */

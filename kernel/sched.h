@@ -7,6 +7,10 @@
 #define SCHED_HZ      100 /* timer interrupts a second */
 #define SCHED_QUANTUM 2   /* ticks a thread runs before its equals get a turn */
 
+/* What entry.asm tests after each system call before calling sched_reap, sched_preempt. */
+extern uint32_t sched_nonempty;
+extern struct thread *sched_dead;
+
 void sched_init(void);
 __attribute__((noreturn)) void sched_start(void);
 void sched_add(struct thread *t);

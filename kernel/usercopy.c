@@ -117,17 +117,6 @@ void usercopy_cache_init(struct usercopy_cache *c)
 	c->gen = pt_generation;
 }
 
-/*
- * Make a cache kept across operations (a thread's) current: empty it if a
- * mapping was removed or lost rights anywhere since it was filled. Call at
- * the start of each operation that uses it.
- */
-void usercopy_cache_sync(struct usercopy_cache *c)
-{
-	if (c->gen != pt_generation)
-		usercopy_cache_init(c);
-}
-
 static paddr_t current_root(void)
 {
 	return cpu_read_cr3() & ~0xFFFULL;

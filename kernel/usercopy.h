@@ -61,7 +61,18 @@ static inline void *usercopy_view_ptr(struct usercopy_view *v, struct usercopy_c
 }
 
 void usercopy_cache_init(struct usercopy_cache *c);
-void usercopy_cache_sync(struct usercopy_cache *c);
+
+/*
+ * Make a cache kept across operations (a thread's) current: empty it if a
+ * mapping was removed or lost rights anywhere since it was filled. Call at
+ * the start of each operation that uses it.
+ */
+static inline void usercopy_cache_sync(struct usercopy_cache *c)
+{
+	if (c->gen != pt_generation)
+		usercopy_cache_init(c);
+}
+
 void *usercopy_ptr_cached(struct usercopy_cache *c, paddr_t root, vaddr_t uva, size_t n,
                           bool write);
 int usercopy_from(void *dst, vaddr_t usrc, size_t n);

@@ -322,11 +322,6 @@ void usercopy_cache_init(struct usercopy_cache *c)
 	c->valid = 0;
 }
 
-void usercopy_cache_sync(struct usercopy_cache *c)
-{
-	c->valid = 0;
-}
-
 /* The page-table generation (pt.c): these fakes keep no translation, so it never moves. */
 uint64_t pt_generation = 1;
 

@@ -14,6 +14,8 @@
 
 %define CPU_KERNEL_RSP  8
 %define CPU_USER_RSP    16
+%define CPU_CURRENT     24              ; percpu.h; sched.c checks it
+%define THREAD_PRIO     32              ; thread.h; sched.c checks it
 %define RFLAGS_KERNEL   0x2             ; only the always-one bit 1 (cpu.h)
 %define RFLAGS_USER_SET 0x202           ; IF and bit 1: always set in user mode
 ; What user code may keep: CF PF AF ZF SF TF DF OF AC ID (cpu.h RFLAGS_USER_MASK)
@@ -22,7 +24,7 @@
 
 bits 64
 section .text
-extern syscall_table, syscall_count, sched_reap, sched_preempt
+extern syscall_table, syscall_count, sched_reap, sched_preempt, sched_dead, sched_nonempty
 global syscall_entry, trap_return, cpu_switch, thread_first_return
 
 %include "trapframe.inc"               ; the frame's offsets, PUSH_GPRS, POP_GPRS
@@ -64,8 +66,20 @@ syscall_entry:
         jz .nosys
         call rax
         mov [rsp + F_RAX], rax
-        call sched_reap                 ; what the call ended is freed before the caller goes on
-        call sched_preempt              ; a thread the call woke may come first
+        ; What the call ended is freed before the caller goes on (sched_reap),
+        ; and a thread the call woke may come first (sched_preempt): each
+        ; called only when due (the tests sched_preempt and sched_reap make).
+        cmp qword [rel sched_dead], 0
+        je .reaped
+        call sched_reap
+.reaped:
+        mov rax, [gs:CPU_CURRENT]
+        movzx ecx, byte [rax + THREAD_PRIO]
+        inc ecx
+        mov eax, [rel sched_nonempty]   ; zero-extended: a higher priority's bit left?
+        shr rax, cl
+        jz .exit
+        call sched_preempt
 .exit:
         ; sysret only to a user RIP below MICA_USER_TOP: a non-canonical
         ; RCX would fault in ring 0 on Intel CPUs. Anything else leaves

@@ -18,6 +18,7 @@ struct cpu {
 
 #define CPU_KERNEL_RSP 8
 #define CPU_USER_RSP   16
+#define CPU_CURRENT    24
 
 void percpu_init(void);
 void percpu_set_kernel_stack(uint64_t top);
