@@ -5,7 +5,7 @@
  * to frame, the buffer (if both sides have a descriptor) copied straight
  * from one address space to the other, the reply link set, and a direct
  * switch to the partner when the scheduler would pick it anyway
- * (sched_handoff), without touching the run queues.
+ * (sched_ipc_handoff), without a pass through the run queues.
  *
  * Descriptors (RBX) are read and checked as ipc.c does (extra_check: the
  * running thread's send and receive parts; the waiting partner's read
@@ -171,9 +171,7 @@ static __attribute__((noinline)) bool sides_check(struct thread *t, vaddr_t at, 
 static int64_t switch_to_partner(struct thread *t, struct thread *next)
 {
 	next->ipc_result = MICA_OK;
-	if (sched_can_handoff(next)) {
-		sched_handoff(next);
-	} else {
+	if (!sched_ipc_handoff(next)) {
 		sched_wake(next);
 		sched_block();
 	}

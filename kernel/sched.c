@@ -169,7 +169,7 @@ void sched_wake(struct thread *t)
 /*
  * At the end of a system call: if the call woke a thread of higher
  * priority, it runs now. So the running thread is always one of the
- * highest priority that can run, which sched_handoff relies on.
+ * highest priority that can run, which sched_ipc_handoff relies on.
  */
 void sched_preempt(void)
 {
@@ -180,14 +180,14 @@ void sched_preempt(void)
 }
 
 /*
- * May the current thread block and hand the CPU straight to `next`
+ * May the current thread t block and hand the CPU straight to `next`
  * (blocked), as the scheduler would choose after waking next? Yes if next
- * has the current thread's priority (it takes the current thread's turn),
- * or if no other runnable thread would come before it.
+ * has t's priority (it takes t's turn), or if no other runnable thread
+ * would come before it. (sched_preempt keeps t one of the highest
+ * priority that can run.)
  */
-bool sched_can_handoff(const struct thread *next)
+static inline bool can_handoff(const struct thread *t, const struct thread *next)
 {
-	struct thread *t = sched_current();
 	uint32_t others = sched_nonempty;
 
 	if (next->prio == t->prio)
@@ -198,16 +198,22 @@ bool sched_can_handoff(const struct thread *next)
 }
 
 /*
- * The IPC fast path's switch (sched_can_handoff(next) holds): the current
- * thread blocks and next runs now. At equal priority next takes the
- * current thread's place in the ring and the rest of its quantum, so a
- * pair of threads calling each other shares one turn and the others of
- * their priority still get theirs.
+ * The IPC fast path's switch: if the scheduler would run `next` (blocked)
+ * were the current thread to block now, the current thread blocks and next
+ * runs at once, without a pass through the run queues; returns true once
+ * the current thread runs again (woken as any blocked thread). At equal
+ * priority next takes the current thread's place in the ring and the rest
+ * of its quantum, so a pair of threads calling each other shares one turn
+ * and the others of their priority still get theirs. False, having
+ * changed nothing, if another thread should run first: the caller then
+ * wakes next and blocks.
  */
-void sched_handoff(struct thread *next)
+bool sched_ipc_handoff(struct thread *next)
 {
-	struct thread *t = sched_current();
+	struct thread *t = cpu_this()->current;
 
+	if (!can_handoff(t, next))
+		return false;
 	t->state = THREAD_BLOCKED;
 	next->state = THREAD_RUNNABLE;
 	if (next->prio == t->prio) {
@@ -225,12 +231,12 @@ void sched_handoff(struct thread *next)
 			*q = next;
 		t->next = t->prev = NULL;
 		next->ticks_left = t->ticks_left;
-		switch_to(next);
-		return;
+	} else {
+		dequeue(t);
+		enqueue(next);
 	}
-	dequeue(t);
-	enqueue(next);
 	switch_to(next);
+	return true;
 }
 
 /*

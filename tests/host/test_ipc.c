@@ -227,17 +227,14 @@ void sched_block(void)
 static bool handoff_ok = true;
 static unsigned handoffs;
 
-bool sched_can_handoff(const struct thread *next)
+bool sched_ipc_handoff(struct thread *next)
 {
-	(void)next;
-	return handoff_ok;
-}
-
-void sched_handoff(struct thread *next)
-{
+	if (!handoff_ok)
+		return false;
 	handoffs++;
 	sched_wake(next);
 	sched_block();
+	return true;
 }
 
 void sched_preempt(void)
