@@ -28,12 +28,16 @@
 #include "vm.h"
 
 extern void cpu_switch(uint64_t *save_rsp, uint64_t rsp);
+__attribute__((noreturn)) extern void cpu_handoff(uint64_t *save_rsp, struct trap_frame *frame,
+                                                  uint64_t rsp);
 
 static struct thread *queue[MICA_PRIO_MAX + 1]; /* head of each ring */
 /* entry.asm reads these two after every system call (is a reap or a preemption due?). */
 uint32_t sched_nonempty; /* bit p: queue[p] has threads */
 _Static_assert(offsetof(struct thread, prio) == THREAD_PRIO, "entry.asm reads a thread's prio");
 _Static_assert(offsetof(struct cpu, current) == CPU_CURRENT, "entry.asm reads the current thread");
+_Static_assert(offsetof(struct thread, ipc_result) == THREAD_IPC_RESULT,
+               "entry.asm reads a resumed thread's result");
 static struct thread *idle;
 struct thread *sched_dead;  /* exited, to be reaped, linked by next */
 static bool exit_when_idle; /* idle=exit: leave QEMU when no user thread is left */
@@ -101,19 +105,14 @@ void sched_reap(void)
 }
 
 /*
- * Run `next` instead of the current thread, for the rest of its turn: a
- * thread gets a fresh quantum only when it goes to the tail of its ring
- * (enqueue, yield), so one that keeps being preempted by a thread it wakes
- * still uses its turn up and its equals get theirs.
+ * Everything a switch from prev (running) to next does but the change of
+ * kernel stacks: next becomes the CPU's current thread, with its kernel
+ * stack for the next entry from user mode, its address space and I/O
+ * ports, its FPU and segment registers.
  */
-static void switch_to(struct thread *next)
+static inline void switch_enter(struct thread *prev, struct thread *next)
 {
-	struct cpu *c = cpu_this();
-	struct thread *prev = c->current;
-
-	if (next == prev)
-		return;
-	c->current = next;
+	cpu_this()->current = next;
 	trace_switch(prev, next);
 	thread_stack_check(prev); /* it ran on its stack last: did it overflow? */
 	percpu_set_kernel_stack((uint64_t)(thread_frame(next) + 1));
@@ -123,6 +122,21 @@ static void switch_to(struct thread *next)
 		ioport_switch(next->as); /* its I/O ports open, the last one's closed */
 	}
 	ctx_switch(prev, next); /* FPU and segment registers: each thread its own */
+}
+
+/*
+ * Run `next` instead of the current thread, for the rest of its turn: a
+ * thread gets a fresh quantum only when it goes to the tail of its ring
+ * (enqueue, yield), so one that keeps being preempted by a thread it wakes
+ * still uses its turn up and its equals get theirs.
+ */
+static void switch_to(struct thread *next)
+{
+	struct thread *prev = cpu_this()->current;
+
+	if (next == prev)
+		return;
+	switch_enter(prev, next);
 	cpu_switch(&prev->ksp, next->ksp);
 	sched_reap(); /* back on prev's stack: nobody runs on the dead ones now */
 }
@@ -200,13 +214,16 @@ static inline bool can_handoff(const struct thread *t, const struct thread *next
 /*
  * The IPC fast path's switch: if the scheduler would run `next` (blocked)
  * were the current thread to block now, the current thread blocks and next
- * runs at once, without a pass through the run queues; returns true once
- * the current thread runs again (woken as any blocked thread). At equal
- * priority next takes the current thread's place in the ring and the rest
- * of its quantum, so a pair of threads calling each other shares one turn
- * and the others of their priority still get theirs. False, having
- * changed nothing, if another thread should run first: the caller then
- * wakes next and blocks.
+ * runs at once, without a pass through the run queues. At equal priority
+ * next takes the current thread's place in the ring and the rest of its
+ * quantum, so a pair of threads calling each other shares one turn and the
+ * others of their priority still get theirs. Then this does not return:
+ * the current thread keeps no kernel context but its trap frame
+ * (cpu_handoff), and whoever runs it again (a switch, or its partner's
+ * handoff) resumes it where its system call returns, with its ipc_result
+ * as the call's result (fastpath_resume in entry.asm). The caller must
+ * need nothing else on its stack. False, having changed nothing, if
+ * another thread should run first: the caller then wakes next and blocks.
  */
 bool sched_ipc_handoff(struct thread *next)
 {
@@ -235,8 +252,8 @@ bool sched_ipc_handoff(struct thread *next)
 		dequeue(t);
 		enqueue(next);
 	}
-	switch_to(next);
-	return true;
+	switch_enter(t, next);
+	cpu_handoff(&t->ksp, thread_frame(t), next->ksp);
 }
 
 /*

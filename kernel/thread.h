@@ -25,8 +25,9 @@ enum thread_state {
 /* A thread's kept IPC pages (ipc_view): where the fast path finds them without a walk. */
 enum { IPC_VIEW_DESC, IPC_VIEW_SEND, IPC_VIEW_RECV, IPC_VIEWS };
 
-/* offsetof(struct thread, prio), for entry.asm (sched.c checks it). */
-#define THREAD_PRIO 32
+/* Offsets in struct thread for entry.asm (sched.c checks them). */
+#define THREAD_PRIO       32  /* prio */
+#define THREAD_IPC_RESULT 144 /* ipc_result */
 
 /* ipc_result of a faulting thread whose pager answered "kill". */
 #define THREAD_PAGER_KILL 1

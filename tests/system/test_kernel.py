@@ -25,6 +25,7 @@ IDS = [
     "ipc.buffers",
     "ipc.buffer_overlap",
     "ipc.buffer_remapped",
+    "ipc.fast_regs",
     "ipc.handle_transfer",
     "ipc.errors",
     "ipc.peer_gone",

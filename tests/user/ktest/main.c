@@ -432,6 +432,52 @@ static void test_ipc_buffer_remapped(void)
 	result(id, 0, 0);
 }
 
+/*
+ * ipc_call_keeps(ep): a call on ep with no descriptor (RBX 0), RBP set to
+ * a pattern and w0 0, as the fast path takes it; the echo server answers
+ * w0 + 1. Returns the call's error, or 1 if RBP or RBX came back changed
+ * or w0 is not 1. The caller blocks in the fast path and is resumed
+ * straight through its trap frame (docs/PERFORMANCE.md), which must give
+ * back the registers it entered with.
+ */
+long ipc_call_keeps(long ep);
+__asm__(".global ipc_call_keeps\n"
+        "ipc_call_keeps:\n"
+        "	pushq %rbx; pushq %rbp; pushq %r12; pushq %r13; pushq %r14; pushq %r15\n"
+        "	xorl %ebx, %ebx\n"
+        "	movabsq $0x2222222222222222, %rbp\n"
+        "	movl $1, %esi\n"
+        "	xorl %edx, %edx; xorl %r10d, %r10d; xorl %r8d, %r8d; xorl %r9d, %r9d\n"
+        "	xorl %r12d, %r12d; xorl %r13d, %r13d; xorl %r14d, %r14d; xorl %r15d, %r15d\n"
+        "	movl $11, %eax\n" /* MICA_SYS_IPC_CALL */
+        "	syscall\n"
+        "	testq %rax, %rax\n"
+        "	jne 2f\n"
+        "	movabsq $0x2222222222222222, %rcx\n"
+        "	cmpq %rcx, %rbp\n"
+        "	jne 1f\n"
+        "	testq %rbx, %rbx\n"
+        "	jne 1f\n"
+        "	cmpq $1, %rdx\n"
+        "	je 2f\n"
+        "1:	movl $1, %eax\n"
+        "2:	popq %r15; popq %r14; popq %r13; popq %r12; popq %rbp; popq %rbx\n"
+        "	ret\n");
+_Static_assert(MICA_SYS_IPC_CALL == 11, "ipc_call_keeps makes call 11");
+
+static void test_ipc_fast_regs(void)
+{
+	for (int i = 0; i < 3; i++) {
+		long r = ipc_call_keeps(ep);
+
+		if (r == 1)
+			return result("ipc.fast_regs", "RBP, RBX or w0 wrong after call", i);
+		if (r != 0)
+			return result("ipc.fast_regs", "call gave", r);
+	}
+	result("ipc.fast_regs", 0, 0);
+}
+
 static void test_ipc_handle_transfer(void)
 {
 	struct mica_msg m = {.label = 1};
@@ -627,6 +673,7 @@ static void test_ipc(void)
 	test_ipc_buffers();
 	test_ipc_buffer_overlap();
 	test_ipc_buffer_remapped();
+	test_ipc_fast_regs();
 	test_ipc_handle_transfer();
 	test_ipc_errors();
 	test_ipc_server_death(); /* the echo server is gone after this */
