@@ -5,13 +5,15 @@
  * to frame, the buffer (if both sides have a descriptor) copied straight
  * from one address space to the other, the reply link set, and a direct
  * switch to the partner when the scheduler would pick it anyway
- * (sched_handoff), without touching the run queues.
+ * (sched_ipc_handoff), without a pass through the run queues.
  *
  * Descriptors (RBX) are read and checked as ipc.c does (extra_check: the
  * running thread's send and receive parts; the waiting partner's read
- * again, as it may have changed), through one translation cache for the
- * whole call, and delivered as ipc.c's transfer() does; the fast path
- * takes only simple ones: no timeout, no handle to pass.
+ * again, as it may have changed), through the running thread's kept
+ * translation cache (ipc_tlb: each user page walked once until a mapping
+ * goes), in place through the direct map, and delivered as ipc.c's
+ * transfer() does; the fast path takes only simple ones: in one page, no
+ * timeout, no handle to pass.
  *
  * Anything unusual takes the general path in ipc.c, which gives the same
  * result: a descriptor that asks for more or fails a check (the general
@@ -29,6 +31,7 @@
 #include "fastpath.h"
 #include "aspace.h"
 #include "handle.h"
+#include "lib/string.h"
 #include "ipc.h"
 #include "sched.h"
 #include "syscall.h"
@@ -55,71 +58,120 @@ static void move_regs(const struct trap_frame *from, struct trap_frame *to, uint
 }
 
 /*
- * The running thread t's descriptor at `at`, read and checked as ipc.c's
- * extra_check does with both parts (t sends now and receives next), and
- * simple: no flags (so no timeout), no handle to pass. False if not so.
+ * One side's descriptor as the fast path uses it: in place (d), with its
+ * buffers through the thread's kept views where each lies in one page
+ * (NULL: over a page boundary, copied through the checked routine).
  */
-static bool own_desc(struct thread *t, vaddr_t at, struct mica_ipc_extra *e,
-                     struct usercopy_cache *uc)
+struct side {
+	struct mica_ipc_extra *d;
+	const uint8_t *send_k;
+	uint8_t *recv_k;
+};
+
+/*
+ * The running thread t's descriptor at `at`, checked as ipc.c's
+ * extra_check does with both parts (t sends now and receives next), and
+ * simple: in one page (reached in place, writable: recv_len goes there),
+ * no flags (so no timeout), no handle to pass. False if not so.
+ */
+static bool own_desc(struct thread *t, vaddr_t at, struct side *x, struct usercopy_cache *uc)
 {
 	paddr_t root = t->as->root;
+	struct mica_ipc_extra *d =
+	    usercopy_view_ptr(&t->ipc_view[IPC_VIEW_DESC], uc, root, at, sizeof(*d), true);
 
-	if (usercopy_from_cached(uc, root, e, at, sizeof(*e)) != MICA_OK)
+	if (!d)
 		return false;
-	if (e->flags || e->send_handle != MICA_HANDLE_NONE || e->send_len > MICA_MSG_BUF_MAX ||
-	    e->recv_cap > MICA_MSG_BUF_MAX)
+	x->d = d;
+	if (d->flags || d->send_handle != MICA_HANDLE_NONE || d->send_len > MICA_MSG_BUF_MAX ||
+	    d->recv_cap > MICA_MSG_BUF_MAX)
 		return false;
-	return (!e->send_len ||
-	        usercopy_check_cached(uc, root, e->send_buf, e->send_len, false) == MICA_OK) &&
-	       usercopy_check_cached(uc, root, at, sizeof(*e), true) == MICA_OK &&
-	       (!e->recv_cap ||
-	        usercopy_check_cached(uc, root, e->recv_buf, e->recv_cap, true) == MICA_OK);
+	/* The buffers: the one it sends readable, the one it receives into writable. */
+	x->send_k = NULL;
+	if (d->send_len &&
+	    !(x->send_k = usercopy_view_ptr(&t->ipc_view[IPC_VIEW_SEND], uc, root, d->send_buf,
+	                                    d->send_len, false)) &&
+	    usercopy_check_cached(uc, root, d->send_buf, d->send_len, false) != MICA_OK)
+		return false;
+	if (d->recv_cap &&
+	    !usercopy_view_ptr(&t->ipc_view[IPC_VIEW_RECV], uc, root, d->recv_buf, d->recv_cap,
+	                       true) &&
+	    usercopy_check_cached(uc, root, d->recv_buf, d->recv_cap, true) != MICA_OK)
+		return false;
+	return true;
 }
 
 /*
  * The waiting partner p's descriptor at `at`, read again (a sibling thread
- * may have changed it) and writable, as transfer() needs it. False if not
- * so (the general path then delivers the registers only).
+ * may have changed it) and writable, as transfer() needs it, in one page.
+ * False if not so (the general path then delivers as ipc.c does).
  */
-static bool partner_desc(struct thread *p, vaddr_t at, struct mica_ipc_extra *e,
-                         struct usercopy_cache *uc)
+static bool partner_desc(struct thread *p, vaddr_t at, struct side *x, struct usercopy_cache *uc)
 {
-	return usercopy_from_cached(uc, p->as->root, e, at, sizeof(*e)) == MICA_OK &&
-	       usercopy_check_cached(uc, p->as->root, at, sizeof(*e), true) == MICA_OK;
+	x->d = usercopy_view_ptr(&p->ipc_view[IPC_VIEW_DESC], uc, p->as->root, at, sizeof(*x->d),
+	                         true);
+	return x->d != NULL;
 }
 
 /*
- * The buffer from s (descriptor xs, or NULL for none) to r (descriptor xr
- * at rat, checked writable): as much as fits, straight between the two
- * address spaces, then r's recv_len (the length sent, 0 if the buffer
- * went bad) and recv_handle (none) written back.
+ * The buffer from s (its side xs, or NULL for none) to r (side xr): as
+ * much as fits, straight between the two address spaces (through the
+ * views where each lies in one page), then r's recv_len (the length sent,
+ * 0 if the buffer went bad) and recv_handle (none) written back.
  */
-static void deliver_buf(struct thread *s, const struct mica_ipc_extra *xs, struct thread *r,
-                        vaddr_t rat, const struct mica_ipc_extra *xr, struct usercopy_cache *uc)
+static void deliver_buf(struct thread *s, const struct side *xs, struct thread *r,
+                        const struct side *xr, struct usercopy_cache *uc)
 {
-	struct {
-		uint32_t len;
-		int32_t handle;
-	} back = {xs ? xs->send_len : 0, MICA_HANDLE_NONE};
+	struct mica_ipc_extra *rd = xr->d;
+	uint32_t len = xs ? xs->d->send_len : 0;
+	uint32_t n = MIN(len, rd->recv_cap);
 
-	_Static_assert(offsetof(struct mica_ipc_extra, recv_handle) ==
-	                   offsetof(struct mica_ipc_extra, recv_len) + sizeof(uint32_t),
-	               "recv_len and recv_handle are adjacent");
-	if (back.len && xr->recv_cap &&
-	    usercopy_between(uc, r->as->root, xr->recv_buf, s->as->root, xs->send_buf,
-	                     MIN(back.len, xr->recv_cap)) != MICA_OK)
-		back.len = 0;
-	(void)usercopy_to_cached(uc, r->as->root, rat + offsetof(struct mica_ipc_extra, recv_len),
-	                         &back, sizeof(back));
+	if (n) {
+		uint8_t *to = usercopy_view_ptr(&r->ipc_view[IPC_VIEW_RECV], uc, r->as->root,
+		                                rd->recv_buf, n, true);
+
+		if (to && xs->send_k) {
+			/* One address space: the two may overlap (memmove); two: never. */
+			if (s->as == r->as)
+				memmove(to, xs->send_k, n);
+			else
+				memcpy(to, xs->send_k, n);
+		} else if (usercopy_between(uc, r->as->root, rd->recv_buf, s->as->root,
+		                            xs->d->send_buf, n) != MICA_OK) {
+			len = 0; /* the buffer went away meanwhile: nothing arrived */
+		}
+	}
+	rd->recv_len = len;
+	rd->recv_handle = MICA_HANDLE_NONE;
+}
+
+/* Both sides of a delivery, from the running thread (s) to its partner (r). */
+struct sides {
+	struct side s, r;
+};
+
+/*
+ * The descriptors of a fast-path delivery: the running thread t's at `at`
+ * and its waiting partner p's at `pat` (0: none), checked, through t's
+ * kept translations; and a partner without a deadline to cancel. False
+ * if the general path must take the call. Out of line: the call without
+ * descriptors does not pay for it.
+ */
+static __attribute__((noinline)) bool sides_check(struct thread *t, vaddr_t at, struct thread *p,
+                                                  vaddr_t pat, struct sides *d)
+{
+	struct usercopy_cache *uc = &t->ipc_tlb;
+
+	usercopy_cache_sync(uc);
+	return !p->deadline && (!at || own_desc(t, at, &d->s, uc)) &&
+	       (!pat || partner_desc(p, pat, &d->r, uc));
 }
 
 /* The current thread t blocks; `next`, its partner, now runnable, goes first if it may. */
 static int64_t switch_to_partner(struct thread *t, struct thread *next)
 {
 	next->ipc_result = MICA_OK;
-	if (sched_can_handoff(next)) {
-		sched_handoff(next);
-	} else {
+	if (!sched_ipc_handoff(next)) {
 		sched_wake(next);
 		sched_block();
 	}
@@ -134,8 +186,7 @@ int64_t fastpath_call(const struct syscall_args *s)
 {
 	struct thread *t = sched_current();
 	struct trap_frame *f = syscall_abi_frame(s);
-	struct mica_ipc_extra x, xr;
-	struct usercopy_cache uc;
+	struct sides d;
 	uint64_t badge;
 
 	/* A label user code may send. */
@@ -147,13 +198,9 @@ int64_t fastpath_call(const struct syscall_args *s)
 		return ipc_send(s, true, true);
 	struct thread *r = ep->receivers;
 	vaddr_t at = syscall_abi_ipc_extra(f), rat = syscall_abi_ipc_extra(thread_frame(r));
-	if (at || rat) {
-		/* Simple descriptors, checked; a receiver without a deadline to cancel. */
-		usercopy_cache_init(&uc);
-		if (r->deadline || (at && !own_desc(t, at, &x, &uc)) ||
-		    (rat && !partner_desc(r, rat, &xr, &uc)))
-			return ipc_send(s, true, true);
-	}
+	/* Simple descriptors, checked; a receiver without a deadline to cancel. */
+	if ((at || rat) && !sides_check(t, at, r, rat, &d))
+		return ipc_send(s, true, true);
 
 	/* Deliver, and wait for the reply: r owes it (r owed none while it waited). */
 	ep->receivers = r->ipc_next;
@@ -164,7 +211,7 @@ int64_t fastpath_call(const struct syscall_args *s)
 	r->ipc_state = IPC_NONE;
 	move_regs(f, thread_frame(r), badge);
 	if (rat)
-		deliver_buf(t, at ? &x : NULL, r, rat, &xr, &uc);
+		deliver_buf(t, at ? &d.s : NULL, r, &d.r, &t->ipc_tlb);
 	t->ipc_state = IPC_AWAIT_REPLY;
 	t->replier = r;
 	r->reply_to = t;
@@ -183,8 +230,7 @@ int64_t fastpath_reply_recv(const struct syscall_args *s)
 	struct thread *t = sched_current();
 	struct thread *c = t->reply_to;
 	struct trap_frame *f = syscall_abi_frame(s);
-	struct mica_ipc_extra x, xc;
-	struct usercopy_cache uc;
+	struct sides d;
 	uint64_t badge;
 
 	/*
@@ -202,19 +248,15 @@ int64_t fastpath_reply_recv(const struct syscall_args *s)
 	/* A kernel caller takes no registers or buffer: its answer is the label. */
 	vaddr_t at = syscall_abi_ipc_extra(f),
 	        cat = c->ipc_kernel ? 0 : syscall_abi_ipc_extra(thread_frame(c));
-	if (at || cat) {
-		/* Simple descriptors, checked; a caller without a deadline to cancel. */
-		usercopy_cache_init(&uc);
-		if (c->deadline || (at && !own_desc(t, at, &x, &uc)) ||
-		    (cat && !partner_desc(c, cat, &xc, &uc)))
-			return ipc_reply_recv(s);
-	}
+	/* Simple descriptors, checked; a caller without a deadline to cancel. */
+	if ((at || cat) && !sides_check(t, at, c, cat, &d))
+		return ipc_reply_recv(s);
 
 	/* The reply: the caller's registers get ours, with no badge; or it retries. */
 	if (!c->ipc_kernel)
 		move_regs(f, thread_frame(c), 0);
 	if (cat)
-		deliver_buf(t, at ? &x : NULL, c, cat, &xc, &uc);
+		deliver_buf(t, at ? &d.s : NULL, c, &d.r, &t->ipc_tlb);
 	t->reply_to = NULL;
 	c->replier = NULL;
 	c->ipc_state = IPC_NONE;

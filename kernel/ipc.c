@@ -184,9 +184,11 @@ struct extra {
 };
 
 /*
- * Every user access of one IPC operation goes through its translation
- * cache uc (usercopy.h): the operation changes no page table and uses it
- * only until it blocks, so each user page it touches is walked once.
+ * Every user access of one IPC operation goes through a translation cache
+ * uc (usercopy.h): the running thread's ipc_tlb, kept across its calls and
+ * made current (usercopy_cache_sync) at the start of each, so a user page
+ * is walked once until some mapping goes. The operation changes no page
+ * table while it uses it.
  */
 
 /* Read t's descriptor (RBX) from its address space. Errors: MICA_EFAULT. */
@@ -320,7 +322,16 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge, const st
 	if (s->ipc_kernel) {
 		syscall_abi_ipc_set(thread_frame(r), &s->kmsg, badge);
 		trace_ipc(s, r);
-		if (extra_read(r, &xr, uc) == MICA_OK && xr.at) {
+		vaddr_t at = syscall_abi_ipc_extra(thread_frame(r));
+		struct mica_ipc_extra *d = at ? usercopy_view_ptr(&r->ipc_view[IPC_VIEW_DESC], uc,
+		                                                  r->as->root, at, sizeof(*d), true)
+		                              : NULL;
+		if (d) {
+			/* The usual case: the descriptor in one page, written in place
+			 * (r's view of it: a pager's fault messages find it at once). */
+			d->recv_len = 0;
+			d->recv_handle = MICA_HANDLE_NONE;
+		} else if (extra_read(r, &xr, uc) == MICA_OK && xr.at) {
 			xr.e.recv_len = 0;
 			xr.e.recv_handle = MICA_HANDLE_NONE;
 			extra_write_back(r, &xr, uc);
@@ -412,15 +423,15 @@ int64_t ipc_send(const struct syscall_args *s, bool block, bool call)
 	struct extra x;
 	struct wait w;
 	uint64_t badge;
-	struct usercopy_cache uc;
+	struct usercopy_cache *uc = &t->ipc_tlb;
 
-	usercopy_cache_init(&uc);
+	usercopy_cache_sync(uc);
 	/* The endpoint, with the send right; the descriptor (and its receive
 	 * part for a call, which gets the reply) and the wait it allows. */
 	int rc = endpoint_get(s->a[0], MICA_RIGHT_SEND, &ep, &badge);
 	if (rc != MICA_OK)
 		return rc;
-	rc = extra_check(t, &x, true, call, &uc);
+	rc = extra_check(t, &x, true, call, uc);
 	if (rc == MICA_OK)
 		rc = wait_check(&x, block, call, &w);
 	if (rc != MICA_OK)
@@ -432,7 +443,7 @@ int64_t ipc_send(const struct syscall_args *s, bool block, bool call)
 
 	struct thread *r = ep->receivers;
 	if (r) {
-		rc = transfer(t, r, badge, &x, NULL, &uc);
+		rc = transfer(t, r, badge, &x, NULL, uc);
 		if (rc != MICA_OK)
 			return rc;
 		(void)pop(&ep->receivers, &ep->receivers_tail);
@@ -561,18 +572,18 @@ int64_t ipc_recv(const struct syscall_args *s, bool block)
 	struct extra x;
 	struct wait w;
 	uint64_t badge;
-	struct usercopy_cache uc;
+	struct usercopy_cache *uc = &t->ipc_tlb;
 
-	usercopy_cache_init(&uc);
+	usercopy_cache_sync(uc);
 	int rc = endpoint_get(s->a[0], MICA_RIGHT_RECV, &ep, &badge);
 	if (rc != MICA_OK)
 		return rc;
-	rc = extra_check(t, &x, false, true, &uc);
+	rc = extra_check(t, &x, false, true, uc);
 	if (rc == MICA_OK)
 		rc = wait_check(&x, block, false, &w);
 	if (rc != MICA_OK)
 		return rc;
-	return receive(t, ep, &w, &x, &uc);
+	return receive(t, ep, &w, &x, uc);
 }
 
 /*
@@ -588,13 +599,13 @@ int64_t ipc_reply_recv(const struct syscall_args *s)
 	struct extra x;
 	struct wait w;
 	uint64_t badge;
-	struct usercopy_cache uc;
+	struct usercopy_cache *uc = &t->ipc_tlb;
 
-	usercopy_cache_init(&uc);
+	usercopy_cache_sync(uc);
 	int rc = endpoint_get(s->a[0], MICA_RIGHT_RECV, &ep, &badge);
 	if (rc != MICA_OK)
 		return rc;
-	rc = extra_check(t, &x, true, true, &uc);
+	rc = extra_check(t, &x, true, true, uc);
 	if (rc == MICA_OK)
 		rc = wait_check(&x, true, false, &w);
 	if (rc != MICA_OK)
@@ -616,13 +627,13 @@ int64_t ipc_reply_recv(const struct syscall_args *s)
 			/* An answer to a fault: resume the thread, or have it killed. */
 			c->kill_code = m.w[0];
 			wake(c, m.label == MICA_FAULT_RESUME ? MICA_OK : THREAD_PAGER_KILL);
-		} else if (transfer(t, c, 0, &x, NULL, &uc) == MICA_OK) {
+		} else if (transfer(t, c, 0, &x, NULL, uc) == MICA_OK) {
 			wake(c, MICA_OK);
 		} else {
 			wake(c, MICA_EPEER); /* our reply went bad: the caller must not hang */
 		}
 	}
-	return receive(t, ep, &w, &x, &uc);
+	return receive(t, ep, &w, &x, uc);
 }
 
 /*
@@ -661,14 +672,16 @@ void ipc_detach(struct thread *t)
 static bool kernel_send(struct thread *t, struct endpoint *ep, uint64_t badge, bool call)
 {
 	struct thread *r = ep->receivers;
-	struct usercopy_cache uc;
 
-	usercopy_cache_init(&uc);
 	t->ipc_kernel = true;
 	t->ipc_badge = badge;
 	t->ipc_call = call;
 	if (r) {
-		(void)transfer(t, r, badge, NULL, NULL, &uc); /* cannot fail: registers only */
+		/* r's own pages: its kept cache (every faulting thread reaches the same pager). */
+		struct usercopy_cache *uc = &r->ipc_tlb;
+
+		usercopy_cache_sync(uc);
+		(void)transfer(t, r, badge, NULL, NULL, uc); /* cannot fail: registers only */
 		(void)pop(&ep->receivers, &ep->receivers_tail);
 		wake(r, MICA_OK);
 		return true;

@@ -8,6 +8,7 @@
  * The kernel runs with interrupts off (only the idle thread enables them),
  * so nothing here needs a lock on one CPU.
  */
+#include <stddef.h>
 #include <mica/thread.h>
 #include "aspace.h"
 #include "cmdline.h"
@@ -27,11 +28,18 @@
 #include "vm.h"
 
 extern void cpu_switch(uint64_t *save_rsp, uint64_t rsp);
+__attribute__((noreturn)) extern void cpu_handoff(uint64_t *save_rsp, struct trap_frame *frame,
+                                                  uint64_t rsp);
 
 static struct thread *queue[MICA_PRIO_MAX + 1]; /* head of each ring */
-static uint32_t nonempty;                       /* bit p: queue[p] has threads */
+/* entry.asm reads these two after every system call (is a reap or a preemption due?). */
+uint32_t sched_nonempty; /* bit p: queue[p] has threads */
+_Static_assert(offsetof(struct thread, prio) == THREAD_PRIO, "entry.asm reads a thread's prio");
+_Static_assert(offsetof(struct cpu, current) == CPU_CURRENT, "entry.asm reads the current thread");
+_Static_assert(offsetof(struct thread, ipc_result) == THREAD_IPC_RESULT,
+               "entry.asm reads a resumed thread's result");
 static struct thread *idle;
-static struct thread *dead; /* exited, to be reaped, linked by next */
+struct thread *sched_dead;  /* exited, to be reaped, linked by next */
 static bool exit_when_idle; /* idle=exit: leave QEMU when no user thread is left */
 
 static void enqueue(struct thread *t)
@@ -42,7 +50,7 @@ static void enqueue(struct thread *t)
 	if (!*q) {
 		t->next = t->prev = t;
 		*q = t;
-		nonempty |= 1u << t->prio;
+		sched_nonempty |= 1u << t->prio;
 	} else {
 		t->prev = (*q)->prev;
 		t->next = *q;
@@ -57,7 +65,7 @@ static void dequeue(struct thread *t)
 
 	if (t->next == t) {
 		*q = NULL;
-		nonempty &= ~(1u << t->prio);
+		sched_nonempty &= ~(1u << t->prio);
 	} else {
 		t->prev->next = t->next;
 		t->next->prev = t->prev;
@@ -70,9 +78,9 @@ static void dequeue(struct thread *t)
 /* The thread that should run: the head of the highest non-empty queue. */
 static struct thread *pick(void)
 {
-	if (!nonempty)
+	if (!sched_nonempty)
 		return idle;
-	return queue[31 - __builtin_clz(nonempty)];
+	return queue[31 - __builtin_clz(sched_nonempty)];
 }
 
 /* The thread running on this CPU. */
@@ -88,12 +96,32 @@ struct thread *sched_current(void)
  */
 void sched_reap(void)
 {
-	while (dead) {
-		struct thread *t = dead;
+	while (sched_dead) {
+		struct thread *t = sched_dead;
 
-		dead = t->next;
+		sched_dead = t->next;
 		thread_reap(t);
 	}
+}
+
+/*
+ * Everything a switch from prev (running) to next does but the change of
+ * kernel stacks: next becomes the CPU's current thread, with its kernel
+ * stack for the next entry from user mode, its address space and I/O
+ * ports, its FPU and segment registers.
+ */
+static inline void switch_enter(struct thread *prev, struct thread *next)
+{
+	cpu_this()->current = next;
+	trace_switch(prev, next);
+	thread_stack_check(prev); /* it ran on its stack last: did it overflow? */
+	percpu_set_kernel_stack((uint64_t)(thread_frame(next) + 1));
+	/* Compare with what is loaded: sched_exit may have left the kernel's tables. */
+	if (next->as && (cpu_read_cr3() & ~0xFFFULL) != next->as->root) {
+		cpu_write_cr3(next->as->root);
+		ioport_switch(next->as); /* its I/O ports open, the last one's closed */
+	}
+	ctx_switch(prev, next); /* FPU and segment registers: each thread its own */
 }
 
 /*
@@ -104,21 +132,11 @@ void sched_reap(void)
  */
 static void switch_to(struct thread *next)
 {
-	struct cpu *c = cpu_this();
-	struct thread *prev = c->current;
+	struct thread *prev = cpu_this()->current;
 
 	if (next == prev)
 		return;
-	c->current = next;
-	trace_switch(prev, next);
-	thread_stack_check(prev); /* it ran on its stack last: did it overflow? */
-	percpu_set_kernel_stack((uint64_t)(thread_frame(next) + 1));
-	/* Compare with what is loaded: sched_exit may have left the kernel's tables. */
-	if (next->as && (cpu_read_cr3() & ~0xFFFULL) != next->as->root) {
-		cpu_write_cr3(next->as->root);
-		ioport_switch(next->as); /* its I/O ports open, the last one's closed */
-	}
-	ctx_switch(prev, next); /* FPU and segment registers: each thread its own */
+	switch_enter(prev, next);
 	cpu_switch(&prev->ksp, next->ksp);
 	sched_reap(); /* back on prev's stack: nobody runs on the dead ones now */
 }
@@ -165,26 +183,26 @@ void sched_wake(struct thread *t)
 /*
  * At the end of a system call: if the call woke a thread of higher
  * priority, it runs now. So the running thread is always one of the
- * highest priority that can run, which sched_handoff relies on.
+ * highest priority that can run, which sched_ipc_handoff relies on.
  */
 void sched_preempt(void)
 {
 	struct thread *t = sched_current();
 
-	if ((uint64_t)nonempty >> (t->prio + 1))
+	if ((uint64_t)sched_nonempty >> (t->prio + 1))
 		switch_to(pick()); /* t stays at the head of its ring */
 }
 
 /*
- * May the current thread block and hand the CPU straight to `next`
+ * May the current thread t block and hand the CPU straight to `next`
  * (blocked), as the scheduler would choose after waking next? Yes if next
- * has the current thread's priority (it takes the current thread's turn),
- * or if no other runnable thread would come before it.
+ * has t's priority (it takes t's turn), or if no other runnable thread
+ * would come before it. (sched_preempt keeps t one of the highest
+ * priority that can run.)
  */
-bool sched_can_handoff(const struct thread *next)
+static inline bool can_handoff(const struct thread *t, const struct thread *next)
 {
-	struct thread *t = sched_current();
-	uint32_t others = nonempty;
+	uint32_t others = sched_nonempty;
 
 	if (next->prio == t->prio)
 		return true;
@@ -194,16 +212,25 @@ bool sched_can_handoff(const struct thread *next)
 }
 
 /*
- * The IPC fast path's switch (sched_can_handoff(next) holds): the current
- * thread blocks and next runs now. At equal priority next takes the
- * current thread's place in the ring and the rest of its quantum, so a
- * pair of threads calling each other shares one turn and the others of
- * their priority still get theirs.
+ * The IPC fast path's switch: if the scheduler would run `next` (blocked)
+ * were the current thread to block now, the current thread blocks and next
+ * runs at once, without a pass through the run queues. At equal priority
+ * next takes the current thread's place in the ring and the rest of its
+ * quantum, so a pair of threads calling each other shares one turn and the
+ * others of their priority still get theirs. Then this does not return:
+ * the current thread keeps no kernel context but its trap frame
+ * (cpu_handoff), and whoever runs it again (a switch, or its partner's
+ * handoff) resumes it where its system call returns, with its ipc_result
+ * as the call's result (fastpath_resume in entry.asm). The caller must
+ * need nothing else on its stack. False, having changed nothing, if
+ * another thread should run first: the caller then wakes next and blocks.
  */
-void sched_handoff(struct thread *next)
+bool sched_ipc_handoff(struct thread *next)
 {
-	struct thread *t = sched_current();
+	struct thread *t = cpu_this()->current;
 
+	if (!can_handoff(t, next))
+		return false;
 	t->state = THREAD_BLOCKED;
 	next->state = THREAD_RUNNABLE;
 	if (next->prio == t->prio) {
@@ -221,12 +248,12 @@ void sched_handoff(struct thread *next)
 			*q = next;
 		t->next = t->prev = NULL;
 		next->ticks_left = t->ticks_left;
-		switch_to(next);
-		return;
+	} else {
+		dequeue(t);
+		enqueue(next);
 	}
-	dequeue(t);
-	enqueue(next);
-	switch_to(next);
+	switch_enter(t, next);
+	cpu_handoff(&t->ksp, thread_frame(t), next->ksp);
 }
 
 /*
@@ -258,8 +285,8 @@ void sched_remove(struct thread *t)
 void sched_bury(struct thread *t)
 {
 	t->state = THREAD_DEAD;
-	t->next = dead;
-	dead = t;
+	t->next = sched_dead;
+	sched_dead = t;
 }
 
 /* The current thread has ended (thread_end): run another, never come back. */

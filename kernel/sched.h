@@ -7,6 +7,10 @@
 #define SCHED_HZ      100 /* timer interrupts a second */
 #define SCHED_QUANTUM 2   /* ticks a thread runs before its equals get a turn */
 
+/* What entry.asm tests after each system call before calling sched_reap, sched_preempt. */
+extern uint32_t sched_nonempty;
+extern struct thread *sched_dead;
+
 void sched_init(void);
 __attribute__((noreturn)) void sched_start(void);
 void sched_add(struct thread *t);
@@ -14,8 +18,7 @@ void sched_yield(void);
 void sched_block(void);
 void sched_wake(struct thread *t);
 void sched_preempt(void);
-bool sched_can_handoff(const struct thread *next);
-void sched_handoff(struct thread *next);
+bool sched_ipc_handoff(struct thread *next);
 void sched_tick(void);
 void sched_remove(struct thread *t);
 void sched_reap(void);

@@ -9,6 +9,7 @@
 #include "syscall_abi.h"
 #include "trap.h"
 #include "types.h"
+#include "usercopy.h"
 
 struct aspace;
 struct endpoint;
@@ -20,6 +21,13 @@ enum thread_state {
 	THREAD_ZOMBIE,   /* ended; its exit notice waits on the supervisor endpoint */
 	THREAD_DEAD,     /* ended, waiting to be reaped */
 };
+
+/* A thread's kept IPC pages (ipc_view): where the fast path finds them without a walk. */
+enum { IPC_VIEW_DESC, IPC_VIEW_SEND, IPC_VIEW_RECV, IPC_VIEWS };
+
+/* Offsets in struct thread for entry.asm (sched.c checks them). */
+#define THREAD_PRIO       32  /* prio */
+#define THREAD_IPC_RESULT 144 /* ipc_result */
 
 /* ipc_result of a faulting thread whose pager answered "kill". */
 #define THREAD_PAGER_KILL 1
@@ -53,6 +61,12 @@ struct thread {
 	int64_t ipc_result;      /* set by whoever wakes it */
 	uint64_t kill_code;      /* a pager's kill: w0 of its reply */
 	struct ipc_regs kmsg;    /* the kernel's message on its behalf */
+	/* The user pages its IPC calls touched (its own and partners'), kept
+	 * while no mapping goes (usercopy.h): descriptors and buffers are
+	 * reached through the direct map without a page walk. */
+	struct usercopy_cache ipc_tlb;
+	/* The pages of its last descriptor, send and receive buffer (fastpath.c). */
+	struct usercopy_view ipc_view[IPC_VIEWS];
 	/* Notifications (notify.c): the one it waits on, the one bound to its receive. */
 	struct notification *ntf_wait, *bound_ntf; /* bound_ntf holds a reference */
 	/* User CPU state besides the trap frame (ctx.c); the FPU area follows the object. */

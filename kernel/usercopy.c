@@ -62,6 +62,12 @@ static bool walk(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *flags)
 	return true;
 }
 
+/* A page's slot: by page and address space, so two spaces' same address rarely collide. */
+static inline unsigned slot_of(paddr_t root, vaddr_t page)
+{
+	return ((page ^ root) >> MICA_PAGE_SHIFT) % USERCOPY_CACHE_SLOTS;
+}
+
 /*
  * The kernel address of user page `page`, needing `need` flags; NULL if it
  * is not mapped so. With a cache c, a page it has seen in this address
@@ -80,7 +86,7 @@ static __attribute__((noinline)) uint8_t *user_page_walk(struct usercopy_cache *
 		return NULL;
 	uint8_t *k = phys_to_virt(pa);
 	if (c) {
-		unsigned i = (page >> MICA_PAGE_SHIFT) % USERCOPY_CACHE_SLOTS;
+		unsigned i = slot_of(root, page);
 
 		c->valid |= 1u << i;
 		c->slot[i].root = root;
@@ -95,7 +101,7 @@ static inline uint8_t *user_page_cached(struct usercopy_cache *c, paddr_t root, 
                                         unsigned need)
 {
 	if (c) {
-		unsigned i = (page >> MICA_PAGE_SHIFT) % USERCOPY_CACHE_SLOTS;
+		unsigned i = slot_of(root, page);
 
 		if ((c->valid & (1u << i)) && c->slot[i].page == page && c->slot[i].root == root &&
 		    (c->slot[i].need & need) == need)
@@ -108,6 +114,7 @@ static inline uint8_t *user_page_cached(struct usercopy_cache *c, paddr_t root, 
 void usercopy_cache_init(struct usercopy_cache *c)
 {
 	c->valid = 0;
+	c->gen = pt_generation;
 }
 
 static paddr_t current_root(void)
@@ -237,6 +244,44 @@ int usercopy_to_cached(struct usercopy_cache *c, paddr_t root, vaddr_t udst, con
 int usercopy_check_cached(struct usercopy_cache *c, paddr_t root, vaddr_t uva, size_t n, bool write)
 {
 	return copy(c, root, uva, NULL, n, write);
+}
+
+/*
+ * The kernel address (through the direct map) of user range [uva, uva + n)
+ * of the address space rooted at `root`, if it lies in the user half
+ * within one page, mapped user-readable (and writable if `write`); NULL if
+ * not so (a range over a page boundary too: the caller then copies through
+ * the routines above). Valid for the current operation only, like c.
+ */
+void *usercopy_ptr_cached(struct usercopy_cache *c, paddr_t root, vaddr_t uva, size_t n, bool write)
+{
+	vaddr_t off = uva & (MICA_PAGE_SIZE - 1);
+
+	if (!user_range(uva, n) || n == 0 || off + n > MICA_PAGE_SIZE)
+		return NULL;
+	uint8_t *u = user_page_cached(c, root, uva - off, write ? PT_USER | PT_WRITE : PT_USER);
+	return u ? u + off : NULL;
+}
+
+/*
+ * usercopy_view_ptr's miss: translate through c (a walk if c misses too)
+ * and keep the page in v. NULL, with v left empty, if the range is not in
+ * one page mapped so.
+ */
+void *usercopy_view_fill(struct usercopy_view *v, struct usercopy_cache *c, paddr_t root,
+                         vaddr_t uva, size_t n, bool write)
+{
+	uint8_t *k = usercopy_ptr_cached(c, root, uva, n, write);
+	vaddr_t off = uva & (MICA_PAGE_SIZE - 1);
+
+	v->gen = 0;
+	if (!k)
+		return NULL;
+	v->page = uva - off;
+	v->kva = k - off;
+	v->writable = write;
+	v->gen = pt_generation;
+	return k;
 }
 
 /* Copy n bytes; bytes of overlapping ranges (one address space) as memmove would. */

@@ -227,17 +227,14 @@ void sched_block(void)
 static bool handoff_ok = true;
 static unsigned handoffs;
 
-bool sched_can_handoff(const struct thread *next)
+bool sched_ipc_handoff(struct thread *next)
 {
-	(void)next;
-	return handoff_ok;
-}
-
-void sched_handoff(struct thread *next)
-{
+	if (!handoff_ok)
+		return false;
 	handoffs++;
 	sched_wake(next);
 	sched_block();
+	return true;
 }
 
 void sched_preempt(void)
@@ -320,6 +317,33 @@ int usercopy_from(void *dst, vaddr_t usrc, size_t n)
 void usercopy_cache_init(struct usercopy_cache *c)
 {
 	c->valid = 0;
+}
+
+/* The page-table generation (pt.c): these fakes keep no translation, so it never moves. */
+uint64_t pt_generation = 1;
+
+/* A view keeps nothing here: every access is checked against the pages' rights afresh. */
+void *usercopy_view_fill(struct usercopy_view *v, struct usercopy_cache *c, paddr_t root,
+                         vaddr_t uva, size_t n, bool write)
+{
+	v->gen = 0;
+	return usercopy_ptr_cached(c, root, uva, n, write);
+}
+
+/* In place: the range within one page, mapped with the rights asked. */
+void *usercopy_ptr_cached(struct usercopy_cache *c, paddr_t root, vaddr_t uva, size_t n, bool write)
+{
+	struct task *k = task_of_root(root);
+	unsigned need = write ? U_W : U_R;
+
+	(void)c;
+	if (n == 0 || uva < UBASE || uva >= UBASE + UPAGES * PAGE ||
+	    (uva - UBASE) % PAGE + n > PAGE)
+		return NULL;
+	size_t i = (uva - UBASE) / PAGE, off = (uva - UBASE) % PAGE;
+	if ((k->perm[i] & need) != need)
+		return NULL;
+	return &k->mem[i][off];
 }
 
 int usercopy_from_cached(struct usercopy_cache *c, paddr_t root, void *dst, vaddr_t usrc, size_t n)

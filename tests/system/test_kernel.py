@@ -24,6 +24,8 @@ IDS = [
     "ipc.words_badges",
     "ipc.buffers",
     "ipc.buffer_overlap",
+    "ipc.buffer_remapped",
+    "ipc.fast_regs",
     "ipc.handle_transfer",
     "ipc.errors",
     "ipc.peer_gone",

@@ -14,6 +14,9 @@
 
 %define CPU_KERNEL_RSP  8
 %define CPU_USER_RSP    16
+%define CPU_CURRENT     24              ; percpu.h; sched.c checks it
+%define THREAD_PRIO     32              ; thread.h; sched.c checks it
+%define THREAD_IPC_RESULT 144           ; thread.h; sched.c checks it
 %define RFLAGS_KERNEL   0x2             ; only the always-one bit 1 (cpu.h)
 %define RFLAGS_USER_SET 0x202           ; IF and bit 1: always set in user mode
 ; What user code may keep: CF PF AF ZF SF TF DF OF AC ID (cpu.h RFLAGS_USER_MASK)
@@ -22,8 +25,8 @@
 
 bits 64
 section .text
-extern syscall_table, syscall_count, sched_reap, sched_preempt
-global syscall_entry, trap_return, cpu_switch, thread_first_return
+extern syscall_table, syscall_count, sched_reap, sched_preempt, sched_dead, sched_nonempty
+global syscall_entry, trap_return, cpu_switch, cpu_handoff, thread_first_return
 
 %include "trapframe.inc"               ; the frame's offsets, PUSH_GPRS, POP_GPRS
 
@@ -51,6 +54,7 @@ syscall_entry:
         mov [rsp + F_R8], r8
         mov [rsp + F_R9], r9
         mov [rsp + F_RBX], rbx
+        mov [rsp + F_RBP], rbp          ; for fastpath_resume (cpu_handoff)
         mov [rsp + F_R12], r12
         mov [rsp + F_R13], r13
         mov [rsp + F_R14], r14
@@ -64,8 +68,21 @@ syscall_entry:
         jz .nosys
         call rax
         mov [rsp + F_RAX], rax
-        call sched_reap                 ; what the call ended is freed before the caller goes on
-        call sched_preempt              ; a thread the call woke may come first
+.done:
+        ; What the call ended is freed before the caller goes on (sched_reap),
+        ; and a thread the call woke may come first (sched_preempt): each
+        ; called only when due (the tests sched_preempt and sched_reap make).
+        cmp qword [rel sched_dead], 0
+        je .reaped
+        call sched_reap
+.reaped:
+        mov rax, [gs:CPU_CURRENT]
+        movzx ecx, byte [rax + THREAD_PRIO]
+        inc ecx
+        mov eax, [rel sched_nonempty]   ; zero-extended: a higher priority's bit left?
+        shr rax, cl
+        jz .exit
+        call sched_preempt
 .exit:
         ; sysret only to a user RIP below MICA_USER_TOP: a non-canonical
         ; RCX would fault in ring 0 on Intel CPUs. Anything else leaves
@@ -104,6 +121,16 @@ syscall_entry:
         mov [rsp + F_RBX], rbx
         jmp trap_return
 
+; The IPC fast path's way back (sched.c sched_ipc_handoff, cpu_handoff): a
+; thread that handed the CPU to its partner in a system call is resumed
+; here, on its trap frame, with rbx and rbp as its call entered (the switch
+; frame cpu_handoff left held them), and its call returns its ipc_result.
+fastpath_resume:
+        mov rax, [gs:CPU_CURRENT]
+        mov rax, [rax + THREAD_IPC_RESULT]
+        mov [rsp + F_RAX], rax
+        jmp syscall_entry.done
+
 ; Return through the frame at RSP (exceptions, interrupts, new threads).
 ; iretq with RFLAGS.NT set would be a task return (a #GP in long mode), so
 ; the kernel's own RFLAGS are reset first, whatever happened before.
@@ -138,6 +165,36 @@ cpu_switch:
         push r15
         mov [rdi], rsp
         mov rsp, rsi
+        pop r15
+        pop r14
+        pop r13
+        pop r12
+        pop rbx
+        pop rbp
+        popfq
+        ret
+
+; void cpu_handoff(uint64_t *save_rsp, struct trap_frame *frame, uint64_t rsp)
+; The IPC fast path's switch (sched.c sched_ipc_handoff): the running thread
+; is blocked in a system call that has nothing left to do but return its
+; ipc_result, so it keeps no kernel context but its trap frame `frame`.
+; Just below the frame goes a switch frame in cpu_switch's layout that
+; resumes it at fastpath_resume with rbx and rbp as its call entered
+; (r12-r15 are reloaded from the frame on the way out); its address goes
+; to *save_rsp. Then the other thread's registers come back from rsp as in
+; cpu_switch. Does not return: what lay on this stack above the frame
+; (this call's callers) is overwritten.
+cpu_handoff:
+        lea rax, [rsi - 64]
+        mov rcx, [rsi + F_RBX]
+        mov [rax + 32], rcx
+        mov rcx, [rsi + F_RBP]
+        mov [rax + 40], rcx
+        mov qword [rax + 48], RFLAGS_KERNEL
+        lea rcx, [rel fastpath_resume]
+        mov [rax + 56], rcx
+        mov [rdi], rax
+        mov rsp, rdx
         pop r15
         pop r14
         pop r13

@@ -69,10 +69,3 @@ void percpu_init(void)
 	kprintf("cpu:%s%s %s, fpu area %u bytes\n", (cpu_read_cr4() & CR4_SMEP) ? " smep" : "",
 	        (cpu_read_cr4() & CR4_SMAP) ? " smap" : "", ctx_describe(), ctx_fpu_size());
 }
-
-/* The kernel stack used on the next entry from user mode (syscall and interrupts). */
-void percpu_set_kernel_stack(uint64_t top)
-{
-	boot_cpu.kernel_rsp = top;
-	gdt_set_rsp0(top);
-}

@@ -5,6 +5,7 @@
 #ifndef ARCH_PERCPU_H
 #define ARCH_PERCPU_H
 
+#include "gdt.h"
 #include "types.h"
 
 struct thread;
@@ -18,9 +19,9 @@ struct cpu {
 
 #define CPU_KERNEL_RSP 8
 #define CPU_USER_RSP   16
+#define CPU_CURRENT    24
 
 void percpu_init(void);
-void percpu_set_kernel_stack(uint64_t top);
 
 static inline struct cpu *cpu_this(void)
 {
@@ -28,6 +29,13 @@ static inline struct cpu *cpu_this(void)
 
 	__asm__ volatile("movq %%gs:0, %0" : "=r"(c));
 	return c;
+}
+
+/* The kernel stack used on the next entry from user mode (syscall and interrupts). */
+static inline void percpu_set_kernel_stack(uint64_t top)
+{
+	cpu_this()->kernel_rsp = top;
+	gdt_set_rsp0(top);
 }
 
 #endif /* ARCH_PERCPU_H */

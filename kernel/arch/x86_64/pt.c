@@ -50,7 +50,8 @@
 
 #define ENTRIES 512
 
-static uint64_t tables; /* page-table frames allocated here and not yet freed */
+static uint64_t tables;     /* page-table frames allocated here and not yet freed */
+uint64_t pt_generation = 1; /* pt.h: 1 + mappings removed or reduced so far (0: never) */
 
 /* Zero a 4 KiB table (rep stosq: 512 stores, not a byte or word loop). */
 static void table_zero(void *p)
@@ -248,6 +249,8 @@ static void flush_run(paddr_t root, vaddr_t va, struct flush *f)
 {
 	bool kernel = va >= MICA_KERNEL_HALF;
 
+	/* Whatever TLB held it (this CPU's, or a thread's in usercopy.c), it is stale now. */
+	pt_generation++;
 	if (!kernel && (cpu_read_cr3() & PTE_ADDR) != root)
 		return;
 	if (!f->all) {
@@ -989,6 +992,7 @@ void pt_root_destroy(paddr_t root, pt_unmap_fn fn, void *arg)
 
 	flush_init(&f);
 	unmap_do(root, NULL, 4, 0, MICA_USER_TOP - 1, fn, arg, &f);
+	pt_generation++; /* no TLB holds it (not current), but usercopy.c's may */
 	flush_free_tables(&f);
 	table_free(root);
 }

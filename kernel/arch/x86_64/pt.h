@@ -23,6 +23,15 @@
 /* Highest physical address a page-table entry can name (52 bits). */
 #define PT_PHYS_MAX (1ULL << 52)
 
+/*
+ * Bumped whenever a mapping is removed or loses rights (pt_unmap,
+ * pt_protect, pt_drain_user, pt_root_destroy), in any address space: the
+ * moment a TLB would have to forget. A translation of a user page read
+ * while it had one value stays true while it has it (usercopy.c keeps
+ * threads' translations across calls this way).
+ */
+extern uint64_t pt_generation;
+
 /* Called for each mapping pt_unmap or pt_root_destroy removes. */
 typedef void (*pt_unmap_fn)(void *arg, vaddr_t va, paddr_t pa, uint64_t npages);
 

@@ -354,6 +354,130 @@ static void test_ipc_buffer_overlap(void)
 	result("ipc.buffer_overlap", 0, 0);
 }
 
+/*
+ * The kernel keeps each thread's translations of its IPC pages across
+ * calls (docs/PERFORMANCE.md): once a page is unmapped they must go. The
+ * descriptor and the receive buffer lie in a page at RVA (frame fa); after
+ * a call it is unmapped and another frame (fb) mapped there: the next
+ * reply must land in fb, read the descriptor from fb, and leave fa as it
+ * was. With nothing mapped there, the call is refused (EFAULT).
+ */
+#define RVA  0x10300000UL /* free in ktest's address space */
+#define RVA2 0x10301000UL
+
+static long remap_call(uint8_t seed)
+{
+	struct mica_ipc_extra *x = (struct mica_ipc_extra *)(RVA + 2048);
+	struct mica_msg m = {.label = 1};
+
+	for (int i = 0; i < 64; i++)
+		out_buf[i] = (char)(seed + i);
+	*x = (struct mica_ipc_extra){.send_buf = (uint64_t)out_buf,
+	                             .send_len = 64,
+	                             .send_handle = MICA_HANDLE_NONE,
+	                             .recv_buf = RVA,
+	                             .recv_cap = 64};
+	long r = mica_call(ep, &m, x);
+	if (r != 0)
+		return r;
+	if (x->recv_len != 64)
+		return 1000 + x->recv_len;
+	for (int i = 0; i < 64; i++)
+		if (((uint8_t *)RVA)[i] != (uint8_t)(seed + 63 - i))
+			return 2000 + i;
+	return 0;
+}
+
+static void test_ipc_buffer_remapped(void)
+{
+	const char *id = "ipc.buffer_remapped";
+	uint64_t fa = frame_take(1), fb = frame_take(1);
+	struct mica_msg m = {.label = 1};
+	long r;
+
+	if (!fa || !fb)
+		return result(id, "no frames", 0);
+	if ((r = mica_map(self_as, RVA, fa, 1, MICA_MAP_READ | MICA_MAP_WRITE)) != 0)
+		return result(id, "map fa gave", r);
+	if ((r = remap_call(10)) != 0)
+		return result(id, "first call gave", r);
+	/* Another frame at the same address: what the kernel kept of fa must go. */
+	if ((r = mica_unmap(self_as, RVA, 1, 0)) != 1)
+		return result(id, "unmap gave", r);
+	if ((r = mica_map(self_as, RVA, fb, 1, MICA_MAP_READ | MICA_MAP_WRITE)) != 0)
+		return result(id, "map fb gave", r);
+	if ((r = remap_call(100)) != 0)
+		return result(id, "call after the remap gave", r);
+	/* fa holds the first reply still, and its descriptor: nothing was written there. */
+	if ((r = mica_map(self_as, RVA2, fa, 1, MICA_MAP_READ)) != 0)
+		return result(id, "map fa again gave", r);
+	for (int i = 0; i < 64; i++)
+		if (((uint8_t *)RVA2)[i] != (uint8_t)(10 + 63 - i))
+			return result(id, "the old frame was written at", i);
+	if (((struct mica_ipc_extra *)(RVA2 + 2048))->send_buf != (uint64_t)out_buf)
+		return result(id, "the old descriptor changed", 0);
+	/* Nothing mapped for the receive buffer: refused, the server untouched. */
+	struct mica_ipc_extra x = {
+	    .send_handle = MICA_HANDLE_NONE, .recv_buf = RVA, .recv_cap = 64};
+	if ((r = mica_unmap(self_as, RVA, 1, 0)) != 1 || (r = mica_unmap(self_as, RVA2, 1, 0)) != 1)
+		return result(id, "unmap after gave", r);
+	if ((r = mica_call(ep, &m, &x)) != MICA_EFAULT)
+		return result(id, "unmapped receive buffer gave", r);
+	/* A descriptor in a page that went: refused too. */
+	if ((r = mica_call(ep, &m, (struct mica_ipc_extra *)(RVA + 2048))) != MICA_EFAULT)
+		return result(id, "unmapped descriptor gave", r);
+	/* And the server still answers. */
+	if ((r = mica_call(ep, &m, 0)) != 0)
+		return result(id, "call after gave", r);
+	result(id, 0, 0);
+}
+
+/*
+ * ipc_call_keeps(ep): a call on ep with no descriptor (RBX 0), RBP set to
+ * a pattern and w0 0, as the fast path takes it; the echo server answers
+ * w0 + 1. Returns the call's error, or 1 if RBP or RBX came back changed
+ * or w0 is not 1. The caller blocks in the fast path and is resumed
+ * straight through its trap frame (docs/PERFORMANCE.md), which must give
+ * back the registers it entered with.
+ */
+long ipc_call_keeps(long ep);
+__asm__(".global ipc_call_keeps\n"
+        "ipc_call_keeps:\n"
+        "	pushq %rbx; pushq %rbp; pushq %r12; pushq %r13; pushq %r14; pushq %r15\n"
+        "	xorl %ebx, %ebx\n"
+        "	movabsq $0x2222222222222222, %rbp\n"
+        "	movl $1, %esi\n"
+        "	xorl %edx, %edx; xorl %r10d, %r10d; xorl %r8d, %r8d; xorl %r9d, %r9d\n"
+        "	xorl %r12d, %r12d; xorl %r13d, %r13d; xorl %r14d, %r14d; xorl %r15d, %r15d\n"
+        "	movl $11, %eax\n" /* MICA_SYS_IPC_CALL */
+        "	syscall\n"
+        "	testq %rax, %rax\n"
+        "	jne 2f\n"
+        "	movabsq $0x2222222222222222, %rcx\n"
+        "	cmpq %rcx, %rbp\n"
+        "	jne 1f\n"
+        "	testq %rbx, %rbx\n"
+        "	jne 1f\n"
+        "	cmpq $1, %rdx\n"
+        "	je 2f\n"
+        "1:	movl $1, %eax\n"
+        "2:	popq %r15; popq %r14; popq %r13; popq %r12; popq %rbp; popq %rbx\n"
+        "	ret\n");
+_Static_assert(MICA_SYS_IPC_CALL == 11, "ipc_call_keeps makes call 11");
+
+static void test_ipc_fast_regs(void)
+{
+	for (int i = 0; i < 3; i++) {
+		long r = ipc_call_keeps(ep);
+
+		if (r == 1)
+			return result("ipc.fast_regs", "RBP, RBX or w0 wrong after call", i);
+		if (r != 0)
+			return result("ipc.fast_regs", "call gave", r);
+	}
+	result("ipc.fast_regs", 0, 0);
+}
+
 static void test_ipc_handle_transfer(void)
 {
 	struct mica_msg m = {.label = 1};
@@ -548,6 +672,8 @@ static void test_ipc(void)
 	test_ipc_words_and_badges();
 	test_ipc_buffers();
 	test_ipc_buffer_overlap();
+	test_ipc_buffer_remapped();
+	test_ipc_fast_regs();
 	test_ipc_handle_transfer();
 	test_ipc_errors();
 	test_ipc_server_death(); /* the echo server is gone after this */
