@@ -12,7 +12,7 @@ import mica
 
 PAGER = mica.BUILD / "user" / "pager.elf"
 FORKTEST = mica.BUILD / "user" / "forktest.elf"
-IDS = ["basic", "child_writes", "parent_first", "both_write", "nested", "threads", "limit",
+IDS = ["basic", "child_writes", "parent_first", "both_write", "nested", "share_give", "threads", "limit",
        "oom", "errors"]
 
 

@@ -349,6 +349,113 @@ static void t_nested(void)
 	PASS();
 }
 
+/* ---- fork with share and give ---- */
+
+/* The start of this process's first region of kind MICA_PAGER_KIND_SHARED, or 0. */
+static uint64_t shared_region(void)
+{
+	static struct mica_pager_region list[MICA_PAGER_REGIONS_MAX];
+	uint32_t total = 0, len = sizeof(list);
+
+	if (pager_regions(pager(), 0, 0, &total, (uint8_t *)list, &len) < 0)
+		return 0;
+	for (uint32_t i = 0; i < len / sizeof(list[0]); i++)
+		if (list[i].kind == MICA_PAGER_KIND_SHARED)
+			return list[i].start;
+	return 0;
+}
+
+/*
+ * Copy on write meets share and give, in every order: a region forked
+ * (copy on write), then shared with that child (the parent's pages become
+ * its own first, the child keeps its copy and sees the shared one too); a
+ * shared region forked (it stays shared: the child's writes reach the
+ * parent); a region forked, then given to the child (which holds two
+ * mappings of each frame and copies at its first write to either).
+ */
+static void t_share_give(void)
+{
+	const char *id = "share_give";
+	uint64_t free0 = settled_free(0), at;
+	uint8_t *s = region(), *g = region();
+
+	CHECK(s && g, "map", 0);
+	fill(s, PAGES, 20);
+	fill(g, PAGES, 30);
+	long pid = fork();
+
+	if (pid == 0) {
+		uint64_t sh = 0;
+
+		for (int i = 0; i < 100000 && !(sh = shared_region()); i++)
+			mica_yield();
+		/* Its copy holds what the parent had at the fork; the shared one what it wrote. */
+		if (!sh || wrong(s, PAGES, 20) || wrong((uint8_t *)(uintptr_t)sh, PAGES, 21))
+			exit(1);
+		fill((uint8_t *)(uintptr_t)sh, PAGES, 22);
+		fill(s, PAGES, 23);
+		exit(wrong((uint8_t *)(uintptr_t)sh, PAGES, 22) || wrong(s, PAGES, 23) ? 2 : 0);
+	}
+	CHECK(pid > 0, "fork", pid);
+	fill(s, PAGES, 21);
+	CHECK(pager_share(pager(), (uint64_t)(uintptr_t)s, (uint64_t)pid,
+	                  MICA_MAP_READ | MICA_MAP_WRITE, &at) == 0,
+	      "share", 0);
+	long r = wait_for((uint64_t)pid);
+
+	CHECK(r == 0, "child sharing", r);
+	CHECK(wrong(s, PAGES, 22) == 0, "the child's writes to the shared region", 0);
+	/* The region is shared now: a fork keeps it shared. */
+	pid = fork();
+	if (pid == 0) {
+		if (wrong(s, PAGES, 22))
+			exit(1);
+		fill(s, PAGES, 24);
+		exit(0);
+	}
+	CHECK(pid > 0, "fork 2", pid);
+	CHECK((r = wait_for((uint64_t)pid)) == 0, "child of the shared region", r);
+	CHECK(wrong(s, PAGES, 24) == 0, "shared region after the fork", wrong(s, PAGES, 24));
+	/* Forked, then given to the child. */
+	pid = fork();
+	if (pid == 0) {
+		uint64_t gv = 0;
+
+		for (int i = 0; i < 100000; i++) {
+			/* The given region: an anonymous one we did not have at the fork. */
+			static struct mica_pager_region list[MICA_PAGER_REGIONS_MAX];
+			uint32_t total = 0, len = sizeof(list);
+
+			if (pager_regions(pager(), 0, 0, &total, (uint8_t *)list, &len) < 0)
+				exit(1);
+			for (uint32_t k = 0; k < len / sizeof(list[0]); k++)
+				if (list[k].kind == MICA_PAGER_KIND_ANON &&
+				    list[k].start != (uint64_t)(uintptr_t)g &&
+				    list[k].end - list[k].start == PAGES * PAGE)
+					gv = list[k].start;
+			if (gv)
+				break;
+			mica_yield();
+		}
+		uint8_t *given = (uint8_t *)(uintptr_t)gv;
+
+		if (!gv || wrong(given, PAGES, 31) || wrong(g, PAGES, 30))
+			exit(2);
+		fill(given, PAGES, 32);
+		if (wrong(g, PAGES, 30) || wrong(given, PAGES, 32))
+			exit(3);
+		fill(g, PAGES, 33);
+		exit(wrong(g, PAGES, 33) || wrong(given, PAGES, 32) ? 4 : 0);
+	}
+	CHECK(pid > 0, "fork 3", pid);
+	fill(g, PAGES, 31);
+	CHECK(pager_give(pager(), (uint64_t)(uintptr_t)g, (uint64_t)pid, &at) == 0, "give", 0);
+	CHECK((r = wait_for((uint64_t)pid)) == 0, "child given", r);
+	CHECK(pager_unmap(pager(), (uint64_t)(uintptr_t)s) == 0, "unmap", 0);
+	CHECK(settled_free(free0) == free0, "frames", (long)pool_free() - (long)free0);
+	PASS();
+}
+
 /* ---- threads ---- */
 
 static volatile int stop;
@@ -610,6 +717,7 @@ int main(int argc, char **argv)
 	t_parent_first();
 	t_both_write();
 	t_nested();
+	t_share_give();
 	t_threads();
 	t_limit();
 	t_oom();
