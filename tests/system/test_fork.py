@@ -1,7 +1,7 @@
 """fork and copy on write (tests/user/forktest/, servers/pager/fork.c and cow.c,
 runtime/fork.c): fork's two returns, a child writing every page, the parent or
 the child ending first, both writing, nested forks, fork with threads and from
-a thread, fork past a memory limit and with the pool empty, bad arguments;
+a thread, a forked subtree killed, fork past a memory limit and with the pool empty, bad arguments;
 every frame back after each case and at the end."""
 
 import re
@@ -12,7 +12,7 @@ import mica
 
 PAGER = mica.BUILD / "user" / "pager.elf"
 FORKTEST = mica.BUILD / "user" / "forktest.elf"
-IDS = ["basic", "child_writes", "parent_first", "both_write", "nested", "share_give", "threads", "limit",
+IDS = ["basic", "child_writes", "parent_first", "both_write", "nested", "share_give", "threads", "kill_tree", "limit",
        "oom", "errors"]
 
 

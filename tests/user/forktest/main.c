@@ -492,6 +492,34 @@ static long threads_of(uint64_t pid)
 	}
 }
 
+/* Use 64 KiB of stack below us (past a thread stack's first 16 KiB); a checksum. */
+static __attribute__((noinline)) uint64_t stack_touch(uint64_t seed)
+{
+	volatile uint8_t buf[64 << 10];
+
+	for (unsigned i = 0; i < sizeof(buf); i += 512)
+		buf[i] = (uint8_t)(seed + i);
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < sizeof(buf); i += 512)
+		sum += buf[i];
+	return sum;
+}
+
+static uint64_t stack_sum(uint64_t seed)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < (64 << 10); i += 512)
+		sum += (uint8_t)(seed + i);
+	return sum;
+}
+
+static long little(void *arg)
+{
+	return (long)(uintptr_t)arg + 1;
+}
+
 /* What a thread that forks gives back: the child's end, or an error. */
 static long forker(void *arg)
 {
@@ -503,6 +531,14 @@ static long forker(void *arg)
 		if (wrong(p, PAGES, 10) || threads_of(rt_startup_info()->pid) != 1)
 			exit(1);
 		fill(p, PAGES, 11);
+		/* Its stack (a thread's area in the parent) grows, and it can start threads. */
+		if (stack_touch(3) != stack_sum(3))
+			exit(4);
+		long t = thread_create(little, (void *)5);
+		uint64_t c = 0;
+
+		if (t <= 0 || thread_join(t, &c) != 0 || c != 6)
+			exit(5);
 		char *m = malloc(10000);
 
 		if (!m)
@@ -556,6 +592,67 @@ static void t_threads(void)
 	for (int i = 0; i < 4; i++)
 		CHECK(thread_join(tids[i], &code) == 0 && code == (uint64_t)i, "join", i);
 	CHECK(wrong(p, PAGES, 10) == 0, "parent's pages", 0);
+	CHECK(pager_unmap(pager(), (uint64_t)(uintptr_t)p) == 0, "unmap", 0);
+	CHECK(settled_free(free0) == free0, "frames", (long)pool_free() - (long)free0);
+	PASS();
+}
+
+/* Processes whose parent is pid, as pager.procs lists them. */
+static long children_of(uint64_t pid)
+{
+	uint8_t list[3968];
+	uint32_t total = 0, len = sizeof(list);
+	long n = 0;
+
+	for (uint32_t first = 0; first < total || first == 0; first += MICA_PAGER_PROCS_MAX) {
+		if (pager_procs(pager(), first, &total, list, &len) < 0 || !len)
+			break;
+		for (uint32_t i = 0; i < len / sizeof(struct mica_pager_proc); i++) {
+			struct mica_pager_proc pr;
+
+			memcpy(&pr, list + i * sizeof(pr), sizeof(pr));
+			n += pr.parent == pid && pr.state == MICA_PAGER_PROC_LIVE;
+		}
+	}
+	return n;
+}
+
+/* A forked child that forks two of its own, all sleeping: kill_tree ends the three. */
+static void t_kill_tree(void)
+{
+	const char *id = "kill_tree";
+	uint64_t free0 = settled_free(0);
+	uint8_t *p = region();
+
+	CHECK(p, "map", 0);
+	fill(p, PAGES, 40);
+	long pid = fork();
+
+	if (pid == 0) {
+		for (int i = 0; i < 2; i++) {
+			long g = fork();
+
+			if (g == 0) {
+				fill(p, PAGES / 2, 41); /* copies of their own, then sleep */
+				for (;;)
+					mica_sleep(1000000000ULL);
+			}
+			if (g < 0)
+				exit(1);
+		}
+		fill(p, PAGES, 42);
+		for (;;)
+			mica_sleep(1000000000ULL);
+	}
+	CHECK(pid > 0, "fork", pid);
+	for (int i = 0; i < 100000 && children_of((uint64_t)pid) < 2; i++)
+		mica_yield();
+	CHECK(children_of((uint64_t)pid) == 2, "grandchildren", children_of((uint64_t)pid));
+	CHECK(pager_kill_tree(pager(), (uint64_t)pid, 9) == 0, "kill_tree", 0);
+	long r = wait_for((uint64_t)pid);
+
+	CHECK(r == MICA_EXIT_KILLED * 1000 + 9, "child's end", r);
+	CHECK(wrong(p, PAGES, 40) == 0, "parent's pages", 0);
 	CHECK(pager_unmap(pager(), (uint64_t)(uintptr_t)p) == 0, "unmap", 0);
 	CHECK(settled_free(free0) == free0, "frames", (long)pool_free() - (long)free0);
 	PASS();
@@ -719,6 +816,7 @@ int main(int argc, char **argv)
 	t_nested();
 	t_share_give();
 	t_threads();
+	t_kill_tree();
 	t_limit();
 	t_oom();
 	t_errors();
