@@ -198,6 +198,9 @@ $(foreach p,$(ATTACK),$(eval $(call rt_prog,$(p),tests/user/$(p),pager_client na
 # Threads and the pager's limits (tests/system/test_threads.py), a runtime program.
 $(eval $(call rt_prog,threadtest,tests/user/threadtest,))
 ATTACK_PROGS += $(BUILD)/user/threadtest.elf
+# fork and copy on write (tests/system/test_fork.py), a runtime program.
+$(eval $(call rt_prog,forktest,tests/user/forktest,))
+ATTACK_PROGS += $(BUILD)/user/forktest.elf
 
 # A new server from the template (tools/new-server.py): make new-server NAME=<name>.
 new-server:

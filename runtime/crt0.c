@@ -11,6 +11,11 @@
 int main(int argc, char **argv);
 __attribute__((noreturn)) void rt_start(const struct mica_startup *info);
 
+/*
+ * The startup info: a copy of what the pager gave (a fork's child
+ * changes its pid and handles: rt_startup_forked), and NULL until then.
+ */
+static struct mica_startup startup_copy;
 static const struct mica_startup *startup;
 
 /* The zeroed frame pointer ends backtraces; the call leaves RSP 16-byte aligned in rt_start. */
@@ -31,7 +36,8 @@ void rt_start(const struct mica_startup *info)
 	/* Version 1 lacks only the trailing names field (rt_names_handle says none then). */
 	if (info && info->magic == MICA_STARTUP_MAGIC && info->version >= 1 &&
 	    info->version <= MICA_STARTUP_VERSION) {
-		startup = info;
+		startup_copy = *info;
+		startup = &startup_copy;
 		exit(main((int)info->argc, info->argv));
 	}
 	exit(main(0, no_args)); /* started by something else: no arguments, no heap */
@@ -47,4 +53,14 @@ const struct mica_startup *rt_startup_info(void)
 mica_handle_t rt_names_handle(void)
 {
 	return startup && startup->version >= 2 ? startup->names : MICA_HANDLE_NONE;
+}
+
+/* A fork's child: its own pid and handles (fork.c); no devices (the parent's are its own). */
+void rt_startup_forked(const struct mica_fork_info *fi)
+{
+	startup_copy.pid = fi->pid;
+	startup_copy.pager = fi->pager;
+	startup_copy.names = fi->names;
+	startup_copy.irq = MICA_HANDLE_NONE;
+	startup_copy.ports = MICA_HANDLE_NONE;
 }

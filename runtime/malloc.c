@@ -286,6 +286,17 @@ static void heap_unlock(void)
 	__atomic_store_n(&heap_locked, 0, __ATOMIC_RELEASE);
 }
 
+/* fork.c: the heap's lock held across a fork, so the child's copy of the heap is whole. */
+void rt_heap_fork_lock(void)
+{
+	heap_lock();
+}
+
+void rt_heap_fork_unlock(void)
+{
+	heap_unlock();
+}
+
 /* malloc: n bytes, 16-byte aligned (a unique pointer for n = 0); NULL if there is no memory. */
 static void *heap_malloc(size_t n)
 {

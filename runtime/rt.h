@@ -93,6 +93,17 @@ void rt_heap_forget(void);
  */
 void *rt_sbrk(intptr_t delta);
 
+/* ---- fork.c's helpers in the other files: the locks held across a fork, the child's state ---- */
+struct mica_fork_info;
+void rt_heap_fork_lock(void);
+void rt_heap_fork_unlock(void);
+void rt_stdout_fork_lock(void);
+void rt_stdout_fork_unlock(void);
+/* In the child: the console's handle was the parent's; look it up again, and let the lock go. */
+void rt_stdout_forked(void);
+/* In the child: its pid and handles (the startup info reports them from now on). */
+void rt_startup_forked(const struct mica_fork_info *fi);
+
 /* ---- crt0.c: the program's start ---- */
 #include "include/startup.h" /* rt_startup_info (by path: the host tests have no -Iruntime/include) */
 

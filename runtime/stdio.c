@@ -91,6 +91,27 @@ void rt_stdout_write(const void *s, size_t n)
 	__atomic_store_n(&out_locked, 0, __ATOMIC_RELEASE);
 }
 
+/* fork.c: the console's lock held across a fork (the child's copy of the lookup state is whole). */
+void rt_stdout_fork_lock(void)
+{
+	while (__atomic_exchange_n(&out_locked, 1, __ATOMIC_ACQUIRE))
+		(void)mica_yield();
+}
+
+void rt_stdout_fork_unlock(void)
+{
+	__atomic_store_n(&out_locked, 0, __ATOMIC_RELEASE);
+}
+
+/* In a fork's child: the console's handle number was the parent's; look it up afresh. */
+void rt_stdout_forked(void)
+{
+	con = MICA_HANDLE_NONE;
+	writes = 0;
+	next_lookup = 1;
+	rt_stdout_fork_unlock();
+}
+
 static void console_flush(struct rt_sink *s)
 {
 	rt_stdout_write(s->buf, s->len);

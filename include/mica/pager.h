@@ -45,6 +45,24 @@ struct mica_startup {
 	mica_handle_t ports; /* its I/O port range, or MICA_HANDLE_NONE */
 };
 
+/*
+ * pager.fork (idl/pager.idl): the child's first thread starts at the
+ * entry the caller gave, with RSP = the stack it gave and RDI = the
+ * address `info` it gave, where the pager has written this record in the
+ * child's copy of memory (never in the caller's): the child's own pid and
+ * the handles it has in its own table, which differ from the caller's.
+ * 24 bytes, 8-byte aligned, within one page of a writable region that is
+ * not shared (MICA_PAGER_KIND_SHARED).
+ */
+#define MICA_FORK_MAGIC 0x4B524F464B524F46ULL /* "FORKFORK" */
+
+struct mica_fork_info {
+	uint64_t magic;      /* MICA_FORK_MAGIC */
+	uint64_t pid;        /* the child's pid (the parent's fork returns it too) */
+	mica_handle_t pager; /* the child's pager endpoint (SEND), badged with its pid */
+	mica_handle_t names; /* its name service endpoint, or MICA_HANDLE_NONE */
+};
+
 /* The layout of a process the pager builds (the image lies where its ELF file says). */
 #define MICA_PAGER_STACK_TOP   MICA_UL(0x00007F0000000000)
 #define MICA_PAGER_STACK_INIT  (MICA_UL(16) << 10) /* the stack region at start */

@@ -190,7 +190,8 @@ static int dump_regions(struct space *s, uint64_t cursor, uint64_t *next, uint8_
 
 /*
  * Put n pages taken out of region r of s back, on frames[0 .. n), with
- * the region's rights (as every fault maps them). A page the kernel will
+ * the region's rights (as every fault maps them), less write for a page
+ * that is copy on write (cow.c). A page the kernel will
  * not take back (no memory even after feeding its reserve) is lost to s:
  * counted out and its frame freed, and said so; s faults it in again,
  * zeroed.
@@ -199,11 +200,11 @@ static void put_back(struct space *s, struct region *r, uint64_t va, const uint6
                      uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		int64_t e = mica_map(s->as, va + i * PAGE, frames[i], 1, r->rights);
+		int64_t e = mica_map(s->as, va + i * PAGE, frames[i], 1, cow_rights(r, frames[i]));
 
 		if (e == MICA_ENOMEM) {
 			pool_feed_kernel();
-			e = mica_map(s->as, va + i * PAGE, frames[i], 1, r->rights);
+			e = mica_map(s->as, va + i * PAGE, frames[i], 1, cow_rights(r, frames[i]));
 		}
 		if (e < 0) {
 			log_str(

@@ -4,6 +4,7 @@
  * region, checks the access against its rights, backs the page with a
  * zeroed frame (filled from the image for image regions), maps it and
  * answers "resume"; or it answers with a kill code (include/mica/pager.h).
+ * A write to a present page is copy on write (cow.c).
  */
 #include "pager.h"
 
@@ -143,7 +144,16 @@ uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t 
 		need |= REGION_WRITE;
 	if (access & MICA_FAULT_EXEC)
 		need |= REGION_EXEC;
-	if ((r->rights & need) != need || (access & MICA_FAULT_PRESENT))
+	if ((r->rights & need) != need)
+		return refuse(s, MICA_PAGER_KILL_ACCESS, addr, rip);
+	/* A write to a present page of a writable region not shared: copy on write (cow.c). */
+	if ((access & MICA_FAULT_PRESENT) && (access & MICA_FAULT_WRITE) &&
+	    r->kind != REGION_SHARED) {
+		uint64_t code = cow_fault(s, r, va);
+
+		return code ? refuse(s, code, addr, rip) : 0;
+	}
+	if (access & MICA_FAULT_PRESENT)
 		return refuse(s, MICA_PAGER_KILL_ACCESS, addr, rip);
 	/* A page more stays within the memory limits on s and its ancestors (limit.c). */
 	if (limit_mem_room(s) == 0)

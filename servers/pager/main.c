@@ -360,6 +360,15 @@ static int op_thread_create(void *ctx, uint64_t badge, uint64_t entry, uint64_t 
 	return s ? thread_start(s, entry, arg, tid) : MICA_EPERM;
 }
 
+static int op_fork(void *ctx, uint64_t badge, uint64_t entry, uint64_t stack, uint64_t info,
+                   uint64_t *pid)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? fork_process(s, entry, stack, info, pid) : MICA_EPERM;
+}
+
 static int op_thread_join(void *ctx, uint64_t badge, uint64_t tid, uint32_t *reason, uint64_t *code)
 {
 	struct space *s = caller(badge);
@@ -486,6 +495,7 @@ static const struct pager_ops ops = {
     .dump = dump_op, /* dump.c */
     .thread_create = op_thread_create,
     .thread_join = op_thread_join,
+    .fork = op_fork,
 };
 
 /* ---- the kernel's messages ---- */

@@ -1,7 +1,8 @@
 /*
  * The pager's private interfaces: the frame pool (pool.c), processes and
  * their address spaces (space.c, process.c), faults (fault.c), heap and
- * anonymous memory (heap.c), sharing (share.c), output (log.c).
+ * anonymous memory (heap.c), sharing (share.c), copy on write (cow.c),
+ * fork (fork.c), output (log.c).
  * One thread runs all of it, so nothing here is locked.
  */
 #ifndef PAGER_PAGER_H
@@ -49,6 +50,10 @@ uint64_t frame_alloc(void);
 uint64_t frame_alloc_unzeroed(void);
 /* One more mapping of frame pa (sharing): 0, or MICA_EBUSY / MICA_EFRAME. */
 int frame_ref(uint64_t pa);
+/* A new frame with a copy of the frame at pa (not zeroed first), or 0 if the pool is empty. */
+uint64_t frame_copy(uint64_t pa);
+/* Is frame pa mapped in more than one address space (its count above 1)? */
+bool frame_shared(uint64_t pa);
 /* Drop a mapping of frame pa; the last one returns it to the pool. */
 void frame_free(uint64_t pa);
 /* Give frames to the kernel's reserve if it runs low (after a map said MICA_ENOMEM, too). */
@@ -216,6 +221,23 @@ uint64_t thread_meta_frames(void);
 uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t rip);
 /* Fill the page at va (in region r of s) from its backing into the frame at pa. */
 uint64_t fault_frame(const struct region *r, uint64_t va);
+
+/* ---- cow.c: copy on write (frames shared read-only, copied at the first write) ---- */
+
+/* The rights a page of region r on frame pa is mapped with: without write while copy on write. */
+uint32_t cow_rights(const struct region *r, uint64_t pa);
+/* Share r's backed pages with region dr of d (same range), copy on write. 0 or an error. */
+int cow_share_region(struct space *s, struct region *r, struct space *d, struct region *dr);
+/* A write fault at the present page va of writable, unshared region r: 0 or a KILL code. */
+uint64_t cow_fault(struct space *s, struct region *r, uint64_t va);
+/* pa, or a private copy of it if copy on write in r (the old count dropped); 0: no frame. */
+uint64_t cow_private(const struct region *r, uint64_t pa);
+/* Write len bytes at va into d's own copy of the page (one page; writable, unshared region). */
+int cow_write(struct space *d, uint64_t va, const void *data, uint64_t len);
+
+/* ---- fork.c: pager.fork ---- */
+
+int fork_process(struct space *s, uint64_t entry, uint64_t stack, uint64_t info, uint64_t *pid);
 
 /* ---- dump.c: pager.dump, the state for memview and tools/memmap.py (docs/MEMDUMP.md) ---- */
 

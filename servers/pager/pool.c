@@ -242,6 +242,33 @@ uint64_t frame_alloc(void)
 }
 
 /*
+ * A new frame holding a copy of the frame at pa (copy on write, cow.c):
+ * its physical address, or 0 if the pool is empty. Not zeroed first.
+ */
+uint64_t frame_copy(uint64_t pa)
+{
+	uint64_t f;
+
+	if (buddy_alloc(&pool, 0, &f) < 0)
+		return 0;
+	refs[f - span_base] = 1;
+	void *d = PHYS(f * PAGE);
+	const void *src = PHYS(pa);
+	uint64_t n = PAGE / 8;
+
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	return f * PAGE;
+}
+
+/* Is the frame at pa mapped in more than one address space (its count above 1)? */
+bool frame_shared(uint64_t pa)
+{
+	uint64_t i = pa / PAGE - span_base;
+
+	return i < span_frames && refs[i] > 1;
+}
+
+/*
  * One more mapping of a frame frame_alloc gave (sharing). MICA_EBUSY if
  * it has as many as a count holds, MICA_EFRAME if it is no such frame.
  */

@@ -74,6 +74,15 @@ int share_region(struct space *s, uint64_t addr, uint64_t pid, uint32_t rights, 
 		if (u == 1) {
 			s->resident--; /* counted again by space_map below */
 			space_backing(s, r)->pages--;
+			/* A page still copy on write (after a fork) becomes this region's own
+			 * first. */
+			uint64_t own = cow_private(r, frames[i]);
+
+			if (!own) {
+				(void)space_map(s, r, va, frames[i], cow_rights(r, frames[i]));
+				return MICA_ENOMEM;
+			}
+			frames[i] = own;
 		} else if (u == MICA_ENOENT) {
 			if (!(frames[i] = frame_alloc()))
 				return MICA_ENOMEM;

@@ -106,7 +106,7 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-static void report(const char *name, uint64_t ticks, uint64_t n)
+void report(const char *name, uint64_t ticks, uint64_t n)
 {
 	say("bench ");
 	say(name);
@@ -156,6 +156,8 @@ static int bench(void)
 	}
 	t1 = rdtsc();
 	report("pager.spawn_exit", t1 - t0, 16);
+	if (bench_fork() < 0)
+		return 4;
 	int r = bench_process_bytes();
 
 	if (r)

@@ -48,6 +48,12 @@ bool limits_child(const char *mode, int argc, char **argv, int *rc);
 void t_mem_limit(void);
 void t_procs_limit(void);
 
+/* main.c: a bench line: ticks / n per operation. */
+void report(const char *name, uint64_t ticks, uint64_t n);
+
+/* timing.c: make bench's fork figures (pager.fork_exit, pager.fault.cow); 0 or an error. */
+int bench_fork(void);
+
 /* procs.c: pager.procs; a child's image on dirty frames (its child mode as family_child). */
 void t_procs(void);
 bool procs_child(const char *mode, int *rc);
