@@ -77,7 +77,8 @@ USER_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 USER_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/user/user.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
 USER_PROGS := $(BUILD)/user/ktest.elf $(BUILD)/user/idltest.elf $(BUILD)/user/bench.elf \
-	$(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf $(BUILD)/user/kfuzz.elf
+	$(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf $(BUILD)/user/kfuzz.elf \
+	$(BUILD)/user/memtest.elf
 
 include tools/idlc/idl.mk
 
@@ -208,6 +209,7 @@ new-server:
 # USER_IDL_<name> lists the generated stubs it compiles in, e.g. echo_client.
 USER_IDL_idltest := idltest_client idltest_server
 USER_IDL_ptest := pager_client
+USER_IDL_memtest := pager_client memobj_server
 
 .SECONDEXPANSION:
 $(BUILD)/user/%.elf: $$(wildcard tests/user/%/*.c tests/user/%/*.h) \
@@ -220,7 +222,7 @@ $(BUILD)/user/%.elf: $$(wildcard tests/user/%/*.c tests/user/%/*.h) \
 # program like the others, built from its own folder with its server stubs
 # and the command-line parser it shares with the kernel (lib/).
 $(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) lib/cmdparse.c \
-		lib/cmdparse.h $(IDL_OUT)/pager_server.c tests/user/user.ld \
+		lib/cmdparse.h $(IDL_OUT)/pager_server.c $(IDL_OUT)/memobj_client.c tests/user/user.ld \
 		$(wildcard libipc/*.h include/mica/*.h) $(LIBIPC) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -Ilib $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBIPC)
