@@ -647,12 +647,16 @@ int memobj_stat(uint64_t id, uint64_t *size, uint32_t *rights, uint64_t *owner, 
 /*
  * pager.unmap of an object mapping (r, at its start) of s: its dirty pages
  * go back first (a server that fails them does not keep the mapping:
- * they are lost, and the failure is returned), then it goes.
+ * they are lost, and the failure is returned), then it goes. MICA_EBUSY
+ * (nothing changed): every worker waits on a server already.
  */
 int memobj_unmap(struct space *s, struct region *r)
 {
 	uint64_t pid = s->pid, start = r->start, n;
 	int e = sync_mapping(pid, start, &n);
+
+	if (e == MICA_EBUSY)
+		return e; /* no worker to wait on the server: nothing changed, try again */
 
 	/* Look again: the process or the region may have gone meanwhile. */
 	s = space_by_pid(pid);
