@@ -655,6 +655,10 @@ int main(const struct mica_bootinfo *bi)
 	}
 	if (cmdline_opt("pager.meta", init, sizeof(init)))
 		log_meta(&at_start);
+	if (worker_reserve() < 0) {
+		log_str("pager: no memory for its workers\n");
+		return 2;
+	}
 	log_counts("start");
 	if (cmdline_flag("pager.measure"))
 		pool_measure_window();

@@ -227,6 +227,7 @@ int dump_op(void *ctx, uint64_t badge, uint32_t part, uint64_t pid, uint64_t cur
 #define WORKER_SLOTS       (WORKER_MAX + 1) /* every thread: a memory server's window pages */
 #define WORKER_LABEL_TOKEN 0x100            /* a worker asks for the token (not an IDL label) */
 
+int worker_reserve(void);
 int worker_init(void (*make_srv)(struct ipc_server *srv));
 struct ipc_server *worker_server(unsigned i);
 /* The worker that holds the token (the caller, if it runs pager code). */

@@ -17,8 +17,9 @@
  */
 #include "pager.h"
 
-#define WORKER_STACK (32ULL << 10) /* each one's stack, in the pager's bss */
-#define WORKER_PRIO  16            /* the pager's priority (the first task's) */
+#define STACK_ORDER 3  /* each worker's stack: 2^3 pool frames, 32 KiB */
+#define SRV_ORDER   2  /* its server loop's buffers: 2^2 frames */
+#define WORKER_PRIO 16 /* the pager's priority (the first task's) */
 
 /* Bits of a worker's notification. */
 #define WAKE_SERVE 1ULL /* the token is yours: serve */
@@ -31,7 +32,8 @@ struct worker {
 	mica_handle_t note;   /* its notification (WAKE_*) */
 	mica_handle_t thread; /* its thread (to end it when the pager ends); NONE for worker 0 */
 	struct worker *next;  /* in the spare list */
-	struct ipc_server srv;
+	struct ipc_server *srv;
+	uint64_t stack_top; /* worker_reserve: pool frames, reached through the physmap */
 };
 
 static struct worker workers[WORKER_MAX + 1];    /* 0: the first thread */
@@ -40,8 +42,34 @@ static struct worker *spares;                    /* waiting for the token */
 static unsigned current;                         /* the worker holding the token */
 static mica_handle_t self_ep = MICA_HANDLE_NONE; /* pager_ep, send only, WORKER_BADGE */
 static void (*setup)(struct ipc_server *srv);
-static int64_t exit_code = -1; /* set by worker_exit: worker 0 ends the pager with it */
-static uint8_t stacks[WORKER_MAX][WORKER_STACK] __attribute__((aligned(16)));
+static int64_t exit_code = -1;      /* set by worker_exit: worker 0 ends the pager with it */
+static struct ipc_server first_srv; /* worker 0's */
+
+_Static_assert(sizeof(struct ipc_server) <= (MICA_PAGE_SIZE << SRV_ORDER),
+               "a worker's server loop fits its frames");
+
+/*
+ * Take every worker's stack and server buffers from the pool now, at the
+ * pager's start (before its first count line, so the pool's counts stay
+ * what they are while workers start and stop; and not in the pager's
+ * bss, which the kernel would zero before its ready line). Reached
+ * through the physmap: nothing to map. 0, or MICA_ENOMEM.
+ */
+int worker_reserve(void)
+{
+	uint64_t f, g;
+
+	workers[0].srv = &first_srv;
+	for (unsigned i = 1; i <= WORKER_MAX; i++) {
+		if (buddy_alloc(&pool, STACK_ORDER, &f) < 0 ||
+		    buddy_alloc(&pool, SRV_ORDER, &g) < 0)
+			return MICA_ENOMEM;
+		workers[i].stack_top = (uint64_t)(uintptr_t)PHYS((f * MICA_PAGE_SIZE) +
+		                                                 (MICA_PAGE_SIZE << STACK_ORDER));
+		workers[i].srv = PHYS(g * MICA_PAGE_SIZE);
+	}
+	return 0;
+}
 
 /* The worker that holds the token. */
 unsigned worker_current(void)
@@ -52,7 +80,7 @@ unsigned worker_current(void)
 /* The server loop struct of worker i (the first thread's is main.c's). */
 struct ipc_server *worker_server(unsigned i)
 {
-	return &workers[i].srv;
+	return workers[i].srv;
 }
 
 /*
@@ -99,8 +127,8 @@ static void wait_token(unsigned me)
 /* A new worker's thread: it starts with the token, serving. */
 static void worker_entry(uint64_t i)
 {
-	setup(&workers[i].srv);
-	(void)ipc_serve(&workers[i].srv, pager_ep);
+	setup(workers[i].srv);
+	(void)ipc_serve(workers[i].srv, pager_ep);
 	mica_thread_exit(0); /* the endpoint is gone: nothing is left to serve */
 }
 
@@ -115,7 +143,7 @@ static int worker_start(unsigned i)
 	struct mica_thread_params p = {
 	    .entry = (uint64_t)(uintptr_t)worker_entry,
 	    /* 8 below a 16-byte boundary, as after a call */
-	    .stack_top = (uint64_t)(uintptr_t)&stacks[i - 1][WORKER_STACK] - 8,
+	    .stack_top = workers[i].stack_top - 8,
 	    .arg = i,
 	    .priority = WORKER_PRIO,
 	    .pager = MICA_HANDLE_NONE,
