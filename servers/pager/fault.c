@@ -132,8 +132,9 @@ uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t 
 	/* A memory object's page comes from its server (memobj.c). */
 	if (r->kind == REGION_OBJECT) {
 		uint64_t code = memobj_fault(s, r, addr, access);
+		struct space *t = space_by_pid(pid); /* it may have ended while the server worked */
 
-		return code ? refuse(space_by_pid(pid), code, addr, rip) : 0;
+		return code ? refuse(t && t->state == SPACE_LIVE ? t : 0, code, addr, rip) : 0;
 	}
 	/* The region allows the access, and the page is not mapped yet (else rights were the
 	 * problem). */

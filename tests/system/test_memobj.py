@@ -19,16 +19,13 @@ import pytest
 
 import mica
 
-PAGER = mica.BUILD / "user" / "pager.elf"
-MEMTEST = mica.BUILD / "user" / "memtest.elf"
 IDS = ["shared", "private", "past_end", "errors", "server_dies", "server_hangs"]
 COUNTS = mica.PAGER_COUNTS
 
 
 @pytest.fixture(scope="module")
 def run():
-    r = mica.boot(cmdline="idle=exit pager.exit_when_idle pager.memobj_timeout_ms=300",
-                  modules=[PAGER, MEMTEST])
+    r = mica.boot_scenario("memobj")  # scenarios/memobj: the pager, memtest, a 300 ms timeout
     assert r.rc == mica.EXIT_SUCCESS, r.log
     return r
 
