@@ -558,12 +558,17 @@ static int sync_mapping(uint64_t pid, uint64_t start, uint64_t *n)
 		k = p->node.key + 1;
 		if (!p->dirty)
 			continue;
-		/* Clean from now on: writable mappings lose the page, so a new write marks it
-		 * again. */
+		/* Clean from now on: writable mappings lose it, so a new write marks it again. */
+		uint64_t idx = p->node.key;
+
 		p->dirty = false;
-		page_unmap_shared(o, p->node.key);
-		if (ask_server(o, p->node.key, p->pa, true, &status))
+		page_unmap_shared(o, idx);
+		if (ask_server(o, idx, p->pa, true, &status)) {
+			/* Not taken: dirty still (if it is still cached), for a later sync. */
+			if ((o = object_find(id)) && (p = page_find(o, idx)))
+				p->dirty = true;
 			return status;
+		}
 		(*n)++;
 	}
 	return 0;
