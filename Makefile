@@ -77,7 +77,8 @@ USER_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 USER_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/user/user.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
 USER_PROGS := $(BUILD)/user/ktest.elf $(BUILD)/user/idltest.elf $(BUILD)/user/bench.elf \
-	$(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf $(BUILD)/user/kfuzz.elf
+	$(BUILD)/user/pager.elf $(BUILD)/user/ptest.elf $(BUILD)/user/kfuzz.elf \
+	$(BUILD)/user/memtest.elf
 
 include tools/idlc/idl.mk
 
@@ -161,9 +162,10 @@ init: $(BUILD)/user/init.elf $(BUILD)/user/nametest.elf
 # init, built above) gives build/user/<name>.elf with the stubs <name>_server
 # and names_client; a test client tests/user/<name>client/ gives
 # build/user/<name>client.elf with <name>_client and names_client.
-# RT_IDL_<program> adds stubs (e.g. RT_IDL_kv := pager_client). So a new
-# server (make new-server NAME=<name>, docs/ADDING_A_SERVER.md) needs no
-# edit here.
+# RT_IDL_<program> adds stubs (e.g. RT_IDL_kv := pager_client), and so does
+# a file `stubs` in the program's folder (one line of names: make new-server
+# --memobj writes one). So a new server (make new-server NAME=<name>,
+# docs/ADDING_A_SERVER.md) needs no edit here.
 RT_SERVERS := $(filter-out pager init msh,$(patsubst servers/%/main.c,%,$(wildcard servers/*/main.c)))
 RT_CLIENTS := $(patsubst tests/user/%/main.c,%,$(wildcard tests/user/*client/main.c))
 RT_PROGS   := $(foreach p,$(RT_SERVERS) $(RT_CLIENTS),$(BUILD)/user/$(p).elf)
@@ -176,8 +178,9 @@ $(BUILD)/user/$(1).elf: $(wildcard $(2)/*.c $(2)/*.h) \
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(RUNTIME_CFLAGS) $$(USER_LDFLAGS) -o $$@ $$(filter %.c,$$^) $$(LIBRUNTIME) $$(LIBIPC)
 endef
-$(foreach s,$(RT_SERVERS),$(eval $(call rt_prog,$(s),servers/$(s),$(s)_server names_client $(RT_IDL_$(s)))))
-$(foreach c,$(RT_CLIENTS),$(eval $(call rt_prog,$(c),tests/user/$(c),$(c:client=)_client names_client $(RT_IDL_$(c)))))
+rt_stubs = $(if $(wildcard $(1)/stubs),$(shell cat $(1)/stubs))
+$(foreach s,$(RT_SERVERS),$(eval $(call rt_prog,$(s),servers/$(s),$(s)_server names_client $(RT_IDL_$(s)) $(call rt_stubs,servers/$(s)))))
+$(foreach c,$(RT_CLIENTS),$(eval $(call rt_prog,$(c),tests/user/$(c),$(c:client=)_client names_client $(RT_IDL_$(c)) $(call rt_stubs,tests/user/$(c)))))
 
 # Programs a person runs (apps/<name>/, runtime programs with the pager's
 # stubs): memview draws memory from pager.dump (docs/MEMDUMP.md).
@@ -204,13 +207,14 @@ ATTACK_PROGS += $(BUILD)/user/forktest.elf
 
 # A new server from the template (tools/new-server.py): make new-server NAME=<name>.
 new-server:
-	$(PYTHON) tools/new-server.py $(NAME)
+	$(PYTHON) tools/new-server.py $(NAME) $(if $(MEMOBJ),--memobj)
 
 # Each program is a folder of C files: tests/user/<name>/ gives build/user/<name>.elf,
 # linked with the helpers they share in tests/user/lib/.
 # USER_IDL_<name> lists the generated stubs it compiles in, e.g. echo_client.
 USER_IDL_idltest := idltest_client idltest_server
 USER_IDL_ptest := pager_client
+USER_IDL_memtest := pager_client memobj_server
 
 .SECONDEXPANSION:
 $(BUILD)/user/%.elf: $$(wildcard tests/user/%/*.c tests/user/%/*.h) \
@@ -223,7 +227,7 @@ $(BUILD)/user/%.elf: $$(wildcard tests/user/%/*.c tests/user/%/*.h) \
 # program like the others, built from its own folder with its server stubs
 # and the command-line parser it shares with the kernel (lib/).
 $(BUILD)/user/pager.elf: $(wildcard servers/pager/*.c servers/pager/*.h) lib/cmdparse.c \
-		lib/cmdparse.h $(IDL_OUT)/pager_server.c tests/user/user.ld \
+		lib/cmdparse.h $(IDL_OUT)/pager_server.c $(IDL_OUT)/memobj_client.c tests/user/user.ld \
 		$(wildcard libipc/*.h include/mica/*.h) $(LIBIPC) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -Ilib $(USER_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBIPC)

@@ -20,7 +20,7 @@ instruction, so QEMU figures are instruction counts, the same on every run
 and host:
   1. tests/user/bench/ as the first task: syscall, IPC, kernel bytes per object
   2. the pager with ptest in bench mode (pager.measure): faults, windows, spawn,
-     kernel bytes per process
+     kernel bytes per process; and with memtest in bench mode: pager.fault.object
   3. the system make run boots (the pager, init, boot/manifest and the programs it
      names) at 128 MiB with pager.meta: boot.kernel_ready, boot.init_ready and the
      meta.*_per_frame figures
@@ -124,6 +124,14 @@ def run_pager():
     return parse_bench_lines(lines)
 
 
+def run_memobj():
+    """pager.fault.object: faults served by a memory server (tests/user/memtest bench)."""
+    lines = qemu_run("the memory-object benchmark (memtest bench)",
+                     "idle=exit pager.exit_when_idle init.args=bench",
+                     [USER / "pager.elf", USER / "memtest.elf"], done="bench: done")
+    return parse_bench_lines(lines)
+
+
 def run_boot(mem, suffix):
     lines = qemu_run(f"the system at {mem}", mica.SYSTEM_CMDLINE + " pager.meta",
                      system_modules(), mem=mem, done="init: ready")
@@ -170,7 +178,7 @@ def git_commit():
 
 def measure(extra):
     figs = {}
-    for part in (lambda: run_kernel(extra), run_pager, lambda: run_boot("128M", ""),
+    for part in (lambda: run_kernel(extra), run_pager, run_memobj, lambda: run_boot("128M", ""),
                  lambda: run_boot("4G", ".4G"), run_buddy):
         got = part()
         for name, fig in got.items():

@@ -155,7 +155,7 @@ void mv_rights(uint32_t rights, char *out)
 
 const char *mv_kind(uint32_t kind)
 {
-	static const char *const names[] = {"anon", "image", "heap", "stack", "shared"};
+	static const char *const names[] = {"anon", "image", "heap", "stack", "shared", "object"};
 
 	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }

@@ -90,6 +90,10 @@ enum mica_pager_kill {
 	MICA_PAGER_KILL_STACK = 3,    /* stack overflow: the guard page, past the stack limit */
 	MICA_PAGER_KILL_NOMEM = 4,    /* out of memory: no frame for the page */
 	MICA_PAGER_KILL_LIMIT = 5, /* memory limit: the page would take its subtree past a limit */
+	/* A mapping of a memory object (pager.memobj_map; docs/MEMORY_SERVERS.md): */
+	MICA_PAGER_KILL_BUS = 6, /* past the object's end (it shrank, or was destroyed): SIGBUS */
+	MICA_PAGER_KILL_SERVER = 7,  /* its memory server died or refused the page */
+	MICA_PAGER_KILL_TIMEOUT = 8, /* its memory server did not answer in time */
 };
 
 /* One region, as the regions call lists them. */
@@ -106,6 +110,7 @@ enum mica_pager_kind {
 	MICA_PAGER_KIND_HEAP = 2,   /* brk */
 	MICA_PAGER_KIND_STACK = 3,  /* the stack, and its guard page (rights 0) */
 	MICA_PAGER_KIND_SHARED = 4, /* shared with, or by, another process */
+	MICA_PAGER_KIND_OBJECT = 5, /* a memory object's mapping, or a memory server's window */
 };
 
 #define MICA_PAGER_REGIONS_MAX 126 /* regions one regions call lists */
@@ -146,6 +151,25 @@ enum mica_pager_proc_state {
  * brk, sbrk and map, or a kill with MICA_PAGER_KILL_LIMIT at a fault.
  */
 #define MICA_PAGER_NO_LIMIT UINT64_MAX
+
+/*
+ * Memory objects (pager.memobj_*, idl/pager.idl; served by memory servers
+ * through idl/memobj.idl; docs/MEMORY_SERVERS.md).
+ */
+#define MICA_MEMOBJ_SHARED                                                                         \
+	1u /* memobj_map: writes reach the object (else private: copy on write) */
+#define MICA_MEMOBJ_MAX_SIZE (MICA_UL(1) << 40) /* the largest object, in bytes */
+
+/* memobj_ctl operations. */
+enum mica_memobj_op {
+	MICA_MEMOBJ_CREATE = 1, /* a = size in bytes, b = MICA_MAP_* rights: out = the new object */
+	MICA_MEMOBJ_RESIZE = 2, /* a = object, b = new size in bytes */
+	MICA_MEMOBJ_GRANT =
+	    3, /* a = object, b = pid, c = rights: pid and its descendants may map */
+	MICA_MEMOBJ_DESTROY = 4, /* a = object */
+	MICA_MEMOBJ_SYNC =
+	    5, /* a = the start of a mapping: its dirty pages written back; out = pages */
+};
 
 /* map flags (idl/pager.idl). */
 #define MICA_PAGER_MAP_FIXED 1u /* at exactly addr (else addr is a hint) */

@@ -157,11 +157,10 @@ static void cmd_mem(int argc, char **argv)
 
 static const char *kind_name(uint32_t kind)
 {
-	static const char *const names[] = {[MICA_PAGER_KIND_ANON] = "anon",
-	                                    [MICA_PAGER_KIND_IMAGE] = "image",
-	                                    [MICA_PAGER_KIND_HEAP] = "heap",
-	                                    [MICA_PAGER_KIND_STACK] = "stack",
-	                                    [MICA_PAGER_KIND_SHARED] = "shared"};
+	static const char *const names[] = {
+	    [MICA_PAGER_KIND_ANON] = "anon",     [MICA_PAGER_KIND_IMAGE] = "image",
+	    [MICA_PAGER_KIND_HEAP] = "heap",     [MICA_PAGER_KIND_STACK] = "stack",
+	    [MICA_PAGER_KIND_SHARED] = "shared", [MICA_PAGER_KIND_OBJECT] = "object"};
 
 	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }

@@ -104,10 +104,16 @@ static const char *const kill_why[] = {
     [MICA_PAGER_KILL_STACK] = "stack overflow",
     [MICA_PAGER_KILL_NOMEM] = "out of memory",
     [MICA_PAGER_KILL_LIMIT] = "memory limit",
+    [MICA_PAGER_KILL_BUS] = "past the memory object's end",
+    [MICA_PAGER_KILL_SERVER] = "memory server failed",
+    [MICA_PAGER_KILL_TIMEOUT] = "memory server timed out",
 };
 
+/* Log the kill of s's thread (s may have ended meanwhile: NULL) and return code. */
 static uint64_t refuse(struct space *s, uint64_t code, uint64_t addr, uint64_t rip)
 {
+	if (!s)
+		return code;
 	log_str("pager: killing ");
 	log_str(s->name);
 	log_str(" pid ");
@@ -131,6 +137,7 @@ uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t 
 	struct region *r = region_find(&s->regions, addr);
 	uint64_t va = addr & ~(PAGE - 1);
 	uint32_t need = REGION_READ;
+	uint64_t pid = s->pid;
 
 	/* The address lies in a region, or just below a stack within its limit. */
 	if (!r && !(r = stack_below(s, va)))
@@ -138,6 +145,13 @@ uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t 
 	/* A guard page: the stack grows, or has overflowed. */
 	if (r->kind == REGION_STACK && r->rights == 0 && !(r = stack_grow(s, r, va)))
 		return refuse(s, MICA_PAGER_KILL_STACK, addr, rip);
+	/* A memory object's page comes from its server (memobj.c). */
+	if (r->kind == REGION_OBJECT) {
+		uint64_t code = memobj_fault(s, r, addr, access);
+		struct space *t = space_by_pid(pid); /* it may have ended while the server worked */
+
+		return code ? refuse(t && t->state == SPACE_LIVE ? t : 0, code, addr, rip) : 0;
+	}
 	/* The region allows the access, and the page is not mapped yet (else rights were the
 	 * problem). */
 	if (access & MICA_FAULT_WRITE)

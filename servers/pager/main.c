@@ -108,9 +108,55 @@ static int op_map(void *ctx, uint64_t badge, uint64_t addr, uint64_t npages, uin
 static int op_unmap(void *ctx, uint64_t badge, uint64_t addr)
 {
 	struct space *s = caller(badge);
+	struct region *r = s ? region_find(&s->regions, addr) : 0;
 
 	(void)ctx;
-	return s ? anon_unmap(s, addr) : MICA_EPERM;
+	if (!s)
+		return MICA_EPERM;
+	/* A memory object's mapping: its dirty pages go back to the server first (memobj.c). */
+	if (r && r->start == addr && r->kind == REGION_OBJECT && r->data)
+		return memobj_unmap(s, r);
+	return anon_unmap(s, addr);
+}
+
+/* ---- memory objects (memobj.c, docs/MEMORY_SERVERS.md) ---- */
+
+static int op_memobj_serve(void *ctx, uint64_t badge, mica_handle_t server)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	if (!s) {
+		ipc_handle_drop(server);
+		return MICA_EPERM;
+	}
+	return memobj_serve(s, server);
+}
+
+static int op_memobj_ctl(void *ctx, uint64_t badge, uint32_t op, uint64_t a, uint64_t b, uint64_t c,
+                         uint64_t *out)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? memobj_ctl(s, op, a, b, c, out) : MICA_EPERM;
+}
+
+static int op_memobj_map(void *ctx, uint64_t badge, uint64_t object, uint64_t offset,
+                         uint64_t length, uint32_t rights, uint32_t flags, uint64_t addr,
+                         uint64_t *at)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? memobj_map(s, object, offset, length, rights, flags, addr, at) : MICA_EPERM;
+}
+
+static int op_memobj_stat(void *ctx, uint64_t badge, uint64_t object, uint64_t *size,
+                          uint32_t *rights, uint64_t *owner, uint64_t *cached, uint64_t *mappings)
+{
+	(void)ctx, (void)badge;
+	return memobj_stat(object, size, rights, owner, cached, mappings);
 }
 
 static int op_spawn(void *ctx, uint64_t badge, const char *module, const char *args, uint64_t *pid)
@@ -257,7 +303,8 @@ _Static_assert((int)MICA_PAGER_KIND_ANON == (int)REGION_ANON &&
                    (int)MICA_PAGER_KIND_IMAGE == (int)REGION_IMAGE &&
                    (int)MICA_PAGER_KIND_HEAP == (int)REGION_HEAP &&
                    (int)MICA_PAGER_KIND_STACK == (int)REGION_STACK &&
-                   (int)MICA_PAGER_KIND_SHARED == (int)REGION_SHARED,
+                   (int)MICA_PAGER_KIND_SHARED == (int)REGION_SHARED &&
+                   (int)MICA_PAGER_KIND_OBJECT == (int)REGION_OBJECT,
                "the ABI's region kinds are the region set's");
 _Static_assert(MICA_PAGER_REGIONS_MAX * sizeof(struct mica_pager_region) <= PAGER_REGIONS_LIST_MAX,
                "a regions reply holds MICA_PAGER_REGIONS_MAX regions");
@@ -495,6 +542,10 @@ static const struct pager_ops ops = {
     .dump = dump_op, /* dump.c */
     .thread_create = op_thread_create,
     .thread_join = op_thread_join,
+    .memobj_serve = op_memobj_serve,
+    .memobj_ctl = op_memobj_ctl,
+    .memobj_map = op_memobj_map,
+    .memobj_stat = op_memobj_stat,
     .fork = op_fork,
 };
 
@@ -507,7 +558,7 @@ static void maybe_exit(void)
 		return;
 	log_counts("idle");
 	log_flush();
-	mica_thread_exit(process_init_failed() ? 1 : 0); /* the run's verdict, for idle=exit */
+	worker_exit(process_init_failed() ? 1 : 0); /* the run's verdict, for idle=exit */
 }
 
 /*
@@ -542,7 +593,24 @@ static void on_kernel(void *ctx, const struct ipc_msg *req, struct ipc_msg *rep)
 	}
 }
 
-static struct ipc_server server;
+/* The pager's dispatch: the workers' own messages (worker.c), then the pager interface. */
+static int dispatch(const void *ops_, void *ctx, const struct ipc_msg *req, struct ipc_msg *rep)
+{
+	if (worker_message(req))
+		return 0;
+	return pager_dispatch_any(ops_, ctx, req, rep);
+}
+
+/* Set up a server loop of the pager's (each worker thread has its own buffers). */
+static void server_setup(struct ipc_server *srv)
+{
+	pager_server_init(srv, &ops, 0);
+	srv->dispatch = dispatch;
+	srv->kernel = on_kernel;
+}
+
+/* How long a memory server may take over one request (pager.memobj_timeout_ms=, default 1 s). */
+#define MEMOBJ_TIMEOUT_MS 1000
 
 /* Print v / div with two decimals. */
 static void log_ratio(uint64_t v, uint64_t div)
@@ -598,6 +666,10 @@ int main(const struct mica_bootinfo *bi)
 	}
 	if (cmdline_opt("pager.meta", init, sizeof(init)))
 		log_meta(&at_start);
+	if (worker_reserve() < 0) {
+		log_str("pager: no memory for its workers\n");
+		return 2;
+	}
 	log_counts("start");
 	if (cmdline_flag("pager.measure"))
 		pool_measure_window();
@@ -637,7 +709,15 @@ int main(const struct mica_bootinfo *bi)
 	log_str("\" pid ");
 	log_num(pid);
 	log_str("\n");
-	pager_server_init(&server, &ops, 0);
-	server.kernel = on_kernel;
-	return (int)ipc_serve(&server, pager_ep);
+	if (worker_init(server_setup) < 0)
+		return 6;
+	/* The pager calls nobody but memory servers (memobj.c): every call is bounded. */
+	uint64_t ms = MEMOBJ_TIMEOUT_MS;
+
+	if (cmdline_opt("pager.memobj_timeout_ms", args, sizeof(args)) &&
+	    cmdparse_u64(args, ipc_strnlen(args, sizeof(args)), &ms) != CMDPARSE_NUM_OK)
+		ms = MEMOBJ_TIMEOUT_MS;
+	(void)ipc_set_call_timeout((ms ? ms : 1) * 1000000ULL);
+	server_setup(worker_server(0));
+	return (int)ipc_serve(worker_server(0), pager_ep);
 }

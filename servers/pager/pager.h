@@ -9,6 +9,7 @@
 #define PAGER_PAGER_H
 
 #include <libipc/ipc.h>
+#include <libipc/server.h>
 #include <libipc/syscall.h>
 #include <mica/bootinfo.h>
 #include <mica/elf.h>
@@ -243,6 +244,36 @@ int fork_process(struct space *s, uint64_t entry, uint64_t stack, uint64_t info,
 
 int dump_op(void *ctx, uint64_t badge, uint32_t part, uint64_t pid, uint64_t cursor, uint64_t *next,
             uint8_t *chunk, uint32_t *len);
+
+/* ---- worker.c: the pager's threads and the token that serves ---- */
+
+#define WORKER_MAX         6                /* threads beyond the first */
+#define WORKER_SLOTS       (WORKER_MAX + 1) /* every thread: a memory server's window pages */
+#define WORKER_LABEL_TOKEN 0x100            /* a worker asks for the token (not an IDL label) */
+
+int worker_reserve(void);
+int worker_init(void (*make_srv)(struct ipc_server *srv));
+struct ipc_server *worker_server(unsigned i);
+/* The worker that holds the token (the caller, if it runs pager code). */
+unsigned worker_current(void);
+int worker_release(void);
+void worker_acquire(unsigned me);
+bool worker_message(const struct ipc_msg *req);
+void worker_exit(int64_t code);
+
+/* ---- memobj.c: memory objects served by memory servers (docs/MEMORY_SERVERS.md) ---- */
+
+int memobj_serve(struct space *s, mica_handle_t ep);
+int memobj_ctl(struct space *s, uint32_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t *out);
+int memobj_map(struct space *s, uint64_t id, uint64_t offset, uint64_t length, uint32_t rights,
+               uint32_t flags, uint64_t addr, uint64_t *at);
+int memobj_stat(uint64_t id, uint64_t *size, uint32_t *rights, uint64_t *owner, uint64_t *cached,
+                uint64_t *mappings);
+int memobj_unmap(struct space *s, struct region *r);
+/* A fault in a REGION_OBJECT region: 0 (resume) or a MICA_PAGER_KILL_* code. */
+uint64_t memobj_fault(struct space *s, struct region *r, uint64_t addr, uint64_t access);
+void memobj_space_gone(struct space *s);
+uint64_t memobj_meta_frames(void);
 
 /* ---- process.c ---- */
 

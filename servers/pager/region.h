@@ -38,6 +38,7 @@ enum region_kind {
 	REGION_HEAP,   /* zero-filled, end moved by brk */
 	REGION_STACK,  /* zero-filled, a thread's stack */
 	REGION_SHARED, /* frames shared with other address spaces */
+	REGION_OBJECT, /* a memory object's mapping (data: its record), or a server's window */
 	REGION_KINDS   /* number of kinds, not a kind */
 };
 

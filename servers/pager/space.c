@@ -249,6 +249,7 @@ void space_teardown(struct space *s)
 	static uint64_t frames[MICA_MAP_MAX_PAGES];
 	int64_t n;
 
+	memobj_space_gone(s); /* its object mappings, and objects it served */
 	if (s->as != MICA_HANDLE_NONE) {
 		do {
 			n = mica_aspace_destroy(s->as, frames, MICA_MAP_MAX_PAGES);

@@ -105,3 +105,23 @@ def test_new_server_builds_boots_and_passes(scratch):
                        capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stdout + r.stderr
     assert " passed" in r.stdout and "failed" not in r.stdout, r.stdout
+
+
+def test_new_memory_server_builds_boots_and_passes(scratch):
+    """make new-server NAME=... MEMOBJ=1: a memory server (docs/MEMORY_SERVERS.md) whose
+    client maps its object and reads the server's bytes; its own test passes."""
+    name = "memdemo"
+    r = make(scratch, "new-server", f"NAME={name}", "MEMOBJ=1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    c_files = [str(scratch / "servers" / name / "main.c"),
+               str(scratch / "tests" / "user" / f"{name}client" / "main.c")]
+    r = subprocess.run(["clang-format", "--dry-run", "--Werror", *c_files], cwd=scratch,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = make(scratch, "build/kernel.elf", "build/user/pager.elf", "build/user/init.elf", "servers")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        f"tests/system/test_{name}.py"], cwd=scratch, env=env(),
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "7 passed" in r.stdout and "failed" not in r.stdout, r.stdout
