@@ -74,6 +74,11 @@ void store_list(const char *after, char *out, uint32_t cap, uint32_t *len, uint3
 void *store_page(const struct fs_file *f, uint64_t index);
 /* The counts (fds filled in by the caller). */
 void store_counts(struct fs_counts *c);
+/*
+ * Checks the whole store (the tree's order and balance, each page list,
+ * the counts): 0, or MICA_EINVAL and *why. For the host tests.
+ */
+int store_check(const char **why);
 
 /* ---- fds.c: descriptors, a table of slots with generations ---- */
 

@@ -415,6 +415,53 @@ void *store_page(const struct fs_file *f, uint64_t index)
 	return index < f->npages && f->pages ? f->pages[index] : NULL;
 }
 
+/* Checks t's subtree: order within (lo, hi), heights, balance; its files and pages counted. */
+static const char *check_tree(const struct fs_file *t, const char *lo, const char *hi, int *h,
+                              uint64_t *files, uint64_t *pages, uint64_t *bytes)
+{
+	int hl = 0, hr = 0;
+	const char *why;
+
+	if (!t) {
+		*h = 0;
+		return NULL;
+	}
+	if ((lo && strcmp(t->name, lo) <= 0) || (hi && strcmp(t->name, hi) >= 0))
+		return "names out of order";
+	if (!store_name_ok(t->name) || t->removed)
+		return "a bad name or a removed file in the tree";
+	if ((why = check_tree(t->left, lo, t->name, &hl, files, pages, bytes)) ||
+	    (why = check_tree(t->right, t->name, hi, &hr, files, pages, bytes)))
+		return why;
+	*h = 1 + (hl > hr ? hl : hr);
+	if (t->height != *h)
+		return "a stale height";
+	if (hl - hr > 1 || hr - hl > 1)
+		return "unbalanced";
+	if ((t->flags & FS_READONLY) ? t->npages || t->cap
+	                             : t->npages != pages_for(t->size) || t->npages > t->cap)
+		return "a page list that does not match the size";
+	for (uint64_t i = 0; i < t->cap; i++)
+		if (t->pages[i] && i >= t->npages)
+			return "a page past the end";
+		else if (t->pages[i])
+			*pages += 1;
+	(*files)++;
+	*bytes += t->size;
+	return NULL;
+}
+
+int store_check(const char **why)
+{
+	uint64_t files = 0, pages = 0, bytes = 0;
+	int h;
+
+	*why = check_tree(root, NULL, NULL, &h, &files, &pages, &bytes);
+	if (!*why && (files != nfiles || pages != npages || bytes != nbytes))
+		*why = "the counts do not match the tree";
+	return *why ? MICA_EINVAL : MICA_OK;
+}
+
 void store_counts(struct fs_counts *c)
 {
 	c->files = nfiles;
