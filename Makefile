@@ -187,8 +187,8 @@ APPS := memview
 APP_PROGS := $(foreach p,$(APPS),$(BUILD)/user/$(p).elf)
 $(foreach p,$(APPS),$(eval $(call rt_prog,$(p),apps/$(p),pager_client)))
 
-# The shell (servers/msh/): a client of the console, the pager and the names, serving nothing.
-$(eval $(call rt_prog,msh,servers/msh,console_client pager_client names_client))
+# The shell (servers/msh/): a client of the console, the pager, the names and fs, serving nothing.
+$(eval $(call rt_prog,msh,servers/msh,console_client pager_client names_client fs_client))
 
 servers: $(RT_PROGS) $(APP_PROGS) $(BUILD)/user/msh.elf
 
