@@ -100,6 +100,8 @@ void pages_init(mica_handle_t pager);
 void *page_alloc(void);
 /* Gives a page from page_alloc back. */
 void page_free(void *page);
+/* Gives the heap's free top back to the pager (after a remove, a shrink or a close). */
+void pages_trim(void);
 
 /* ---- modules.c: the boot modules, through the pager ---- */
 

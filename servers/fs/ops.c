@@ -8,7 +8,6 @@
 #include "fs.h"
 
 #include <idl/fs_server.h>
-#include <malloc.h>
 #include <mica/error.h>
 #include <string.h>
 
@@ -40,7 +39,7 @@ static int op_close(void *ctx, uint64_t badge, uint64_t fd)
 	(void)ctx, (void)badge;
 	int rc = fds_close(fd);
 
-	malloc_trim(); /* a removed file's last close: its record back to the pager */
+	pages_trim(); /* a removed file's last close: its record back to the pager */
 	return rc;
 }
 
@@ -82,7 +81,7 @@ static int op_remove(void *ctx, uint64_t badge, const char *name)
 		return MICA_EINVAL;
 	int rc = store_remove(name);
 
-	malloc_trim(); /* the page list's memory back to the pager, too */
+	pages_trim(); /* the page list's memory back to the pager, too */
 	return rc;
 }
 
@@ -107,7 +106,7 @@ static int op_truncate(void *ctx, uint64_t badge, uint64_t fd, uint64_t size)
 	(void)ctx, (void)badge;
 	if (rc || (rc = store_truncate(f, size)) < 0)
 		return rc;
-	malloc_trim();
+	pages_trim();
 	return MICA_OK;
 }
 

@@ -9,6 +9,7 @@
 #include "fs.h"
 
 #include <idl/pager_client.h>
+#include <malloc.h>
 #include <mica/memory.h>
 #include <mica/pager.h>
 
@@ -32,4 +33,9 @@ void *page_alloc(void)
 void page_free(void *page)
 {
 	(void)pager_unmap(pager, (uint64_t)page);
+}
+
+void pages_trim(void)
+{
+	malloc_trim();
 }

@@ -29,8 +29,13 @@ struct fs_file {
 	char name[];    /* NUL-terminated */
 };
 
-/* The longest page list: 2^37 entries (1 TiB of list, 512 TiB of file), more than memory. */
+/*
+ * The longest page list: 2^37 entries (1 TiB of list, 512 TiB of file),
+ * more than memory; the fuzz target sets less (its malloc has a limit).
+ */
+#ifndef FS_LIST_PAGES_MAX
 #define FS_LIST_PAGES_MAX (1ULL << 37)
+#endif
 
 static struct fs_file *root;
 static fs_source_fn source;
