@@ -196,7 +196,7 @@ servers: $(RT_PROGS) $(APP_PROGS) $(BUILD)/user/msh.elf
 # fuzzer, and death and stress (ordeal), runtime programs on every client stub.
 ATTACK := sysfuzz ipcfuzz ordeal
 ATTACK_PROGS := $(foreach p,$(ATTACK),$(BUILD)/user/$(p).elf)
-$(foreach p,$(ATTACK),$(eval $(call rt_prog,$(p),tests/user/$(p),pager_client names_client kv_client)))
+$(foreach p,$(ATTACK),$(eval $(call rt_prog,$(p),tests/user/$(p),pager_client names_client kv_client fs_client)))
 # Threads and the pager's limits (tests/system/test_threads.py), a runtime program.
 $(eval $(call rt_prog,threadtest,tests/user/threadtest,))
 ATTACK_PROGS += $(BUILD)/user/threadtest.elf
