@@ -7,6 +7,7 @@
 #include "fs.h"
 
 #include <idl/pager_client.h>
+#include <mica/errname.h>
 #include <mica/error.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,7 +37,7 @@ static void add_line(const char *line, size_t n)
 	int rc = store_add_readonly(name, size);
 
 	if (rc < 0)
-		printf("fs: module %s left out: error %d\n", name, rc);
+		printf("fs: module %s left out: error %s\n", name, mica_error_name(rc));
 }
 
 int modules_load(mica_handle_t p)

@@ -397,7 +397,13 @@ static void cmd_ls(int argc, char **argv)
 		char *last = strrchr(lines, '\n');
 
 		last = last ? last + 1 : lines;
-		*strchr(last, ' ') = 0;
+		char *sp = strchr(last, ' ');
+
+		if (!sp) {
+			printf("ls: fs.list gave a line without a size: \"%s\"\n", last);
+			return;
+		}
+		*sp = 0;
 		snprintf(after, sizeof(after), "%s", last);
 	}
 	printf("%u files\n", (unsigned)total);
