@@ -170,6 +170,8 @@ RT_SERVERS := $(filter-out pager init msh,$(patsubst servers/%/main.c,%,$(wildca
 RT_CLIENTS := $(patsubst tests/user/%/main.c,%,$(wildcard tests/user/*client/main.c))
 RT_PROGS   := $(foreach p,$(RT_SERVERS) $(RT_CLIENTS),$(BUILD)/user/$(p).elf)
 RT_IDL_consoleclient := pager_client
+RT_IDL_fs := pager_client
+RT_IDL_fsclient := pager_client
 
 # $(call rt_prog,<program>,<folder>,<stubs>): a runtime program from a folder.
 define rt_prog
@@ -188,8 +190,8 @@ APPS := memview
 APP_PROGS := $(foreach p,$(APPS),$(BUILD)/user/$(p).elf)
 $(foreach p,$(APPS),$(eval $(call rt_prog,$(p),apps/$(p),pager_client)))
 
-# The shell (servers/msh/): a client of the console, the pager and the names, serving nothing.
-$(eval $(call rt_prog,msh,servers/msh,console_client pager_client names_client))
+# The shell (servers/msh/): a client of the console, the pager, the names and fs, serving nothing.
+$(eval $(call rt_prog,msh,servers/msh,console_client pager_client names_client fs_client))
 
 servers: $(RT_PROGS) $(APP_PROGS) $(BUILD)/user/msh.elf
 
@@ -197,7 +199,7 @@ servers: $(RT_PROGS) $(APP_PROGS) $(BUILD)/user/msh.elf
 # fuzzer, and death and stress (ordeal), runtime programs on every client stub.
 ATTACK := sysfuzz ipcfuzz ordeal
 ATTACK_PROGS := $(foreach p,$(ATTACK),$(BUILD)/user/$(p).elf)
-$(foreach p,$(ATTACK),$(eval $(call rt_prog,$(p),tests/user/$(p),pager_client names_client kv_client)))
+$(foreach p,$(ATTACK),$(eval $(call rt_prog,$(p),tests/user/$(p),pager_client names_client kv_client fs_client)))
 # Threads and the pager's limits (tests/system/test_threads.py), a runtime program.
 $(eval $(call rt_prog,threadtest,tests/user/threadtest,))
 ATTACK_PROGS += $(BUILD)/user/threadtest.elf

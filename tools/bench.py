@@ -14,7 +14,7 @@
 
 CMDLINE words (e.g. bench_n=100) go to the kernel benchmark task's command line.
 
-The figures come from five runs. Under QEMU with -icount shift=0,sleep=off
+The figures come from six runs. Under QEMU with -icount shift=0,sleep=off
 -smp 1 the guest's time stamp counter advances once per executed
 instruction, so QEMU figures are instruction counts, the same on every run
 and host:
@@ -25,7 +25,9 @@ and host:
      names) at 128 MiB with pager.meta: boot.kernel_ready, boot.init_ready and the
      meta.*_per_frame figures
   4. the same at 4 GiB: the same names with the suffix .4G
-  5. on the host, the pager's buddy allocator under valgrind's callgrind
+  5. the file server (servers/fs/) and its client in bench mode
+     (tests/user/fsclient/): fs.read_4k
+  6. on the host, the pager's buddy allocator under valgrind's callgrind
      (tools/bench_buddy.c): buddy.order0.pair, buddy.order9.pair
 """
 import argparse
@@ -132,6 +134,14 @@ def run_memobj():
     return parse_bench_lines(lines)
 
 
+def run_fs():
+    man = ROOT / "tests" / "system" / "manifests" / "fsbench" / "manifest"
+    lines = qemu_run("the file server benchmark (fsclient bench)", mica.SYSTEM_CMDLINE,
+                     [USER / "pager.elf", USER / "init.elf", USER / "fs.elf",
+                      USER / "fsclient.elf", man], done="bench: done")
+    return parse_bench_lines(lines)
+
+
 def run_boot(mem, suffix):
     lines = qemu_run(f"the system at {mem}", mica.SYSTEM_CMDLINE + " pager.meta",
                      system_modules(), mem=mem, done="init: ready")
@@ -179,7 +189,7 @@ def git_commit():
 def measure(extra):
     figs = {}
     for part in (lambda: run_kernel(extra), run_pager, run_memobj, lambda: run_boot("128M", ""),
-                 lambda: run_boot("4G", ".4G"), run_buddy):
+                 lambda: run_boot("4G", ".4G"), run_fs, run_buddy):
         got = part()
         for name, fig in got.items():
             print(f"bench {name} {fig['value']} {fig['unit']}"

@@ -4,13 +4,17 @@
  * the word, never a crash), and gets its data over IDL calls any program
  * may make: pager.procs, pager.stats, pager.free_blocks, pager.regions,
  * pager.module_read (the name "" lists the modules), the mem_stats system
- * call. vm and pmap are drawn by another program, memview.elf.
+ * call; ls and cat ask the file server (idl/fs.idl). vm and pmap are
+ * drawn by another program, memview.elf.
  */
+#include <idl/fs_client.h>
+#include <idl/names_client.h>
 #include <idl/pager_client.h>
 #include <mica/errname.h>
 #include <mica/memory.h>
 #include <mica/pager.h>
 #include <mica/trace.h>
+#include <startup.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -336,6 +340,109 @@ static void cmd_trace(int argc, char **argv)
 		       (unsigned long)n);
 }
 
+/* ---- files (the file server, servers/fs/) ---- */
+
+static mica_handle_t fs_server = MICA_HANDLE_NONE;
+
+/* The file server, looked up once (again after a failed call); false if it is not there. */
+static bool fs_handle(const char *cmd)
+{
+	if (fs_server != MICA_HANDLE_NONE)
+		return true;
+	int rc = names_lookup(rt_names_handle(), "fs", &fs_server);
+
+	if (rc < 0) {
+		printf("%s: no file server (names.lookup fs: error %s)\n", cmd,
+		       mica_error_name(rc));
+		fs_server = MICA_HANDLE_NONE;
+	}
+	return rc == 0;
+}
+
+/* A failed fs call: its message; the handle is looked up again next time. */
+static void fs_failed(const char *cmd, const char *what, int rc)
+{
+	printf("%s: %s: error %s\n", cmd, what, mica_error_name(rc));
+	if (rc == MICA_EPEER || rc == MICA_EBADH) {
+		mica_handle_close(fs_server);
+		fs_server = MICA_HANDLE_NONE;
+	}
+}
+
+static void cmd_ls(int argc, char **argv)
+{
+	static char lines[FS_LIST_LINES_MAX + 1];
+	static char after[FS_LIST_AFTER_MAX + 1];
+	uint32_t count = 0, len = 0, total = 0;
+
+	(void)argc, (void)argv;
+	if (!fs_handle("ls"))
+		return;
+	after[0] = 0;
+	for (;;) {
+		int rc = fs_list(fs_server, after, &count, lines, &len);
+
+		if (rc < 0) {
+			fs_failed("ls", "fs.list", rc);
+			return;
+		}
+		if (!count || !len)
+			break;
+		lines[len] = 0;
+		printf("%s", lines);
+		total += count;
+		/* Go on after the last name: the line before the final newline. */
+		lines[len - 1] = 0;
+		char *last = strrchr(lines, '\n');
+
+		last = last ? last + 1 : lines;
+		char *sp = strchr(last, ' ');
+
+		if (!sp) {
+			printf("ls: fs.list gave a line without a size: \"%s\"\n", last);
+			return;
+		}
+		*sp = 0;
+		snprintf(after, sizeof(after), "%s", last);
+	}
+	printf("%u files\n", (unsigned)total);
+}
+
+static void cmd_cat(int argc, char **argv)
+{
+	static uint8_t data[FS_READ_DATA_MAX];
+	uint64_t fd = 0, size = 0, off = 0;
+	uint32_t n = 0;
+	uint8_t last = '\n';
+	int rc = 0;
+
+	(void)argc;
+	if (!fs_handle("cat"))
+		return;
+	if (strlen(argv[1]) > FS_OPEN_NAME_MAX) {
+		printf("cat: name too long (at most %u bytes)\n", (unsigned)FS_OPEN_NAME_MAX);
+		return;
+	}
+	if ((rc = fs_open(fs_server, argv[1], &fd, &size)) < 0) {
+		if (rc == MICA_ENOENT)
+			printf("cat: %s: no such file (ls lists them)\n", argv[1]);
+		else
+			fs_failed("cat", argv[1], rc);
+		return;
+	}
+	for (; off < size; off += n) {
+		if ((rc = fs_read(fs_server, fd, off, sizeof(data), data, &n)) < 0 || !n)
+			break;
+		rt_stdout_write(data, n);
+		last = data[n - 1];
+	}
+	if (rc < 0)
+		fs_failed("cat", "fs.read", rc);
+	else if (last != '\n')
+		printf("\n"); /* the prompt on a line of its own */
+	fs_close(fs_server, fd);
+}
+
 static void cmd_halt(int argc, char **argv)
 {
 	uint8_t status = QEMU_EXIT_SUCCESS;
@@ -382,6 +489,8 @@ static const struct cmd cmds[] = {
     {"kill", 1, 1, "kill PID", "end a program msh started, and what it started", cmd_kill},
     {"wait", 0, 0, "wait", "wait for the background programs (Ctrl-C stops waiting)", cmd_wait},
     {"modules", 0, 0, "modules", "the boot modules and their sizes", cmd_modules},
+    {"ls", 0, 0, "ls", "the files of the file server (fs) and their sizes", cmd_ls},
+    {"cat", 1, 1, "cat FILE", "a file's bytes (the boot modules are files too)", cmd_cat},
     {"trace", 1, 1, "trace start|stop|dump", "the kernel's trace buffer", cmd_trace},
     {"halt", 0, 1, "halt [ok|fail]", "end the run: QEMU exits with status 33 (fail: 35)", cmd_halt},
 };

@@ -15,7 +15,7 @@ FUZZ_CFLAGS := -DMICA_HOST -std=c11 -g -O1 -Wall -Wextra -Werror \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_INCLUDES := -I. -Iinclude -Ikernel -Ikernel/arch/x86_64 -Ilib -Itests/fuzz
 
-FUZZ_TARGETS := mb2 elf pager_elf cmdline manifest idl
+FUZZ_TARGETS := mb2 elf pager_elf cmdline manifest idl fs
 
 # What each target builds from, and its own include paths (searched first).
 FUZZ_SRCS_mb2 := kernel/arch/x86_64/mb2.c kernel/memmap.c
@@ -27,9 +27,13 @@ FUZZ_SRCS_manifest := servers/init/manifest.c
 FUZZ_FLAGS_manifest := -Iservers/init -I$(dir $(IDL_OUT))
 FUZZ_SRCS_idl := $(IDL_OUT)/kv_server.c $(IDL_OUT)/idltest_server.c
 FUZZ_FLAGS_idl := -I$(dir $(IDL_OUT))
+# The file server's handlers, store and descriptors, with a page list short enough for
+# libFuzzer's malloc limit.
+FUZZ_SRCS_fs := $(IDL_OUT)/fs_server.c servers/fs/ops.c servers/fs/store.c servers/fs/fds.c
+FUZZ_FLAGS_fs := -Iservers/fs -I$(dir $(IDL_OUT)) '-DFS_LIST_PAGES_MAX=(1ULL << 20)'
 
 FUZZ_HEADERS := $(wildcard include/mica/*.h kernel/*.h kernel/arch/x86_64/*.h kernel/lib/*.h \
-	lib/*.h servers/pager/*.h servers/init/*.h libipc/*.h tests/fuzz/*.h) $(IDL_GEN_H)
+	lib/*.h servers/pager/*.h servers/init/*.h servers/fs/*.h libipc/*.h tests/fuzz/*.h) $(IDL_GEN_H)
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 
 define FUZZ_RULE

@@ -152,6 +152,67 @@ def idl_seeds():
     write("idl", "blob", idl(0, 3, [4], out_len=4, payload=b"\1\2\3\4"))
 
 
+# ---- the file server (tests/fuzz/fuzz_fs.c): sequences of requests ----
+
+FS_NAMES = ["a", "b", "mod.elf", "empty", "", "a b", "zz", "big"]
+
+
+def fs_req(method, words=(), name=None, data=None, raw=b"", fail=None):
+    """One request of fuzz_fs.c's format: words are encoded bytes (fs_fd(k), fs_small(v),
+    fs_u16(v)), then a name (its index in the pool), data (length, fill byte) or raw bytes."""
+    sel = method | (0x80 if name is not None or data is not None else 0)
+    sel |= 0x40 if fail is not None else 0
+    w = list(words) + [fs_small(0)] * (8 - len(words))
+    out = bytes([sel]) + b"".join(w)
+    if name is not None:
+        out += bytes([FS_NAMES.index(name)])
+    elif data is not None:
+        out += struct.pack("<HB", data[0], data[1])
+    else:
+        out += bytes([len(raw)]) + raw
+    if fail is not None:
+        out += bytes([fail])
+    return out
+
+
+def fs_fd(k):
+    return bytes([k & 0x3f])
+
+
+def fs_small(v):
+    return bytes([0x40 | v])
+
+
+def fs_u16(v):
+    return bytes([0xA0]) + struct.pack("<H", v)
+
+
+def fs_seeds():
+    open_, close, read, write_, create, remove, size, trunc, lst, stat, usage = range(1, 12)
+    session = b"".join([
+        fs_req(create, name="a"), fs_req(open_, name="a"),
+        fs_req(write_, [fs_fd(0), fs_small(0)], data=(4096, 0x78)),
+        fs_req(write_, [fs_fd(0), fs_u16(4000)], data=(200, 0x79)),
+        fs_req(read, [fs_fd(0), fs_u16(3990), fs_u16(300)]),
+        fs_req(trunc, [fs_fd(0), fs_u16(100)]),
+        fs_req(trunc, [fs_fd(0), fs_u16(30000)]),
+        fs_req(read, [fs_fd(0), fs_u16(20000), fs_u16(4096)]),
+        fs_req(size, [fs_fd(0)]), fs_req(lst, name=""), fs_req(stat, name="mod.elf"),
+        fs_req(remove, name="a"), fs_req(read, [fs_fd(0), fs_small(0), fs_small(10)]),
+        fs_req(close, [fs_fd(0)]), fs_req(usage)])
+    write("fs", "session", session)
+    write("fs", "module", b"".join([
+        fs_req(open_, name="mod.elf"), fs_req(read, [fs_fd(0), fs_u16(12000), fs_u16(4096)]),
+        fs_req(write_, [fs_fd(0), fs_small(0)], data=(10, 1)), fs_req(remove, name="mod.elf")]))
+    write("fs", "nomem", b"".join([
+        fs_req(create, name="big"), fs_req(open_, name="big"),
+        fs_req(write_, [fs_fd(0), fs_small(0)], data=(4096, 1)),
+        fs_req(write_, [fs_fd(0), fs_u16(4000)], data=(4096, 2), fail=0),
+        fs_req(write_, [fs_fd(0), fs_u16(4096)], data=(4096, 3), fail=0)]))
+    write("fs", "bad-names", b"".join([fs_req(create, name="a b"), fs_req(create, name=""),
+                                       fs_req(create, name="b"), fs_req(create, name="b")]))
+
+
 def main():
     os.chdir(ROOT)
     mb2_seeds()
@@ -160,6 +221,7 @@ def main():
     cmdline_seeds()
     manifest_seeds()
     idl_seeds()
+    fs_seeds()
     return 0
 
 

@@ -18,7 +18,8 @@ HOST_BUILD := build/host
 
 HOST_TESTS := test_memmap test_mb2 test_frame test_pt test_format test_handle test_handle_grow test_elf \
 	test_ipc test_syscall_args test_buddy test_region test_idl test_pager_elf test_malloc \
-	test_printf test_string test_cmdparse test_cmdline test_errname test_slab test_idtree
+	test_printf test_string test_cmdparse test_cmdline test_errname test_slab test_idtree \
+	test_fs_store
 
 # The IDL stubs test_idl runs (when this file is used on its own, too).
 ifndef IDL_OUT
@@ -42,6 +43,7 @@ HOST_SRCS_test_syscall_args := kernel/syscall.c kernel/mem.c kernel/pool.c kerne
 HOST_SRCS_test_buddy := servers/pager/buddy.c
 HOST_SRCS_test_region := servers/pager/region.c
 HOST_SRCS_test_idtree := servers/pager/idtree.c
+HOST_SRCS_test_fs_store := servers/fs/store.c servers/fs/fds.c
 HOST_SRCS_test_pager_elf := servers/pager/elf.c
 HOST_SRCS_test_idl := $(IDL_OUT)/idltest_client.c $(IDL_OUT)/idltest_server.c libipc/server.c
 HOST_SRCS_test_malloc := runtime/malloc.c runtime/string.c
@@ -53,7 +55,7 @@ HOST_SRCS_test_errname := lib/errname.c
 HOST_FLAGS_test_idl := -I. -I$(dir $(IDL_OUT))
 
 HOST_HEADERS := $(wildcard include/mica/*.h kernel/*.h kernel/arch/x86_64/*.h \
-	kernel/lib/*.h lib/*.h servers/pager/*.h tests/host/*.h libipc/*.h runtime/*.h) $(IDL_GEN_H)
+	kernel/lib/*.h lib/*.h servers/pager/*.h servers/fs/*.h tests/host/*.h libipc/*.h runtime/*.h) $(IDL_GEN_H)
 HOST_BINS := $(addprefix $(HOST_BUILD)/,$(HOST_TESTS))
 
 define HOST_TEST_RULE

@@ -140,7 +140,8 @@ IPC_IDS = ["unknown", "extra_buffer", "long_buffer", "short_buffer", "bad_string
 
 @pytest.fixture(scope="module")
 def ipc_run():
-    return boot_attack("ipc", ["ipcfuzz.elf"], ["program ipcfuzz.elf seed=1 batch=300"])
+    return boot_attack("ipc", ["fs.elf", "ipcfuzz.elf"],
+                       ["server fs.elf", "program ipcfuzz.elf seed=1 batch=300"])
 
 
 def test_ipc_clean(ipc_run):
@@ -157,12 +158,12 @@ def test_ipc_every_result_is_known(ipc_run):
 
 
 def test_ipc_every_request_answered(ipc_run):
-    """10 classes x 3 servers x 300 requests, all answered; all but the random and reply_cut
-    ones (and the classes a server has no method for) refused."""
+    """10 classes x 4 servers (pager, names, kv, fs) x 300 requests, all answered; all but
+    the random and reply_cut ones (and the classes a server has no method for) refused."""
     m = re.search(r"^ipcfuzz: seed 1: (\d+) requests, (\d+) refused$", ipc_run.log, re.M)
     assert m, ipc_run.log
     sent, refused = int(m[1]), int(m[2])
-    assert sent >= 8000 and refused >= 7000, ipc_run.log
+    assert sent >= 10500 and refused >= 9300, ipc_run.log
 
 
 # ---- death at every point, and stress ----

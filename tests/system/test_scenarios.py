@@ -45,8 +45,8 @@ def test_default_is_what_make_run_booted():
     s = mica.scenario("default")
     assert s.modules == [USER + "pager.elf", USER + "init.elf", USER + "memview.elf",
                          "boot/manifest", "boot/tests", USER + "console.elf", USER + "kv.elf",
-                         USER + "kvclient.elf", USER + "rthello.elf", USER + "msh.elf",
-                         USER + "nametest.elf"]
+                         USER + "fs.elf", USER + "kvclient.elf", USER + "rthello.elf",
+                         USER + "msh.elf", USER + "nametest.elf"]
     assert (s.mem, s.cmdline, s.test) == ("128M", "", False)
 
 

@@ -80,7 +80,7 @@ def test_the_shell_starts_as_the_consoles_reader(sh):
 def test_help_lists_every_command(sh):
     out = sh.run("help")
     for cmd in ("help", "ps", "mem", "regions PID", "vm PID", "pmap", "spawn MODULE", "kill PID",
-                "wait", "modules", "trace start|stop|dump", "halt"):
+                "wait", "modules", "ls", "cat FILE", "trace start|stop|dump", "halt"):
         assert f"\n  {cmd}" in out, out
 
 
@@ -139,6 +139,27 @@ def test_modules_lists_the_boot_modules(sh):
         name = m.split("/")[-1]
         assert name in listed, out
         assert int(listed[name]) == (mica.ROOT / m).stat().st_size, (name, out)
+
+
+def test_ls_lists_the_files(sh):
+    """The file server's files: every boot module, with its size."""
+    out = sh.run("ls")
+    listed = dict(re.findall(r"^(\S+) (\d+)$", out, re.M))
+    for m in sh.modules:
+        name = m.split("/")[-1]
+        assert int(listed[name]) == (mica.ROOT / m).stat().st_size, (name, out)
+    assert list(listed) == sorted(listed), out
+    assert re.search(rf"^{len(listed)} files$", out, re.M), out
+
+
+def test_cat_prints_a_file(sh):
+    out = sh.run("cat manifest")  # the boot module boot/manifest, through fs and the pager
+    text = (mica.ROOT / "boot" / "manifest").read_text()
+    assert text.replace("\n", "\r\n") in out or text in out, out
+    out = sh.run("cat nosuch")
+    assert "cat: nosuch: no such file (ls lists them)" in out, out
+    out = sh.run("cat")
+    assert "cat: usage: cat FILE" in out, out
 
 
 def test_spawn_in_the_foreground(sh):

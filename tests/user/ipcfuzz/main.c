@@ -1,7 +1,8 @@
 /*
  * The IPC fuzzer (docs/TESTING.md): malformed requests to every server
  * interface, the pager's (idl/pager.idl), the name service's
- * (idl/names.idl) and kv's (idl/kv.idl). Each server must answer each
+ * (idl/names.idl), kv's (idl/kv.idl) and, when it runs, the file
+ * server's (idl/fs.idl). Each server must answer each
  * request (never die, never leave the caller waiting) with an error code
  * (or, for random requests, any documented reply), and serve a valid call
  * after every batch. The classes and the exact answer they must get:
@@ -22,6 +23,7 @@
  * (a server that kept a handle it was sent would keep an endpoint alive).
  * Arguments: seed=<n>, batch=<n> messages per class and server.
  */
+#include <idl/fs_client.h>
 #include <idl/kv_client.h>
 #include <mica/idl.h>
 #include <stdlib.h>
@@ -39,8 +41,10 @@ struct target {
 	uint32_t takes_handle; /* methods whose request carries a handle */
 	uint32_t has_u32;      /* methods with a u32 or i32 word (bad_words) */
 	uint32_t no_random;    /* methods the random class leaves alone (thread_create: it would
-	                        * start a thread of ours at a random address; fork, a process) */
+	                        * start a thread of ours at a random address; fork, a process;
+	                        * fs.create: a file made would keep its memory) */
 	uint32_t absent;       /* numbers in 1 .. nmethods that no method has (yet) */
+	uint32_t not_string;   /* methods with a buffer whose word 0 is not a string's length */
 };
 
 static uint64_t seed, batch;
@@ -48,7 +52,7 @@ static bool quiet; /* the warm-up run: no TEST lines */
 static int failures;
 static uint64_t sent, refused;
 static uint8_t tx[MICA_MSG_BUF_MAX], rx[MICA_MSG_BUF_MAX];
-static mica_handle_t pager, names, kv, mine;
+static mica_handle_t pager, names, kv, fs = MICA_HANDLE_NONE, mine;
 
 #define BIT(n) (1u << (n))
 
@@ -84,7 +88,7 @@ static void fill_random(struct rng *r, uint8_t *p, uint32_t n)
 	}
 }
 
-/* A valid call to each server: the pager's stats, a names lookup, kv's count. */
+/* A valid call to each server: the pager's stats, a names lookup, kv's count, fs's usage. */
 static int valid_call(const struct target *t)
 {
 	uint64_t f, tot, d;
@@ -101,6 +105,11 @@ static int valid_call(const struct target *t)
 		if (rc == 0)
 			mica_handle_close(k);
 		return rc;
+	}
+	if (t->iface == 4) {
+		struct fs_usage fu;
+
+		return fs_usage(t->h, &fu);
 	}
 	return kv_count(t->h, &n);
 }
@@ -198,7 +207,8 @@ static int attack(struct rng *r, const struct target *t, const char *cls)
 		} else if (strcmp(cls, "long_buffer") == 0 || strcmp(cls, "short_buffer") == 0 ||
 		           strcmp(cls, "bad_string") == 0) {
 			/* Methods with strings: their first string is word 0 (its length). */
-			meth = pick_method(r, t, all & ~t->bufless & ~t->takes_handle);
+			meth = pick_method(r, t,
+			                   all & ~t->bufless & ~t->takes_handle & ~t->not_string);
 			if (!meth)
 				break;
 			m.label = MICA_IDL_LABEL(t->iface, meth);
@@ -322,6 +332,11 @@ static int attack(struct rng *r, const struct target *t, const char *cls)
 				m.w[0] = 2;
 				memcpy(tx, "kv", 3);
 				len = 3;
+			} else if (t->iface == 4) {
+				m.label = MICA_IDL_LABEL(4, 9); /* list "" */
+				m.w[0] = 0;
+				tx[0] = 0;
+				len = 1;
 			} else {
 				m.label = MICA_IDL_LABEL(3, 2); /* get "ipcfuzz" */
 				m.w[0] = 7;
@@ -354,7 +369,7 @@ static const char *const classes[] = {
 static int run(void)
 {
 	struct rng r = {seed};
-	struct target t[3] = {
+	struct target t[4] = {
 	    /* idl/pager.idl: methods 1-30; a buffer in 5, 14, 17 and 18; handles in 13, 19 and 26. */
 	    {"pager", pager, 1, 30,
 	     BIT(1) | BIT(2) | BIT(3) | BIT(4) | BIT(6) | BIT(7) | BIT(8) | BIT(9) | BIT(10) |
@@ -362,10 +377,14 @@ static int run(void)
 	         BIT(22) | BIT(23) | BIT(24) | BIT(25) | BIT(26) | BIT(27) | BIT(28) | BIT(29) | BIT(30),
 	     BIT(13) | BIT(19) | BIT(26),
 	     BIT(3) | BIT(9) | BIT(11) | BIT(16) | BIT(21) | BIT(22) | BIT(25) | BIT(27) | BIT(28),
-	     BIT(23) | BIT(30), 0},
-	    {"names", names, 2, 3, BIT(3), BIT(1), 0, 0, 0},
-	    {"kv", kv, 3, 4, BIT(4), 0, 0, 0, 0},
+	     BIT(23) | BIT(30), 0, 0},
+	    {"names", names, 2, 3, BIT(3), BIT(1), 0, 0, 0, 0},
+	    {"kv", kv, 3, 4, BIT(4), 0, 0, 0, 0, 0},
+	    /* idl/fs.idl: methods 1-11; no buffer in 2, 3, 7, 8 and 11; write (4) has bytes. */
+	    {"fs", fs, 4, 11, BIT(2) | BIT(3) | BIT(7) | BIT(8) | BIT(11), 0, BIT(3), BIT(5), 0,
+	     BIT(4)},
 	};
+	int ntargets = fs == MICA_HANDLE_NONE ? 3 : 4;
 	int rc;
 
 	/* A value the reply_cut class reads back. */
@@ -376,7 +395,7 @@ static int run(void)
 	for (unsigned c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
 		int bad = 0;
 
-		for (int k = 0; k < 3; k++)
+		for (int k = 0; k < ntargets; k++)
 			bad += attack(&r, &t[k], classes[c]);
 		if (quiet)
 			continue;
@@ -391,6 +410,34 @@ static int run(void)
 		printf("ipcfuzz: seed %lu: %lu requests, %lu refused\n", (unsigned long)seed,
 		       (unsigned long)sent, (unsigned long)refused);
 	return failures ? 1 : 0;
+}
+
+extern char _end[]; /* tests/user/user.ld: the end of the image */
+
+/* Reads a byte of each page of the image: its code and data are backed before the counts. */
+static void touch_image(void)
+{
+	for (uintptr_t a = 0x400000; a < (uintptr_t)_end; a += PAGE)
+		(void)*(volatile const char *)a;
+}
+
+/* The servers answer: kv and fs looked up again and called, the pager called; 0 or an error. */
+static int health(void)
+{
+	mica_handle_t h;
+	uint32_t n;
+	struct fs_usage u;
+	int rc = names_lookup(names, "kv", &h);
+
+	if (rc == 0) {
+		rc = kv_count(h, &n);
+		mica_handle_close(h);
+	}
+	if (rc == 0 && fs != MICA_HANDLE_NONE && (rc = names_lookup(names, "fs", &h)) == 0) {
+		rc = fs_usage(h, &u);
+		mica_handle_close(h);
+	}
+	return rc ? rc : valid_call(&(struct target){.iface = 1, .h = pager});
 }
 
 /* Run the attacks in a child with `n` messages per class and server; its end out. */
@@ -422,6 +469,8 @@ int main(int argc, char **argv)
 		printf("ipcfuzz: no kv: %d\n", rc);
 		return 3;
 	}
+	if (names_lookup(names, "fs", &fs) < 0) /* attacked only when it runs */
+		fs = MICA_HANDLE_NONE;
 	quiet = arg_has(argc, argv, "quiet");
 	if (arg_has(argc, argv, "run")) {
 		int64_t e = mica_endpoint_create();
@@ -438,11 +487,20 @@ int main(int argc, char **argv)
 	 * the counts, the attack in a child, health and the counts again.
 	 */
 	uint64_t code = 0;
-	uint32_t reason = 0, n;
+	uint32_t reason = 0;
 
 	mica_handle_close(kv);
+	if (fs != MICA_HANDLE_NONE)
+		mica_handle_close(fs);
+	/* The health checks, a line and every page of the image before the counts too: what
+	 * the parent uses after the attack is backed on first touch, and must be before. */
 	rc = run_child(20, true, &reason, &code);
-	if (rc < 0 || reason || code || counts_take(pager, &start) < 0)
+	if (rc < 0 || reason || code || health() < 0)
+		return 5;
+	printf("ipcfuzz: warmed up: %s\n",
+	       fs != MICA_HANDLE_NONE ? "pager names kv fs" : "pager names kv");
+	touch_image();
+	if (counts_take(pager, &start) < 0)
 		return 5;
 	rc = run_child(batch, false, &reason, &code);
 	bool ok = rc == 0 && reason == MICA_EXIT_NORMAL && code == 0;
@@ -450,12 +508,8 @@ int main(int argc, char **argv)
 	printf("TEST ipcfuzz.child %s", ok ? "PASS\n" : "FAIL ");
 	if (!ok)
 		printf("rc %d reason %u code %lu\n", rc, reason, (unsigned long)code);
-	int h = names_lookup(names, "kv", &kv);
+	int h = health();
 
-	h = h ? h : kv_count(kv, &n);
-	if (h == 0)
-		mica_handle_close(kv);
-	h = h ? h : valid_call(&(struct target){.iface = 1, .h = pager});
 	if (h)
 		printf("TEST ipcfuzz.health FAIL %d\n", h);
 	else

@@ -1,0 +1,119 @@
+/*
+ * The file server's private interfaces (servers/fs/README.md): the store
+ * (store.c, names and files), the descriptors (fds.c), the page source
+ * (pages.c, the pager; a fake in the host tests) and the boot modules
+ * (modules.c). The store knows nothing of IPC, so that another front end
+ * (a memory-object server) can serve the same pages.
+ */
+#ifndef FS_FS_H
+#define FS_FS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <mica/handle.h>
+
+#define FS_PAGE     4096u
+#define FS_NAME_MAX 127u  /* bytes in a name, the NUL not counted (idl/fs.idl) */
+#define FS_IO_MAX   4096u /* bytes one read or write moves */
+#define FS_LIST_MAX 4000u /* bytes of lines one list returns */
+#define FS_READONLY 1u    /* stat's flag: a boot module */
+
+struct fs_file;
+
+/* What the store holds (fs.usage). */
+struct fs_counts {
+	uint64_t files, pages, fds, bytes;
+};
+
+/*
+ * How a read-only file's bytes are read: len bytes of module `name` from
+ * `offset` (within its size) into buf; 0 or a negative MICA_E* error.
+ */
+typedef int (*fs_source_fn)(const char *name, uint64_t offset, void *buf, uint32_t len);
+
+/* ---- store.c: names (a balanced tree) and files (a page list each) ---- */
+
+/* Where read-only files' bytes come from; call once before adding any. */
+void store_init(fs_source_fn source);
+/* Whether name is a valid file name (1-FS_NAME_MAX printable, no space). */
+bool store_name_ok(const char *name);
+/* A new empty file: MICA_EINVAL bad name, MICA_EEXIST taken, MICA_ENOMEM. */
+int store_create(const char *name);
+/* A read-only file of `size` bytes read through the source (a boot module). */
+int store_add_readonly(const char *name, uint64_t size);
+/* The file named name, or NULL. */
+struct fs_file *store_find(const char *name);
+/*
+ * Unlinks name and frees its pages now; the file itself lives on, removed,
+ * while descriptors hold it. MICA_ENOENT, MICA_EPERM (read-only).
+ */
+int store_remove(const char *name);
+/* Size and FS_* flags of a file. */
+void store_stat(const struct fs_file *f, uint64_t *size, uint32_t *flags);
+/* Whether f was removed (its descriptors then get MICA_ENOENT). */
+bool store_removed(const struct fs_file *f);
+/* Descriptors count their file: hold when opened, release when closed (frees a removed one). */
+void store_hold(struct fs_file *f);
+void store_release(struct fs_file *f);
+/* Up to len bytes from offset into buf; *got how many. MICA_ERANGE past the end. */
+int store_read(struct fs_file *f, uint64_t offset, void *buf, uint32_t len, uint32_t *got);
+/* len bytes at offset (<= size), growing the file; all or nothing. */
+int store_write(struct fs_file *f, uint64_t offset, const void *buf, uint32_t len);
+/* Sets the size: MICA_EPERM read-only, MICA_ENOMEM no room for the page list. */
+int store_truncate(struct fs_file *f, uint64_t size);
+/*
+ * Lines "<name> <size>\n" of the files after `after`, whole lines up to cap
+ * bytes; *len bytes, *count lines.
+ */
+void store_list(const char *after, char *out, uint32_t cap, uint32_t *len, uint32_t *count);
+/*
+ * Page `index` of f for a front end that maps pages (a memory object): the
+ * page, NULL for a hole (zeros) or past the end. Read-only files have none.
+ */
+void *store_page(const struct fs_file *f, uint64_t index);
+/* The counts (fds filled in by the caller). */
+void store_counts(struct fs_counts *c);
+/*
+ * Checks the whole store (the tree's order and balance, each page list,
+ * the counts): 0, or MICA_EINVAL and *why. For the host tests.
+ */
+int store_check(const char **why);
+
+/* ---- fds.c: descriptors, a table of slots with generations ---- */
+
+/* A new descriptor for f (held): MICA_ENOMEM. */
+int fds_open(struct fs_file *f, uint64_t *fd);
+/* The file fd names, or NULL for a descriptor never given or closed. */
+struct fs_file *fds_get(uint64_t fd);
+/* Closes fd: MICA_EBADH if it is not open. */
+int fds_close(uint64_t fd);
+/* Descriptors open. */
+uint64_t fds_count(void);
+
+/* ---- pages.c: where file pages come from ---- */
+
+/* The pager the pages come from: call once at start. */
+void pages_init(mica_handle_t pager);
+
+/* A zeroed, writable page, or NULL when there is no memory. */
+void *page_alloc(void);
+/* Gives a page from page_alloc back. */
+void page_free(void *page);
+/* Gives the heap's free top back to the pager (after a remove, a shrink or a close). */
+void pages_trim(void);
+
+/* ---- modules.c: the boot modules, through the pager ---- */
+
+/* Adds each boot module as a read-only file; 0 or the pager's error. */
+int modules_load(mica_handle_t pager);
+/* The fs_source_fn of the boot modules. */
+int modules_read(const char *name, uint64_t offset, void *buf, uint32_t len);
+
+/* ---- ops.c: the IPC front end (idl/fs.idl) ---- */
+
+struct fs_ops;
+/* The handlers of idl/fs.idl over the store and the descriptors. */
+extern const struct fs_ops fs_handlers;
+
+#endif /* FS_FS_H */

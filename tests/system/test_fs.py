@@ -1,0 +1,42 @@
+"""The file server (servers/fs/): init starts fs from the manifest with a
+memory limit (tests/system/manifests/fs/manifest, the scenario `fs`), then
+its client (tests/user/fsclient/), which calls every method of idl/fs.idl
+with every error, reads the boot modules, writes large files and many,
+runs fs out of memory and checks the frames come back."""
+
+import mica
+import pytest
+
+IDS = ["lookup", "module_stat", "module_read", "module_tail", "module_past_end",
+       "module_readonly", "module_name_taken", "create_open", "write_read", "overwrite_grow",
+       "size_stat", "read_at_end", "read_past_end", "read_too_long", "write_past_end",
+       "two_fds", "straddle", "truncate_zeros", "truncate_nomem", "close",
+       "create_exists", "bad_name", "name_too_long", "missing", "bad_fd", "removed_while_open",
+       "list", "list_after_last", "many_create", "many_read", "many_remove", "large_write",
+       "large_read", "large_frames_back", "out_of_memory", "nomem_recovers", "usage_clean"]
+
+
+@pytest.fixture(scope="module")
+def run():
+    r = mica.boot_scenario("fs", timeout=600)
+    assert r.rc == mica.EXIT_SUCCESS, r.log
+    return r
+
+
+@pytest.mark.parametrize("test_id", IDS)
+def test_fs(run, test_id):
+    assert run.results(f"fs.{test_id}") == [f"TEST fs.{test_id} PASS"], run.log
+
+
+def test_every_result_is_known(run):
+    assert run.result_ids("fs") == sorted(IDS), run.log
+
+
+def test_ready_after_fs_registered(run):
+    ready = run.lines.index("init: ready")
+    assert run.line("init: fs registered by pid") in run.lines[:ready], run.log
+    assert run.has("init: done"), run.log
+
+
+def test_every_frame_back_in_the_pager(run):
+    assert run.frames_back(), run.log

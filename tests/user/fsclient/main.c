@@ -1,0 +1,515 @@
+/*
+ * The file server's test client (tests/system/test_fs.py): looks up "fs"
+ * and calls every method of idl/fs.idl with every error it documents,
+ * large files, many files, the boot modules, running out of memory (the
+ * manifest gives fs a memory limit) and the frames coming back. Prints
+ * one line per check: TEST fs.<id> PASS, or FAIL and a detail. With the
+ * argument "bench" it prints make bench's fs.read_4k instead.
+ */
+#include <idl/fs_client.h>
+#include <idl/names_client.h>
+#include <idl/pager_client.h>
+#include <startup.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PAGE 4096
+
+static int failures; /* the exit code: a failed test fails the program, and so the run */
+static mica_handle_t fs, pager;
+static uint8_t buf[PAGE], big[PAGE]; /* static: replies land in mapped pages */
+static char lines[FS_LIST_LINES_MAX + 1];
+
+static void result(const char *id, bool ok, long detail)
+{
+	if (ok) {
+		printf("TEST fs.%s PASS\n", id);
+	} else {
+		printf("TEST fs.%s FAIL %ld\n", id, detail);
+		failures++;
+	}
+}
+
+/* The first error of a sequence of calls, or 0. */
+#define FIRST(rc, call) ((rc) = (rc) ? (rc) : (call))
+
+/* Byte i of test pattern `seed`. */
+static uint8_t pat(uint64_t seed, uint64_t i)
+{
+	return (uint8_t)((i * 131 + seed * 7 + (i >> 12)) ^ (i >> 8));
+}
+
+static uint64_t pool_free(void)
+{
+	uint64_t f = 0, t, d;
+	int32_t l;
+	struct pager_usage u;
+
+	pager_stats(pager, &f, &t, &l, &d, &u);
+	return f;
+}
+
+static uint64_t fs_pages(void)
+{
+	struct fs_usage u = {0};
+
+	fs_usage(fs, &u);
+	return u.pages;
+}
+
+/* Writes `size` bytes of pattern seed into a new file name, 4 KiB a call; 0 or the error. */
+static int write_file(const char *name, uint64_t size, uint64_t seed)
+{
+	uint64_t fd = 0, got = 0, sz;
+	int rc = fs_create(fs, name);
+
+	FIRST(rc, fs_open(fs, name, &fd, &sz));
+	for (uint64_t off = 0; !rc && off < size; off += PAGE) {
+		uint32_t n = size - off < PAGE ? (uint32_t)(size - off) : PAGE;
+
+		for (uint32_t i = 0; i < n; i++)
+			big[i] = pat(seed, off + i);
+		rc = fs_write(fs, fd, off, big, n, &got);
+		if (!rc && got != off + n)
+			rc = -100;
+	}
+	if (fd)
+		fs_close(fs, fd);
+	return rc;
+}
+
+/* Reads name back whole (4 KiB a call, some reads across pages) and checks every byte. */
+static int check_file(const char *name, uint64_t size, uint64_t seed)
+{
+	uint64_t fd = 0, sz = 0;
+	uint32_t n = 0;
+	int rc = fs_open(fs, name, &fd, &sz);
+
+	if (!rc && sz != size)
+		rc = -101;
+	for (uint64_t off = 0; !rc && off < size; off += n) {
+		uint32_t want =
+		    (off / PAGE) % 3 == 1 ? 1000 : PAGE; /* 1000: later reads straddle */
+
+		rc = fs_read(fs, fd, off, want, buf, &n);
+		if (!rc && (n == 0 || n > want))
+			rc = -102;
+		for (uint32_t i = 0; !rc && i < n; i++)
+			if (buf[i] != pat(seed, off + i))
+				rc = -103;
+	}
+	if (fd)
+		fs_close(fs, fd);
+	return rc;
+}
+
+static void test_modules(void)
+{
+	static uint8_t mod[PAGER_MODULE_READ_DATA_MAX];
+	uint64_t size = 0, fd = 0, sz, total = 0, got;
+
+	uint32_t flags = 0, n = 0, mn = 0;
+	int rc = fs_stat(fs, "fs.elf", &size, &flags);
+
+	result("module_stat", rc == 0 && flags == 1 && size > 1000, rc ? rc : (long)flags);
+	FIRST(rc, fs_open(fs, "fs.elf", &fd, &sz));
+	FIRST(rc, fs_read(fs, fd, 0, PAGE, buf, &n));
+	int prc = pager_module_read(pager, "fs.elf", 0, mod, &mn, &total);
+
+	result("module_read",
+	       rc == 0 && prc == 0 && n == PAGE && total == size &&
+	           memcmp(buf,
+	                  "\x7f"
+	                  "ELF",
+	                  4) == 0 &&
+	           memcmp(buf, mod, mn) == 0,
+	       rc    ? rc
+	       : prc ? prc
+	             : (long)n);
+	/* The last bytes, across the pager's 4000-byte chunks, and the end. */
+	rc = fs_read(fs, fd, size - 10, 100, buf, &n);
+	prc = pager_module_read(pager, "fs.elf", size - 10, mod, &mn, &total);
+	uint32_t at_end = 99;
+	int end = fs_read(fs, fd, size, 1, buf + 100, &at_end);
+
+	result("module_tail",
+	       rc == 0 && prc == 0 && n == 10 && mn == 10 && memcmp(buf, mod, 10) == 0 &&
+	           end == 0 && at_end == 0,
+	       rc    ? rc
+	       : prc ? prc
+	             : end);
+	rc = fs_read(fs, fd, size + 1, 1, buf, &n);
+	result("module_past_end", rc == MICA_ERANGE, rc);
+	rc = fs_write(fs, fd, 0, "x", 1, &got);
+	int t = fs_truncate(fs, fd, 0);
+	int r = fs_remove(fs, "fs.elf");
+
+	result("module_readonly", rc == MICA_EPERM && t == MICA_EPERM && r == MICA_EPERM,
+	       rc  ? rc
+	       : t ? t
+	           : r);
+	fs_close(fs, fd);
+	rc = fs_create(fs, "pager.elf");
+	result("module_name_taken", rc == MICA_EEXIST, rc);
+}
+
+static void test_basic(void)
+{
+	uint64_t fd = 0, fd2 = 0, size = 99, got = 0;
+	uint32_t n = 0, flags = 9;
+	int rc = fs_create(fs, "hello.txt");
+
+	FIRST(rc, fs_open(fs, "hello.txt", &fd, &size));
+	result("create_open", rc == 0 && size == 0 && fd != 0, rc ? rc : (long)size);
+	rc = fs_write(fs, fd, 0, "hello, world", 12, &got);
+	FIRST(rc, fs_read(fs, fd, 0, 100, buf, &n));
+	result("write_read",
+	       rc == 0 && got == 12 && n == 12 && memcmp(buf, "hello, world", 12) == 0,
+	       rc ? rc : (long)n);
+	rc = fs_write(fs, fd, 7, "Mica!!", 6, &got); /* over the end: grows by one */
+	FIRST(rc, fs_read(fs, fd, 0, 100, buf, &n));
+	result("overwrite_grow",
+	       rc == 0 && got == 13 && n == 13 && memcmp(buf, "hello, Mica!!", 13) == 0,
+	       rc ? rc : (long)got);
+	rc = fs_size(fs, fd, &size);
+	int st = fs_stat(fs, "hello.txt", &got, &flags);
+
+	result("size_stat", rc == 0 && st == 0 && size == 13 && got == 13 && flags == 0,
+	       rc   ? rc
+	       : st ? st
+	            : (long)size);
+	rc = fs_read(fs, fd, 13, 10, buf, &n);
+	result("read_at_end", rc == 0 && n == 0, rc ? rc : (long)n);
+	rc = fs_read(fs, fd, 14, 10, buf, &n);
+	result("read_past_end", rc == MICA_ERANGE, rc);
+	rc = fs_read(fs, fd, 0, PAGE + 1, buf, &n);
+	result("read_too_long", rc == MICA_EINVAL, rc);
+	rc = fs_write(fs, fd, 14, "x", 1, &got);
+	result("write_past_end", rc == MICA_ERANGE, rc);
+	rc = fs_truncate(fs, fd, 13);
+	/* A second descriptor on the same file sees the same bytes. */
+	FIRST(rc, fs_open(fs, "hello.txt", &fd2, &size));
+	FIRST(rc, fs_read(fs, fd2, 7, 4, buf, &n));
+	result("two_fds", rc == 0 && fd2 != fd && size == 13 && memcmp(buf, "Mica", 4) == 0, rc);
+	fs_close(fs, fd2);
+
+	/* Across a page boundary, then a truncate into the first page and growing again. */
+	rc = fs_truncate(fs, fd, 0);
+	for (uint32_t i = 0; i < PAGE; i++)
+		big[i] = (uint8_t)(i + 1);
+	FIRST(rc, fs_write(fs, fd, 0, big, PAGE, &got));
+	FIRST(rc, fs_write(fs, fd, 4000, big, 200, &got));
+	FIRST(rc, fs_read(fs, fd, 3990, 220, buf, &n));
+	bool ok = rc == 0 && got == 4200 && n == 210 && memcmp(buf, big + 3990, 10) == 0 &&
+	          memcmp(buf + 10, big, 200) == 0;
+
+	result("straddle", ok, rc ? rc : (long)n);
+	rc = fs_truncate(fs, fd, 100);
+	FIRST(rc, fs_truncate(fs, fd, 9000)); /* grows: zeros past 100, a hole past the page */
+	FIRST(rc, fs_read(fs, fd, 0, PAGE, buf, &n));
+	ok = rc == 0 && n == PAGE && memcmp(buf, big, 100) == 0;
+	for (uint32_t i = 100; ok && i < PAGE; i++)
+		ok = buf[i] == 0;
+	FIRST(rc, fs_read(fs, fd, 8000, PAGE, buf, &n));
+	ok = ok && rc == 0 && n == 1000;
+	for (uint32_t i = 0; ok && i < n; i++)
+		ok = buf[i] == 0;
+	result("truncate_zeros", ok, rc ? rc : (long)n);
+	rc = fs_truncate(fs, fd, 1ULL << 62); /* a page list of 2^50 entries: no memory for it */
+	int sz = fs_size(fs, fd, &size);
+
+	result("truncate_nomem", rc == MICA_ENOMEM && sz == 0 && size == 9000, rc ? rc : sz);
+	rc = fs_close(fs, fd);
+	int again = fs_close(fs, fd);
+
+	result("close", rc == 0 && again == MICA_EBADH, rc ? rc : again);
+	rc = fs_create(fs, "hello.txt");
+	result("create_exists", rc == MICA_EEXIST, rc);
+}
+
+static void test_errors(void)
+{
+	char name[FS_CREATE_NAME_MAX + 2];
+	uint64_t fd = 0, size, got;
+	uint32_t n, flags;
+
+	int a = fs_create(fs, ""), b = fs_open(fs, "", &fd, &size), c = fs_remove(fs, "");
+	int d = fs_stat(fs, "", &size, &flags), e = fs_create(fs, "a b"),
+	    f = fs_create(fs, "tab\t");
+
+	result("bad_name",
+	       a == MICA_EINVAL && b == MICA_EINVAL && c == MICA_EINVAL && d == MICA_EINVAL &&
+	           e == MICA_EINVAL && f == MICA_EINVAL,
+	       a   ? a
+	       : b ? b
+	       : c ? c
+	       : d ? d
+	       : e ? e
+	           : f);
+	memset(name, 'n', sizeof(name));
+	name[FS_CREATE_NAME_MAX] = 0; /* the longest: 127 bytes */
+	a = fs_create(fs, name);
+	b = a ? a : fs_remove(fs, name);
+	name[FS_CREATE_NAME_MAX] = 'n';
+	name[FS_CREATE_NAME_MAX + 1] = 0; /* one too many: the stub refuses it */
+	c = fs_create(fs, name);
+	d = fs_open(fs, name, &fd, &size);
+	result("name_too_long", b == 0 && c == MICA_EINVAL && d == MICA_EINVAL, b ? b : c ? c : d);
+
+	a = fs_open(fs, "nosuch", &fd, &size);
+	b = fs_remove(fs, "nosuch");
+	c = fs_stat(fs, "nosuch", &size, &flags);
+	result("missing", a == MICA_ENOENT && b == MICA_ENOENT && c == MICA_ENOENT,
+	       a   ? a
+	       : b ? b
+	           : c);
+
+	/* Descriptors never given: 0, made up, a slot's wrong generation, huge. */
+	static const uint64_t bad[] = {0, 12345, (7ULL << 32) | 1, UINT64_MAX, 1ULL << 31};
+	bool ok = true;
+	long det = 0;
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r[5] = {fs_read(fs, bad[i], 0, 1, buf, &n),
+		            fs_write(fs, bad[i], 0, "x", 1, &got), fs_size(fs, bad[i], &size),
+		            fs_truncate(fs, bad[i], 0), fs_close(fs, bad[i])};
+
+		for (int k = 0; k < 5; k++)
+			if (r[k] != MICA_EBADH)
+				ok = false, det = (long)i * 100 - r[k];
+	}
+	result("bad_fd", ok, det);
+
+	/* A file removed while open: its descriptor gets ENOENT until closed. */
+	a = fs_create(fs, "doomed");
+	FIRST(a, fs_open(fs, "doomed", &fd, &size));
+	FIRST(a, fs_write(fs, fd, 0, "bye", 3, &got));
+	FIRST(a, fs_remove(fs, "doomed"));
+	b = fs_read(fs, fd, 0, 3, buf, &n);
+	c = fs_write(fs, fd, 0, "x", 1, &got);
+	d = fs_size(fs, fd, &size);
+	e = fs_truncate(fs, fd, 0);
+	f = fs_close(fs, fd);
+	int g = fs_stat(fs, "doomed", &size, &flags);
+	int h = fs_create(fs, "doomed"); /* the name is free again */
+
+	FIRST(h, fs_remove(fs, "doomed"));
+	result("removed_while_open",
+	       a == 0 && b == MICA_ENOENT && c == MICA_ENOENT && d == MICA_ENOENT &&
+	           e == MICA_ENOENT && f == 0 && g == MICA_ENOENT && h == 0,
+	       a                  ? a
+	       : b != MICA_ENOENT ? b
+	       : f                ? f
+	                          : h);
+}
+
+/* Every name listed, in order, paged with `after`; how many lines, or an error. */
+static long list_all(char *last_out)
+{
+	char after[FS_LIST_AFTER_MAX + 1] = "", prev[FS_LIST_AFTER_MAX + 1] = "";
+	long total = 0;
+
+	for (;;) {
+		uint32_t count = 0, len = 0;
+		int rc = fs_list(fs, after, &count, lines, &len);
+
+		if (rc)
+			return rc;
+		if (!count)
+			break;
+		lines[len] = 0;
+		total += count;
+		/* Each line "<name> <size>": names in order, after `after`. */
+		for (char *p = lines; *p;) {
+			char *sp = strchr(p, ' '), *nl = strchr(p, '\n');
+
+			if (!sp || !nl || sp > nl)
+				return -200;
+			*sp = 0;
+			if (strcmp(p, prev) <= 0)
+				return -201;
+			strcpy(prev, p);
+			p = nl + 1;
+		}
+		strcpy(after, prev);
+	}
+	if (last_out)
+		strcpy(last_out, prev);
+	return total;
+}
+
+static void test_list(void)
+{
+	uint32_t count = 0, len = 0;
+	int rc = fs_list(fs, "", &count, lines, &len);
+
+	lines[rc ? 0 : len] = 0;
+	result("list",
+	       rc == 0 && count >= 4 && strstr(lines, "hello.txt 9000\n") &&
+	           strstr(lines, "pager.elf ") && strstr(lines, "fs.elf "),
+	       rc ? rc : (long)count);
+	rc = fs_list(fs, "zzzz", &count, lines, &len);
+	result("list_after_last", rc == 0 && count == 0 && len == 0, rc ? rc : (long)count);
+}
+
+#define MANY 600
+
+static void test_many(void)
+{
+	char name[32];
+	uint64_t size = 0;
+	uint32_t flags;
+	struct fs_usage u0 = {0}, u1 = {0};
+	int rc = fs_usage(fs, &u0);
+	long before = list_all(NULL);
+
+	for (int i = 0; !rc && i < MANY; i++) {
+		snprintf(name, sizeof(name), "many-%04d", (i * 7919) % MANY); /* not in order */
+		rc = write_file(name, (uint64_t)(i % 5) * 1000 + 1, (uint64_t)i);
+	}
+	FIRST(rc, fs_usage(fs, &u1));
+	long listed = list_all(NULL);
+
+	result("many_create", rc == 0 && u1.files == u0.files + MANY && listed == before + MANY,
+	       rc ? rc : listed);
+	for (int i = 0; !rc && i < MANY; i++) {
+		snprintf(name, sizeof(name), "many-%04d", (i * 7919) % MANY);
+		rc = fs_stat(fs, name, &size, &flags);
+		if (!rc && size != (uint64_t)(i % 5) * 1000 + 1)
+			rc = -300;
+		if (!rc && i % 50 == 0)
+			rc = check_file(name, size, (uint64_t)i);
+	}
+	result("many_read", rc == 0, rc);
+	for (int i = 0; !rc && i < MANY; i++) {
+		snprintf(name, sizeof(name), "many-%04d", i);
+		rc = fs_remove(fs, name);
+	}
+	FIRST(rc, fs_usage(fs, &u1));
+	result("many_remove", rc == 0 && u1.files == u0.files && u1.pages == u0.pages,
+	       rc ? rc : (long)u1.files);
+}
+
+#define LARGE (5ULL << 20) /* 5 MiB: the fs server's limit is 8 MiB (test manifest) */
+
+static void test_large(void)
+{
+	/* A warm-up round first: the server's heap grows to its size once (page list, nodes). */
+	int rc = write_file("large", LARGE, 1);
+
+	FIRST(rc, fs_remove(fs, "large"));
+	uint64_t free0 = pool_free(), pages0 = fs_pages();
+
+	FIRST(rc, write_file("large", LARGE, 2));
+	uint64_t pages1 = fs_pages(), free1 = pool_free();
+
+	result("large_write",
+	       rc == 0 && pages1 == pages0 + LARGE / PAGE && free1 + LARGE / PAGE <= free0,
+	       rc ? rc : (long)(pages1 - pages0));
+	rc = check_file("large", LARGE, 2);
+	result("large_read", rc == 0, rc);
+	rc = fs_remove(fs, "large");
+	uint64_t free2 = pool_free(), pages2 = fs_pages();
+
+	result("large_frames_back", rc == 0 && pages2 == pages0 && free2 == free0,
+	       rc ? rc : (long)(free0 - free2));
+}
+
+static void test_nomem(void)
+{
+	uint64_t fd = 0, size, got = 0, off = 0;
+	struct fs_usage u0 = {0}, u1 = {0};
+	int rc = fs_usage(fs, &u0);
+
+	/* Fill memory until the pager refuses the server a page (its 8 MiB limit). */
+	FIRST(rc, fs_create(fs, "hog"));
+	FIRST(rc, fs_open(fs, "hog", &fd, &size));
+	memset(big, 0x5a, PAGE);
+	while (rc == 0 && off < (64ULL << 20)) {
+		rc = fs_write(fs, fd, off, big, PAGE, &got);
+		off += rc == 0 ? PAGE : 0;
+	}
+	int sz = fs_size(fs, fd, &size);
+	/* A write that needed a page changed nothing; one into pages it has still works. */
+	int w = fs_write(fs, fd, 0, "ok", 2, &got);
+
+	result("out_of_memory",
+	       rc == MICA_ENOMEM && sz == 0 && size == off && off >= (4ULL << 20) && w == 0 &&
+	           got == off,
+	       rc != MICA_ENOMEM ? rc
+	       : sz              ? sz
+	       : w               ? w
+	                         : (long)(size - off));
+	fs_close(fs, fd);
+	rc = fs_remove(fs, "hog");
+	FIRST(rc, fs_usage(fs, &u1));
+	/* Room again: a file can be written after. */
+	FIRST(rc, write_file("after-hog", 3 * PAGE, 5));
+	FIRST(rc, check_file("after-hog", 3 * PAGE, 5));
+	FIRST(rc, fs_remove(fs, "after-hog"));
+	result("nomem_recovers", rc == 0 && u1.pages == u0.pages, rc ? rc : (long)u1.pages);
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* make bench: a 4 KiB read of a RAM file through the server, in instructions (-icount). */
+static int bench(void)
+{
+	const uint64_t n = 1000;
+	uint64_t fd = 0, size, t0, t1;
+	uint32_t got = 0;
+	int rc = write_file("bench", 2 * PAGE, 3);
+
+	FIRST(rc, fs_open(fs, "bench", &fd, &size));
+	for (int i = 0; !rc && i < 10; i++) /* warm: the pages of both sides' buffers */
+		rc = fs_read(fs, fd, PAGE, PAGE, buf, &got);
+	t0 = rdtsc();
+	for (uint64_t i = 0; !rc && i < n; i++)
+		rc = fs_read(fs, fd, PAGE, PAGE, buf, &got);
+	t1 = rdtsc();
+	if (rc || got != PAGE) {
+		printf("bench: fs.read_4k failed: %d\n", rc);
+		return 1;
+	}
+	printf("bench fs.read_4k %lu instr/op n=%lu\n", (unsigned long)((t1 - t0 + n / 2) / n),
+	       (unsigned long)n);
+	fs_close(fs, fd);
+	fs_remove(fs, "bench");
+	printf("bench: done\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct mica_startup *st = rt_startup_info();
+	int rc = names_lookup(rt_names_handle(), "fs", &fs);
+
+	if (argc > 1 && strcmp(argv[1], "bench") == 0)
+		return rc || !st ? 1 : (pager = st->pager, bench());
+	result("lookup", rc == 0 && st, rc);
+	if (rc < 0 || !st)
+		return 1;
+	pager = st->pager;
+	test_modules();
+	test_basic();
+	test_errors();
+	test_list();
+	test_many();
+	test_large();
+	test_nomem();
+	/* Everything this client made is gone: no pages, no descriptors. */
+	struct fs_usage u = {0};
+
+	rc = fs_usage(fs, &u);
+	FIRST(rc, fs_remove(fs, "hello.txt"));
+	FIRST(rc, fs_usage(fs, &u));
+	result("usage_clean", rc == 0 && u.pages == 0 && u.fds == 0 && u.bytes > 0,
+	       rc ? rc : (long)(u.pages * 1000 + u.fds));
+	return failures ? 1 : 0;
+}
