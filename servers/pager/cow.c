@@ -272,9 +272,8 @@ int cow_write(struct space *d, uint64_t va, const void *data, uint64_t len)
 		}
 		pa = own;
 	} else if (u == MICA_ENOENT) {
-		if (!(pa = frame_alloc()))
+		if (!(pa = fault_frame(r, page)))
 			return MICA_ENOMEM;
-		fault_fill(d, r, page, pa);
 	} else {
 		return (int)u;
 	}
