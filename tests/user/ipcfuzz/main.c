@@ -370,11 +370,12 @@ static int run(void)
 {
 	struct rng r = {seed};
 	struct target t[4] = {
-	    /* idl/pager.idl: methods 1-30; a buffer in 5, 14, 17 and 18; handles in 13, 19 and 26. */
+	    /* idl/pager.idl: methods 1-30; a buffer in 5, 14, 17, 18; handles in 13, 19, 26. */
 	    {"pager", pager, 1, 30,
 	     BIT(1) | BIT(2) | BIT(3) | BIT(4) | BIT(6) | BIT(7) | BIT(8) | BIT(9) | BIT(10) |
 	         BIT(11) | BIT(12) | BIT(13) | BIT(15) | BIT(16) | BIT(19) | BIT(20) | BIT(21) |
-	         BIT(22) | BIT(23) | BIT(24) | BIT(25) | BIT(26) | BIT(27) | BIT(28) | BIT(29) | BIT(30),
+	         BIT(22) | BIT(23) | BIT(24) | BIT(25) | BIT(26) | BIT(27) | BIT(28) | BIT(29) |
+	         BIT(30),
 	     BIT(13) | BIT(19) | BIT(26),
 	     BIT(3) | BIT(9) | BIT(11) | BIT(16) | BIT(21) | BIT(22) | BIT(25) | BIT(27) | BIT(28),
 	     BIT(23) | BIT(30), 0, 0},
