@@ -170,8 +170,8 @@ RT_SERVERS := $(filter-out pager init msh,$(patsubst servers/%/main.c,%,$(wildca
 RT_CLIENTS := $(patsubst tests/user/%/main.c,%,$(wildcard tests/user/*client/main.c))
 RT_PROGS   := $(foreach p,$(RT_SERVERS) $(RT_CLIENTS),$(BUILD)/user/$(p).elf)
 RT_IDL_consoleclient := pager_client
-RT_IDL_fs := pager_client
-RT_IDL_fsclient := pager_client
+RT_IDL_fs := pager_client memobj_server
+RT_IDL_fsclient := pager_client memobj_client
 
 # $(call rt_prog,<program>,<folder>,<stubs>): a runtime program from a folder.
 define rt_prog

@@ -72,6 +72,12 @@ void store_list(const char *after, char *out, uint32_t cap, uint32_t *len, uint3
  * page, NULL for a hole (zeros) or past the end. Read-only files have none.
  */
 void *store_page(const struct fs_file *f, uint64_t index);
+/*
+ * Stores page `index` of f from src (a memory object's page written back):
+ * the bytes up to the file's end, a page allocated for a hole. MICA_EPERM
+ * read-only, MICA_ERANGE past the end, MICA_ENOMEM.
+ */
+int store_page_put(struct fs_file *f, uint64_t index, const void *src);
 /* The counts (fds filled in by the caller). */
 void store_counts(struct fs_counts *c);
 /*
@@ -109,6 +115,29 @@ void pages_trim(void);
 int modules_load(mica_handle_t pager);
 /* The fs_source_fn of the boot modules. */
 int modules_read(const char *name, uint64_t offset, void *buf, uint32_t len);
+
+/* ---- objects.c: files as memory objects (docs/MEMORY_SERVERS.md) ---- */
+
+#define FS_BADGE_CLIENT 1u  /* the badge of the endpoint copy fs registers with init */
+#define FS_BADGE_PAGER  2u  /* the badge of the copy the pager calls memobj through */
+#define FS_OBJECTS_MAX  64u /* files with a memory object at once */
+#define FS_GRANTS_MAX   16u /* pids one file's object is granted to */
+
+/* Registers fs as a memory server with pager, served on ep: 0 or the pager's error. */
+int objects_init(mica_handle_t pager, mica_handle_t ep);
+/* f's object (made at the first call) granted to pid: *object (fs.map_object's errors). */
+int objects_map(struct fs_file *f, uint64_t pid, uint64_t *object);
+/*
+ * f's size becomes size: its object (if it has one) follows first. 0, or
+ * MICA_ERANGE past MICA_MEMOBJ_MAX_SIZE, or the pager's error.
+ */
+int objects_resize(struct fs_file *f, uint64_t size);
+/* f is being removed: its object (if any) is destroyed. */
+void objects_drop(struct fs_file *f);
+
+struct ipc_msg;
+/* The endpoint's dispatch (an ipc_dispatch_fn): idl/memobj.idl's requests, else idl/fs.idl's. */
+int objects_dispatch(const void *ops, void *ctx, const struct ipc_msg *req, struct ipc_msg *rep);
 
 /* ---- ops.c: the IPC front end (idl/fs.idl) ---- */
 

@@ -2,7 +2,8 @@
  * fs: the file server (servers/fs/README.md). Reads the boot modules' list
  * from the pager, makes an endpoint, registers a send-only copy of it with
  * init as "fs", and serves idl/fs.idl on it (the handlers: ops.c; the
- * files: store.c).
+ * files: store.c), and idl/memobj.idl for the pager (objects.c: files as
+ * memory objects).
  */
 #include <idl/fs_server.h>
 #include <idl/names_client.h>
@@ -36,14 +37,18 @@ int main(void)
 		return fail("endpoint", r, 3);
 	mica_handle_t ep = (mica_handle_t)r;
 
+	/* A memory server too (objects.c): the pager gets a copy badged its own. */
+	if ((r = objects_init(st->pager, ep)) < 0)
+		return fail("memobj_serve", r, 7);
 	/* Others get a send-only copy: only we receive on ep. */
-	if ((r = mica_handle_mint(ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, 1)) < 0)
+	if ((r = mica_handle_mint(ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, FS_BADGE_CLIENT)) < 0)
 		return fail("mint", r, 4);
 	if ((r = names_register_name(rt_names_handle(), "fs", (mica_handle_t)r)) < 0)
 		return fail("register", r, 5);
 	/* The pager backs pages on first touch; the kernel copies only into mapped ones. */
 	memset(&server, 0, sizeof(server));
-	fs_server_init(&server, &fs_handlers, 0);
+	/* One loop serves both idl/fs.idl and the pager's idl/memobj.idl (objects_dispatch). */
+	ipc_server_init(&server, objects_dispatch, &fs_handlers, 0);
 	r = ipc_serve(&server, ep);
 	return fail("serving ended", r, 6);
 }

@@ -61,8 +61,22 @@ static int op_write(void *ctx, uint64_t badge, uint64_t fd, uint64_t offset, con
 	int rc = file_of(fd, &f);
 
 	(void)ctx, (void)badge;
-	if (rc || (rc = store_write(f, offset, data, data_len)) < 0)
+	if (rc)
 		return rc;
+	/* A write that grows the file grows its memory object first (back if it fails). */
+	uint64_t old;
+
+	store_stat(f, &old, &flags);
+	bool grows = offset <= old && data_len <= FS_IO_MAX && data_len <= UINT64_MAX - offset &&
+	             offset + data_len > old;
+
+	if (grows && (rc = objects_resize(f, offset + data_len)) < 0)
+		return rc;
+	if ((rc = store_write(f, offset, data, data_len)) < 0) {
+		if (grows)
+			(void)objects_resize(f, old);
+		return rc;
+	}
 	store_stat(f, size, &flags);
 	return MICA_OK;
 }
@@ -79,6 +93,13 @@ static int op_remove(void *ctx, uint64_t badge, const char *name)
 	/* The name: valid (a bad one is never a file's). */
 	if (!store_name_ok(name))
 		return MICA_EINVAL;
+	struct fs_file *f = store_find(name);
+	uint64_t size;
+	uint32_t flags;
+
+	/* A file's memory object goes with it (a boot module has none). */
+	if (f && (store_stat(f, &size, &flags), !(flags & FS_READONLY)))
+		objects_drop(f);
 	int rc = store_remove(name);
 
 	pages_trim(); /* the page list's memory back to the pager, too */
@@ -103,10 +124,36 @@ static int op_truncate(void *ctx, uint64_t badge, uint64_t fd, uint64_t size)
 	struct fs_file *f;
 	int rc = file_of(fd, &f);
 
+	uint64_t old;
+	uint32_t flags;
+
 	(void)ctx, (void)badge;
-	if (rc || (rc = store_truncate(f, size)) < 0)
+	if (rc)
 		return rc;
+	/* The memory object first (a shrink cuts the mappings first), back if need be. */
+	store_stat(f, &old, &flags);
+	if (!(flags & FS_READONLY) && (rc = objects_resize(f, size)) < 0)
+		return rc;
+	if ((rc = store_truncate(f, size)) < 0) {
+		if (!(flags & FS_READONLY))
+			(void)objects_resize(f, old);
+		return rc;
+	}
 	pages_trim();
+	return MICA_OK;
+}
+
+static int op_map_object(void *ctx, uint64_t badge, uint64_t fd, uint64_t pid, uint64_t *object,
+                         uint64_t *size)
+{
+	struct fs_file *f;
+	uint32_t flags;
+	int rc = file_of(fd, &f);
+
+	(void)ctx, (void)badge;
+	if (rc || (rc = objects_map(f, pid, object)) < 0)
+		return rc;
+	store_stat(f, size, &flags);
 	return MICA_OK;
 }
 
@@ -157,4 +204,5 @@ const struct fs_ops fs_handlers = {
     .list = op_list,
     .stat = op_stat,
     .usage = op_usage,
+    .map_object = op_map_object,
 };

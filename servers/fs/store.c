@@ -420,6 +420,25 @@ void *store_page(const struct fs_file *f, uint64_t index)
 	return index < f->npages && f->pages ? f->pages[index] : NULL;
 }
 
+int store_page_put(struct fs_file *f, uint64_t index, const void *src)
+{
+	/* The file: writable; the page: within its size. */
+	if (f->flags & FS_READONLY)
+		return MICA_EPERM;
+	if (index >= f->npages)
+		return MICA_ERANGE;
+	if (!f->pages[index]) {
+		if (!(f->pages[index] = page_alloc()))
+			return MICA_ENOMEM;
+		npages++;
+	}
+	/* Only the bytes before the end: the tail of the last page stays zeros. */
+	uint64_t n = f->size - index * FS_PAGE;
+
+	memcpy(f->pages[index], src, n < FS_PAGE ? n : FS_PAGE);
+	return MICA_OK;
+}
+
 /* Checks t's subtree: order within (lo, hi), heights, balance; its files and pages counted. */
 static const char *check_tree(const struct fs_file *t, const char *lo, const char *hi, int *h,
                               uint64_t *files, uint64_t *pages, uint64_t *bytes)

@@ -76,6 +76,56 @@ static int source(const char *name, uint64_t offset, void *buf, uint32_t len)
 	return module_fail;
 }
 
+/*
+ * objects.c's calls (the pager behind them is not here): a table of the
+ * files with an object, and a resize that fails on demand, so ops.c's
+ * roll-backs run.
+ */
+#define NOBJS 8
+static struct fs_file *objs[NOBJS];
+static int resize_fail; /* objects_resize's answer for a file with an object */
+
+static int obj_slot(const struct fs_file *f)
+{
+	for (int i = 0; i < NOBJS; i++)
+		if (objs[i] == f)
+			return i;
+	return -1;
+}
+
+int objects_map(struct fs_file *f, uint64_t pid, uint64_t *object)
+{
+	uint64_t size;
+	uint32_t flags;
+	int i = obj_slot(f);
+
+	(void)pid;
+	store_stat(f, &size, &flags);
+	FUZZ_CHECK(!store_removed(f));
+	if (flags & FS_READONLY)
+		return MICA_EPERM;
+	if (i < 0 && (i = obj_slot(NULL)) < 0)
+		return MICA_ELIMIT;
+	objs[i] = f;
+	*object = (uint64_t)i + 1;
+	return MICA_OK;
+}
+
+int objects_resize(struct fs_file *f, uint64_t size)
+{
+	(void)size;
+	FUZZ_CHECK(!store_removed(f));
+	return obj_slot(f) >= 0 ? resize_fail : MICA_OK;
+}
+
+void objects_drop(struct fs_file *f)
+{
+	int i = obj_slot(f);
+
+	if (i >= 0)
+		objs[i] = NULL;
+}
+
 int64_t ipc_handle_close(mica_handle_t h)
 {
 	(void)h;
@@ -132,8 +182,9 @@ static uint8_t reqbuf[MICA_MSG_BUF_MAX], repbuf[MICA_MSG_BUF_MAX];
 static int one_request(void)
 {
 	struct ipc_msg req, rep;
-	/* sel: the method (bits 0-3; 0 and 12-15 are none), a module read that fails
-	 * (bit 4), a page source that fails (bit 6), a well-formed buffer (bit 7). */
+	/* sel: the method (bits 0-3; 0 and 13-15 are none), a module read that fails
+	 * (bit 4), a memory object's resize that fails (bit 5), a page source that
+	 * fails (bit 6), a well-formed buffer (bit 7). */
 	uint8_t sel = (uint8_t)take(1);
 	uint16_t method = sel & 0x0f;
 	uint32_t len = 0;
@@ -166,6 +217,7 @@ static int one_request(void)
 	req.badge = 1;
 	fail_in = sel & 0x40 ? (long)(take(1) % 3) : -1;
 	module_fail = sel & 0x10 ? MICA_EPEER : 0;
+	resize_fail = sel & 0x20 ? MICA_ENOMEM : 0;
 	ipc_msg_init(&rep, 0, repbuf, sizeof(repbuf));
 
 	int rc = fs_dispatch(&fs_handlers, NULL, &req, &rep);
@@ -183,6 +235,19 @@ static int one_request(void)
 		}
 		fds[nfds++] = rep.m.w[0];
 	}
+	/* A file mapped: a page written back into it (as the pager's page_out). */
+	if (rc == 0 && method == 12) {
+		static uint8_t page[FS_PAGE];
+		struct fs_file *f = fds_get(req.m.w[0]);
+
+		FUZZ_CHECK(f && obj_slot(f) >= 0);
+		memset(page, (int)take(1), sizeof(page));
+		fail_in = sel & 0x40 ? 0 : -1;
+		int prc = store_page_put(f, take(1) % 4, page);
+
+		fail_in = -1;
+		FUZZ_CHECK(prc == MICA_OK || prc == MICA_ERANGE || prc == MICA_ENOMEM);
+	}
 	check_all();
 	return 0;
 }
@@ -197,6 +262,7 @@ static void clean_up(void)
 	for (unsigned i = 0; i < nfds; i++)
 		(void)fds_close(fds[i]); /* EBADH for one closed by a request */
 	nfds = 0;
+	memset(objs, 0, sizeof(objs)); /* the files go below without fs.remove */
 	for (;;) {
 		store_list(after, lines, FS_LIST_MAX, &len, &count);
 		if (!count)

@@ -381,9 +381,9 @@ static int run(void)
 	     BIT(23) | BIT(30), 0, 0},
 	    {"names", names, 2, 3, BIT(3), BIT(1), 0, 0, 0, 0},
 	    {"kv", kv, 3, 4, BIT(4), 0, 0, 0, 0, 0},
-	    /* idl/fs.idl: methods 1-11; no buffer in 2, 3, 7, 8 and 11; write (4) has bytes. */
-	    {"fs", fs, 4, 11, BIT(2) | BIT(3) | BIT(7) | BIT(8) | BIT(11), 0, BIT(3), BIT(5), 0,
-	     BIT(4)},
+	    /* idl/fs.idl: methods 1-12; no buffer in 2, 3, 7, 8, 11 and 12; write (4) has bytes. */
+	    {"fs", fs, 4, 12, BIT(2) | BIT(3) | BIT(7) | BIT(8) | BIT(11) | BIT(12), 0, BIT(3),
+	     BIT(5), 0, BIT(4)},
 	};
 	int ntargets = fs == MICA_HANDLE_NONE ? 3 : 4;
 	int rc;
