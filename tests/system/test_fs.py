@@ -2,7 +2,10 @@
 memory limit (tests/system/manifests/fs/manifest, the scenario `fs`), then
 its client (tests/user/fsclient/), which calls every method of idl/fs.idl
 with every error, reads the boot modules, writes large files and many,
-runs fs out of memory and checks the frames come back."""
+runs fs out of memory and checks the frames come back; then maps a file as
+a memory object (fs.map_object), shared with a child of its own and
+private, cuts it by a truncate (a touch past the end kills with BUS) and
+removes it, and checks the frames come back again."""
 
 import mica
 import pytest
@@ -13,7 +16,10 @@ IDS = ["lookup", "module_stat", "module_read", "module_tail", "module_past_end",
        "two_fds", "straddle", "truncate_zeros", "truncate_nomem", "close",
        "create_exists", "bad_name", "name_too_long", "missing", "bad_fd", "removed_while_open",
        "list", "list_after_last", "many_create", "many_read", "many_remove", "large_write",
-       "large_read", "large_frames_back", "out_of_memory", "nomem_recovers", "usage_clean"]
+       "large_read", "large_frames_back", "out_of_memory", "nomem_recovers",
+       "object_made", "object_errors", "object_memobj_refused", "object_reads_file",
+       "object_shared", "object_written_back", "object_private", "object_truncate_bus",
+       "object_grows", "object_removed", "object_frames_back", "usage_clean"]
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,20 @@
  * The file server's test client (tests/system/test_fs.py): looks up "fs"
  * and calls every method of idl/fs.idl with every error it documents,
  * large files, many files, the boot modules, running out of memory (the
- * manifest gives fs a memory limit) and the frames coming back. Prints
- * one line per check: TEST fs.<id> PASS, or FAIL and a detail. With the
- * argument "bench" it prints make bench's fs.read_4k instead.
+ * manifest gives fs a memory limit), files as memory objects
+ * (fs.map_object: shared between this process and a child of its own,
+ * private, cut by a truncate, destroyed by a remove) and the frames coming
+ * back. Prints one line per check: TEST fs.<id> PASS, or FAIL and a
+ * detail. With the argument "bench" it prints make bench's fs.read_4k
+ * instead; with "child <object>" it is that child (test_objects).
  */
 #include <idl/fs_client.h>
+#include <idl/memobj_client.h>
 #include <idl/names_client.h>
 #include <idl/pager_client.h>
+#include <mica/fault.h>
+#include <mica/pager.h>
+#include <mica/thread.h>
 #include <startup.h>
 #include <stdio.h>
 #include <string.h>
@@ -450,6 +457,228 @@ static void test_nomem(void)
 	result("nomem_recovers", rc == 0 && u1.pages == u0.pages, rc ? rc : (long)u1.pages);
 }
 
+/* ---- files as memory objects (fs.map_object, docs/MEMORY_SERVERS.md) ---- */
+
+#define RW     (MICA_MAP_READ | MICA_MAP_WRITE)
+#define SHARED MICA_MEMOBJ_SHARED
+
+static uint64_t parse_num(const char *s)
+{
+	uint64_t v = 0;
+
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (uint64_t)(*s++ - '0');
+	return v;
+}
+
+/* Wait for child pid: reason * 1000 + code, or a negative error. */
+static int64_t wait_for(uint64_t pid)
+{
+	uint32_t reason;
+	uint64_t code;
+	int r;
+
+	while ((r = pager_wait(pager, pid, &reason, &code)) == MICA_EAGAIN)
+		mica_sleep(10000000);
+	return r < 0 ? r : (int64_t)reason * 1000 + (int64_t)code;
+}
+
+static void toucher(uint64_t addr)
+{
+	(void)*(volatile uint64_t *)addr;
+	mica_thread_exit(0);
+}
+
+/* A thread of ours touches addr: reason * 1000 + code it ended with, or a negative error. */
+static int64_t touch_in_thread(uint64_t addr)
+{
+	uint64_t tid, code;
+	uint32_t reason;
+	int r = pager_thread_create(pager, (uint64_t)(uintptr_t)toucher, addr, &tid);
+
+	if (r < 0)
+		return r;
+	while ((r = pager_thread_join(pager, tid, &reason, &code)) == MICA_EAGAIN)
+		mica_sleep(10000000);
+	return r < 0 ? r : (int64_t)reason * 1000 + (int64_t)code;
+}
+
+/* The u64 at byte offset off of file fd, through fs.read; ~0 when the read fails. */
+static uint64_t read_u64(uint64_t fd, uint64_t off)
+{
+	uint64_t v = ~0ull;
+	uint32_t n = 0;
+
+	if (fs_read(fs, fd, off, 8, buf, &n) == 0 && n == 8)
+		memcpy(&v, buf, 8);
+	return v;
+}
+
+/*
+ * The child (argv "child <object>"): maps the object shared, checks the
+ * word its parent wrote through its own mapping, writes two of its own
+ * (word 1 of page 0, word 0 of page 1), syncs and unmaps. Exit code 0, or
+ * the step that failed.
+ */
+static int child(uint64_t object)
+{
+	uint64_t at = 0, n = 0;
+
+	if (pager_memobj_map(pager, object, 0, 2 * PAGE, RW, SHARED, 0, &at) < 0)
+		return 10;
+	volatile uint64_t *w = (volatile uint64_t *)at;
+
+	if (w[0] != 0x1111)
+		return 11;
+	w[1] = 0x2222;
+	w[PAGE / 8] = 0x3333;
+	if (pager_memobj_ctl(pager, MICA_MEMOBJ_SYNC, at, 0, 0, &n) < 0 || n < 2)
+		return 12;
+	return pager_unmap(pager, at) < 0 ? 13 : 0;
+}
+
+static void test_objects(void)
+{
+	const struct mica_startup *st = rt_startup_info();
+	uint64_t before = pool_free(), pages0 = fs_pages();
+	uint64_t fd = 0, mfd = 0, sz = 0, obj = 0, obj2 = 0, at = 0, n, owner, cached, maps, ssize,
+	         pid = 0;
+	uint32_t rights;
+	char args[32];
+	int rc = write_file("mapped", 2 * PAGE, 7);
+
+	FIRST(rc, fs_open(fs, "mapped", &fd, &sz));
+	FIRST(rc, fs_map_object(fs, fd, st->pid, &obj, &sz));
+	FIRST(rc, fs_map_object(fs, fd, st->pid, &obj2, &sz)); /* the same object again */
+	FIRST(rc, pager_memobj_stat(pager, obj, &ssize, &rights, &owner, &cached, &maps));
+	result("object_made", rc == 0 && obj == obj2 && sz == 2 * PAGE && ssize == 2 * PAGE,
+	       rc ? rc : (long)obj2);
+
+	/* Errors: no descriptor, a boot module, no such pid, a removed file. */
+	int e1 = fs_map_object(fs, 999999, st->pid, &obj2, &n);
+	int e2 = fs_open(fs, "fs.elf", &mfd, &n);
+	int e3 = e2 ? e2 : fs_map_object(fs, mfd, st->pid, &obj2, &n);
+	int e4 = fs_map_object(fs, fd, 999999, &obj2, &n);
+	int e5 = fs_create(fs, "gone");
+	uint64_t gfd = 0;
+
+	FIRST(e5, fs_open(fs, "gone", &gfd, &n));
+	FIRST(e5, fs_remove(fs, "gone"));
+	e5 = e5 ? e5 : fs_map_object(fs, gfd, st->pid, &obj2, &n);
+	fs_close(fs, gfd);
+	fs_close(fs, mfd);
+	result("object_errors",
+	       e1 == MICA_EBADH && e3 == MICA_EPERM && e4 == MICA_EINVAL && e5 == MICA_ENOENT,
+	       e1 != MICA_EBADH    ? e1
+	       : e3 != MICA_EPERM  ? e3
+	       : e4 != MICA_EINVAL ? e4
+	                           : e5);
+
+	/* Only the pager may call memobj on fs: a client's page_in would name any window. */
+	int e6 = memobj_page_in(fs, obj, 0, 1, (uint64_t)(uintptr_t)buf);
+	struct fs_usage u;
+	int e7 = fs_usage(fs, &u);
+
+	result("object_memobj_refused", e6 == MICA_EPERM && e7 == 0, e6);
+
+	/* Shared: the file's bytes at first; a child sees our write and we see its writes. */
+	FIRST(rc, pager_memobj_map(pager, obj, 0, 2 * PAGE, RW, SHARED, 0, &at));
+	volatile uint64_t *w = (volatile uint64_t *)at;
+	bool same = rc == 0;
+
+	for (uint64_t i = 0; same && i < 2 * PAGE; i += 97)
+		same = ((volatile uint8_t *)w)[i] == pat(7, i);
+	result("object_reads_file", rc == 0 && same, rc);
+	int64_t cr = -1;
+
+	if (!rc) {
+		w[0] = 0x1111;
+		memcpy(args, "child ", 6);
+		int k = 6;
+		char d[24];
+		int m = 0;
+
+		for (uint64_t v = obj; m == 0 || v; v /= 10)
+			d[m++] = (char)('0' + v % 10);
+		while (m)
+			args[k++] = d[--m];
+		args[k] = 0;
+		rc = pager_spawn(pager, "fsclient.elf", args, &pid);
+		cr = rc ? rc : wait_for(pid);
+	}
+	uint64_t f1 = read_u64(fd, 8), f2 = read_u64(fd, PAGE);
+
+	result("object_shared", cr == 0 && w[1] == 0x2222 && w[PAGE / 8] == 0x3333,
+	       cr ? cr : (long)w[1]);
+	/* The child's sync wrote its pages back, our word with them; our unmap writes ours. */
+	w[2] = 0x4444;
+	FIRST(rc, pager_unmap(pager, at));
+	result("object_written_back",
+	       rc == 0 && f1 == 0x2222 && f2 == 0x3333 && read_u64(fd, 0) == 0x1111 &&
+	           read_u64(fd, 16) == 0x4444,
+	       rc ? rc : (long)f1);
+
+	/* Private: our writes are our own, never the file's. */
+	FIRST(rc, pager_memobj_map(pager, obj, 0, 2 * PAGE, RW, 0, 0, &at));
+	w = (volatile uint64_t *)at;
+	bool priv = rc == 0 && w[0] == 0x1111;
+
+	if (priv) {
+		w[0] = 0x5555;
+		w[PAGE / 8 + 1] = 0x6666;
+		priv = w[0] == 0x5555 && read_u64(fd, 0) == 0x1111;
+	}
+	FIRST(rc, pager_unmap(pager, at));
+	result("object_private",
+	       rc == 0 && priv && read_u64(fd, 0) == 0x1111 && read_u64(fd, PAGE + 8) != 0x6666,
+	       rc);
+
+	/* A truncate cuts the object: page 1 is past the end, a touch there kills with BUS. */
+	FIRST(rc, pager_memobj_map(pager, obj, 0, 2 * PAGE, RW, SHARED, 0, &at));
+	int64_t t1 = rc ? rc : touch_in_thread(at + PAGE + 8);
+
+	FIRST(rc, fs_truncate(fs, fd, 100));
+	int64_t t2 = rc ? rc : touch_in_thread(at + PAGE + 8);
+	int64_t t3 = rc ? rc : touch_in_thread(at + 8);
+
+	FIRST(rc, pager_memobj_stat(pager, obj, &ssize, &rights, &owner, &cached, &maps));
+	FIRST(rc, pager_unmap(pager, at));
+	result("object_truncate_bus",
+	       rc == 0 && t1 == 0 && t2 == MICA_EXIT_PAGER * 1000 + MICA_PAGER_KILL_BUS &&
+	           t3 == 0 && ssize == 100,
+	       rc                                                   ? rc
+	       : t1                                                 ? t1
+	       : t2 != MICA_EXIT_PAGER * 1000 + MICA_PAGER_KILL_BUS ? t2
+	                                                            : t3);
+
+	/* A write past the end grows the object with the file: page 1 maps again. */
+	uint64_t grown = 0;
+
+	FIRST(rc, fs_write(fs, fd, 100, big, PAGE, &grown));
+	FIRST(rc, pager_memobj_stat(pager, obj, &ssize, &rights, &owner, &cached, &maps));
+	FIRST(rc, pager_memobj_map(pager, obj, 0, 2 * PAGE, MICA_MAP_READ, 0, 0, &at));
+	bool tail = rc == 0 && ((volatile uint8_t *)at)[PAGE + 99] == big[PAGE - 1];
+
+	FIRST(rc, pager_unmap(pager, at));
+	result("object_grows", rc == 0 && ssize == 100 + PAGE && grown == ssize && tail,
+	       rc ? rc : (long)ssize);
+
+	/* Removing the file destroys its object. */
+	fs_close(fs, fd);
+	FIRST(rc, fs_remove(fs, "mapped"));
+	int s1 = pager_memobj_stat(pager, obj, &ssize, &rights, &owner, &cached, &maps);
+	int s2 = pager_memobj_map(pager, obj, 0, PAGE, MICA_MAP_READ, 0, 0, &at);
+
+	result("object_removed", rc == 0 && s1 == MICA_ENOENT && s2 == MICA_ENOENT,
+	       rc   ? rc
+	       : s1 ? s2
+	            : s1);
+	uint64_t after = pool_free();
+
+	result("object_frames_back", after == before && fs_pages() == pages0,
+	       (long)(after - before) * 1000 + (long)(fs_pages() - pages0));
+}
+
 static inline uint64_t rdtsc(void)
 {
 	uint32_t lo, hi;
@@ -492,6 +721,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "bench") == 0)
 		return rc || !st ? 1 : (pager = st->pager, bench());
+	if (argc > 2 && strcmp(argv[1], "child") == 0)
+		return !st ? 1 : (pager = st->pager, child(parse_num(argv[2])));
 	result("lookup", rc == 0 && st, rc);
 	if (rc < 0 || !st)
 		return 1;
@@ -503,6 +734,7 @@ int main(int argc, char **argv)
 	test_many();
 	test_large();
 	test_nomem();
+	test_objects();
 	/* Everything this client made is gone: no pages, no descriptors. */
 	struct fs_usage u = {0};
 
