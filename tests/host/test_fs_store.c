@@ -417,6 +417,43 @@ static void test_readonly(void **state)
 	check();
 }
 
+/* store_page_put (a memory object's page written back): a hole gets a page, the tail stays zeros.
+ */
+static void test_page_put(void **state)
+{
+	static uint8_t page[FS_PAGE], buf[FS_IO_MAX];
+	struct fs_file *f;
+	uint32_t got;
+
+	(void)state;
+	memset(page, 0xAB, sizeof(page));
+	assert_int_equal(store_create("put"), MICA_OK);
+	f = store_find("put");
+	assert_int_equal(store_page_put(f, 0, page), MICA_ERANGE);   /* empty: no page 0 */
+	assert_int_equal(store_truncate(f, FS_PAGE + 100), MICA_OK); /* two holes */
+	fail_after = 0;
+	assert_int_equal(store_page_put(f, 1, page), MICA_ENOMEM);
+	fail_after = -1;
+	assert_null(store_page(f, 1));
+	assert_int_equal(store_page_put(f, 1, page), MICA_OK);
+	assert_int_equal(store_page_put(f, 2, page), MICA_ERANGE);
+	assert_int_equal(pages_out, 1);
+	assert_int_equal(store_read(f, FS_PAGE, buf, FS_IO_MAX, &got), MICA_OK);
+	assert_int_equal(got, 100);
+	assert_int_equal(buf[0], 0xAB);
+	assert_int_equal(buf[99], 0xAB);
+	/* Past the end the page holds zeros: growing the file reads them. */
+	assert_int_equal(((uint8_t *)store_page(f, 1))[100], 0);
+	assert_int_equal(store_page_put(f, 0, page), MICA_OK);
+	assert_int_equal(pages_out, 2);
+	check();
+	assert_int_equal(store_add_readonly("mod-5", 10), MICA_OK);
+	assert_int_equal(store_page_put(store_find("mod-5"), 0, page), MICA_EPERM);
+	assert_int_equal(store_remove("put"), MICA_OK);
+	assert_int_equal(pages_out, 0);
+	check();
+}
+
 static void test_fds(void **state)
 {
 	enum { N = 1000 };
@@ -471,7 +508,7 @@ int main(void)
 	    cmocka_unit_test(test_names),      cmocka_unit_test(test_tree),
 	    cmocka_unit_test(test_data),       cmocka_unit_test(test_nomem),
 	    cmocka_unit_test(test_list_edges), cmocka_unit_test(test_readonly),
-	    cmocka_unit_test(test_fds),
+	    cmocka_unit_test(test_fds),        cmocka_unit_test(test_page_put),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
