@@ -182,7 +182,8 @@ static const struct memobj_ops memobj_handlers = {.page_in = page_in, .page_out 
 
 int objects_dispatch(const void *ops, void *ctx, const struct ipc_msg *req, struct ipc_msg *rep)
 {
-	if (MICA_IDL_LABEL_IFACE(req->m.label) == 5) /* idl/memobj.idl */
+	/* idl/memobj.idl from the pager's copy only: to a client, fs has no such interface. */
+	if (MICA_IDL_LABEL_IFACE(req->m.label) == 5 && req->badge == FS_BADGE_PAGER)
 		return memobj_dispatch(&memobj_handlers, ctx, req, rep);
 	return fs_dispatch(ops, ctx, req, rep);
 }

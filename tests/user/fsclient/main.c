@@ -579,7 +579,7 @@ static void test_objects(void)
 	struct fs_usage u;
 	int e7 = fs_usage(fs, &u);
 
-	result("object_memobj_refused", e6 == MICA_EPERM && e7 == 0, e6);
+	result("object_memobj_refused", e6 == MICA_ENOMETHOD && e7 == 0, e6);
 
 	/* Shared: the file's bytes at first; a child sees our write and we see its writes. */
 	FIRST(rc, pager_memobj_map(pager, obj, 0, 2 * PAGE, RW, SHARED, 0, &at));
