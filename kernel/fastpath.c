@@ -38,7 +38,8 @@
 #include "usercopy.h"
 
 /* The endpoint behind handle value h of thread t, with `right`; NULL if not so. */
-static struct endpoint *endpoint_of(struct thread *t, uint64_t h, uint32_t right, uint64_t *badge)
+static inline __attribute__((always_inline)) struct endpoint *
+endpoint_of(struct thread *t, uint64_t h, uint32_t right, uint64_t *badge)
 {
 	const struct handle *hd = handle_peek(&t->as->handles, h, MICA_OBJ_ENDPOINT, right);
 

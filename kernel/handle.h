@@ -63,7 +63,7 @@ struct handle_table {
 /* The slot of handle value v (any 64-bit value) in t, or NULL if there is none. O(1). */
 static inline struct handle *handle_slot(const struct handle_table *t, uint64_t v)
 {
-	if (v < t->nfixed)
+	if (__builtin_expect(v < t->nfixed, 1)) /* the fast path's case: one compare */
 		return &t->slot[v];
 	if (v >= t->cap)
 		return NULL; /* also every negative value */
