@@ -134,7 +134,7 @@ static uint64_t refuse(struct space *s, uint64_t code, uint64_t addr, uint64_t r
  */
 uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t rip)
 {
-	struct region *r = region_find(&s->regions, addr);
+	struct region *r = region_find_last(&s->regions, addr);
 	uint64_t va = addr & ~(PAGE - 1);
 	uint32_t need = REGION_READ;
 	uint64_t pid = s->pid;
