@@ -256,13 +256,11 @@ struct region *region_find(const struct region_set *s, uint64_t addr)
 	return r != NULL && r->start <= addr ? r : NULL;
 }
 
-struct region *region_find_last(struct region_set *s, uint64_t addr)
+/* region_find_last when the region found last does not hold addr: a descent, remembered. */
+struct region *region_find_remember(struct region_set *s, uint64_t addr)
 {
-	struct region *r = s->last;
+	struct region *r = region_find(s, addr);
 
-	if (r != NULL && r->start <= addr && addr < r->end)
-		return r;
-	r = region_find(s, addr);
 	if (r != NULL)
 		s->last = r;
 	return r;

@@ -117,7 +117,14 @@ struct region *region_find(const struct region_set *s, uint64_t addr);
  * region until it is removed (which forgets it), so the answer is
  * region_find's.
  */
-struct region *region_find_last(struct region_set *s, uint64_t addr);
+struct region *region_find_remember(struct region_set *s, uint64_t addr);
+
+static inline struct region *region_find_last(struct region_set *s, uint64_t addr)
+{
+	struct region *r = s->last;
+
+	return r != NULL && r->start <= addr && addr < r->end ? r : region_find_remember(s, addr);
+}
 
 /* The region holding addr, else the first one above it, or NULL if there is none. */
 struct region *region_find_from(const struct region_set *s, uint64_t addr);
