@@ -83,12 +83,6 @@ static struct thread *pick(void)
 	return queue[31 - __builtin_clz(sched_nonempty)];
 }
 
-/* The thread running on this CPU. */
-struct thread *sched_current(void)
-{
-	return cpu_this()->current;
-}
-
 /*
  * Free the threads that ended and are done with (never the running one:
  * it cannot be on the list). Runs at each switch and at the end of each

@@ -294,7 +294,7 @@ void thread_exit(int64_t code)
 void thread_fault(struct trap_frame *f, uint64_t addr)
 {
 	struct thread *t = sched_current();
-	const char *why = trap_name(f->vector);
+	const char *why;
 
 	if (f->vector == TRAP_PF && t->pager) {
 		uint64_t access = ((f->error & 2) ? MICA_FAULT_WRITE : 0) |
@@ -310,6 +310,8 @@ void thread_fault(struct trap_frame *f, uint64_t addr)
 			thread_end(t, MICA_EXIT_PAGER, (int64_t)t->kill_code, addr,
 			           "killed by its pager");
 		why = "#PF page fault (pager gone)";
+	} else {
+		why = trap_name(f->vector); /* named only when it ends the thread */
 	}
 	thread_end(t, MICA_EXIT_FAULT, (int64_t)f->vector, f->vector == TRAP_PF ? addr : 0, why);
 	__builtin_unreachable();

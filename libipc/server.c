@@ -66,7 +66,7 @@ int64_t ipc_serve(struct ipc_server *s, mica_handle_t ep)
 		} else {
 			return rc;
 		}
-		ipc_msg_init(&req, 0, s->rx, sizeof(s->rx));
+		/* req keeps its buffer; what arrives overwrites the rest (nothing, on an error). */
 		rc = ipc_reply_recv_timeout(ep, &rep, &req, wait_ns(s));
 	}
 }

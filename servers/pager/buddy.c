@@ -396,6 +396,30 @@ static uint64_t free_take(struct buddy *b, unsigned k)
 }
 
 /*
+ * The last split of an order-0 allocation: frame position i (the upper
+ * half of an order-1 block) goes free at order 0. When it lies in the
+ * stale word, that word's summary bits are set already: the bit alone,
+ * and the word is no longer stale (the usual case when frames are taken
+ * one after another: the word that went empty has the next block).
+ * Otherwise the stale word is settled, and i set as usual.
+ */
+static inline void split_to_frame(struct buddy *b, uint64_t i)
+{
+	struct buddy_order *o = &b->order[0];
+
+	if (i / WORD == b->stale) {
+		b->stale = BUDDY_NO_STALE;
+		o->free[0][i / WORD] |= 1ULL << (i % WORD);
+		if (i / WORD < o->hint)
+			o->hint = i / WORD;
+	} else {
+		stale_flush(b);
+		free_set(o, i);
+	}
+	o->nfree++;
+}
+
+/*
  * buddy_alloc when the order has no free block (its arguments checked):
  * a larger one is split, the upper halves staying free. MICA_ENOMEM when
  * no order from order up has a free block.
@@ -409,13 +433,18 @@ static __attribute__((noinline)) int alloc_slow(struct buddy *b, unsigned order,
 		;
 	if (k > BUDDY_MAX_ORDER)
 		return MICA_ENOMEM;
-	stale_flush(b);
+	/* k > order >= 0: the stale word (order 0's) is settled below, not here. */
 	f = (b->order[k].first + free_take(b, k)) << k;
-	while (k > order) {
+	/* The halves above order 1 (above order, if larger); order 0's last. */
+	while (k > (order ? order : 1)) {
 		k--;
 		free_set(&b->order[k], pos(b, k, f + block_frames(k)));
 		b->order[k].nfree++;
 	}
+	if (order == 0)
+		split_to_frame(b, pos(b, 0, f + 1));
+	else
+		stale_flush(b);
 	b->order[order].alloc[pos(b, order, f) / WORD] |= 1ULL << (pos(b, order, f) % WORD);
 	b->nfree -= block_frames(order);
 	*frame = f;

@@ -134,10 +134,9 @@ static uint64_t refuse(struct space *s, uint64_t code, uint64_t addr, uint64_t r
  */
 uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t rip)
 {
-	struct region *r = region_find(&s->regions, addr);
+	struct region *r = region_find_last(&s->regions, addr);
 	uint64_t va = addr & ~(PAGE - 1);
 	uint32_t need = REGION_READ;
-	uint64_t pid = s->pid;
 
 	/* The address lies in a region, or just below a stack within its limit. */
 	if (!r && !(r = stack_below(s, va)))
@@ -147,7 +146,7 @@ uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t 
 		return refuse(s, MICA_PAGER_KILL_STACK, addr, rip);
 	/* A memory object's page comes from its server (memobj.c). */
 	if (r->kind == REGION_OBJECT) {
-		uint64_t code = memobj_fault(s, r, addr, access);
+		uint64_t pid = s->pid, code = memobj_fault(s, r, addr, access);
 		struct space *t = space_by_pid(pid); /* it may have ended while the server worked */
 
 		return code ? refuse(t && t->state == SPACE_LIVE ? t : 0, code, addr, rip) : 0;
@@ -172,7 +171,7 @@ uint64_t fault_handle(struct space *s, uint64_t addr, uint64_t access, uint64_t 
 	/* A page more stays within the memory limits on s and its ancestors (limit.c). */
 	if (limit_mem_room(s) == 0)
 		return refuse(s, MICA_PAGER_KILL_LIMIT, addr, rip);
-	uint64_t pa = fault_frame(r, va);
+	uint64_t pa = r->kind == REGION_IMAGE ? fault_frame(r, va) : frame_alloc();
 
 	if (!pa)
 		return refuse(s, MICA_PAGER_KILL_NOMEM, addr, rip);

@@ -147,6 +147,7 @@ void region_set_init(struct region_set *s, struct region *nodes, size_t capacity
 	s->nodes = nodes;
 	s->capacity = capacity;
 	s->count = 0;
+	s->last = NULL;
 	for (size_t i = capacity; i-- > 0;) {
 		nodes[i].left = s->spare;
 		nodes[i].height = 0; /* spare nodes have height 0, tree nodes at least 1 */
@@ -221,6 +222,8 @@ int region_remove(struct region_set *s, uint64_t start)
 	gone->right = NULL;
 	gone->height = 0;
 	s->count--;
+	if (s->last == gone)
+		s->last = NULL;
 	if (s->release != NULL) {
 		s->release(s->ctx, gone);
 		return MICA_OK;
@@ -251,6 +254,16 @@ struct region *region_find(const struct region_set *s, uint64_t addr)
 	struct region *r = region_find_from(s, addr);
 
 	return r != NULL && r->start <= addr ? r : NULL;
+}
+
+/* region_find_last when the region found last does not hold addr: a descent, remembered. */
+struct region *region_find_remember(struct region_set *s, uint64_t addr)
+{
+	struct region *r = region_find(s, addr);
+
+	if (r != NULL)
+		s->last = r;
+	return r;
 }
 
 struct region *region_first(const struct region_set *s)

@@ -69,6 +69,8 @@ struct region_set {
 	struct region *nodes; /* the array given to region_set_init */
 	size_t capacity;      /* nodes in it */
 	size_t count;         /* regions in the tree */
+	/* What region_find_last found last (NULL: nothing); cleared on removal. */
+	struct region *last;
 };
 
 /* Start an empty set whose regions live in nodes[0 .. capacity). */
@@ -108,6 +110,21 @@ int region_remove(struct region_set *s, uint64_t start);
 
 /* The region holding addr, or NULL. */
 struct region *region_find(const struct region_set *s, uint64_t addr);
+/*
+ * region_find for a caller that asks about one region many times (a
+ * process's faults, page after page): the region found last is tried
+ * first, without a descent. Regions are disjoint and a node stays the same
+ * region until it is removed (which forgets it), so the answer is
+ * region_find's.
+ */
+struct region *region_find_remember(struct region_set *s, uint64_t addr);
+
+static inline struct region *region_find_last(struct region_set *s, uint64_t addr)
+{
+	struct region *r = s->last;
+
+	return r != NULL && r->start <= addr && addr < r->end ? r : region_find_remember(s, addr);
+}
 
 /* The region holding addr, else the first one above it, or NULL if there is none. */
 struct region *region_find_from(const struct region_set *s, uint64_t addr);

@@ -1133,6 +1133,54 @@ static void alloc_all_order0(struct buddy *b)
 }
 
 /*
+ * A split for order 0 whose free half lands in the stale word takes the
+ * word back without touching the summaries (alloc_slow's split_to_frame);
+ * one whose half lands in another word settles the stale word first.
+ * Frames taken one after another, as the pager's faults take them.
+ */
+static void test_split_into_stale(void **state)
+{
+	struct fixture fx;
+	uint64_t f;
+
+	(void)state;
+	fx_init(&fx, 0, 128); /* one free block [0, 128); order 0's words 0 and 1 */
+	assert_int_equal(buddy_add_range(&fx.b, 0, 128), MICA_OK);
+	assert_int_equal(buddy_alloc(&fx.b, 0, &f), MICA_OK);
+	assert_int_equal(f, 0);
+	assert_int_equal(buddy_alloc(&fx.b, 0, &f), MICA_OK);
+	assert_int_equal(f, 1);
+	assert_int_equal(fx.b.stale, 0); /* word 0 went empty */
+	check(&fx.b);
+	/* [2, 4) split: frame 3 goes free in word 0, the stale word, which is settled so. */
+	assert_int_equal(buddy_alloc(&fx.b, 0, &f), MICA_OK);
+	assert_int_equal(f, 2);
+	assert_int_equal(fx.b.stale, BUDDY_NO_STALE);
+	assert_int_equal(fx.b.order[0].free[0][0], 1ULL << 3);
+	assert_true(fx.b.order[0].free[1][0] & 1);
+	check(&fx.b);
+	/* Up to frame 63: word 0 empty and stale again. */
+	for (uint64_t want = 3; want < 64; want++) {
+		assert_int_equal(buddy_alloc(&fx.b, 0, &f), MICA_OK);
+		assert_int_equal(f, want);
+		check(&fx.b);
+	}
+	assert_int_equal(fx.b.stale, 0);
+	/* [64, 128) split: frame 65 goes free in word 1; word 0's summary bit is cleared. */
+	assert_int_equal(buddy_alloc(&fx.b, 0, &f), MICA_OK);
+	assert_int_equal(f, 64);
+	assert_int_equal(fx.b.stale, BUDDY_NO_STALE);
+	assert_int_equal(fx.b.order[0].free[1][0] & 3, 2);
+	check(&fx.b);
+	assert_int_equal(buddy_free_count(&fx.b), 128 - 65);
+	for (f = 0; f < 65; f++)
+		assert_int_equal(buddy_free(&fx.b, f, 0), MICA_OK);
+	check(&fx.b);
+	assert_int_equal(buddy_free_count(&fx.b), 128);
+	fx_done(&fx);
+}
+
+/*
  * The fast paths and order 0's stale word (buddy.h): an allocation that
  * empties a word leaves its summary bit set, the free of that frame finds
  * it so, and every other operation settles it first. Each step is checked
@@ -1267,6 +1315,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_random_large),
 	    cmocka_unit_test(test_check_catches_corruption),
 	    cmocka_unit_test(test_fast_paths),
+	    cmocka_unit_test(test_split_into_stale),
 	};
 
 	if (argc > 1)

@@ -410,6 +410,50 @@ static void test_insert_refusals(void **state)
 	fx_done(&fx);
 }
 
+/*
+ * region_find_last: the region found last answers first, and only for
+ * addresses within it; a removal forgets it, so a node reused for another
+ * region is found by its new bounds; a resize is seen at once.
+ */
+static void test_find_last(void **state)
+{
+	struct fixture fx;
+	struct region *a, *b;
+
+	(void)state;
+	fx_init(&fx, 4);
+	assert_int_equal(region_insert(&fx.s, BASE, BASE + 2 * PAGE, RW, REGION_HEAP, tag(1), &a),
+	                 MICA_OK);
+	assert_int_equal(
+	    region_insert(&fx.s, BASE + 4 * PAGE, BASE + 6 * PAGE, RW, REGION_ANON, tag(2), &b),
+	    MICA_OK);
+	assert_null(fx.s.last);
+	assert_ptr_equal(region_find_last(&fx.s, BASE + PAGE + 8), a);
+	assert_ptr_equal(fx.s.last, a);
+	assert_ptr_equal(region_find_last(&fx.s, BASE), a);
+	assert_null(region_find_last(&fx.s, BASE + 2 * PAGE)); /* just past a: the gap */
+	assert_ptr_equal(fx.s.last, a);
+	assert_ptr_equal(region_find_last(&fx.s, BASE + 6 * PAGE - 1), b);
+	assert_ptr_equal(fx.s.last, b);
+	/* b removed: forgotten; its node comes back as [8, 9), found by those bounds only. */
+	assert_int_equal(region_remove(&fx.s, BASE + 4 * PAGE), MICA_OK);
+	assert_null(fx.s.last);
+	assert_null(region_find_last(&fx.s, BASE + 5 * PAGE));
+	assert_int_equal(
+	    region_insert(&fx.s, BASE + 8 * PAGE, BASE + 9 * PAGE, R, REGION_ANON, tag(3), &b),
+	    MICA_OK);
+	assert_ptr_equal(region_find_last(&fx.s, BASE + 8 * PAGE), b);
+	assert_null(region_find_last(&fx.s, BASE + 5 * PAGE));
+	/* a grown: its new pages are found through it, from the cache too. */
+	assert_ptr_equal(region_find_last(&fx.s, BASE), a);
+	assert_int_equal(region_resize(&fx.s, BASE, BASE + 3 * PAGE), MICA_OK);
+	assert_ptr_equal(region_find_last(&fx.s, BASE + 2 * PAGE), a);
+	assert_int_equal(region_resize(&fx.s, BASE, BASE + PAGE), MICA_OK);
+	assert_null(region_find_last(&fx.s, BASE + PAGE));
+	check(&fx.s);
+	fx_done(&fx);
+}
+
 static void test_lookup_and_iteration(void **state)
 {
 	struct fixture fx;
@@ -955,6 +999,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_insert_refusals),
 	    cmocka_unit_test(test_lookup_and_iteration),
+	    cmocka_unit_test(test_find_last),
 	    cmocka_unit_test(test_resize),
 	    cmocka_unit_test(test_find_gap),
 	    cmocka_unit_test(test_balance),

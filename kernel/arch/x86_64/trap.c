@@ -128,8 +128,9 @@ void trap_handler(struct trap_frame *f)
 	/* NMI, double fault and machine check are the machine's, not the thread's. */
 	bool machine = f->vector == 2 || f->vector == 8 || f->vector == 18;
 	if ((f->cs & 3) && !machine) {
-		if (ioport_fault(f))
-			return; /* not reached: in/out on a port not given ends the thread */
+		/* Only a #GP may be in or out on a port not given (which ends the thread). */
+		if (f->vector == 13 && ioport_fault(f))
+			return; /* not reached */
 		trace_fault(f->vector, f->vector == TRAP_PF ? cpu_read_cr2() : 0, f->rip);
 		thread_fault(f, f->vector == TRAP_PF ? cpu_read_cr2() : 0);
 		return; /* the pager resolved the fault: retry */
