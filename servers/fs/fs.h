@@ -121,7 +121,7 @@ int modules_read(const char *name, uint64_t offset, void *buf, uint32_t len);
 #define FS_BADGE_CLIENT 1u  /* the badge of the endpoint copy fs registers with init */
 #define FS_BADGE_PAGER  2u  /* the badge of the copy the pager calls memobj through */
 #define FS_OBJECTS_MAX  64u /* files with a memory object at once */
-#define FS_GRANTS_MAX   16u /* pids one file's object is granted to */
+#define FS_GRANTS_MAX   16u /* running pids one file's object is granted to */
 
 /* Registers fs as a memory server with pager, served on ep: 0 or the pager's error. */
 int objects_init(mica_handle_t pager, mica_handle_t ep);

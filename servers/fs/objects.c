@@ -64,6 +64,24 @@ int objects_init(mica_handle_t p, mica_handle_t ep)
 	return rc;
 }
 
+/*
+ * Forget the pids of o's grants whose processes have ended (pager.running:
+ * pids are never reused, so an ended one cannot map again), so that a full
+ * list makes room. A pid the pager cannot answer for is kept.
+ */
+static void forget_ended(struct fs_object *o)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < o->npids; i++) {
+		uint32_t live = 1;
+
+		if (pager_running(pager, o->pids[i], &live) < 0 || live)
+			o->pids[k++] = o->pids[i];
+	}
+	o->npids = k;
+}
+
 int objects_map(struct fs_file *f, uint64_t pid, uint64_t *object)
 {
 	uint64_t size, out;
@@ -83,6 +101,8 @@ int objects_map(struct fs_file *f, uint64_t pid, uint64_t *object)
 				*object = o->id;
 				return MICA_OK;
 			}
+		if (o->npids == FS_GRANTS_MAX)
+			forget_ended(o);
 		if (o->npids == FS_GRANTS_MAX)
 			return MICA_ELIMIT;
 	} else {

@@ -19,7 +19,8 @@ IDS = ["lookup", "module_stat", "module_read", "module_tail", "module_past_end",
        "large_read", "large_frames_back", "out_of_memory", "nomem_recovers",
        "object_made", "object_errors", "object_memobj_refused", "object_reads_file",
        "object_shared", "object_written_back", "object_private", "object_truncate_bus",
-       "object_grows", "object_removed", "object_frames_back", "usage_clean"]
+       "object_grows", "object_removed", "object_frames_back", "object_grants_reclaimed",
+       "usage_clean"]
 
 
 @pytest.fixture(scope="module")

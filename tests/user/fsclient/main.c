@@ -714,6 +714,36 @@ static int bench(void)
 	return 0;
 }
 
+/*
+ * A file's object granted to more processes over time than fs keeps
+ * grants for at once (FS_GRANTS_MAX, 16): each holder runs while it is
+ * granted and is killed before the next; fs forgets ended pids to make
+ * room, so every grant succeeds.
+ */
+static void test_grants(void)
+{
+	uint64_t fd = 0, sz = 0, obj = 0, pid = 0;
+	int rc = write_file("granted", PAGE, 3);
+	unsigned i;
+
+	FIRST(rc, fs_open(fs, "granted", &fd, &sz));
+	for (i = 0; rc == 0 && i < 20; i++) {
+		rc = pager_spawn(pager, "fsclient.elf", "hold", &pid);
+		if (rc)
+			break;
+		rc = fs_map_object(fs, fd, pid, &obj, &sz);
+		int kr = pager_kill(pager, pid, 0);
+		int64_t wr = wait_for(pid);
+
+		FIRST(rc, kr);
+		if (!rc && wr < 0)
+			rc = (int)wr;
+	}
+	result("object_grants_reclaimed", rc == 0 && i == 20, rc ? rc : (long)i);
+	fs_close(fs, fd);
+	FIRST(rc, fs_remove(fs, "granted"));
+}
+
 int main(int argc, char **argv)
 {
 	const struct mica_startup *st = rt_startup_info();
@@ -721,6 +751,9 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "bench") == 0)
 		return rc || !st ? 1 : (pager = st->pager, bench());
+	if (argc > 1 && strcmp(argv[1], "hold") == 0)
+		for (;;) /* until killed: a process that runs (test_grants) */
+			mica_yield();
 	if (argc > 2 && strcmp(argv[1], "child") == 0)
 		return !st ? 1 : (pager = st->pager, child(parse_num(argv[2])));
 	result("lookup", rc == 0 && st, rc);
@@ -735,6 +768,7 @@ int main(int argc, char **argv)
 	test_large();
 	test_nomem();
 	test_objects();
+	test_grants();
 	/* Everything this client made is gone: no pages, no descriptors. */
 	struct fs_usage u = {0};
 
