@@ -734,6 +734,8 @@ int pt_unmap_user_page(paddr_t root, vaddr_t va, paddr_t *pa)
 				*pa = *pe1 & PTE_ADDR;
 				*pe1 = 0;
 				*pe2 = e2 - (1ULL << CNT_SHIFT);
+				/* As flush_run: usercopy.c's kept translations are stale too. */
+				pt_generation++;
 				if ((cpu_read_cr3() & PTE_ADDR) == root)
 					cpu_invlpg(va);
 				return MICA_OK;
