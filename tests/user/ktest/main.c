@@ -364,8 +364,7 @@ static void test_ipc_buffer_overlap(void)
  */
 #define RVA  0x10300000UL /* free in ktest's address space */
 #define RVA2 0x10301000UL
-#define RVA3 0x10302000UL /* keeps RVA's page table: one-page unmaps take the kernel's short path  \
-	                   */
+#define RVA3 0x10302000UL /* keeps RVA's page table: unmaps of RVA take the short path */
 
 static long remap_call(uint8_t seed)
 {
