@@ -60,7 +60,8 @@ KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(BUILD)/linker.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
 # lib/: freestanding code built into both the kernel and the pager (the command-line parser).
-KSRC_C   := $(wildcard kernel/*.c kernel/lib/*.c $(ARCH)/*.c lib/*.c)
+# asmoffsets.c is not linked: compiled to assembly, it gives nasm the structure offsets.
+KSRC_C   := $(filter-out $(ARCH)/asmoffsets.c,$(wildcard kernel/*.c kernel/lib/*.c $(ARCH)/*.c lib/*.c))
 KSRC_ASM := $(wildcard $(ARCH)/*.asm)
 KOBJ     := $(KSRC_C:%.c=$(BUILD)/%.o) $(KSRC_ASM:%.asm=$(BUILD)/%.asm.o)
 
@@ -253,11 +254,17 @@ $(BUILD)/gen/layout.inc: include/mica/layout.h | deps
 	@mkdir -p $(dir $@)
 	$(CC) -E -dM -D__ASSEMBLER__ $< | grep ' MICA_' | sed 's/^#define/%define/' > $@
 
+# The structure offsets for the assembly IPC fast path (ipcfast.asm), from the compiler.
+$(BUILD)/gen/asmoffsets.inc: $(ARCH)/asmoffsets.c $(wildcard kernel/*.h $(ARCH)/*.h include/mica/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -g -MMD -MP,$(KCFLAGS)) -S $< -o - | \
+	  sed -n 's/^.*@OFF \([A-Z0-9_]*\) \(-\{0,1\}[0-9]*\).*$$/%define \1 \2/p' > $@
+
 $(BUILD)/linker.ld: $(ARCH)/linker.ld.S include/mica/layout.h | deps
 	@mkdir -p $(dir $@)
 	$(CC) -E -P -D__ASSEMBLER__ -Iinclude -x c $< -o $@
 
-$(BUILD)/%.asm.o: %.asm $(BUILD)/gen/layout.inc $(wildcard $(ARCH)/*.inc) | deps
+$(BUILD)/%.asm.o: %.asm $(BUILD)/gen/layout.inc $(BUILD)/gen/asmoffsets.inc $(wildcard $(ARCH)/*.inc) | deps
 	@mkdir -p $(dir $@)
 	$(NASM) -f elf64 -g -F dwarf -I$(BUILD)/gen/ -I$(ARCH)/ $< -o $@
 

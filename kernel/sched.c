@@ -31,7 +31,8 @@ extern void cpu_switch(uint64_t *save_rsp, uint64_t rsp);
 __attribute__((noreturn)) extern void cpu_handoff(uint64_t *save_rsp, struct trap_frame *frame,
                                                   uint64_t rsp);
 
-static struct thread *queue[MICA_PRIO_MAX + 1]; /* head of each ring */
+/* Head of each ring (ipcfast.asm's handoff keeps it as sched_ipc_handoff does). */
+struct thread *sched_queue[MICA_PRIO_MAX + 1];
 /* entry.asm reads these two after every system call (is a reap or a preemption due?). */
 uint32_t sched_nonempty; /* bit p: queue[p] has threads */
 _Static_assert(offsetof(struct thread, prio) == THREAD_PRIO, "entry.asm reads a thread's prio");
@@ -44,7 +45,7 @@ static bool exit_when_idle; /* idle=exit: leave QEMU when no user thread is left
 
 static void enqueue(struct thread *t)
 {
-	struct thread **q = &queue[t->prio];
+	struct thread **q = &sched_queue[t->prio];
 
 	t->ticks_left = SCHED_QUANTUM; /* at the tail: a fresh turn */
 	if (!*q) {
@@ -61,7 +62,7 @@ static void enqueue(struct thread *t)
 
 static void dequeue(struct thread *t)
 {
-	struct thread **q = &queue[t->prio];
+	struct thread **q = &sched_queue[t->prio];
 
 	if (t->next == t) {
 		*q = NULL;
@@ -80,7 +81,7 @@ static struct thread *pick(void)
 {
 	if (!sched_nonempty)
 		return idle;
-	return queue[31 - __builtin_clz(sched_nonempty)];
+	return sched_queue[31 - __builtin_clz(sched_nonempty)];
 }
 
 /*
@@ -150,7 +151,7 @@ void sched_yield(void)
 	if (t != idle && t->state == THREAD_RUNNABLE) {
 		/* To the tail of its ring, with a fresh turn: the head moves on. */
 		t->ticks_left = SCHED_QUANTUM;
-		queue[t->prio] = t->next;
+		sched_queue[t->prio] = t->next;
 	}
 	switch_to(pick());
 }
@@ -228,7 +229,7 @@ bool sched_ipc_handoff(struct thread *next)
 	t->state = THREAD_BLOCKED;
 	next->state = THREAD_RUNNABLE;
 	if (next->prio == t->prio) {
-		struct thread **q = &queue[t->prio];
+		struct thread **q = &sched_queue[t->prio];
 
 		if (t->next == t) {
 			next->next = next->prev = next;

@@ -8,7 +8,7 @@
  * is switched in, its state is loaded at once, so its registers can never
  * hold another thread's values, even speculatively (the lazy scheme leaked
  * them: "LazyFP"), and no trap is taken in the middle of user code. The
- * save is deferred: the registers belong to fpu_owner until another user
+ * save is deferred: the registers belong to ctx_fpu_owner until another user
  * thread needs them, so a switch to the idle thread and back, or a kernel
  * thread, costs nothing. XSAVE/XRSTOR where CPUID has them (XCR0 = x87,
  * SSE and AVX if present, nothing larger, so the area is 576 or 832
@@ -50,10 +50,11 @@
 #define MXCSR_DEFAULT 0x1F80
 #define FXSAVE_MXCSR  24 /* offset of MXCSR in the legacy area */
 
-static bool use_xsave;
-static uint64_t xcr0;
+/* Not static: ipcfast.asm's switch reads them and keeps ctx_fpu_owner as ctx_switch does. */
+bool ctx_use_xsave;
+uint64_t ctx_xcr0;
 static uint32_t area_size;
-static struct thread *fpu_owner; /* whose state the FPU registers hold, or NULL */
+struct thread *ctx_fpu_owner; /* whose state the FPU registers hold, or NULL */
 
 /*
  * Enable the FPU and SSE for user code (CR0, CR4, XCR0) and size the save
@@ -72,13 +73,13 @@ void ctx_init(void)
 	if (r[2] & CPUID1_ECX_XSAVE) {
 		cpu_write_cr4(cr4 | CR4_OSXSAVE);
 		cpu_cpuid(0xD, 0, d); /* EAX: the XCR0 bits this CPU supports */
-		xcr0 = XCR0_X87 | XCR0_SSE;
+		ctx_xcr0 = XCR0_X87 | XCR0_SSE;
 		if ((r[2] & CPUID1_ECX_AVX) && (d[0] & XCR0_AVX))
-			xcr0 |= XCR0_AVX;
-		cpu_xsetbv(0, xcr0);
+			ctx_xcr0 |= XCR0_AVX;
+		cpu_xsetbv(0, ctx_xcr0);
 		cpu_cpuid(0xD, 0, d); /* EBX: the area XCR0 now needs */
 		area_size = d[1];
-		use_xsave = true;
+		ctx_use_xsave = true;
 	} else {
 		cpu_write_cr4(cr4);
 	}
@@ -89,9 +90,9 @@ void ctx_init(void)
 /* How the FPU state is switched, for the boot line: "xsave avx", "xsave" or "fxsave". */
 const char *ctx_describe(void)
 {
-	if (!use_xsave)
+	if (!ctx_use_xsave)
 		return "fxsave";
-	return (xcr0 & XCR0_AVX) ? "xsave avx" : "xsave";
+	return (ctx_xcr0 & XCR0_AVX) ? "xsave avx" : "xsave";
 }
 
 /* Bytes of a thread's FPU save area. */
@@ -119,9 +120,9 @@ void ctx_thread_init(struct thread *t)
 /* Save the owner's FPU registers to `save` (if not NULL), load them from `load`. */
 static void fpu_swap(void *save, const void *load)
 {
-	uint32_t lo = (uint32_t)xcr0, hi = (uint32_t)(xcr0 >> 32);
+	uint32_t lo = (uint32_t)ctx_xcr0, hi = (uint32_t)(ctx_xcr0 >> 32);
 
-	if (use_xsave) {
+	if (ctx_use_xsave) {
 		if (save)
 			__asm__ volatile("xsave64 (%0)" : : "r"(save), "a"(lo), "d"(hi) : "memory");
 		__asm__ volatile("xrstor64 (%0)" : : "r"(load), "a"(lo), "d"(hi) : "memory");
@@ -183,16 +184,16 @@ void ctx_switch(struct thread *prev, struct thread *next)
 		return;
 	if (prev->segs != next->segs)
 		segs_write(prev->segs, next->segs);
-	struct thread *owner = fpu_owner;
+	struct thread *owner = ctx_fpu_owner;
 	if (owner != next) {
 		fpu_swap(owner ? thread_fpu(owner) : NULL, thread_fpu(next));
-		fpu_owner = next;
+		ctx_fpu_owner = next;
 	}
 }
 
 /* t has ended: its FPU state is not needed any more (and must not be saved late). */
 void ctx_forget(struct thread *t)
 {
-	if (fpu_owner == t)
-		fpu_owner = NULL;
+	if (ctx_fpu_owner == t)
+		ctx_fpu_owner = NULL;
 }

@@ -27,6 +27,7 @@ bits 64
 section .text
 extern syscall_table, syscall_count, sched_reap, sched_preempt, sched_dead, sched_nonempty
 global syscall_entry, trap_return, cpu_switch, cpu_handoff, thread_first_return
+global fastpath_resume, ipc_exit_frame
 
 %include "trapframe.inc"               ; the frame's offsets, PUSH_GPRS, POP_GPRS
 
@@ -121,15 +122,24 @@ syscall_entry:
         mov [rsp + F_RBX], rbx
         jmp trap_return
 
-; The IPC fast path's way back (sched.c sched_ipc_handoff, cpu_handoff): a
-; thread that handed the CPU to its partner in a system call is resumed
-; here, on its trap frame, with rbx and rbp as its call entered (the switch
-; frame cpu_handoff left held them), and its call returns its ipc_result.
+; The IPC fast path's way back (sched.c sched_ipc_handoff, cpu_handoff,
+; ipcfast.asm): a thread that handed the CPU to its partner in a system
+; call is resumed here, on its trap frame, with rbx and rbp as its call
+; entered (from the frame), and its call returns its ipc_result.
+; ipcfast.asm resumes such a thread without coming here (a sysret from
+; its frame) when its partner hands the CPU back.
 fastpath_resume:
+        mov rbx, [rsp + F_RBX]
+        mov rbp, [rsp + F_RBP]
         mov rax, [gs:CPU_CURRENT]
         mov rax, [rax + THREAD_IPC_RESULT]
         mov [rsp + F_RAX], rax
         jmp syscall_entry.done
+
+; ipcfast.asm's way out when sysret may not be used: the frame at RSP, its
+; result in it, rbx and rbp loaded (syscall_entry's exit, then iretq).
+ipc_exit_frame:
+        jmp syscall_entry.exit
 
 ; Return through the frame at RSP (exceptions, interrupts, new threads).
 ; iretq with RFLAGS.NT set would be a task return (a #GP in long mode), so
@@ -179,17 +189,14 @@ cpu_switch:
 ; is blocked in a system call that has nothing left to do but return its
 ; ipc_result, so it keeps no kernel context but its trap frame `frame`.
 ; Just below the frame goes a switch frame in cpu_switch's layout that
-; resumes it at fastpath_resume with rbx and rbp as its call entered
-; (r12-r15 are reloaded from the frame on the way out); its address goes
-; to *save_rsp. Then the other thread's registers come back from rsp as in
+; resumes it at fastpath_resume (its kernel RFLAGS and return address
+; only: fastpath_resume reloads rbx and rbp from the frame, the way out
+; r12-r15; ipcfast.asm leaves the same); its address goes to *save_rsp.
+; Then the other thread's registers come back from rsp as in
 ; cpu_switch. Does not return: what lay on this stack above the frame
 ; (this call's callers) is overwritten.
 cpu_handoff:
         lea rax, [rsi - 64]
-        mov rcx, [rsi + F_RBX]
-        mov [rax + 32], rcx
-        mov rcx, [rsi + F_RBP]
-        mov [rax + 40], rcx
         mov qword [rax + 48], RFLAGS_KERNEL
         lea rcx, [rel fastpath_resume]
         mov [rax + 56], rcx

@@ -31,7 +31,9 @@ struct gdt_ptr {
 #define IST_STACK_SIZE 8192
 
 static uint8_t ist_stack[IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));
-static struct tss tss;
+/* Not static: ipcfast.asm sets rsp[0] at offset GDT_TSS_RSP0 (checked below). */
+struct tss gdt_tss;
+_Static_assert(offsetof(struct tss, rsp) == GDT_TSS_RSP0, "ipcfast.asm's GDT_TSS_RSP0");
 
 /* Null, kernel code and data, user data and code, then the 16-byte TSS. */
 static uint64_t gdt[7] = {
@@ -47,7 +49,7 @@ static uint64_t gdt[7] = {
 /* The stack the CPU switches to on an interrupt or exception from user mode. */
 void gdt_set_rsp0(uint64_t top)
 {
-	tss.rsp[0] = top;
+	gdt_tss.rsp[0] = top;
 }
 
 /* Allow (or forbid again) user-mode in/out on ports [first, first + count) (ioport.c). */
@@ -55,21 +57,21 @@ void gdt_io_allow(uint32_t first, uint32_t count, bool allow)
 {
 	for (uint32_t p = first; p < first + count && p < MICA_IOPORT_COUNT; p++) {
 		if (allow)
-			tss.iomap[p / 8] &= (uint8_t) ~(1u << (p % 8));
+			gdt_tss.iomap[p / 8] &= (uint8_t) ~(1u << (p % 8));
 		else
-			tss.iomap[p / 8] |= (uint8_t)(1u << (p % 8));
+			gdt_tss.iomap[p / 8] |= (uint8_t)(1u << (p % 8));
 	}
 }
 
 /* Load the kernel's GDT and TSS and reload every segment register. */
 void gdt_init(void)
 {
-	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
+	uint64_t base = (uint64_t)&gdt_tss, limit = sizeof(gdt_tss) - 1;
 
 	for (int i = 0; i < IST_COUNT; i++)
-		tss.ist[i] = (uint64_t)&ist_stack[i][IST_STACK_SIZE];
-	tss.iomap_base = offsetof(struct tss, iomap);
-	memset(tss.iomap, 0xFF, sizeof(tss.iomap)); /* every port forbidden */
+		gdt_tss.ist[i] = (uint64_t)&ist_stack[i][IST_STACK_SIZE];
+	gdt_tss.iomap_base = offsetof(struct tss, iomap);
+	memset(gdt_tss.iomap, 0xFF, sizeof(gdt_tss.iomap)); /* every port forbidden */
 
 	/* A 64-bit available TSS descriptor (type 9), present. */
 	gdt[GDT_TSS / 8] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89ULL << 40) |

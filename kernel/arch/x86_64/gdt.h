@@ -18,6 +18,9 @@
 #define IST_MACHINE_CHECK 3
 #define IST_COUNT         3
 
+/* Offset of RSP0 in the TSS (gdt_tss): the kernel stack for entries from user mode. */
+#define GDT_TSS_RSP0 4
+
 void gdt_init(void);
 void gdt_set_rsp0(uint64_t top);
 void gdt_io_allow(uint32_t first, uint32_t count, bool allow);

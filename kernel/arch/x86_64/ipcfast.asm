@@ -1,0 +1,378 @@
+; The IPC fast path in assembly: call and reply_recv with the message in
+; registers only, to a partner that waits where the fast path itself left
+; it. It checks, moves the message and switches in one place, and returns
+; to the partner with sysret: the message never leaves the CPU registers.
+;
+; ipcfast_call and ipcfast_reply_recv are syscall_table's handlers for
+; call and reply_recv (syscall.c). syscall_entry has stored the whole
+; frame (every argument and message register, rbx, rbp, RIP, RFLAGS, RSP)
+; and calls them with RDI = the frame, RSP = the frame - 8 (its return
+; address); the message registers (RSI label, RDX R10 R8 R9 R12-R15 words
+; 0-7) are still the caller's. Any check that fails, having changed
+; nothing (but the running thread's saved selectors, which every switch
+; away from it rewrites anyway), goes on to the C fast path
+; (fastpath_call, fastpath_reply_recv in fastpath.c), which takes the same
+; call exactly as before, and from there the general path (ipc.c), which
+; gives every error code. So this file takes only the steady round trip:
+;
+;   - no descriptor on either side (RBX 0 here, and in the partner's
+;     frame): no buffer, no handle to pass, no timeout, hence no deadline
+;     on either side;
+;   - a label user code may send (below MICA_LABEL_KERNEL);
+;   - the partner blocked in a call or reply_recv that handed the CPU over
+;     (its saved kernel stack pointer is a switch frame that resumes at
+;     fastpath_resume): it keeps no kernel context but its trap frame, so
+;     it can be resumed by a sysret from that frame. A thread blocked by
+;     the C paths (sched_block: a first recv, a fault's call to its pager,
+;     a timed wait) has C frames to unwind and goes by the C path;
+;   - the partner at the running thread's priority: it takes the running
+;     thread's place in its ring and the rest of its quantum, as
+;     sched_ipc_handoff does. The running thread is one of the highest
+;     priority that can run (sched_preempt, sched_tick keep it so), so
+;     nothing runnable comes before the partner either, and the partner's
+;     return needs no preemption test;
+;   - nothing the switch would have to do besides the usual: no tracing
+;     (trace_mask 0: the C paths record events), no thread waiting to be
+;     reaped (sched_dead empty: the C path's partner would reap it on its
+;     way out), the running thread's stack canary intact (else the C path
+;     reports it, and kstack=measure sends every switch there), the same
+;     DS, ES, FS, GS selectors on both sides, and no I/O-port bitmap to
+;     change (ioport_switch would do nothing).
+;
+; The switch itself is one labelled block, ipcfast_switch (the per-thread
+; state a switch changes: the current thread, the kernel stack, CR3, the
+; FPU; the place for any further per-thread register such as an FS base).
+;
+; Invariants kept as the C path keeps them (fastpath.c, sched.c
+; sched_ipc_handoff, switch_enter, ctx.c ctx_switch): the endpoint queues,
+; ipc_state, the reply link (reply_to, replier), the thread states, the
+; run ring, its head (sched_queue) and ticks_left, the CPU's current
+; thread and kernel stack (per-CPU area and TSS RSP0), CR3 when the address
+; space changes, the FPU state (eager: saved and loaded here, never left
+; for a #NM trap: LazyFP), ctx_fpu_owner. The thread that blocks here is
+; left exactly as sched_ipc_handoff leaves one (state BLOCKED, its frame
+; complete, its ksp a switch frame resuming at fastpath_resume), so every
+; other path (a switch, the C handoff, a wake with MICA_EPEER, a kill)
+; treats it as before.
+
+%include "layout.inc"
+%include "trapframe.inc"
+%include "asmoffsets.inc"
+
+%define CPU_KERNEL_RSP  8               ; percpu.h
+%define CPU_CURRENT     24
+%define GDT_TSS_RSP0    4               ; gdt.h (gdt.c checks it)
+%define RFLAGS_KERNEL   0x2             ; entry.asm
+%define RFLAGS_USER_SET 0x202
+%define RFLAGS_USER_MASK 0x240DD5
+%define SWITCH_RET      56              ; a switch frame's return address (entry.asm cpu_switch)
+%define SWITCH_RFLAGS   48
+%define SWITCH_SIZE     64
+
+bits 64
+section .text
+extern fastpath_call, fastpath_reply_recv, fastpath_resume, ipc_exit_frame
+extern trace_mask, sched_dead, sched_queue, ioport_open_as, gdt_tss
+extern ctx_fpu_owner, ctx_use_xsave, ctx_xcr0
+global ipcfast_call, ipcfast_reply_recv
+
+; The checks both calls make once the partner is known: RAX the running
+; thread t, RBX the partner p; %1 where to go if one fails. Clobbers RDI
+; and R11 only (RCX holds the endpoint, RBP the badge or slot).
+%macro CHECK_SWITCH 1
+        ; Tracing: the C paths record messages and switches.
+        cmp dword [rel trace_mask], 0
+        jne %1
+        ; A dead thread to reap: the C path's partner reaps on its way out.
+        cmp qword [rel sched_dead], 0
+        jne %1
+        ; p resumes at fastpath_resume with only its frame (see above).
+        mov rdi, [rbx + TH_KSP]
+        lea r11, [rel fastpath_resume]
+        cmp [rdi + SWITCH_RET], r11
+        jne %1
+        ; Same priority: p takes t's place in the ring (sched_ipc_handoff).
+        mov r11b, [rax + TH_PRIO]
+        cmp r11b, [rbx + TH_PRIO]
+        jne %1
+        ; t's stack did not overflow (thread_stack_check; kstack=measure).
+        cmp qword [rax + TH_CANARY], TH_CANARY_VALUE
+        jne %1
+        ; Selectors: t's saved (ctx_switch's segs_save); p's the same, so
+        ; none is loaded (segs_write is the C path's).
+        mov [rax + TH_SEGS], ds
+        mov [rax + TH_SEGS + 2], es
+        mov [rax + TH_SEGS + 4], fs
+        mov [rax + TH_SEGS + 6], gs
+        mov rdi, [rax + TH_SEGS]
+        cmp rdi, [rbx + TH_SEGS]
+        jne %1
+        ; I/O ports: p's address space is the open one, or neither it nor
+        ; the open one has ports (ioport_switch would do nothing).
+        mov rdi, [rbx + TH_AS]
+        mov r11, [rel ioport_open_as]
+        cmp rdi, r11
+        je %%ports
+        or r11, [rdi + AS_PORTS0]
+        jnz %1
+%%ports:
+%endmacro
+
+; int64_t ipcfast_call(const struct syscall_args *s): call on the endpoint
+; in RDI (in the frame) to a receiver that waits. Does not return when it
+; hands over; else it is fastpath_call.
+ipcfast_call:
+        ; No descriptor (a buffer, a handle, a timeout): the C path's.
+        test rbx, rbx
+        jnz .slow
+        ; A label user code may send (a signed imm32: MICA_LABEL_KERNEL).
+        cmp rsi, LABEL_KERNEL
+        jae .slow
+        mov rax, [gs:CPU_CURRENT]
+        ; The handle: one of the table's fixed slots (handle_slot's fast
+        ; case), an endpoint, with the send right.
+        mov rbp, [rdi + F_RDI]
+        mov rcx, [rax + TH_AS]
+        mov r11d, [rcx + AS_HNFIXED]
+        cmp rbp, r11
+        jae .slow
+        imul rbp, rbp, H_SIZE
+        add rbp, [rcx + AS_HSLOT]
+        mov rcx, [rbp + H_OBJ]
+        test rcx, rcx
+        jz .slow
+        cmp dword [rcx + KOBJ_TYPE], OBJ_ENDPOINT
+        jne .slow
+        test byte [rbp + H_RIGHTS], RIGHT_SEND
+        jz .slow
+        ; Open, with a receiver waiting, which gave no descriptor.
+        cmp byte [rcx + EP_CLOSED], 0
+        jne .slow
+        mov rbx, [rcx + EP_RECEIVERS]
+        test rbx, rbx
+        jz .slow
+        cmp qword [rbx + TH_FRAME + F_RBX], 0
+        jne .slow
+        mov rbp, [rbp + H_BADGE]
+        CHECK_SWITCH .slow
+
+        ; Act. The receiver leaves the queue (ipc.c pop) and its wait.
+        mov r11, [rbx + TH_IPC_NEXT]
+        mov [rcx + EP_RECEIVERS], r11
+        test r11, r11
+        jnz .taken
+        mov [rcx + EP_RECEIVERS_TAIL], r11
+.taken:
+        xor r11d, r11d
+        mov [rbx + TH_IPC_NEXT], r11
+        mov [rbx + TH_IPC_EP], r11
+        mov byte [rbx + TH_IPC_STATE], IPC_ST_NONE
+        ; t waits for its reply, which the receiver owes (await_reply).
+        mov byte [rax + TH_IPC_STATE], IPC_ST_AWAIT_REPLY
+        mov [rax + TH_REPLIER], rbx
+        mov [rbx + TH_REPLY_TO], rax
+        jmp ipcfast_handoff
+.slow:
+        ; As syscall_entry called us: the frame in RDI, rbx and rbp the
+        ; user's (the C code preserves them for the way out).
+        lea rdi, [rsp + 8]
+        mov rbx, [rdi + F_RBX]
+        mov rbp, [rdi + F_RBP]
+        jmp fastpath_call
+
+; int64_t ipcfast_reply_recv(const struct syscall_args *s): the reply to
+; the caller this thread owes one, then a receive on the endpoint in RDI
+; (in the frame), with nobody queued to send. Does not return when it
+; hands over; else it is fastpath_reply_recv.
+ipcfast_reply_recv:
+        ; No descriptor of ours: the C path's.
+        test rbx, rbx
+        jnz .slow
+        ; A label user code may send.
+        cmp rsi, LABEL_KERNEL
+        jae .slow
+        mov rax, [gs:CPU_CURRENT]
+        ; A caller to answer, which gave no descriptor. (Parked at
+        ; fastpath_resume, checked below, it is a user call: a fault's
+        ; kernel call blocks by sched_block.)
+        mov rbx, [rax + TH_REPLY_TO]
+        test rbx, rbx
+        jz .slow
+        cmp qword [rbx + TH_FRAME + F_RBX], 0
+        jne .slow
+        ; No bound notification (its bits come before any message).
+        cmp qword [rax + TH_BOUND_NTF], 0
+        jne .slow
+        ; The handle: a fixed slot, an endpoint, with the receive right.
+        mov rbp, [rdi + F_RDI]
+        mov rcx, [rax + TH_AS]
+        mov r11d, [rcx + AS_HNFIXED]
+        cmp rbp, r11
+        jae .slow
+        imul rbp, rbp, H_SIZE
+        add rbp, [rcx + AS_HSLOT]
+        mov rcx, [rbp + H_OBJ]
+        test rcx, rcx
+        jz .slow
+        cmp dword [rcx + KOBJ_TYPE], OBJ_ENDPOINT
+        jne .slow
+        test byte [rbp + H_RIGHTS], RIGHT_RECV
+        jz .slow
+        ; Open, with nobody queued to send (t will wait).
+        cmp byte [rcx + EP_CLOSED], 0
+        jne .slow
+        cmp qword [rcx + EP_SENDERS], 0
+        jne .slow
+        CHECK_SWITCH .slow
+
+        ; Act. The reply: the caller's wait ends (no badge on a reply).
+        xor ebp, ebp
+        mov [rax + TH_REPLY_TO], rbp
+        mov [rbx + TH_REPLIER], rbp
+        mov byte [rbx + TH_IPC_STATE], IPC_ST_NONE
+        ; t waits on the endpoint, at the tail of its receivers (receive).
+        mov [rax + TH_IPC_EP], rcx
+        mov byte [rax + TH_IPC_STATE], IPC_ST_RECEIVING
+        mov [rax + TH_IPC_NEXT], rbp
+        mov r11, [rcx + EP_RECEIVERS_TAIL]
+        test r11, r11
+        jz .first
+        mov [r11 + TH_IPC_NEXT], rax
+        jmp .queued
+.first:
+        mov [rcx + EP_RECEIVERS], rax
+.queued:
+        mov [rcx + EP_RECEIVERS_TAIL], rax
+        jmp ipcfast_handoff
+.slow:
+        lea rdi, [rsp + 8]
+        mov rbx, [rdi + F_RBX]
+        mov rbp, [rdi + F_RBP]
+        jmp fastpath_reply_recv
+
+; RAX the running thread t (blocks), RBX its partner p (runs), RBP the
+; badge p receives in RDI; the message in its registers. Nothing from here
+; on can fail.
+ipcfast_handoff:
+        ; The scheduler, as sched_ipc_handoff at equal priority: t blocks,
+        ; p runs in t's place in the ring, with the rest of t's quantum.
+        mov byte [rax + TH_STATE], TH_BLOCKED
+        mov byte [rbx + TH_STATE], TH_RUNNABLE
+        mov rcx, [rax + TH_NEXT]
+        cmp rcx, rax
+        je .alone
+        mov [rbx + TH_NEXT], rcx
+        mov [rcx + TH_PREV], rbx
+        mov rcx, [rax + TH_PREV]
+        mov [rbx + TH_PREV], rcx
+        mov [rcx + TH_NEXT], rbx
+        jmp .ringed
+.alone:
+        mov [rbx + TH_NEXT], rbx
+        mov [rbx + TH_PREV], rbx
+.ringed:
+        movzx ecx, byte [rax + TH_PRIO]
+        cmp [sched_queue + rcx * 8], rax
+        jne .head
+        mov [sched_queue + rcx * 8], rbx
+.head:
+        xor ecx, ecx
+        mov [rax + TH_NEXT], rcx
+        mov [rax + TH_PREV], rcx
+        mov ecx, [rax + TH_TICKS_LEFT]
+        mov [rbx + TH_TICKS_LEFT], ecx
+        ; t keeps only its frame: a switch frame below it resumes it at
+        ; fastpath_resume (which reloads rbx and rbp from the frame), as
+        ; cpu_handoff leaves one.
+        lea rcx, [rax + TH_FRAME - SWITCH_SIZE]
+        mov qword [rcx + SWITCH_RFLAGS], RFLAGS_KERNEL
+        lea r11, [rel fastpath_resume]
+        mov [rcx + SWITCH_RET], r11
+        mov [rax + TH_KSP], rcx
+
+; The switch from t (RAX) to p (RBX): everything sched.c switch_enter and
+; ctx.c ctx_switch do for two user threads that pass CHECK_SWITCH. The
+; one place for per-thread CPU state: a per-thread register added to
+; ctx_switch (an FS base, say) is restored here too, at the mark below.
+ipcfast_switch:
+        ; p is the CPU's thread, entered from user mode on its own stack.
+        mov [gs:CPU_CURRENT], rbx
+        lea rcx, [rbx + TH_BLOCK_SIZE]
+        mov [gs:CPU_KERNEL_RSP], rcx
+        mov [gdt_tss + GDT_TSS_RSP0], rcx
+        ; Its address space, if it is another (the I/O ports: checked).
+        mov rcx, [rbx + TH_AS]
+        mov rcx, [rcx + AS_ROOT]
+        mov rdi, cr3
+        and rdi, -4096
+        cmp rdi, rcx
+        je .space
+        mov cr3, rcx
+.space:
+        ; Its FPU registers, loaded now (eager), the owner's saved first.
+        mov rcx, [rel ctx_fpu_owner]
+        cmp rcx, rbx
+        je .fpu
+        mov [rel ctx_fpu_owner], rbx
+        cmp byte [rel ctx_use_xsave], 0
+        je .fxsave
+        mov rdi, rax
+        mov eax, [rel ctx_xcr0]
+        mov edx, [rel ctx_xcr0 + 4]
+        test rcx, rcx
+        jz .xrstor
+        xsave64 [rcx + TH_FPU]
+.xrstor:
+        xrstor64 [rbx + TH_FPU]
+        mov rdx, [rdi + TH_FRAME + F_RDX] ; word 0 again (t's frame has it)
+.fpu:
+        ; (Per-thread registers besides these go here: an FS base.)
+
+        ; Back to p's user mode with sysret, from p's frame: RIP (below
+        ; MICA_USER_TOP, as syscall_entry.exit demands), RFLAGS
+        ; sanitised as there, RSP, and the rbx and rbp its call entered
+        ; with; RAX MICA_OK, RDI the badge, the message as it is. No
+        ; register of t's but the message reaches p.
+        mov rcx, [rbx + TH_FRAME + F_RIP]
+        mov r11, MICA_USER_TOP
+        cmp rcx, r11
+        jae .by_frame
+        mov r11, [rbx + TH_FRAME + F_RFLAGS]
+        and r11d, RFLAGS_USER_MASK
+        or r11d, RFLAGS_USER_SET
+        mov rdi, rbp
+        xor eax, eax
+        mov rsp, [rbx + TH_FRAME + F_RSP]
+        mov rbp, [rbx + TH_FRAME + F_RBP]
+        mov rbx, [rbx + TH_FRAME + F_RBX]
+        swapgs
+        o64 sysret
+.fxsave:
+        test rcx, rcx
+        jz .fxrstor
+        fxsave64 [rcx + TH_FPU]
+.fxrstor:
+        fxrstor64 [rbx + TH_FPU]
+        jmp .fpu
+.by_frame:
+        ; A RIP sysret must not take: the message into p's frame and out
+        ; through syscall_entry's exit (iretq), on p's stack.
+        lea rcx, [rbx + TH_FRAME]
+        mov qword [rcx + F_RAX], 0
+        mov [rcx + F_RDI], rbp
+        mov [rcx + F_RSI], rsi
+        mov [rcx + F_RDX], rdx
+        mov [rcx + F_R10], r10
+        mov [rcx + F_R8], r8
+        mov [rcx + F_R9], r9
+        mov [rcx + F_R12], r12
+        mov [rcx + F_R13], r13
+        mov [rcx + F_R14], r14
+        mov [rcx + F_R15], r15
+        mov rsp, rcx
+        mov rbx, [rsp + F_RBX]
+        mov rbp, [rsp + F_RBP]
+        jmp ipc_exit_frame
+
+; No executable stack.
+section .note.GNU-stack noalloc noexec nowrite progbits
