@@ -14,6 +14,7 @@
 #include "trace.h"
 #include "aspace.h"
 #include "cmdline.h"
+#include "fastpath.h"
 #include "ipc.h"
 #include "kprintf.h"
 #include "lib/string.h"
@@ -101,6 +102,12 @@ static void set_mask(uint32_t m)
 	for (size_t i = 0; i < MICA_SYS_COUNT; i++)
 		if (handlers[i])
 			syscall_table[i] = via ? traced_syscall : handlers[i];
+	/* Other events (switches): the C fast path, whose switch has the trace
+	 * point; the assembly one (ipcfast.asm) has none and tests nothing. */
+	if (m && !via) {
+		syscall_table[MICA_SYS_IPC_CALL] = fastpath_call;
+		syscall_table[MICA_SYS_IPC_REPLY_RECV] = fastpath_reply_recv;
+	}
 	trace_mask = m;
 }
 

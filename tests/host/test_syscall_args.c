@@ -1425,10 +1425,19 @@ static void test_debug_write(void **state)
 	assert_int_equal(serial_len, 0); /* refused before a byte went out */
 }
 
+/* entry.asm calls syscall_table[nr] for every nr below MICA_SYS_COUNT without a NULL test. */
+static void test_table_full(void **state)
+{
+	(void)state;
+	for (unsigned i = 0; i < MICA_SYS_COUNT; i++)
+		assert_non_null(syscall_table[i]);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
+	    T(test_table_full),
 	    T(test_memory_calls_check_handles),
 	    T(test_dead_address_space),
 	    T(test_map_maps_and_counts),

@@ -31,6 +31,12 @@ IDS = [
     "ipc.peer_gone",
     "ipc.endpoint_closed",
     "ipc.receiver_closed",
+    "ipc.fast_local.regs",
+    "ipc.fast_local.fallbacks",
+    "ipc.fast_local.peer_gone",
+    "ipc.fast_remote.regs",
+    "ipc.fast_remote.fallbacks",
+    "ipc.fast_remote.peer_gone",
     "notify.merge",
     "notify.no_lost_wakeup",
     "notify.badges_rights",
@@ -138,8 +144,8 @@ def test_exit_codes_reported(run):
     # and the time.* helpers, 0 each: recv_in_time 2, fast_path_deadline 2, poll 1,
     # leaves_queue 2, endpoint_closed 1, call_timeout 1, deadline_race 16 (8 rounds of 2),
     # wake_priority 2; the notify.* helpers, 0 each: no_lost_wakeup, closed, timeout,
-    # bound_receive; trace.call's server 0
-    assert sorted(codes) == [0] * (17 + 27 + 4 + 1) + [5, 7, 21, 100, 101], run.log
+    # bound_receive; trace.call's server 0; the ipc.fast_* servers (local, remote) 0 and 0
+    assert sorted(codes) == [0] * (17 + 27 + 4 + 1 + 2) + [5, 7, 21, 100, 101], run.log
 
 
 MEMSTATS = re.compile(r"^memstats: reserve=(\d+) reserve_free=(\d+) pool=(\d+) pool_mapped=(\d+) "

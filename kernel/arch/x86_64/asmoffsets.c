@@ -41,6 +41,7 @@ void asmoffsets(void)
 	OFF(TH_FPU, THREAD_FPU_OFFSET);
 	OFF(TH_CANARY, THREAD_CANARY_OFFSET);
 	OFF(TH_CANARY_VALUE, THREAD_CANARY);
+	OFF(TH_CANARY_MEASURE, THREAD_CANARY_MEASURE);
 	OFF(TH_BLOCK_SIZE, THREAD_BLOCK_SIZE);
 	/* The trap frame from the thread: it sits at the top of the block. */
 	OFF(TH_FRAME, THREAD_BLOCK_SIZE - sizeof(struct trap_frame));

@@ -60,14 +60,12 @@ syscall_entry:
         mov [rsp + F_R13], r13
         mov [rsp + F_R14], r14
         mov [rsp + F_R15], r15
-        ; Dispatch: syscall_table[nr](args), args = the frame (syscall.c).
+        ; Dispatch: syscall_table[nr](args), args = the frame (syscall.c:
+        ; every entry below syscall_count is set).
         mov rdi, rsp
         cmp rax, [rel syscall_count]
         jae .nosys
-        mov rax, [syscall_table + rax * 8]
-        test rax, rax
-        jz .nosys
-        call rax
+        call [syscall_table + rax * 8]
         mov [rsp + F_RAX], rax
 .done:
         ; What the call ended is freed before the caller goes on (sched_reap),

@@ -35,7 +35,7 @@
 ;     (trace_mask 0: the C paths record events), no thread waiting to be
 ;     reaped (sched_dead empty: the C path's partner would reap it on its
 ;     way out), the running thread's stack canary intact (else the C path
-;     reports it, and kstack=measure sends every switch there), the same
+;     reports it), the same
 ;     DS, ES, FS, GS selectors on both sides, and no I/O-port bitmap to
 ;     change (ioport_switch would do nothing).
 ;
@@ -72,32 +72,37 @@
 bits 64
 section .text
 extern fastpath_call, fastpath_reply_recv, fastpath_resume, ipc_exit_frame
-extern trace_mask, sched_dead, sched_queue, ioport_open_as, gdt_tss
+extern sched_dead, sched_queue, ioport_open_as, gdt_tss
 extern ctx_fpu_owner, ctx_use_xsave, ctx_xcr0
 global ipcfast_call, ipcfast_reply_recv
 
 ; The checks both calls make once the partner is known: RAX the running
-; thread t, RBX the partner p; %1 where to go if one fails. Clobbers RDI
-; and R11 only (RCX holds the endpoint, RBP the badge or slot).
+; thread t, RBX the partner p; %1 where to go if one fails. Leaves p's
+; address space in RDI; clobbers R11 (RCX holds the endpoint, RBP the
+; badge or slot). Tracing needs no test: while any event is traced,
+; trace.c's syscall_table sends call and reply_recv to the C paths, which
+; record messages and switches.
 %macro CHECK_SWITCH 1
-        ; Tracing: the C paths record messages and switches.
-        cmp dword [rel trace_mask], 0
-        jne %1
         ; A dead thread to reap: the C path's partner reaps on its way out.
         cmp qword [rel sched_dead], 0
         jne %1
         ; p resumes at fastpath_resume with only its frame (see above).
         mov rdi, [rbx + TH_KSP]
-        lea r11, [rel fastpath_resume]
-        cmp [rdi + SWITCH_RET], r11
+        cmp qword [rdi + SWITCH_RET], fastpath_resume
         jne %1
         ; Same priority: p takes t's place in the ring (sched_ipc_handoff).
         mov r11b, [rax + TH_PRIO]
         cmp r11b, [rbx + TH_PRIO]
         jne %1
-        ; t's stack did not overflow (thread_stack_check; kstack=measure).
+        ; t's stack did not overflow into its canary (thread_stack_check).
+        ; With kstack=measure every thread has the other canary: taken too,
+        ; unmeasured (this path leaves nothing on the stack below the
+        ; frame; the low-water mark is found at the next switch by C).
         cmp qword [rax + TH_CANARY], TH_CANARY_VALUE
+        je %%canary
+        cmp qword [rax + TH_CANARY], TH_CANARY_MEASURE
         jne %1
+%%canary:
         ; Selectors: t's saved (ctx_switch's segs_save); p's the same, so
         ; none is loaded (segs_write is the C path's).
         mov [rax + TH_SEGS], ds
@@ -107,14 +112,14 @@ global ipcfast_call, ipcfast_reply_recv
         mov rdi, [rax + TH_SEGS]
         cmp rdi, [rbx + TH_SEGS]
         jne %1
-        ; I/O ports: p's address space is the open one, or neither it nor
-        ; the open one has ports (ioport_switch would do nothing).
+        ; I/O ports: neither p's address space nor the open one has ports,
+        ; or p's is the open one (ioport_switch would do nothing).
         mov rdi, [rbx + TH_AS]
         mov r11, [rel ioport_open_as]
-        cmp rdi, r11
-        je %%ports
         or r11, [rdi + AS_PORTS0]
-        jnz %1
+        jz %%ports
+        cmp rdi, [rel ioport_open_as]
+        jne %1
 %%ports:
 %endmacro
 
@@ -130,7 +135,8 @@ ipcfast_call:
         jae .slow
         mov rax, [gs:CPU_CURRENT]
         ; The handle: one of the table's fixed slots (handle_slot's fast
-        ; case), an endpoint, with the send right.
+        ; case), with the send right (so in use: a free slot has rights 0,
+        ; handle.h), on an endpoint.
         mov rbp, [rdi + F_RDI]
         mov rcx, [rax + TH_AS]
         mov r11d, [rcx + AS_HNFIXED]
@@ -138,16 +144,14 @@ ipcfast_call:
         jae .slow
         imul rbp, rbp, H_SIZE
         add rbp, [rcx + AS_HSLOT]
-        mov rcx, [rbp + H_OBJ]
-        test rcx, rcx
-        jz .slow
-        cmp dword [rcx + KOBJ_TYPE], OBJ_ENDPOINT
-        jne .slow
         test byte [rbp + H_RIGHTS], RIGHT_SEND
         jz .slow
-        ; Open, with a receiver waiting, which gave no descriptor.
-        cmp byte [rcx + EP_CLOSED], 0
+        mov rcx, [rbp + H_OBJ]
+        cmp dword [rcx + KOBJ_TYPE], OBJ_ENDPOINT
         jne .slow
+        ; A receiver waiting (so the endpoint is open: endpoint_close wakes
+        ; every receiver, and nobody queues on a closed one), which gave
+        ; no descriptor.
         mov rbx, [rcx + EP_RECEIVERS]
         test rbx, rbx
         jz .slow
@@ -203,7 +207,8 @@ ipcfast_reply_recv:
         ; No bound notification (its bits come before any message).
         cmp qword [rax + TH_BOUND_NTF], 0
         jne .slow
-        ; The handle: a fixed slot, an endpoint, with the receive right.
+        ; The handle: a fixed slot with the receive right (so in use), on
+        ; an endpoint.
         mov rbp, [rdi + F_RDI]
         mov rcx, [rax + TH_AS]
         mov r11d, [rcx + AS_HNFIXED]
@@ -211,13 +216,11 @@ ipcfast_reply_recv:
         jae .slow
         imul rbp, rbp, H_SIZE
         add rbp, [rcx + AS_HSLOT]
-        mov rcx, [rbp + H_OBJ]
-        test rcx, rcx
-        jz .slow
-        cmp dword [rcx + KOBJ_TYPE], OBJ_ENDPOINT
-        jne .slow
         test byte [rbp + H_RIGHTS], RIGHT_RECV
         jz .slow
+        mov rcx, [rbp + H_OBJ]
+        cmp dword [rcx + KOBJ_TYPE], OBJ_ENDPOINT
+        jne .slow
         ; Open, with nobody queued to send (t will wait).
         cmp byte [rcx + EP_CLOSED], 0
         jne .slow
@@ -251,8 +254,8 @@ ipcfast_reply_recv:
         jmp fastpath_reply_recv
 
 ; RAX the running thread t (blocks), RBX its partner p (runs), RBP the
-; badge p receives in RDI; the message in its registers. Nothing from here
-; on can fail.
+; badge p receives in RDI, RDI p's address space; the message in its
+; registers. Nothing from here on can fail.
 ipcfast_handoff:
         ; The scheduler, as sched_ipc_handoff at equal priority: t blocks,
         ; p runs in t's place in the ring, with the rest of t's quantum.
@@ -271,11 +274,10 @@ ipcfast_handoff:
         mov [rbx + TH_NEXT], rbx
         mov [rbx + TH_PREV], rbx
 .ringed:
+        ; t, running, is the head of its ring (every switch runs a ring's
+        ; head, and a handoff's partner takes its place), so p is now.
         movzx ecx, byte [rax + TH_PRIO]
-        cmp [sched_queue + rcx * 8], rax
-        jne .head
         mov [sched_queue + rcx * 8], rbx
-.head:
         xor ecx, ecx
         mov [rax + TH_NEXT], rcx
         mov [rax + TH_PREV], rcx
@@ -286,8 +288,7 @@ ipcfast_handoff:
         ; cpu_handoff leaves one.
         lea rcx, [rax + TH_FRAME - SWITCH_SIZE]
         mov qword [rcx + SWITCH_RFLAGS], RFLAGS_KERNEL
-        lea r11, [rel fastpath_resume]
-        mov [rcx + SWITCH_RET], r11
+        mov qword [rcx + SWITCH_RET], fastpath_resume
         mov [rax + TH_KSP], rcx
 
 ; The switch from t (RAX) to p (RBX): everything sched.c switch_enter and
@@ -301,22 +302,19 @@ ipcfast_switch:
         mov [gs:CPU_KERNEL_RSP], rcx
         mov [gdt_tss + GDT_TSS_RSP0], rcx
         ; Its address space, if it is another (the I/O ports: checked).
-        mov rcx, [rbx + TH_AS]
-        mov rcx, [rcx + AS_ROOT]
-        mov rdi, cr3
-        and rdi, -4096
-        cmp rdi, rcx
+        ; CR3 holds t's root: a user thread runs on its own tables
+        ; (switch_enter loads them), from user mode to the end of its call.
+        cmp rdi, [rax + TH_AS]
         je .space
+        mov rcx, [rdi + AS_ROOT]
         mov cr3, rcx
 .space:
-        ; Its FPU registers, loaded now (eager), the owner's saved first.
+        ; Its FPU registers, loaded now (eager), the owner's saved first
+        ; (the owner may be p itself: its registers saved and loaded back).
         mov rcx, [rel ctx_fpu_owner]
-        cmp rcx, rbx
-        je .fpu
         mov [rel ctx_fpu_owner], rbx
         cmp byte [rel ctx_use_xsave], 0
         je .fxsave
-        mov rdi, rax
         mov eax, [rel ctx_xcr0]
         mov edx, [rel ctx_xcr0 + 4]
         test rcx, rcx
@@ -324,7 +322,7 @@ ipcfast_switch:
         xsave64 [rcx + TH_FPU]
 .xrstor:
         xrstor64 [rbx + TH_FPU]
-        mov rdx, [rdi + TH_FRAME + F_RDX] ; word 0 again (t's frame has it)
+        mov rdx, [rsp + 8 + F_RDX]      ; word 0 again (t's frame, above RSP)
 .fpu:
         ; (Per-thread registers besides these go here: an FS base.)
 

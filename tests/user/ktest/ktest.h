@@ -41,5 +41,6 @@ void test_segs(void);
 void test_time(void);
 void test_notify(void);
 void test_trace(void);
+void test_ipc_fast(void);
 
 #endif /* KTEST_H */

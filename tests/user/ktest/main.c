@@ -706,6 +706,7 @@ int main(const struct mica_bootinfo *bi)
 	test_wake_preempts();
 	test_faults_kill_only_the_thread();
 	test_ipc();
+	test_ipc_fast();
 	test_time();
 	test_notify();
 	test_trace();

@@ -1,0 +1,317 @@
+/*
+ * The assembly IPC fast path (kernel/arch/x86_64/ipcfast.asm): call and
+ * reply_recv with no descriptor between two threads of one priority, with
+ * the server in this address space and in another one. Every register is
+ * set and read in one asm routine (fast_sys), so the test sees exactly
+ * what the kernel gives back: the message, RAX, the badge in RDI, and the
+ * thread's own RBX, RBP, RCX (its RIP), RFLAGS (R11, the carry flag each
+ * side sets differently) and XMM0: none of the other thread's may show.
+ * The first round goes by the C paths (the server blocked in a plain
+ * recv), the others by the assembly one; both must give the same. Then
+ * each check the assembly path makes is failed once with the server
+ * waiting there (its fall-back to the C paths must give the same error
+ * and leave the message registers as they were), and the server ends
+ * with a call outstanding (MICA_EPEER, the caller's registers as it
+ * entered).
+ */
+#include <stdbool.h>
+#include <mica/error.h>
+#include <mica/handle.h>
+#include <mica/syscall.h>
+#include "ktest.h"
+#include "remote.h"
+
+/* Every register fast_sys sets or reads; offsets are fast_sys's. */
+struct fregs {
+	uint64_t rax, rdi, rsi, w[MICA_MSG_WORDS]; /* 0, 8, 16, 24..80 */
+	uint64_t rbx, rbp, rcx, r11, xmm0, rip;    /* 88, 96, 104, 112, 120, 128 */
+};
+
+/*
+ * long fast_sys(nr, handle, io, rbp, xmm0, carry): system call nr (call
+ * or reply_recv) on `handle` with RSI and the words from io, RBX 0, RBP
+ * and XMM0 as given, the carry flag set if `carry`; then every register
+ * the call gives back into io (rip: where RCX should point). Returns RAX.
+ */
+long fast_sys(uint64_t nr, uint64_t handle, struct fregs *io, uint64_t rbp, uint64_t xmm0,
+              uint64_t carry);
+__asm__(".global fast_sys\n"
+        "fast_sys:\n"
+        "	pushq %rbx; pushq %rbp; pushq %r12; pushq %r13; pushq %r14; pushq %r15\n"
+        "	pushq %rdx\n"   /* io, for after */
+        "	xorq $1, %r9\n" /* carry 1 -> 0: cmpq $1 below then borrows */
+        "	pushq %r9\n"
+        "	movq %r8, %xmm0\n"
+        "	movq %rcx, %rbp\n"
+        "	movq %rdi, %rax\n"
+        "	movq %rsi, %rdi\n"
+        "	movq %rdx, %r11\n"
+        "	movq 16(%r11), %rsi\n"
+        "	movq 24(%r11), %rdx\n"
+        "	movq 32(%r11), %r10\n"
+        "	movq 40(%r11), %r8\n"
+        "	movq 48(%r11), %r9\n"
+        "	movq 56(%r11), %r12\n"
+        "	movq 64(%r11), %r13\n"
+        "	movq 72(%r11), %r14\n"
+        "	movq 80(%r11), %r15\n"
+        "	xorl %ebx, %ebx\n"
+        "	cmpq $1, (%rsp)\n" /* CF = carry */
+        "	syscall\n"
+        "1:	pushq %r11\n"
+        "	pushq %rcx\n"
+        "	movq 24(%rsp), %rcx\n" /* io */
+        "	movq %rax, 0(%rcx)\n"
+        "	movq %rdi, 8(%rcx)\n"
+        "	movq %rsi, 16(%rcx)\n"
+        "	movq %rdx, 24(%rcx)\n"
+        "	movq %r10, 32(%rcx)\n"
+        "	movq %r8, 40(%rcx)\n"
+        "	movq %r9, 48(%rcx)\n"
+        "	movq %r12, 56(%rcx)\n"
+        "	movq %r13, 64(%rcx)\n"
+        "	movq %r14, 72(%rcx)\n"
+        "	movq %r15, 80(%rcx)\n"
+        "	movq %rbx, 88(%rcx)\n"
+        "	movq %rbp, 96(%rcx)\n"
+        "	popq %r11\n"
+        "	movq %r11, 104(%rcx)\n"
+        "	popq %r11\n"
+        "	movq %r11, 112(%rcx)\n"
+        "	movq %xmm0, %r11\n"
+        "	movq %r11, 120(%rcx)\n"
+        "	leaq 1b(%rip), %r11\n"
+        "	movq %r11, 128(%rcx)\n"
+        "	addq $16, %rsp\n"
+        "	popq %r15; popq %r14; popq %r13; popq %r12; popq %rbp; popq %rbx\n"
+        "	ret\n");
+_Static_assert(__builtin_offsetof(struct fregs, rip) == 128, "fast_sys's offsets");
+
+#define SRV_RBP   0x5e5e5e5e00000001ULL
+#define SRV_XMM   0x5e5e5e5e00000002ULL
+#define CLI_RBP   0xc1c1c1c100000003ULL
+#define CLI_XMM   0xc1c1c1c100000004ULL
+#define BADGE     0xb00bULL
+#define CMD_EXIT  0xdeadULL /* the server ends without replying */
+#define CMD_BAD   0xbadULL  /* the server tries three bad reply_recvs first */
+#define RFLAGS_CF 1ULL
+
+/* The server's own view after a reply_recv: a bit per thing wrong (0: all right). */
+static uint64_t own_regs_bad(const struct fregs *io, uint64_t rbp, uint64_t xmm0, uint64_t carry)
+{
+	uint64_t bad = 0;
+
+	if (io->rbp != rbp)
+		bad |= 1;
+	if (io->xmm0 != xmm0)
+		bad |= 2;
+	if ((io->r11 & RFLAGS_CF) != carry)
+		bad |= 4;
+	if (io->rcx != io->rip)
+		bad |= 8;
+	if (io->rbx != 0)
+		bad |= 16;
+	return bad;
+}
+
+/*
+ * The server: answers each call with label = the badge it saw + (what
+ * was wrong << 32), word i = word i + the label it got + i. arg: its
+ * endpoint (receive) and a send-only handle to it, 32 bits each. Uses
+ * only its code, stack and registers, so it runs in another address
+ * space too (remote.h).
+ */
+static void fast_server(uint64_t arg)
+{
+	mica_handle_t ep = (mica_handle_t)(uint32_t)arg, send_only = (mica_handle_t)(arg >> 32);
+	struct fregs io;
+	struct mica_msg m = {0};
+	uint64_t badge, bad = 0;
+	long r = mica_recv(ep, &m, 0, &badge); /* the C path: not parked for the fast one */
+
+	io.rax = (uint64_t)r;
+	io.rdi = badge;
+	io.rsi = m.label;
+	for (int i = 0; i < MICA_MSG_WORDS; i++)
+		io.w[i] = m.w[i];
+	while (io.rax == 0) {
+		uint64_t label = io.rsi;
+
+		if (label == CMD_EXIT)
+			mica_thread_exit(0);
+		if (label == CMD_BAD) {
+			/* Each refused, the caller still ours, our registers as they were. */
+			struct fregs e = io;
+
+			e.rsi = 1;
+			if (fast_sys(MICA_SYS_IPC_REPLY_RECV, 12345, &e, SRV_RBP, SRV_XMM, 0) !=
+			    MICA_EBADH)
+				bad |= 32;
+			if (fast_sys(MICA_SYS_IPC_REPLY_RECV, (uint64_t)send_only, &e, SRV_RBP,
+			             SRV_XMM, 0) != MICA_ERIGHTS)
+				bad |= 64;
+			e.rsi = MICA_LABEL_KERNEL;
+			if (fast_sys(MICA_SYS_IPC_REPLY_RECV, (uint64_t)ep, &e, SRV_RBP, SRV_XMM,
+			             0) != MICA_EINVAL)
+				bad |= 128;
+			for (int i = 0; i < MICA_MSG_WORDS; i++)
+				if (e.w[i] != io.w[i])
+					bad |= 256;
+			if (e.rsi != MICA_LABEL_KERNEL || own_regs_bad(&e, SRV_RBP, SRV_XMM, 0))
+				bad |= 512;
+		}
+		io.rsi = io.rdi + (bad << 32);
+		for (int i = 0; i < MICA_MSG_WORDS; i++)
+			io.w[i] += label + (uint64_t)i;
+		fast_sys(MICA_SYS_IPC_REPLY_RECV, (uint64_t)ep, &io, SRV_RBP, SRV_XMM, 0);
+		bad = own_regs_bad(&io, SRV_RBP, SRV_XMM, 0);
+	}
+	mica_thread_exit((int64_t)io.rax);
+}
+
+/* The client's words for a call with `label`. */
+static void client_words(struct fregs *io, uint64_t label)
+{
+	io->rsi = label;
+	for (int i = 0; i < MICA_MSG_WORDS; i++)
+		io->w[i] = label * 0x100010001ULL + (uint64_t)i * 0x1111111111ULL;
+}
+
+/*
+ * One call on h with `label`, checked: the server's answer (its view of
+ * the badge and of its own registers, the words), and this thread's own
+ * registers. NULL if right, else what was wrong (*detail: which).
+ */
+static const char *round_trip(mica_handle_t h, uint64_t label, long *detail)
+{
+	struct fregs io, sent;
+
+	client_words(&io, label);
+	sent = io;
+	long r = fast_sys(MICA_SYS_IPC_CALL, (uint64_t)h, &io, CLI_RBP, CLI_XMM, 1);
+	*detail = r;
+	if (r != 0)
+		return "call gave";
+	if (io.rdi != 0)
+		return "a reply carries no badge, RDI";
+	*detail = (long)(io.rsi >> 32);
+	if ((io.rsi & 0xFFFFFFFFULL) != BADGE)
+		return "badge the server saw / its registers wrong (bits)";
+	if (io.rsi >> 32)
+		return "the server's registers wrong after reply_recv (bits)";
+	for (int i = 0; i < MICA_MSG_WORDS; i++) {
+		*detail = i;
+		if (io.w[i] != sent.w[i] + label + (uint64_t)i)
+			return "reply word wrong";
+	}
+	*detail = (long)own_regs_bad(&io, CLI_RBP, CLI_XMM, RFLAGS_CF);
+	if (*detail)
+		return "own registers wrong after call (bits)";
+	return 0;
+}
+
+/* A call that must fail with `want`, leaving every register as it was but RAX. */
+static const char *refused(uint64_t h, uint64_t label, long want, long *detail)
+{
+	struct fregs io, sent;
+
+	client_words(&io, label);
+	sent = io;
+	long r = fast_sys(MICA_SYS_IPC_CALL, h, &io, CLI_RBP, CLI_XMM, 1);
+	*detail = r;
+	if (r != want)
+		return "refused call gave";
+	*detail = 0;
+	if (io.rdi != h || io.rsi != label)
+		return "RDI or RSI changed";
+	for (int i = 0; i < MICA_MSG_WORDS; i++) {
+		*detail = i;
+		if (io.w[i] != sent.w[i])
+			return "word changed";
+	}
+	*detail = (long)own_regs_bad(&io, CLI_RBP, CLI_XMM, RFLAGS_CF);
+	if (*detail)
+		return "own registers wrong (bits)";
+	return 0;
+}
+
+#define SCRATCH 0x10310000ULL /* free in ktest's address space */
+
+static void fast_run(bool remote)
+{
+	const char *grp = remote ? "ipc.fast_remote" : "ipc.fast_local";
+	const char *why = 0;
+	long d = 0, as = -1, th;
+	long ep = mica_endpoint_create();
+	long badged = mica_handle_mint((mica_handle_t)ep, MICA_RIGHT_SEND, BADGE);
+	long send_only = mica_handle_mint((mica_handle_t)ep, MICA_RIGHT_SEND, 0);
+	long recv_only = mica_handle_mint((mica_handle_t)ep, MICA_RIGHT_RECV, 0);
+	long ntf = mica_notify_create();
+
+	if (ep < 0 || badged < 0 || send_only < 0 || recv_only < 0 || ntf < 0)
+		return result_in(grp, "regs", "handles", ep);
+	if (remote) {
+		/* The server in a new address space, with its own two handles. */
+		as = mica_aspace_create(self_as);
+		if (as < 0 || (d = remote_prepare(bootinfo, self_as, (mica_handle_t)as,
+		                                  frame_take(1), SCRATCH)) < 0)
+			return result_in(grp, "regs", "remote_prepare gave", as < 0 ? as : d);
+		long rep = mica_handle_give((mica_handle_t)as, (mica_handle_t)ep, MICA_RIGHT_RECV);
+		long rso = mica_handle_give((mica_handle_t)as, (mica_handle_t)ep, MICA_RIGHT_SEND);
+		if (rep < 0 || rso < 0)
+			return result_in(grp, "regs", "handle_give gave", rep < 0 ? rep : rso);
+		th = remote_start((mica_handle_t)as, fast_server,
+		                  (uint64_t)rep | (uint64_t)rso << 32, 16);
+	} else {
+		th = spawn(fast_server, 4, (uint64_t)ep | (uint64_t)send_only << 32,
+		           MICA_HANDLE_NONE, MICA_HANDLE_NONE);
+	}
+	if (th < 0)
+		return result_in(grp, "regs", "thread_create gave", th);
+
+	/* Round 0 by the C paths, then the assembly one: the same answers. */
+	for (uint64_t i = 0; i < 6 && !why; i++)
+		why = round_trip((mica_handle_t)badged, 100 + i, &d);
+	result_in(grp, "regs", why, d);
+
+	/* Each check failed with the server waiting in the fast path. */
+	long closed = mica_endpoint_create();
+	long closed_send = mica_handle_mint((mica_handle_t)closed, MICA_RIGHT_SEND, 0);
+	mica_handle_close((mica_handle_t)closed); /* its only receive handle: dead */
+	why = refused((uint64_t)recv_only, 7, MICA_ERIGHTS, &d);
+	if (!why)
+		why = refused(12345, 7, MICA_EBADH, &d);
+	if (!why)
+		why = refused((uint64_t)-5, 7, MICA_EBADH, &d);
+	if (!why)
+		why = refused((uint64_t)ntf, 7, MICA_EBADH, &d);
+	if (!why)
+		why = refused((uint64_t)badged, MICA_LABEL_KERNEL, MICA_EINVAL, &d);
+	if (!why)
+		why = refused((uint64_t)closed_send, 7, MICA_EPEER, &d);
+	if (!why)
+		why = round_trip((mica_handle_t)badged, CMD_BAD, &d); /* the server's refusals */
+	if (!why)
+		why = round_trip((mica_handle_t)badged, 200, &d); /* and on as before */
+	result_in(grp, "fallbacks", why, d);
+
+	/* The server ends owing us a reply: MICA_EPEER, our registers as we entered. */
+	why = refused((uint64_t)badged, CMD_EXIT, MICA_EPEER, &d);
+	result_in(grp, "peer_gone", why, d);
+
+	mica_handle_close((mica_handle_t)th);
+	mica_handle_close((mica_handle_t)closed_send);
+	mica_handle_close((mica_handle_t)ntf);
+	mica_handle_close((mica_handle_t)recv_only);
+	mica_handle_close((mica_handle_t)send_only);
+	mica_handle_close((mica_handle_t)badged);
+	mica_handle_close((mica_handle_t)ep);
+	if (remote && (d = remote_destroy((mica_handle_t)as)) != 0)
+		result_in(grp, "destroy", "aspace_destroy gave", d);
+}
+
+void test_ipc_fast(void)
+{
+	fast_run(false);
+	fast_run(true);
+}
