@@ -1,7 +1,9 @@
 /*
  * The IPC fast path: call and reply_recv to a partner that waits. This is
  * the round trip of every client and server, so it gets its own short
- * code: one handle lookup, the nine message registers copied from frame
+ * code (and the steadiest case, registers only between two threads of a
+ * priority, its assembly one first: arch/x86_64/ipcfast.asm, which comes
+ * here for anything else): one handle lookup, the nine message registers copied from frame
  * to frame, the buffer (if both sides have a descriptor) copied straight
  * from one address space to the other, the reply link set, and a direct
  * switch to the partner when the scheduler would pick it anyway

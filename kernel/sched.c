@@ -103,7 +103,8 @@ void sched_reap(void)
  * Everything a switch from prev (running) to next does but the change of
  * kernel stacks: next becomes the CPU's current thread, with its kernel
  * stack for the next entry from user mode, its address space and I/O
- * ports, its FPU and segment registers.
+ * ports, its FPU and segment registers. ipcfast.asm (ipcfast_switch) does
+ * the same for the IPC fast path: a change here goes there too.
  */
 static inline void switch_enter(struct thread *prev, struct thread *next)
 {
@@ -219,6 +220,7 @@ static inline bool can_handoff(const struct thread *t, const struct thread *next
  * as the call's result (fastpath_resume in entry.asm). The caller must
  * need nothing else on its stack. False, having changed nothing, if
  * another thread should run first: the caller then wakes next and blocks.
+ * ipcfast.asm (ipcfast_handoff) does the equal-priority case the same way.
  */
 bool sched_ipc_handoff(struct thread *next)
 {

@@ -175,7 +175,9 @@ __attribute__((noinline)) static void segs_write(ctx_segs_t now, ctx_segs_t want
  * stacks change). Kernel threads (no address space) have no user state
  * and leave the registers as they are. prev's selectors are saved even if
  * it is a kernel thread (never loaded back for it): they are then the
- * registers' values, which the comparison with next's needs.
+ * registers' values, which the comparison with next's needs. ipcfast.asm
+ * (ipcfast_switch) does the same for two user threads with the same
+ * selectors: a register added here is switched there too.
  */
 void ctx_switch(struct thread *prev, struct thread *next)
 {

@@ -324,7 +324,11 @@ ipcfast_switch:
         xrstor64 [rbx + TH_FPU]
         mov rdx, [rsp + 8 + F_RDX]      ; word 0 again (t's frame, above RSP)
 .fpu:
-        ; (Per-thread registers besides these go here: an FS base.)
+        ; HERE: any further per-thread user register ctx_switch restores
+        ; (an FS base: p's from its thread, as ctx_switch loads it). RAX,
+        ; RCX, RDI and R11 are free; RDX (word 0) may be used if reloaded
+        ; from t's frame as above; every other register is the message,
+        ; p's badge (RBP) or p (RBX).
 
         ; Back to p's user mode with sysret, from p's frame: RIP (below
         ; MICA_USER_TOP, as syscall_entry.exit demands), RFLAGS
