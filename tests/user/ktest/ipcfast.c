@@ -165,6 +165,11 @@ static void fast_server(uint64_t arg)
 			io.w[i] += label + (uint64_t)i;
 		fast_sys(MICA_SYS_IPC_REPLY_RECV, (uint64_t)ep, &io, SRV_RBP, SRV_XMM, 0);
 		bad = own_regs_bad(&io, SRV_RBP, SRV_XMM, 0);
+		/* Our DS is null whatever the caller's (its own selectors stay its own). */
+		uint16_t ds;
+		__asm__ volatile("mov %%ds, %0" : "=r"(ds));
+		if (ds != 0)
+			bad |= 1024;
 	}
 	mica_thread_exit((int64_t)io.rax);
 }
@@ -289,6 +294,17 @@ static void fast_run(bool remote)
 		why = refused((uint64_t)badged, MICA_LABEL_KERNEL, MICA_EINVAL, &d);
 	if (!why)
 		why = refused((uint64_t)closed_send, 7, MICA_EPEER, &d);
+	if (!why) {
+		/* Another DS than the server's (null): the C path's switch loads
+		 * each side's own; ours is back after the call. */
+		uint16_t ds = 0x1b, back; /* GDT entry 3 (user data), RPL 3 */
+
+		__asm__ volatile("mov %0, %%ds" : : "r"(ds));
+		why = round_trip((mica_handle_t)badged, 150, &d);
+		__asm__ volatile("mov %%ds, %0\n\tmov %1, %%ds" : "=&r"(back) : "r"((uint16_t)0));
+		if (!why && back != ds)
+			why = "DS after a call with selectors of its own", d = back;
+	}
 	if (!why)
 		why = round_trip((mica_handle_t)badged, CMD_BAD, &d); /* the server's refusals */
 	if (!why)
