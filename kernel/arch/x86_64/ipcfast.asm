@@ -31,17 +31,19 @@
 ;     priority that can run (sched_preempt, sched_tick keep it so), so
 ;     nothing runnable comes before the partner either, and the partner's
 ;     return needs no preemption test;
-;   - nothing the switch would have to do besides the usual: no tracing
-;     (trace_mask 0: the C paths record events), no thread waiting to be
-;     reaped (sched_dead empty: the C path's partner would reap it on its
-;     way out), the running thread's stack canary intact (else the C path
-;     reports it), the same
-;     DS, ES, FS, GS selectors on both sides, and no I/O-port bitmap to
-;     change (ioport_switch would do nothing).
+;   - nothing the switch would have to do besides the usual: no thread
+;     waiting to be reaped (sched_dead empty: the C path's partner would
+;     reap it on its way out), the running thread's stack canary intact
+;     (else the C path reports it), the same DS, ES, FS, GS selectors on
+;     both sides, and no I/O-port bitmap to change (ioport_switch would do
+;     nothing). Tracing is not tested here: while any event is traced,
+;     trace.c points syscall_table's two entries at the C paths, which
+;     have the trace points.
 ;
 ; The switch itself is one labelled block, ipcfast_switch (the per-thread
 ; state a switch changes: the current thread, the kernel stack, CR3, the
-; FPU; the place for any further per-thread register such as an FS base).
+; FPU; the place marked HERE for any further per-thread register, such as
+; an FS base: whatever ctx_switch switches must be switched there too).
 ;
 ; Invariants kept as the C path keeps them (fastpath.c, sched.c
 ; sched_ipc_handoff, switch_enter, ctx.c ctx_switch): the endpoint queues,
