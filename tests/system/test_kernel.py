@@ -185,3 +185,14 @@ def test_kernel_stacks_have_room(run):
     deepest, size = int(m[1]), int(m[2])
     assert 6 * 1024 < size < 8 * 1024, run.log
     assert 0 < deepest <= size // 2, run.log
+
+
+def test_ipc_fast_path_with_fxsave():
+    """ipcfast.asm's FPU switch on a CPU without XSAVE (qemu64: fxsave/fxrstor):
+    the fast path's register tests and the FPU tests pass there too."""
+    r = mica.boot(cmdline="idle=exit", modules=[KTEST], cpu="qemu64")
+    assert r.line("cpu:") == "cpu: fxsave, fpu area 512 bytes", r.log
+    for test_id in ["ipc.fast_local.regs", "ipc.fast_local.fallbacks", "ipc.fast_local.peer_gone",
+                    "ipc.fast_remote.regs", "ipc.fast_remote.fallbacks",
+                    "ipc.fast_remote.peer_gone", "cpu.fpu_switch"]:
+        assert r.results(test_id) == [f"TEST {test_id} PASS"], r.log
