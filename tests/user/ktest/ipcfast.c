@@ -30,7 +30,8 @@ struct fregs {
 /*
  * long fast_sys(nr, handle, io, rbp, xmm0, carry): system call nr (call
  * or reply_recv) on `handle` with RSI and the words from io, RBX 0, RBP
- * and XMM0 as given, the carry flag set if `carry`; then every register
+ * and XMM0 as given, the carry flag set if `carry`, NT set (never given
+ * back: docs/ABI.md, RFLAGS); then every register
  * the call gives back into io (rip: where RCX should point). Returns RAX.
  */
 long fast_sys(uint64_t nr, uint64_t handle, struct fregs *io, uint64_t rbp, uint64_t xmm0,
@@ -56,6 +57,9 @@ __asm__(".global fast_sys\n"
         "	movq 72(%r11), %r14\n"
         "	movq 80(%r11), %r15\n"
         "	xorl %ebx, %ebx\n"
+        "	pushfq\n"
+        "	orq $0x4000, (%rsp)\n" /* NT: the kernel must clear it on the way back */
+        "	popfq\n"
         "	cmpq $1, (%rsp)\n" /* CF = carry */
         "	syscall\n"
         "1:	pushq %r11\n"
@@ -95,6 +99,8 @@ _Static_assert(__builtin_offsetof(struct fregs, rip) == 128, "fast_sys's offsets
 #define CMD_EXIT  0xdeadULL /* the server ends without replying */
 #define CMD_BAD   0xbadULL  /* the server tries three bad reply_recvs first */
 #define RFLAGS_CF 1ULL
+#define RFLAGS_IF 0x200ULL
+#define RFLAGS_NT 0x4000ULL
 
 /* The server's own view after a reply_recv: a bit per thing wrong (0: all right). */
 static uint64_t own_regs_bad(const struct fregs *io, uint64_t rbp, uint64_t xmm0, uint64_t carry)
@@ -111,6 +117,8 @@ static uint64_t own_regs_bad(const struct fregs *io, uint64_t rbp, uint64_t xmm0
 		bad |= 8;
 	if (io->rbx != 0)
 		bad |= 16;
+	if ((io->r11 & RFLAGS_NT) || !(io->r11 & RFLAGS_IF))
+		bad |= 2048;
 	return bad;
 }
 
