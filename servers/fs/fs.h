@@ -132,6 +132,12 @@ int objects_map(struct fs_file *f, uint64_t pid, uint64_t *object);
  * MICA_ERANGE past MICA_MEMOBJ_MAX_SIZE, or the pager's error.
  */
 int objects_resize(struct fs_file *f, uint64_t size);
+/*
+ * len bytes were written at offset into f's store: its object's pages
+ * cached in the pager take them too (every mapping sees them at once;
+ * docs/MEMORY_SERVERS.md, "Coherence"). 0 or the pager's error.
+ */
+int objects_write(struct fs_file *f, uint64_t offset, const void *data, uint32_t len);
 /* f is being removed: its object (if any) is destroyed. */
 void objects_drop(struct fs_file *f);
 

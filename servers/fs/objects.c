@@ -141,6 +141,15 @@ int objects_resize(struct fs_file *f, uint64_t size)
 	return pager_memobj_ctl(pager, MICA_MEMOBJ_RESIZE, o->id, size, 0, &out);
 }
 
+int objects_write(struct fs_file *f, uint64_t offset, const void *data, uint32_t len)
+{
+	struct fs_object *o = by_file(f);
+	uint64_t pages;
+
+	/* The pager's cached pages take the bytes the store took (pager.memobj_write). */
+	return o && len ? pager_memobj_write(pager, o->id, offset, data, len, &pages) : MICA_OK;
+}
+
 void objects_drop(struct fs_file *f)
 {
 	struct fs_object *o = by_file(f);

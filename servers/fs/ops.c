@@ -77,6 +77,11 @@ static int op_write(void *ctx, uint64_t badge, uint64_t fd, uint64_t offset, con
 			(void)objects_resize(f, old);
 		return rc;
 	}
+	/*
+	 * Then the pager's cache of the file's object: mappings see the bytes at
+	 * once (no fault of ours can come between: this thread serves page_in).
+	 */
+	(void)objects_write(f, offset, data, data_len);
 	store_stat(f, size, &flags);
 	return MICA_OK;
 }

@@ -19,7 +19,10 @@ IDS = ["lookup", "module_stat", "module_read", "module_tail", "module_past_end",
        "large_read", "large_frames_back", "out_of_memory", "nomem_recovers",
        "object_made", "object_errors", "object_memobj_refused", "object_reads_file",
        "object_shared", "object_written_back", "object_private", "object_truncate_bus",
-       "object_grows", "object_removed", "object_frames_back", "object_grants_reclaimed",
+       "object_grows", "object_removed", "object_frames_back", "object_write_shared",
+       "object_write_private", "object_write_merged", "object_truncate_tail",
+       "object_truncate_regrow", "object_coherent_frames_back", "object_grants_reclaimed",
+       "object_grants_released",
        "usage_clean"]
 
 

@@ -679,6 +679,97 @@ static void test_objects(void)
 	       (long)(after - before) * 1000 + (long)(fs_pages() - pages0));
 }
 
+/*
+ * Coherence (docs/MEMORY_SERVERS.md): a write through fs.write reaches the
+ * pages the pager has cached, so a shared mapping sees it at once, as does
+ * a private one whose page is not copied yet; a private copy already made
+ * keeps its bytes; a mapper's own unsynced writes elsewhere in the page
+ * are kept and go back with fs's. A truncate leaves zeros past the new end
+ * of the last page, in the mappings and after growing again.
+ */
+static void test_coherence(void)
+{
+	const struct mica_startup *st = rt_startup_info();
+	uint64_t before = pool_free(), pages0 = fs_pages();
+	uint64_t fd = 0, sz = 0, obj = 0, sh = 0, pr = 0, cp = 0, got = 0;
+	int rc = write_file("coherent", 2 * PAGE, 9);
+
+	FIRST(rc, fs_open(fs, "coherent", &fd, &sz));
+	FIRST(rc, fs_map_object(fs, fd, st->pid, &obj, &sz));
+	FIRST(rc, pager_memobj_map(pager, obj, 0, 2 * PAGE, RW, SHARED, 0, &sh));
+	FIRST(rc, pager_memobj_map(pager, obj, 0, 2 * PAGE, RW, 0, 0, &pr));
+	FIRST(rc, pager_memobj_map(pager, obj, 0, 2 * PAGE, RW, 0, 0, &cp));
+	volatile uint8_t *s = (volatile uint8_t *)sh, *p = (volatile uint8_t *)pr,
+	                 *c = (volatile uint8_t *)cp;
+	bool ok = rc == 0;
+
+	if (ok) {
+		/* Every page cached and mapped: read through each mapping; c copies page 0. */
+		ok = s[0] == pat(9, 0) && s[PAGE] == pat(9, PAGE) && p[0] == pat(9, 0) &&
+		     p[PAGE] == pat(9, PAGE) && c[PAGE] == pat(9, PAGE);
+		c[0] = 0xC1;
+		s[8] = 0x5A; /* ours, not synced: page 0 is dirty */
+	}
+	/* 200 bytes across the page boundary, through fs.write. */
+	for (unsigned i = 0; i < 200; i++)
+		big[i] = (uint8_t)(0xE0 ^ i);
+	FIRST(rc, fs_write(fs, fd, PAGE - 100, big, 200, &got));
+	bool shared_sees = rc == 0 && ok, private_sees = shared_sees, copy_keeps = shared_sees;
+
+	for (unsigned i = 0; shared_sees && i < 200; i++)
+		shared_sees = s[PAGE - 100 + i] == big[i];
+	for (unsigned i = 0; private_sees && i < 200; i++)
+		private_sees = p[PAGE - 100 + i] == big[i];
+	copy_keeps = copy_keeps && c[0] == 0xC1 && c[PAGE - 1] == pat(9, PAGE - 1) &&
+	             c[PAGE] == big[100]; /* its page 1 is not copied: it sees the write */
+	result("object_write_shared", shared_sees && s[8] == 0x5A, rc ? rc : (long)s[PAGE - 100]);
+	result("object_write_private", private_sees && copy_keeps, rc ? rc : (long)c[0]);
+	/* The unmap hands page 0 back: our byte 8 and fs's bytes, both. */
+	FIRST(rc, pager_unmap(pager, sh));
+	uint32_t n = 0;
+
+	FIRST(rc, fs_read(fs, fd, 0, PAGE, buf, &n));
+	bool merged = rc == 0 && n == PAGE && buf[8] == 0x5A && buf[PAGE - 1] == big[99] &&
+	              buf[0] == pat(9, 0);
+
+	result("object_write_merged", merged, rc ? rc : (long)buf[8]);
+
+	/* Truncate into page 0: the cached bytes past 100 read as zeros in the mapping. */
+	FIRST(rc, pager_memobj_map(pager, obj, 0, 2 * PAGE, RW, SHARED, 0, &sh));
+	s = (volatile uint8_t *)sh;
+	uint8_t was = rc ? 0 : s[200]; /* page 0 cached and mapped again */
+
+	FIRST(rc, fs_truncate(fs, fd, 100));
+	bool zeros = rc == 0 && was == pat(9, 200) && s[99] == pat(9, 99);
+
+	for (unsigned i = 100; zeros && i < PAGE; i += 37)
+		zeros = s[i] == 0 && p[i] == 0;
+	int64_t bus = rc ? rc : touch_in_thread(sh + PAGE);
+
+	result("object_truncate_tail", zeros && bus == MICA_EXIT_PAGER * 1000 + MICA_PAGER_KILL_BUS,
+	       rc ? rc : (long)bus);
+	/* A write past the end in the last page is no data: growing again shows zeros. */
+	if (rc == 0)
+		s[300] = 0x77;
+	FIRST(rc, fs_truncate(fs, fd, 2 * PAGE));
+	bool regrown = rc == 0 && s[300] == 0 && s[200] == 0 && s[PAGE + 5] == 0;
+
+	FIRST(rc, fs_read(fs, fd, 0, PAGE, buf, &n));
+	regrown = regrown && rc == 0 && buf[200] == 0 && buf[300] == 0 && buf[99] == pat(9, 99);
+	/* Unmapping writes page 0 back: still zeros past byte 100 of the old end. */
+	FIRST(rc, pager_unmap(pager, sh));
+	FIRST(rc, fs_read(fs, fd, 0, PAGE, buf, &n));
+	regrown = regrown && rc == 0 && buf[300] == 0 && buf[200] == 0;
+	result("object_truncate_regrow", regrown, rc ? rc : (long)buf[300]);
+	FIRST(rc, pager_unmap(pager, pr));
+	FIRST(rc, pager_unmap(pager, cp));
+	fs_close(fs, fd);
+	FIRST(rc, fs_remove(fs, "coherent"));
+	result("object_coherent_frames_back",
+	       rc == 0 && pool_free() == before && fs_pages() == pages0,
+	       rc ? rc : (long)(before - pool_free()));
+}
+
 static inline uint64_t rdtsc(void)
 {
 	uint32_t lo, hi;
@@ -740,6 +831,29 @@ static void test_grants(void)
 			rc = (int)wr;
 	}
 	result("object_grants_reclaimed", rc == 0 && i == 20, rc ? rc : (long)i);
+	/*
+	 * The pager forgets an ended process's grants at its exit: another 100
+	 * holders (more grants than a slab of them holds) and the pool is as it
+	 * was, while the object lives on.
+	 */
+	uint64_t free0 = pool_free();
+
+	for (i = 0; rc == 0 && i < 100; i++) {
+		rc = pager_spawn(pager, "fsclient.elf", "hold", &pid);
+		if (rc)
+			break;
+		rc = fs_map_object(fs, fd, pid, &obj, &sz);
+		int kr = pager_kill(pager, pid, 0);
+		int64_t wr = wait_for(pid);
+
+		FIRST(rc, kr);
+		if (!rc && wr < 0)
+			rc = (int)wr;
+	}
+	uint64_t free1 = pool_free();
+
+	result("object_grants_released", rc == 0 && free1 == free0,
+	       rc ? rc : (long)(free0 - free1));
 	fs_close(fs, fd);
 	FIRST(rc, fs_remove(fs, "granted"));
 }
@@ -768,6 +882,7 @@ int main(int argc, char **argv)
 	test_large();
 	test_nomem();
 	test_objects();
+	test_coherence();
 	test_grants();
 	/* Everything this client made is gone: no pages, no descriptors. */
 	struct fs_usage u = {0};
