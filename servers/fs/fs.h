@@ -88,12 +88,14 @@ int store_check(const char **why);
 
 /* ---- fds.c: descriptors, a table of slots with generations ---- */
 
-/* A new descriptor for f (held): MICA_ENOMEM. */
-int fds_open(struct fs_file *f, uint64_t *fd);
+/* A new descriptor for f (held), owned by pid owner: MICA_ENOMEM. */
+int fds_open(struct fs_file *f, uint64_t owner, uint64_t *fd);
 /* The file fd names, or NULL for a descriptor never given or closed. */
 struct fs_file *fds_get(uint64_t fd);
 /* Closes fd: MICA_EBADH if it is not open. */
 int fds_close(uint64_t fd);
+/* Closes every descriptor owner opened (it has ended); how many. O(slots). */
+unsigned fds_close_owner(uint64_t owner);
 /* Descriptors open. */
 uint64_t fds_count(void);
 
@@ -118,10 +120,14 @@ int modules_read(const char *name, uint64_t offset, void *buf, uint32_t len);
 
 /* ---- objects.c: files as memory objects (docs/MEMORY_SERVERS.md) ---- */
 
-#define FS_BADGE_CLIENT 1u  /* the badge of the endpoint copy fs registers with init */
-#define FS_BADGE_PAGER  2u  /* the badge of the copy the pager calls memobj through */
-#define FS_OBJECTS_MAX  64u /* files with a memory object at once */
-#define FS_GRANTS_MAX   16u /* running pids one file's object is granted to */
+/*
+ * The badge of the copy the pager calls memobj through. Clients' copies are
+ * badged with their pids by the name service (fs registers an unbadged
+ * one: idl/names.idl, lookup), and no pid is this large.
+ */
+#define FS_BADGE_PAGER (1ULL << 62)
+#define FS_OBJECTS_MAX 64u /* files with a memory object at once */
+#define FS_GRANTS_MAX  16u /* running pids one file's object is granted to */
 
 /* Registers fs as a memory server with pager, served on ep: 0 or the pager's error. */
 int objects_init(mica_handle_t pager, mica_handle_t ep);
@@ -140,10 +146,24 @@ int objects_resize(struct fs_file *f, uint64_t size);
 int objects_write(struct fs_file *f, uint64_t offset, const void *data, uint32_t len);
 /* f is being removed: its object (if any) is destroyed. */
 void objects_drop(struct fs_file *f);
+/* Process pid has ended: it leaves every object's list of grantees. */
+void objects_forget(uint64_t pid);
 
 struct ipc_msg;
 /* The endpoint's dispatch (an ipc_dispatch_fn): idl/memobj.idl's requests, else idl/fs.idl's. */
 int objects_dispatch(const void *ops, void *ctx, const struct ipc_msg *req, struct ipc_msg *rep);
+
+/* ---- clients.c: the processes fs holds something for, and their ends ---- */
+
+/*
+ * Watches for ended processes (pager.exit_watch, a notification bound to
+ * the calling thread, the one that serves): 0 or the error.
+ */
+int clients_init(mica_handle_t pager);
+/* pid holds (or may hold) descriptors or grants: it is looked at when processes end. */
+int clients_add(uint64_t pid);
+/* Processes have ended: what each ended client held goes (descriptors, grants). */
+void clients_sweep(void);
 
 /* ---- ops.c: the IPC front end (idl/fs.idl) ---- */
 

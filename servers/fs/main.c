@@ -8,6 +8,8 @@
 #include <idl/fs_server.h>
 #include <idl/names_client.h>
 #include <mica/errname.h>
+#include <mica/fault.h>
+#include <mica/notify.h>
 #include <startup.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +22,15 @@ static int fail(const char *step, int64_t rc, int code)
 {
 	printf("fs: %s: error %s\n", step, mica_error_name(rc));
 	return code;
+}
+
+/* The kernel's messages: the exit watch's bits (processes ended: clients.c). */
+static void on_kernel(void *ctx, const struct ipc_msg *req, struct ipc_msg *rep)
+{
+	(void)ctx;
+	rep->m.label = MICA_FAULT_KILL;
+	if (req->m.label == MICA_LABEL_NOTIFY)
+		clients_sweep();
 }
 
 int main(void)
@@ -40,8 +51,14 @@ int main(void)
 	/* A memory server too (objects.c): the pager gets a copy badged its own. */
 	if ((r = objects_init(st->pager, ep)) < 0)
 		return fail("memobj_serve", r, 7);
-	/* Others get a send-only copy: only we receive on ep. */
-	if ((r = mica_handle_mint(ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, FS_BADGE_CLIENT)) < 0)
+	/* Told when processes end (clients.c): their descriptors close. */
+	if ((r = clients_init(st->pager)) < 0)
+		return fail("exit_watch", r, 8);
+	/*
+	 * Others get a send-only copy: only we receive on ep. Unbadged: the name
+	 * service badges each client's copy with its pid (idl/names.idl, lookup).
+	 */
+	if ((r = mica_handle_mint(ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, 0)) < 0)
 		return fail("mint", r, 4);
 	if ((r = names_register_name(rt_names_handle(), "fs", (mica_handle_t)r)) < 0)
 		return fail("register", r, 5);
@@ -49,6 +66,7 @@ int main(void)
 	memset(&server, 0, sizeof(server));
 	/* One loop serves both idl/fs.idl and the pager's idl/memobj.idl (objects_dispatch). */
 	ipc_server_init(&server, objects_dispatch, &fs_handlers, 0);
+	server.kernel = on_kernel;
 	r = ipc_serve(&server, ep);
 	return fail("serving ended", r, 6);
 }

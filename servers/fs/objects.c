@@ -125,8 +125,23 @@ int objects_map(struct fs_file *f, uint64_t pid, uint64_t *object)
 		return rc;
 	}
 	o->pids[o->npids++] = pid;
+	(void)clients_add(pid); /* else forget_ended makes room when the list is full */
 	*object = o->id;
 	return MICA_OK;
+}
+
+void objects_forget(uint64_t pid)
+{
+	for (unsigned i = 0; i < FS_OBJECTS_MAX; i++) {
+		struct fs_object *o = &objects[i];
+		unsigned k = 0;
+
+		for (unsigned j = 0; o->id && j < o->npids; j++)
+			if (o->pids[j] != pid)
+				o->pids[k++] = o->pids[j];
+		if (o->id)
+			o->npids = k;
+	}
 }
 
 int objects_resize(struct fs_file *f, uint64_t size)

@@ -24,14 +24,17 @@ static int op_open(void *ctx, uint64_t badge, const char *name, uint64_t *fd, ui
 	struct fs_file *f;
 	uint32_t flags;
 
-	(void)ctx, (void)badge;
+	(void)ctx;
 	/* The name: valid, and a file's. */
 	if (!store_name_ok(name))
 		return MICA_EINVAL;
 	if (!(f = store_find(name)))
 		return MICA_ENOENT;
 	store_stat(f, size, &flags);
-	return fds_open(f, fd);
+	/* The caller (its pid: the badge of its fs handle) is a client: its end closes the fd. */
+	int rc = badge ? clients_add(badge) : MICA_OK; /* 0: a handle not from the names */
+
+	return rc ? rc : fds_open(f, badge, fd);
 }
 
 static int op_close(void *ctx, uint64_t badge, uint64_t fd)

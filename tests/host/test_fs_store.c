@@ -223,7 +223,7 @@ static void test_data(void **state)
 	assert_int_equal(store_create("data"), MICA_OK);
 	f = store_find("data");
 	assert_non_null(f);
-	assert_int_equal(fds_open(f, &fd), MICA_OK);
+	assert_int_equal(fds_open(f, 1, &fd), MICA_OK);
 	memset(model_bytes, 0, sizeof(model_bytes));
 	for (int step = 0; step < 20000; step++) {
 		unsigned op = (unsigned)rng_below(10);
@@ -468,7 +468,7 @@ static void test_fds(void **state)
 
 	/* Many at once: the table grows; each names the file. */
 	for (int i = 0; i < N; i++) {
-		assert_int_equal(fds_open(f, &fds[i]), MICA_OK);
+		assert_int_equal(fds_open(f, 10 + i % 3, &fds[i]), MICA_OK);
 		assert_true(fds_get(fds[i]) == f);
 		for (int k = 0; k < i; k += 97)
 			assert_true(fds[k] != fds[i]);
@@ -481,7 +481,7 @@ static void test_fds(void **state)
 		assert_null(fds_get(fds[i]));
 		assert_int_equal(fds_close(fds[i]), MICA_EBADH);
 	}
-	assert_int_equal(fds_open(f, &fd), MICA_OK);
+	assert_int_equal(fds_open(f, 1, &fd), MICA_OK);
 	assert_true((fd & 0xFFFFFFFFu) <= N);
 	for (int i = 0; i < N; i += 2)
 		assert_true(fd != fds[i]);
@@ -502,6 +502,35 @@ static void test_fds(void **state)
 	check();
 }
 
+/* An ended client's descriptors close, and only its (fds_close_owner). */
+static void test_fds_owner(void **state)
+{
+	enum { N = 300 };
+	static uint64_t fds[N];
+	struct fs_file *f;
+
+	(void)state;
+	assert_int_equal(store_create("owned"), MICA_OK);
+	f = store_find("owned");
+	uint64_t base = fds_count();
+
+	for (int i = 0; i < N; i++)
+		assert_int_equal(fds_open(f, 20 + i % 3, &fds[i]), MICA_OK);
+	assert_int_equal(fds_close(fds[1]), MICA_OK); /* one of pid 21's closed already */
+	assert_int_equal(fds_close_owner(21), N / 3 - 1);
+	assert_int_equal(fds_count(), base + N - N / 3);
+	for (int i = 0; i < N; i++)
+		assert_true(i % 3 == 1 ? fds_get(fds[i]) == NULL : fds_get(fds[i]) == f);
+	assert_int_equal(fds_close_owner(21), 0);
+	assert_int_equal(fds_close_owner(99), 0);
+	/* A removed file goes with its last descriptor, closed this way too. */
+	assert_int_equal(store_remove("owned"), MICA_OK);
+	assert_int_equal(fds_close_owner(20), N / 3);
+	assert_int_equal(fds_close_owner(22), N / 3);
+	assert_int_equal(fds_count(), base);
+	check();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +538,7 @@ int main(void)
 	    cmocka_unit_test(test_data),       cmocka_unit_test(test_nomem),
 	    cmocka_unit_test(test_list_edges), cmocka_unit_test(test_readonly),
 	    cmocka_unit_test(test_fds),        cmocka_unit_test(test_page_put),
+	    cmocka_unit_test(test_fds_owner),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
