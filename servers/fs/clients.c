@@ -1,25 +1,22 @@
 /*
  * Clients: the processes fs holds something for (descriptors they opened,
  * grants of file objects to them), so that what a process held goes when
- * it ends. Their pids are kept in an array sorted by pid (found by binary
- * search in O(log n), grown by doubling; bounded by memory only). fs
- * learns that processes ended from the pager's exit watch
- * (pager.exit_watch): a notification bound to the serving thread, so its
- * signal arrives as a message of the server loop (main.c) and is never
- * missed. It then asks pager.running about each client and drops what an
- * ended one held: its descriptors are closed (fds_close_owner) and its pid
- * leaves the objects' lists (objects_forget; the pager drops its grants
- * itself at its exit). A pid the pager cannot answer for is kept.
+ * it ends. Their pids are a set (idset.c: O(log n) lookups, bounded by
+ * memory only). fs learns that processes ended from the pager's exit
+ * watch (pager.exit_watch): a notification bound to the serving thread,
+ * so its signal arrives as a message of the server loop (main.c) and is
+ * never missed. It then asks pager.running about each client and drops
+ * what an ended one held: its descriptors are closed (fds_close_owner) and
+ * its pid leaves the objects' lists (objects_forget; the pager drops its
+ * grants itself at its exit). A pid the pager cannot answer for is kept.
  */
 #include "fs.h"
 
 #include <idl/pager_client.h>
 #include <mica/error.h>
-#include <stdlib.h>
 
 static mica_handle_t pager = MICA_HANDLE_NONE;
-static uint64_t *pids; /* sorted, no repeats */
-static size_t npids, cap;
+static struct idset clients;
 
 int clients_init(mica_handle_t p)
 {
@@ -39,58 +36,27 @@ int clients_init(mica_handle_t p)
 	return rc;
 }
 
-/* The index of the first pid >= pid. */
-static size_t lower_bound(uint64_t pid)
-{
-	size_t lo = 0, hi = npids;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (pids[mid] < pid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 int clients_add(uint64_t pid)
 {
-	size_t i = lower_bound(pid);
-
-	if (i < npids && pids[i] == pid)
-		return MICA_OK;
-	if (npids == cap) {
-		size_t n = cap ? cap * 2 : 16;
-		uint64_t *p = realloc(pids, n * sizeof(*p));
-
-		if (!p)
-			return MICA_ENOMEM;
-		pids = p;
-		cap = n;
-	}
-	for (size_t k = npids; k > i; k--)
-		pids[k] = pids[k - 1];
-	pids[i] = pid;
-	npids++;
-	return MICA_OK;
+	return idset_add(&clients, pid);
 }
 
 void clients_sweep(void)
 {
 	size_t k = 0;
 
-	for (size_t i = 0; i < npids; i++) {
+	/* In place: the live (or unknown) ones are kept, in order. */
+	for (size_t i = 0; i < clients.n; i++) {
+		uint64_t pid = clients.v[i];
 		uint32_t live = 1;
 
-		if (pager_running(pager, pids[i], &live) < 0 || live) {
-			pids[k++] = pids[i];
+		if (pager_running(pager, pid, &live) < 0 || live) {
+			clients.v[k++] = pid;
 			continue;
 		}
-		(void)fds_close_owner(pids[i]);
-		objects_forget(pids[i]);
+		(void)fds_close_owner(pid);
+		objects_forget(pid);
 	}
-	npids = k;
+	clients.n = k;
 	pages_trim(); /* a removed file's last close: its record back to the pager */
 }

@@ -9,6 +9,7 @@
 #define FS_FS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <mica/handle.h>
@@ -78,6 +79,12 @@ void *store_page(const struct fs_file *f, uint64_t index);
  * read-only, MICA_ERANGE past the end, MICA_ENOMEM.
  */
 int store_page_put(struct fs_file *f, uint64_t index, const void *src);
+/*
+ * The front end's own pointer for f (objects.c: its memory object), NULL
+ * until set: found in O(1) from the file.
+ */
+void *store_front(const struct fs_file *f);
+void store_set_front(struct fs_file *f, void *p);
 /* The counts (fds filled in by the caller). */
 void store_counts(struct fs_counts *c);
 /*
@@ -126,8 +133,6 @@ int modules_read(const char *name, uint64_t offset, void *buf, uint32_t len);
  * one: idl/names.idl, lookup), and no pid is this large.
  */
 #define FS_BADGE_PAGER (1ULL << 62)
-#define FS_OBJECTS_MAX 64u /* files with a memory object at once */
-#define FS_GRANTS_MAX  16u /* running pids one file's object is granted to */
 
 /* Registers fs as a memory server with pager, served on ep: 0 or the pager's error. */
 int objects_init(mica_handle_t pager, mica_handle_t ep);
@@ -152,6 +157,22 @@ void objects_forget(uint64_t pid);
 struct ipc_msg;
 /* The endpoint's dispatch (an ipc_dispatch_fn): idl/memobj.idl's requests, else idl/fs.idl's. */
 int objects_dispatch(const void *ops, void *ctx, const struct ipc_msg *req, struct ipc_msg *rep);
+
+/* ---- idset.c: sets of ids, sorted arrays (O(log n) lookups, memory the only bound) ---- */
+
+struct idset {
+	uint64_t *v; /* sorted, no repeats */
+	size_t n, cap;
+};
+
+/* Whether id is in s. */
+bool idset_has(const struct idset *s, uint64_t id);
+/* Adds id (nothing if it is in already): MICA_OK, or MICA_ENOMEM (s unchanged). */
+int idset_add(struct idset *s, uint64_t id);
+/* Takes id out: whether it was in. */
+bool idset_remove(struct idset *s, uint64_t id);
+/* Frees s's array: s is empty after. */
+void idset_free(struct idset *s);
 
 /* ---- clients.c: the processes fs holds something for, and their ends ---- */
 

@@ -531,6 +531,43 @@ static void test_fds_owner(void **state)
 	check();
 }
 
+/* idset: sorted, no repeats, against a bitmap model under random adds and removes. */
+static void test_idset(void **state)
+{
+	enum { IDS = 512, OPS = 20000 };
+	static bool model[IDS];
+	struct idset set = {0};
+	uint64_t x = 12345;
+
+	(void)state;
+	for (int i = 0; i < OPS; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		uint64_t id = (x >> 33) % IDS;
+
+		if ((x >> 20) & 1) {
+			assert_int_equal(idset_add(&set, id), MICA_OK);
+			model[id] = true;
+		} else {
+			assert_int_equal(idset_remove(&set, id), model[id]);
+			model[id] = false;
+		}
+		if (i % 997 == 0) {
+			size_t n = 0;
+
+			for (uint64_t k = 0; k < IDS; k++) {
+				assert_int_equal(idset_has(&set, k), model[k]);
+				n += model[k];
+			}
+			assert_int_equal(set.n, n);
+			for (size_t k = 1; k < set.n; k++)
+				assert_true(set.v[k - 1] < set.v[k]);
+		}
+	}
+	idset_free(&set);
+	assert_int_equal(set.n, 0);
+	assert_false(idset_has(&set, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -538,7 +575,7 @@ int main(void)
 	    cmocka_unit_test(test_data),       cmocka_unit_test(test_nomem),
 	    cmocka_unit_test(test_list_edges), cmocka_unit_test(test_readonly),
 	    cmocka_unit_test(test_fds),        cmocka_unit_test(test_page_put),
-	    cmocka_unit_test(test_fds_owner),
+	    cmocka_unit_test(test_fds_owner),  cmocka_unit_test(test_idset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -22,7 +22,8 @@ IDS = ["lookup", "module_stat", "module_read", "module_tail", "module_past_end",
        "object_grows", "object_removed", "object_frames_back", "object_write_shared",
        "object_write_private", "object_write_merged", "object_truncate_tail",
        "object_truncate_regrow", "object_coherent_frames_back", "object_grants_reclaimed",
-       "object_grants_released", "client_death_fds_closed", "exit_watch_refused",
+       "object_grants_released", "object_no_fixed_limits",
+       "object_no_limits_frames_back", "client_death_fds_closed", "exit_watch_refused",
        "usage_clean"]
 
 

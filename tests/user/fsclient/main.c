@@ -875,6 +875,69 @@ static void test_grants(void)
 }
 
 /*
+ * No fixed tables in fs: more files with objects at once than the 64 it
+ * once had room for, and one object granted to more running processes at
+ * once than 16; everything goes after. 0 or the first error; *files and
+ * *held: how many files had objects and how many holders were granted.
+ */
+static int no_limits_round(unsigned *files, unsigned *held)
+{
+	const struct mica_startup *st = rt_startup_info();
+	enum { FILES = 70, HOLDERS = 20 };
+	static uint64_t fds[FILES], holders[HOLDERS];
+	uint64_t sz, obj;
+	char name[32];
+	int rc = 0;
+
+	for (*files = 0; rc == 0 && *files < FILES; (*files)++) {
+		snprintf(name, sizeof(name), "objfile-%u", *files);
+		FIRST(rc, write_file(name, 100, *files));
+		FIRST(rc, fs_open(fs, name, &fds[*files], &sz));
+		FIRST(rc, fs_map_object(fs, fds[*files], st->pid, &obj, &sz));
+		if (rc)
+			break;
+	}
+	unsigned spawned = 0;
+
+	for (*held = 0; rc == 0 && *held < HOLDERS; (*held)++) {
+		FIRST(rc, pager_spawn(pager, "fsclient.elf", "hold", &holders[spawned]));
+		if (rc)
+			break;
+		spawned++;
+		if ((rc = fs_map_object(fs, fds[0], holders[spawned - 1], &obj, &sz)))
+			break;
+	}
+	for (unsigned i = 0; i < spawned; i++) {
+		(void)pager_kill(pager, holders[i], 0);
+		(void)wait_for(holders[i]);
+	}
+	for (unsigned i = 0; i <= *files && i < FILES; i++) {
+		if (i < *files)
+			fs_close(fs, fds[i]);
+		snprintf(name, sizeof(name), "objfile-%u", i);
+		int r = fs_remove(fs, name);
+
+		if (i < *files)
+			FIRST(rc, r);
+	}
+	return rc;
+}
+
+static void test_no_limits(void)
+{
+	unsigned files = 0, held = 0;
+	/* A first round: fs's tables (descriptors, objects, clients) grow to their size once. */
+	int rc = no_limits_round(&files, &held);
+	uint64_t before = pool_free();
+
+	FIRST(rc, no_limits_round(&files, &held));
+	result("object_no_fixed_limits", rc == 0 && files == 70 && held == 20,
+	       rc ? rc : (long)files * 1000 + held);
+	result("object_no_limits_frames_back", rc == 0 && pool_free() == before,
+	       rc ? rc : (long)(before - pool_free()));
+}
+
+/*
  * The child "opener": opens file "dies" three times, maps its object for
  * itself and ends without closing anything (test_client_death).
  */
@@ -952,6 +1015,7 @@ int main(int argc, char **argv)
 	test_objects();
 	test_coherence();
 	test_grants();
+	test_no_limits();
 	test_client_death();
 	/* Everything this client made is gone: no pages, no descriptors. */
 	struct fs_usage u = {0};
