@@ -596,6 +596,11 @@ static void test_objects(void)
 	int e7 = fs_usage(fs, &u);
 
 	result("object_memobj_refused", e6 == MICA_ENOMETHOD && e7 == 0, e6);
+	/* Only the object's creator (fs) may write into the pager's cache of it. */
+	uint64_t wn = 0;
+	int e8 = pager_memobj_write(pager, obj, 0, (const uint8_t *)"x", 1, &wn);
+
+	result("object_cache_write_refused", e8 == MICA_EPERM, e8);
 
 	/* Shared: the file's bytes at first; a child sees our write and we see its writes. */
 	FIRST(rc, pager_memobj_map(pager, obj, 0, 2 * PAGE, RW, SHARED, 0, &at));

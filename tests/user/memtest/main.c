@@ -609,6 +609,22 @@ static void t_errors(void)
 	/* Rights beyond the object's: a read-only mapping cannot be written (the toucher dies). */
 	CHECK(pager_memobj_map(pager, o, 0, PAGE, MICA_MAP_READ, SHARED, 0, &at) == 0, "map ro", 0);
 	CHECK(*(volatile uint64_t *)at == pattern(1, 0, 0), "read", 0);
+	/* memobj_write: into the cached page (the mapping sees it), and its errors. */
+	uint64_t word = 0x1234567890ABCDEFull, n = 9;
+
+	CHECK(pager_memobj_write(pager, o, 8, (const uint8_t *)&word, 8, &n) == 0 && n == 1,
+	      "write cached", (long)n);
+	CHECK(((volatile uint64_t *)at)[1] == word, "write seen", 0);
+	CHECK(pager_memobj_write(pager, o, PAGE, (const uint8_t *)&word, 8, &n) == 0 && n == 0,
+	      "write uncached", (long)n);
+	CHECK(pager_memobj_write(pager, 999999, 0, (const uint8_t *)&word, 8, &n) == MICA_ENOENT,
+	      "write no object", 0);
+	CHECK(pager_memobj_write(pager, o, PAGES * PAGE - 4, (const uint8_t *)&word, 8, &n) ==
+	          MICA_ERANGE,
+	      "write past end", 0);
+	CHECK(pager_memobj_write(pager, o, UINT64_MAX, (const uint8_t *)&word, 1, &n) ==
+	          MICA_ERANGE,
+	      "write offset", 0);
 	CHECK(object_destroy(1) == 0, "destroy", 0);
 	CHECK(pager_memobj_ctl(pager, MICA_MEMOBJ_DESTROY, o, 0, 0, &out) == MICA_ENOENT, "again",
 	      0);
