@@ -3,9 +3,13 @@
  * grants of file objects to them), so that what a process held goes when
  * it ends. Their pids are a set (idset.c: O(log n) lookups, bounded by
  * memory only). fs learns that processes ended from the pager's exit
- * watch (pager.exit_watch): a notification bound to the serving thread,
- * so its signal arrives as a message of the server loop (main.c) and is
- * never missed. It then asks pager.running about each client and drops
+ * watch (pager.exit_watch): a notification it polls (never blocking)
+ * before each request that holds or reports something (open, create,
+ * map_object, usage: ops.c), so an end the pager signalled before such a
+ * request is seen by it. Reads and writes do not look, and the serving
+ * thread has no bound notification, so their path stays the kernel's
+ * fast one. When the poll finds a bit it asks pager.running about each
+ * client and drops
  * what an ended one held: its descriptors are closed (fds_close_owner) and
  * its pid leaves the objects' lists (objects_forget; the pager drops its
  * grants itself at its exit). A pid the pager cannot answer for is kept.
@@ -16,6 +20,7 @@
 #include <mica/error.h>
 
 static mica_handle_t pager = MICA_HANDLE_NONE;
+static mica_handle_t watch = MICA_HANDLE_NONE; /* the exit watch (WAIT), signalled by the pager */
 static struct idset clients;
 
 int clients_init(mica_handle_t p)
@@ -24,11 +29,9 @@ int clients_init(mica_handle_t p)
 	int rc;
 
 	pager = p;
-	/* Bound to this thread: the loop's receive returns its bits as a kernel message. */
 	if ((n = mica_notify_create()) < 0)
 		return (int)n;
-	if ((rc = (int)mica_notify_bind((mica_handle_t)n)) < 0)
-		return rc;
+	watch = (mica_handle_t)n;
 	if ((sig = mica_handle_mint((mica_handle_t)n, MICA_RIGHT_SIGNAL | MICA_RIGHT_COPY, 0)) < 0)
 		return (int)sig;
 	rc = pager_exit_watch(pager, (mica_handle_t)sig);
@@ -39,6 +42,12 @@ int clients_init(mica_handle_t p)
 int clients_add(uint64_t pid)
 {
 	return idset_add(&clients, pid);
+}
+
+void clients_poll(void)
+{
+	if (mica_notify_poll(watch) > 0)
+		clients_sweep();
 }
 
 void clients_sweep(void)

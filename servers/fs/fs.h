@@ -176,13 +176,12 @@ void idset_free(struct idset *s);
 
 /* ---- clients.c: the processes fs holds something for, and their ends ---- */
 
-/*
- * Watches for ended processes (pager.exit_watch, a notification bound to
- * the calling thread, the one that serves): 0 or the error.
- */
+/* Watches for ended processes (pager.exit_watch, a notification): 0 or the error. */
 int clients_init(mica_handle_t pager);
 /* pid holds (or may hold) descriptors or grants: it is looked at when processes end. */
 int clients_add(uint64_t pid);
+/* If the exit watch was signalled, clients_sweep (never blocks). */
+void clients_poll(void);
 /* Processes have ended: what each ended client held goes (descriptors, grants). */
 void clients_sweep(void);
 

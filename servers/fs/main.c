@@ -8,8 +8,6 @@
 #include <idl/fs_server.h>
 #include <idl/names_client.h>
 #include <mica/errname.h>
-#include <mica/fault.h>
-#include <mica/notify.h>
 #include <startup.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,15 +20,6 @@ static int fail(const char *step, int64_t rc, int code)
 {
 	printf("fs: %s: error %s\n", step, mica_error_name(rc));
 	return code;
-}
-
-/* The kernel's messages: the exit watch's bits (processes ended: clients.c). */
-static void on_kernel(void *ctx, const struct ipc_msg *req, struct ipc_msg *rep)
-{
-	(void)ctx;
-	rep->m.label = MICA_FAULT_KILL;
-	if (req->m.label == MICA_LABEL_NOTIFY)
-		clients_sweep();
 }
 
 int main(void)
@@ -66,7 +55,6 @@ int main(void)
 	memset(&server, 0, sizeof(server));
 	/* One loop serves both idl/fs.idl and the pager's idl/memobj.idl (objects_dispatch). */
 	ipc_server_init(&server, objects_dispatch, &fs_handlers, 0);
-	server.kernel = on_kernel;
 	r = ipc_serve(&server, ep);
 	return fail("serving ended", r, 6);
 }

@@ -25,6 +25,7 @@ static int op_open(void *ctx, uint64_t badge, const char *name, uint64_t *fd, ui
 	uint32_t flags;
 
 	(void)ctx;
+	clients_poll(); /* ended clients' descriptors and grants go first */
 	/* The name: valid, and a file's. */
 	if (!store_name_ok(name))
 		return MICA_EINVAL;
@@ -92,6 +93,7 @@ static int op_write(void *ctx, uint64_t badge, uint64_t fd, uint64_t offset, con
 static int op_create(void *ctx, uint64_t badge, const char *name)
 {
 	(void)ctx, (void)badge;
+	clients_poll(); /* ended clients' descriptors and grants go first */
 	return store_create(name);
 }
 
@@ -156,10 +158,12 @@ static int op_map_object(void *ctx, uint64_t badge, uint64_t fd, uint64_t pid, u
 {
 	struct fs_file *f;
 	uint32_t flags;
-	int rc = file_of(fd, &f);
+	int rc;
 
 	(void)ctx, (void)badge;
-	if (rc || (rc = objects_map(f, pid, object)) < 0)
+	/* Before the descriptor is looked at: the sweep may close it (its owner ended). */
+	clients_poll();
+	if ((rc = file_of(fd, &f)) || (rc = objects_map(f, pid, object)) < 0)
 		return rc;
 	store_stat(f, size, &flags);
 	return MICA_OK;
@@ -192,6 +196,7 @@ static int op_usage(void *ctx, uint64_t badge, struct fs_usage *now)
 	struct fs_counts c;
 
 	(void)ctx, (void)badge;
+	clients_poll(); /* ended clients' descriptors and grants go first */
 	store_counts(&c);
 	now->files = c.files;
 	now->pages = c.pages;

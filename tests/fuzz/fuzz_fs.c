@@ -137,6 +137,10 @@ int clients_add(uint64_t pid)
 	return MICA_OK;
 }
 
+void clients_poll(void)
+{
+}
+
 void objects_drop(struct fs_file *f)
 {
 	int i = obj_slot(f);

@@ -555,6 +555,7 @@ static void test_objects(void)
 	if (pager_spawn(pager, "fsclient.elf", "hold", &warm) == 0) {
 		(void)pager_kill(pager, warm, 0);
 		(void)wait_for(warm);
+		(void)fs_pages(); /* fs.usage: fs looks at its clients now */
 	}
 	uint64_t before = pool_free(), pages0 = fs_pages();
 	uint64_t fd = 0, mfd = 0, sz = 0, obj = 0, obj2 = 0, at = 0, n, owner, cached, maps, ssize,
