@@ -828,10 +828,10 @@ static int bench(void)
 }
 
 /*
- * A file's object granted to more processes over time than fs keeps
- * grants for at once (FS_GRANTS_MAX, 16): each holder runs while it is
- * granted and is killed before the next; fs forgets ended pids to make
- * room, so every grant succeeds.
+ * A file's object granted to many processes over time: each holder runs
+ * while it is granted and is killed before the next; every grant
+ * succeeds, and what fs and the pager kept for each holder goes at its
+ * end (the pool is as it was after another 100).
  */
 static void test_grants(void)
 {
