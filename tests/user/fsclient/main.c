@@ -746,6 +746,15 @@ static void test_coherence(void)
 	             c[PAGE] == big[100]; /* its page 1 is not copied: it sees the write */
 	result("object_write_shared", shared_sees && s[8] == 0x5A, rc ? rc : (long)s[PAGE - 100]);
 	result("object_write_private", private_sees && copy_keeps, rc ? rc : (long)c[0]);
+	/* Another process's fs.write: our shared mapping sees it at once too. */
+	uint64_t wpid = 0;
+	int64_t wr = -1;
+
+	FIRST(rc, pager_spawn(pager, "fsclient.elf", "writer", &wpid));
+	wr = rc ? rc : wait_for(wpid);
+	result("object_write_other_process",
+	       wr == 0 && s[2000] == 'C' && s[2005] == '!' && p[2000] == 'C',
+	       wr ? wr : (long)s[2000]);
 	/* The unmap hands page 0 back: our byte 8 and fs's bytes, both. */
 	FIRST(rc, pager_unmap(pager, sh));
 	uint32_t n = 0;
@@ -943,6 +952,16 @@ static void test_no_limits(void)
 	       rc ? rc : (long)(before - pool_free()));
 }
 
+/* The child "writer": writes "CHILD!" at byte 2000 of file "coherent" (test_coherence). */
+static int writer(void)
+{
+	uint64_t fd = 0, sz, got;
+	int rc = fs_open(fs, "coherent", &fd, &sz);
+
+	FIRST(rc, fs_write(fs, fd, 2000, "CHILD!", 6, &got));
+	return rc ? 1 : 0; /* the descriptor closes with us */
+}
+
 /*
  * The child "opener": opens file "dies" three times, maps its object for
  * itself and ends without closing anything (test_client_death).
@@ -1000,6 +1019,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "bench") == 0)
 		return rc || !st ? 1 : (pager = st->pager, bench());
+	if (argc > 1 && strcmp(argv[1], "writer") == 0)
+		return rc ? 1 : writer();
 	if (argc > 1 && strcmp(argv[1], "opener") == 0)
 		return rc || !st ? 1 : (pager = st->pager, opener());
 	if (argc > 1 && strcmp(argv[1], "hold") == 0)
