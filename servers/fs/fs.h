@@ -149,6 +149,14 @@ int objects_resize(struct fs_file *f, uint64_t size);
  * docs/MEMORY_SERVERS.md, "Coherence"). 0 or the pager's error.
  */
 int objects_write(struct fs_file *f, uint64_t offset, const void *data, uint32_t len);
+/*
+ * Before a read of [offset, offset + len) of f: the pages of that range a
+ * shared mapping wrote and did not hand back yet come from the pager into
+ * the store (MICA_MEMOBJ_WRITEBACK), so the read sees every byte mappers
+ * wrote. 0, MICA_ENOMEM (no page for a hole: nothing changed) or the
+ * pager's error.
+ */
+int objects_pull(struct fs_file *f, uint64_t offset, uint32_t len);
 /* f is being removed: its object (if any) is destroyed. */
 void objects_drop(struct fs_file *f);
 /* Process pid has ended: it leaves every object's list of grantees. */

@@ -35,6 +35,7 @@ struct fs_object {
 };
 
 static mica_handle_t pager = MICA_HANDLE_NONE;
+static void *scratch; /* a page of ours the pager copies a dirty page into (objects_pull) */
 /* Every object, sorted by number (binary search: O(log n); the pager's numbers only grow). */
 static struct fs_object **objects;
 static size_t nobjects, cap;
@@ -113,6 +114,8 @@ int objects_init(mica_handle_t p, mica_handle_t ep)
 	int64_t r;
 
 	pager = p;
+	if (!(scratch = page_alloc()))
+		return MICA_ENOMEM;
 	/* The pager's own copy, badged: page_in and page_out are taken from it alone. */
 	if ((r = mica_handle_mint(ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, FS_BADGE_PAGER)) < 0)
 		return (int)r;
@@ -196,6 +199,43 @@ int objects_write(struct fs_file *f, uint64_t offset, const void *data, uint32_t
 
 	/* The pager's cached pages take the bytes the store took (pager.memobj_write). */
 	return o && len ? pager_memobj_write(pager, o->id, offset, data, len, &pages) : MICA_OK;
+}
+
+int objects_pull(struct fs_file *f, uint64_t offset, uint32_t len)
+{
+	struct fs_object *o = by_file(f);
+	uint64_t size, dirty;
+	uint32_t flags;
+	int rc;
+
+	if (!o || !len)
+		return MICA_OK;
+	store_stat(f, &size, &flags);
+	if (offset >= size)
+		return MICA_OK;
+	uint64_t end = len < size - offset ? offset + len : size;
+
+	for (uint64_t idx = offset / FS_PAGE; idx * FS_PAGE < end; idx++) {
+		/* Dirty in the pager? Only then a page here first (a hole gets one), then the
+		 * bytes. */
+		if ((rc = pager_memobj_ctl(pager, MICA_MEMOBJ_WRITEBACK, o->id, idx * FS_PAGE, 0,
+		                           &dirty)) < 0)
+			return rc;
+		if (!dirty)
+			continue;
+		if (!store_page(f, idx)) {
+			memset(scratch, 0, FS_PAGE); /* zeros: what the hole reads */
+			if ((rc = store_page_put(f, idx, scratch)) < 0)
+				return rc; /* MICA_ENOMEM: nothing changed, the page stays dirty */
+		}
+		if ((rc = pager_memobj_ctl(pager, MICA_MEMOBJ_WRITEBACK, o->id, idx * FS_PAGE,
+		                           (uint64_t)(uintptr_t)scratch, &dirty)) < 0)
+			return rc;
+		if (dirty)
+			(void)store_page_put(f, idx,
+			                     scratch); /* the page is there: no allocation */
+	}
+	return MICA_OK;
 }
 
 void objects_drop(struct fs_file *f)

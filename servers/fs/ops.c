@@ -54,7 +54,10 @@ static int op_read(void *ctx, uint64_t badge, uint64_t fd, uint64_t offset, uint
 	int rc = file_of(fd, &f);
 
 	(void)ctx, (void)badge;
-	return rc ? rc : store_read(f, offset, data, len, data_len);
+	/* A mapped file: what mappers wrote and did not hand back comes in first. */
+	if (rc || (len <= FS_IO_MAX && (rc = objects_pull(f, offset, len)) < 0))
+		return rc;
+	return store_read(f, offset, data, len, data_len);
 }
 
 static int op_write(void *ctx, uint64_t badge, uint64_t fd, uint64_t offset, const uint8_t *data,

@@ -634,6 +634,45 @@ static int sync_mapping(uint64_t pid, uint64_t start, uint64_t *n)
 
 /* ---- the calls ---- */
 
+/*
+ * MICA_MEMOBJ_WRITEBACK for s, o's creator: page `offset` of o, if cached
+ * and dirty, is copied to s's page at dst (0: only say so) and is clean
+ * from then on. Its writable shared mappings lose it first (a write after
+ * faults and marks it dirty again), so no write lands between the copy
+ * and the clean mark. The server's own page_out, for when it cannot serve
+ * one (it is in this call): fs before a read. *out: 1 dirty, else 0.
+ * MICA_EALIGN offset or dst, MICA_ERANGE offset past the end, MICA_EINVAL
+ * dst not in a writable region of s made by map or brk.
+ */
+static int writeback(struct space *s, struct memobj *o, uint64_t offset, uint64_t dst,
+                     uint64_t *out)
+{
+	struct region *r = 0;
+	struct cpage *p;
+	int e;
+
+	*out = 0;
+	if ((offset | dst) & (PAGE - 1))
+		return MICA_EALIGN;
+	if (offset >= o->size)
+		return MICA_ERANGE;
+	if (dst && (!(r = region_find(&s->regions, dst)) || !(r->rights & REGION_WRITE) ||
+	            (r->kind != REGION_ANON && r->kind != REGION_HEAP)))
+		return MICA_EINVAL;
+	if (!(p = page_find(o, offset / PAGE)) || !p->dirty)
+		return 0;
+	*out = 1;
+	if (!dst)
+		return 0;
+	p->dirty = false;
+	page_unmap_shared(o, p->node.key);
+	if ((e = cow_write(s, dst, PHYS(p->pa), PAGE)) < 0) {
+		p->dirty = true; /* not taken: dirty still */
+		*out = 0;
+	}
+	return e;
+}
+
 /* pager.memobj_ctl for s (idl/pager.idl, include/mica/pager.h MICA_MEMOBJ_*). */
 int memobj_ctl(struct space *s, uint32_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t *out)
 {
@@ -660,13 +699,15 @@ int memobj_ctl(struct space *s, uint32_t op, uint64_t a, uint64_t b, uint64_t c,
 		*out = o->node.key;
 		return 0;
 	}
-	if (op < MICA_MEMOBJ_CREATE || op > MICA_MEMOBJ_SYNC)
+	if (op < MICA_MEMOBJ_CREATE || op > MICA_MEMOBJ_WRITEBACK)
 		return MICA_EINVAL;
 	/* The other ops: the object's creator only. */
 	if (!(o = object_find(a)))
 		return MICA_ENOENT;
 	if (o->owner != s->pid)
 		return MICA_EPERM;
+	if (op == MICA_MEMOBJ_WRITEBACK)
+		return writeback(s, o, b, c, out);
 	if (op == MICA_MEMOBJ_RESIZE) {
 		if (b > MICA_MEMOBJ_MAX_SIZE)
 			return MICA_EINVAL;

@@ -755,9 +755,23 @@ static void test_coherence(void)
 	result("object_write_other_process",
 	       wr == 0 && s[2000] == 'C' && s[2005] == '!' && p[2000] == 'C',
 	       wr ? wr : (long)s[2000]);
+	/*
+	 * fs.read sees what a mapper wrote and did not hand back: the page is
+	 * written back into the file first. It is clean after, so our next
+	 * write faults, marks it again, and the next read sees that too.
+	 */
+	uint32_t n = 0;
+
+	FIRST(rc, fs_read(fs, fd, 0, 16, buf, &n));
+	bool sees = rc == 0 && n == 16 && buf[8] == 0x5A;
+
+	if (rc == 0)
+		s[9] = 0x6B;
+	FIRST(rc, fs_read(fs, fd, 0, 16, buf, &n));
+	sees = sees && rc == 0 && buf[9] == 0x6B && buf[8] == 0x5A;
+	result("object_read_sees_mapper", sees, rc ? rc : (long)buf[8]);
 	/* The unmap hands page 0 back: our byte 8 and fs's bytes, both. */
 	FIRST(rc, pager_unmap(pager, sh));
-	uint32_t n = 0;
 
 	FIRST(rc, fs_read(fs, fd, 0, PAGE, buf, &n));
 	bool merged = rc == 0 && n == PAGE && buf[8] == 0x5A && buf[PAGE - 1] == big[99] &&
@@ -787,6 +801,15 @@ static void test_coherence(void)
 
 	FIRST(rc, fs_read(fs, fd, 0, PAGE, buf, &n));
 	regrown = regrown && rc == 0 && buf[200] == 0 && buf[300] == 0 && buf[99] == pat(9, 99);
+	/* Page 1 is a hole in the file now: a mapper's write there reaches a read too. */
+	uint64_t holes0 = fs_pages();
+
+	if (rc == 0)
+		s[PAGE + 7] = 0x3C;
+	FIRST(rc, fs_read(fs, fd, PAGE, 16, buf, &n));
+	result("object_read_hole_page",
+	       rc == 0 && buf[7] == 0x3C && buf[6] == 0 && fs_pages() == holes0 + 1,
+	       rc ? rc : (long)buf[7]);
 	/* Unmapping writes page 0 back: still zeros past byte 100 of the old end. */
 	FIRST(rc, pager_unmap(pager, sh));
 	FIRST(rc, fs_read(fs, fd, 0, PAGE, buf, &n));
