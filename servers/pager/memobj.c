@@ -642,7 +642,8 @@ static int sync_mapping(uint64_t pid, uint64_t start, uint64_t *n)
  * and the clean mark. The server's own page_out, for when it cannot serve
  * one (it is in this call): fs before a read. *out: 1 dirty, else 0.
  * MICA_EALIGN offset or dst, MICA_ERANGE offset past the end, MICA_EINVAL
- * dst not in a writable region of s made by map or brk.
+ * dst not in a writable region of s made by map or brk, MICA_ELIMIT s is at
+ * a memory limit, MICA_ENOMEM no frame to back dst.
  */
 static int writeback(struct space *s, struct memobj *o, uint64_t offset, uint64_t dst,
                      uint64_t *out)
@@ -664,6 +665,11 @@ static int writeback(struct space *s, struct memobj *o, uint64_t offset, uint64_
 	*out = 1;
 	if (!dst)
 		return 0;
+	/* dst may be a page not backed yet: backing it counts as any page does. */
+	if (limit_mem_room(s) == 0) {
+		*out = 0;
+		return MICA_ELIMIT;
+	}
 	p->dirty = false;
 	page_unmap_shared(o, p->node.key);
 	if ((e = cow_write(s, dst, PHYS(p->pa), PAGE)) < 0) {
