@@ -169,6 +169,12 @@ enum mica_memobj_op {
 	MICA_MEMOBJ_DESTROY = 4, /* a = object */
 	MICA_MEMOBJ_SYNC =
 	    5, /* a = the start of a mapping: its dirty pages written back; out = pages */
+	/*
+	 * a = object, b = offset of a page, c = a page of the caller's (or 0 to
+	 * ask only): out = 1 if the page is cached and dirty, and with c its
+	 * bytes are copied there and it is clean (the server's own write-back).
+	 */
+	MICA_MEMOBJ_WRITEBACK = 6,
 };
 
 /* map flags (idl/pager.idl). */

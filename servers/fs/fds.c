@@ -2,8 +2,10 @@
  * File descriptors: a table of slots that grows (doubling), a list of free
  * slots, and a generation per slot, so a descriptor is (generation << 32 |
  * slot + 1) and one closed, reused or made up is refused (MICA_EBADH) in
- * O(1). Descriptors are the server's, not a client's: any client holding
- * one may use it (as with kv's keys; servers/fs/README.md).
+ * O(1). Each records the pid that opened it (its owner: the badge of the
+ * client's fs handle), so that when that process ends its descriptors are
+ * closed (fds_close_owner, from clients.c). Any client holding a
+ * descriptor's number may use it (as with kv's keys; servers/fs/README.md).
  */
 #include "fs.h"
 
@@ -12,6 +14,7 @@
 
 struct fd_slot {
 	struct fs_file *file; /* NULL: free */
+	uint64_t owner;       /* the pid that opened it */
 	uint32_t gen;         /* bumped at each close */
 	uint32_t next_free;   /* the next free slot + 1, 0 for none */
 };
@@ -19,7 +22,7 @@ struct fd_slot {
 static struct fd_slot *slots;
 static uint32_t nslots, free_head, nopen; /* free_head: a free slot + 1, or 0 */
 
-int fds_open(struct fs_file *f, uint64_t *fd)
+int fds_open(struct fs_file *f, uint64_t owner, uint64_t *fd)
 {
 	uint32_t i;
 
@@ -42,6 +45,7 @@ int fds_open(struct fs_file *f, uint64_t *fd)
 	i = free_head - 1;
 	free_head = slots[i].next_free;
 	slots[i].file = f;
+	slots[i].owner = owner;
 	slots[i].next_free = 0;
 	store_hold(f);
 	nopen++;
@@ -80,6 +84,17 @@ int fds_close(uint64_t fd)
 	free_head = (uint32_t)(s - slots) + 1;
 	nopen--;
 	return MICA_OK;
+}
+
+unsigned fds_close_owner(uint64_t owner)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < nslots; i++)
+		if (slots[i].file && slots[i].owner == owner &&
+		    fds_close((uint64_t)slots[i].gen << 32 | (i + 1)) == MICA_OK)
+			n++;
+	return n;
 }
 
 uint64_t fds_count(void)

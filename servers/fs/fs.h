@@ -9,6 +9,7 @@
 #define FS_FS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <mica/handle.h>
@@ -78,6 +79,12 @@ void *store_page(const struct fs_file *f, uint64_t index);
  * read-only, MICA_ERANGE past the end, MICA_ENOMEM.
  */
 int store_page_put(struct fs_file *f, uint64_t index, const void *src);
+/*
+ * The front end's own pointer for f (objects.c: its memory object), NULL
+ * until set: found in O(1) from the file.
+ */
+void *store_front(const struct fs_file *f);
+void store_set_front(struct fs_file *f, void *p);
 /* The counts (fds filled in by the caller). */
 void store_counts(struct fs_counts *c);
 /*
@@ -88,12 +95,14 @@ int store_check(const char **why);
 
 /* ---- fds.c: descriptors, a table of slots with generations ---- */
 
-/* A new descriptor for f (held): MICA_ENOMEM. */
-int fds_open(struct fs_file *f, uint64_t *fd);
+/* A new descriptor for f (held), owned by pid owner: MICA_ENOMEM. */
+int fds_open(struct fs_file *f, uint64_t owner, uint64_t *fd);
 /* The file fd names, or NULL for a descriptor never given or closed. */
 struct fs_file *fds_get(uint64_t fd);
 /* Closes fd: MICA_EBADH if it is not open. */
 int fds_close(uint64_t fd);
+/* Closes every descriptor owner opened (it has ended); how many. O(slots). */
+unsigned fds_close_owner(uint64_t owner);
 /* Descriptors open. */
 uint64_t fds_count(void);
 
@@ -118,10 +127,12 @@ int modules_read(const char *name, uint64_t offset, void *buf, uint32_t len);
 
 /* ---- objects.c: files as memory objects (docs/MEMORY_SERVERS.md) ---- */
 
-#define FS_BADGE_CLIENT 1u  /* the badge of the endpoint copy fs registers with init */
-#define FS_BADGE_PAGER  2u  /* the badge of the copy the pager calls memobj through */
-#define FS_OBJECTS_MAX  64u /* files with a memory object at once */
-#define FS_GRANTS_MAX   16u /* running pids one file's object is granted to */
+/*
+ * The badge of the copy the pager calls memobj through. Clients' copies are
+ * badged with their pids by the name service (fs registers an unbadged
+ * one: idl/names.idl, lookup), and no pid is this large.
+ */
+#define FS_BADGE_PAGER (1ULL << 62)
 
 /* Registers fs as a memory server with pager, served on ep: 0 or the pager's error. */
 int objects_init(mica_handle_t pager, mica_handle_t ep);
@@ -132,12 +143,55 @@ int objects_map(struct fs_file *f, uint64_t pid, uint64_t *object);
  * MICA_ERANGE past MICA_MEMOBJ_MAX_SIZE, or the pager's error.
  */
 int objects_resize(struct fs_file *f, uint64_t size);
+/*
+ * len bytes were written at offset into f's store: its object's pages
+ * cached in the pager take them too (every mapping sees them at once;
+ * docs/MEMORY_SERVERS.md, "Coherence"). 0 or the pager's error.
+ */
+int objects_write(struct fs_file *f, uint64_t offset, const void *data, uint32_t len);
+/*
+ * Before a read of [offset, offset + len) of f: the pages of that range a
+ * shared mapping wrote and did not hand back yet come from the pager into
+ * the store (MICA_MEMOBJ_WRITEBACK), so the read sees every byte mappers
+ * wrote. 0, MICA_ENOMEM (no page for a hole: nothing changed) or the
+ * pager's error.
+ */
+int objects_pull(struct fs_file *f, uint64_t offset, uint32_t len);
 /* f is being removed: its object (if any) is destroyed. */
 void objects_drop(struct fs_file *f);
+/* Process pid has ended: it leaves every object's list of grantees. */
+void objects_forget(uint64_t pid);
 
 struct ipc_msg;
 /* The endpoint's dispatch (an ipc_dispatch_fn): idl/memobj.idl's requests, else idl/fs.idl's. */
 int objects_dispatch(const void *ops, void *ctx, const struct ipc_msg *req, struct ipc_msg *rep);
+
+/* ---- idset.c: sets of ids, sorted arrays (O(log n) lookups, memory the only bound) ---- */
+
+struct idset {
+	uint64_t *v; /* sorted, no repeats */
+	size_t n, cap;
+};
+
+/* Whether id is in s. */
+bool idset_has(const struct idset *s, uint64_t id);
+/* Adds id (nothing if it is in already): MICA_OK, or MICA_ENOMEM (s unchanged). */
+int idset_add(struct idset *s, uint64_t id);
+/* Takes id out: whether it was in. */
+bool idset_remove(struct idset *s, uint64_t id);
+/* Frees s's array: s is empty after. */
+void idset_free(struct idset *s);
+
+/* ---- clients.c: the processes fs holds something for, and their ends ---- */
+
+/* Watches for ended processes (pager.exit_watch, a notification): 0 or the error. */
+int clients_init(mica_handle_t pager);
+/* pid holds (or may hold) descriptors or grants: it is looked at when processes end. */
+int clients_add(uint64_t pid);
+/* If the exit watch was signalled, clients_sweep (never blocks). */
+void clients_poll(void);
+/* Processes have ended: what each ended client held goes (descriptors, grants). */
+void clients_sweep(void);
 
 /* ---- ops.c: the IPC front end (idl/fs.idl) ---- */
 

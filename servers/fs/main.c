@@ -40,8 +40,14 @@ int main(void)
 	/* A memory server too (objects.c): the pager gets a copy badged its own. */
 	if ((r = objects_init(st->pager, ep)) < 0)
 		return fail("memobj_serve", r, 7);
-	/* Others get a send-only copy: only we receive on ep. */
-	if ((r = mica_handle_mint(ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, FS_BADGE_CLIENT)) < 0)
+	/* Told when processes end (clients.c): their descriptors close. */
+	if ((r = clients_init(st->pager)) < 0)
+		return fail("exit_watch", r, 8);
+	/*
+	 * Others get a send-only copy: only we receive on ep. Unbadged: the name
+	 * service badges each client's copy with its pid (idl/names.idl, lookup).
+	 */
+	if ((r = mica_handle_mint(ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, 0)) < 0)
 		return fail("mint", r, 4);
 	if ((r = names_register_name(rt_names_handle(), "fs", (mica_handle_t)r)) < 0)
 		return fail("register", r, 5);

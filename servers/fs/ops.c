@@ -24,14 +24,18 @@ static int op_open(void *ctx, uint64_t badge, const char *name, uint64_t *fd, ui
 	struct fs_file *f;
 	uint32_t flags;
 
-	(void)ctx, (void)badge;
+	(void)ctx;
+	clients_poll(); /* ended clients' descriptors and grants go first */
 	/* The name: valid, and a file's. */
 	if (!store_name_ok(name))
 		return MICA_EINVAL;
 	if (!(f = store_find(name)))
 		return MICA_ENOENT;
 	store_stat(f, size, &flags);
-	return fds_open(f, fd);
+	/* The caller (its pid: the badge of its fs handle) is a client: its end closes the fd. */
+	int rc = badge ? clients_add(badge) : MICA_OK; /* 0: a handle not from the names */
+
+	return rc ? rc : fds_open(f, badge, fd);
 }
 
 static int op_close(void *ctx, uint64_t badge, uint64_t fd)
@@ -50,7 +54,10 @@ static int op_read(void *ctx, uint64_t badge, uint64_t fd, uint64_t offset, uint
 	int rc = file_of(fd, &f);
 
 	(void)ctx, (void)badge;
-	return rc ? rc : store_read(f, offset, data, len, data_len);
+	/* A mapped file: what mappers wrote and did not hand back comes in first. */
+	if (rc || (len <= FS_IO_MAX && (rc = objects_pull(f, offset, len)) < 0))
+		return rc;
+	return store_read(f, offset, data, len, data_len);
 }
 
 static int op_write(void *ctx, uint64_t badge, uint64_t fd, uint64_t offset, const uint8_t *data,
@@ -77,6 +84,11 @@ static int op_write(void *ctx, uint64_t badge, uint64_t fd, uint64_t offset, con
 			(void)objects_resize(f, old);
 		return rc;
 	}
+	/*
+	 * Then the pager's cache of the file's object: mappings see the bytes at
+	 * once (no fault of ours can come between: this thread serves page_in).
+	 */
+	(void)objects_write(f, offset, data, data_len);
 	store_stat(f, size, &flags);
 	return MICA_OK;
 }
@@ -84,6 +96,7 @@ static int op_write(void *ctx, uint64_t badge, uint64_t fd, uint64_t offset, con
 static int op_create(void *ctx, uint64_t badge, const char *name)
 {
 	(void)ctx, (void)badge;
+	clients_poll(); /* ended clients' descriptors and grants go first */
 	return store_create(name);
 }
 
@@ -148,10 +161,12 @@ static int op_map_object(void *ctx, uint64_t badge, uint64_t fd, uint64_t pid, u
 {
 	struct fs_file *f;
 	uint32_t flags;
-	int rc = file_of(fd, &f);
+	int rc;
 
 	(void)ctx, (void)badge;
-	if (rc || (rc = objects_map(f, pid, object)) < 0)
+	/* Before the descriptor is looked at: the sweep may close it (its owner ended). */
+	clients_poll();
+	if ((rc = file_of(fd, &f)) || (rc = objects_map(f, pid, object)) < 0)
 		return rc;
 	store_stat(f, size, &flags);
 	return MICA_OK;
@@ -184,6 +199,7 @@ static int op_usage(void *ctx, uint64_t badge, struct fs_usage *now)
 	struct fs_counts c;
 
 	(void)ctx, (void)badge;
+	clients_poll(); /* ended clients' descriptors and grants go first */
 	store_counts(&c);
 	now->files = c.files;
 	now->pages = c.pages;

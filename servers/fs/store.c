@@ -26,6 +26,7 @@ struct fs_file {
 	uint64_t opens;
 	bool removed;
 	uint32_t flags; /* FS_READONLY */
+	void *front;    /* the front end's (store_front) */
 	char name[];    /* NUL-terminated */
 };
 
@@ -418,6 +419,16 @@ void store_list(const char *after, char *out, uint32_t cap, uint32_t *len, uint3
 void *store_page(const struct fs_file *f, uint64_t index)
 {
 	return index < f->npages && f->pages ? f->pages[index] : NULL;
+}
+
+void *store_front(const struct fs_file *f)
+{
+	return f->front;
+}
+
+void store_set_front(struct fs_file *f, void *p)
+{
+	f->front = p;
 }
 
 int store_page_put(struct fs_file *f, uint64_t index, const void *src)

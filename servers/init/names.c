@@ -126,14 +126,36 @@ static int op_register_name(void *ctx, uint64_t badge, const char *name, mica_ha
 	return 0;
 }
 
+/*
+ * The caller's copy of an unbadged registration, badged with its pid: the
+ * reply copies it, and it is closed at the next lookup (it was sent then).
+ */
+static mica_handle_t lent = MICA_HANDLE_NONE;
+
 static int op_lookup(void *ctx, uint64_t badge, const char *name, mica_handle_t *server)
 {
 	struct name *n = find(name);
+	int64_t r;
 
-	(void)ctx, (void)badge;
+	(void)ctx;
+	ipc_handle_drop(lent);
+	lent = MICA_HANDLE_NONE;
 	if (!n)
 		return MICA_ENOENT;
-	*server = n->ep;
+	/*
+	 * A server that registered an unbadged endpoint learns who calls it: the
+	 * caller's copy carries its pid (ours is unbadged: a badged one refuses
+	 * with MICA_ERIGHTS, and is lent as it is).
+	 */
+	r = badge ? mica_handle_mint(n->ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, badge)
+	          : MICA_ERIGHTS;
+	if (r == MICA_ERIGHTS) {
+		*server = n->ep;
+		return 0;
+	}
+	if (r < 0)
+		return (int)r; /* MICA_ENOMEM */
+	lent = *server = (mica_handle_t)r;
 	return 0;
 }
 

@@ -152,6 +152,27 @@ static int op_memobj_map(void *ctx, uint64_t badge, uint64_t object, uint64_t of
 	return s ? memobj_map(s, object, offset, length, rights, flags, addr, at) : MICA_EPERM;
 }
 
+static int op_memobj_write(void *ctx, uint64_t badge, uint64_t object, uint64_t offset,
+                           const uint8_t *data, uint32_t data_len, uint64_t *pages)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? memobj_write(s, object, offset, data, data_len, pages) : MICA_EPERM;
+}
+
+static int op_exit_watch(void *ctx, uint64_t badge, mica_handle_t hint)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	if (!s) {
+		ipc_handle_drop(hint);
+		return MICA_EPERM;
+	}
+	return watch_set(s, hint);
+}
+
 static int op_memobj_stat(void *ctx, uint64_t badge, uint64_t object, uint64_t *size,
                           uint32_t *rights, uint64_t *owner, uint64_t *cached, uint64_t *mappings)
 {
@@ -546,6 +567,8 @@ static const struct pager_ops ops = {
     .memobj_ctl = op_memobj_ctl,
     .memobj_map = op_memobj_map,
     .memobj_stat = op_memobj_stat,
+    .memobj_write = op_memobj_write,
+    .exit_watch = op_exit_watch,
     .fork = op_fork,
 };
 

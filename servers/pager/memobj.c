@@ -27,11 +27,25 @@ struct cpage {
 	bool dirty; /* mapped writable by a shared mapping since it was last written back */
 };
 
-/* Who else may map an object: a process and its descendants, with rights. */
+/*
+ * Who else may map an object: a process and its descendants, with rights.
+ * Each grant is in two lists: its object's, and its grantee's (struct
+ * grantee, found by pid in O(log n)), so that both the object's end and
+ * the grantee's end free it (memobj_space_gone: an ended pid's grants are
+ * of no use, pids are never reused).
+ */
 struct grant {
-	struct grant *next;
+	struct grant *next, **prev;   /* in its object's list */
+	struct grant *pnext, **pprev; /* in its grantee's list */
+	struct memobj *obj;
 	uint64_t pid;
 	uint32_t rights;
+};
+
+/* The grants one process holds. */
+struct grantee {
+	struct idnode node; /* key: its pid */
+	struct grant *grants;
 };
 
 /* One mapping of an object: the data of its region (REGION_OBJECT). */
@@ -55,6 +69,7 @@ struct memobj {
 	struct mapping *maps;
 	uint64_t nmaps;
 	struct grant *grants;
+	uint64_t gen; /* moves at each resize and memobj_write: a page fetched across it is stale */
 };
 
 /* A memory server: its endpoint and the window its requests' pages appear in. */
@@ -65,13 +80,14 @@ struct msrv {
 	uint64_t serial;    /* never reused: tells a server from a later one with its pid */
 };
 
-static struct idtree objects, servers;
+static struct idtree objects, servers, grantees;
 static uint64_t next_object = 1, next_serial = 1;
 static struct slab_cache objects_cache = {.size = sizeof(struct memobj)};
 static struct slab_cache pages_cache = {.size = sizeof(struct cpage)};
 static struct slab_cache maps_cache = {.size = sizeof(struct mapping)};
 static struct slab_cache grants_cache = {.size = sizeof(struct grant)};
 static struct slab_cache servers_cache = {.size = sizeof(struct msrv)};
+static struct slab_cache grantees_cache = {.size = sizeof(struct grantee)};
 
 static void *zalloc(struct slab_cache *c)
 {
@@ -122,7 +138,7 @@ static uint64_t page_up(uint64_t v)
 uint64_t memobj_meta_frames(void)
 {
 	return objects_cache.slabs + pages_cache.slabs + maps_cache.slabs + grants_cache.slabs +
-	       servers_cache.slabs;
+	       servers_cache.slabs + grantees_cache.slabs;
 }
 
 /* ---- registering servers and objects ---- */
@@ -199,6 +215,39 @@ static struct region *mapping_region(const struct mapping *m, struct space **sp)
 }
 
 /*
+ * The bytes of o's cached page that holds byte `from` (if cached), from
+ * there to the page's end, become zeros: past the object's end a page
+ * reads as zeros (docs/MEMORY_SERVERS.md), and a regrown object must not
+ * show what lay there before the cut. Every mapping of that page sees it
+ * at once (they map the cached frame; private copies already made keep
+ * theirs).
+ */
+static void object_zero_tail(struct memobj *o, uint64_t from)
+{
+	struct cpage *p = from % PAGE ? page_find(o, from / PAGE) : 0;
+
+	if (p)
+		mem_zero((uint8_t *)PHYS(p->pa) + from % PAGE, PAGE - from % PAGE);
+}
+
+/* Take grant g out of both its lists and free it (and its grantee's record, if now empty). */
+static void grant_free(struct grant *g)
+{
+	if ((*g->prev = g->next))
+		g->next->prev = g->prev;
+	if ((*g->pprev = g->pnext))
+		g->pnext->pprev = g->pprev;
+	struct idnode *n = idtree_find(&grantees, g->pid);
+	struct grantee *e = n ? (struct grantee *)(uintptr_t)n : 0;
+
+	if (e && !e->grants) {
+		(void)idtree_remove(&grantees, e->node.key);
+		slab_free(&grantees_cache, e);
+	}
+	slab_free(&grants_cache, g);
+}
+
+/*
  * Cut o to size bytes: unmap every mapped page past the new end (page
  * rounded) in every mapping, and drop those cached. A touch there later
  * faults past the end (MICA_PAGER_KILL_BUS).
@@ -222,7 +271,9 @@ static void object_cut(struct memobj *o, uint64_t size)
 		frame_free(p->pa);
 		slab_free(&pages_cache, p);
 	}
+	object_zero_tail(o, size);
 	o->size = size;
+	o->gen++;
 }
 
 /* Forget o: every page unmapped and dropped; its mappings stay, and a touch kills with code. */
@@ -235,10 +286,8 @@ static void object_destroy(struct memobj *o, uint32_t code)
 		m->next = 0;
 		m->gone_code = code;
 	}
-	for (struct grant *g = o->grants, *n; g; g = n) {
-		n = g->next;
-		slab_free(&grants_cache, g);
-	}
+	while (o->grants)
+		grant_free(o->grants);
 	(void)idtree_remove(&objects, o->node.key);
 	slab_free(&objects_cache, o);
 }
@@ -411,11 +460,20 @@ static uint64_t page_get(uint64_t id, uint64_t idx, struct cpage **page)
 		return 0;
 	if (!(pa = frame_alloc()))
 		return MICA_PAGER_KILL_NOMEM;
+	uint64_t gen = o->gen;
+
 	code = ask_server(o, idx, pa, false, &status);
 	/* Look again: the object may have shrunk or gone, the page come by another fault. */
 	o = object_find(id);
 	if (!code && (!o || idx >= page_up(o->size) / PAGE))
 		code = MICA_PAGER_KILL_BUS;
+	/*
+	 * Resized or written meanwhile (memobj_write): the server may have
+	 * answered with the bytes from before, so the page is not cached and
+	 * the thread faults again (and asks again).
+	 */
+	if (!code && o->gen != gen && !page_find(o, idx))
+		code = ASK_BUSY;
 	if (code) {
 		frame_free(pa);
 		return code;
@@ -576,6 +634,51 @@ static int sync_mapping(uint64_t pid, uint64_t start, uint64_t *n)
 
 /* ---- the calls ---- */
 
+/*
+ * MICA_MEMOBJ_WRITEBACK for s, o's creator: page `offset` of o, if cached
+ * and dirty, is copied to s's page at dst (0: only say so) and is clean
+ * from then on. Its writable shared mappings lose it first (a write after
+ * faults and marks it dirty again), so no write lands between the copy
+ * and the clean mark. The server's own page_out, for when it cannot serve
+ * one (it is in this call): fs before a read. *out: 1 dirty, else 0.
+ * MICA_EALIGN offset or dst, MICA_ERANGE offset past the end, MICA_EINVAL
+ * dst not in a writable region of s made by map or brk, MICA_ELIMIT s is at
+ * a memory limit, MICA_ENOMEM no frame to back dst.
+ */
+static int writeback(struct space *s, struct memobj *o, uint64_t offset, uint64_t dst,
+                     uint64_t *out)
+{
+	struct region *r = 0;
+	struct cpage *p;
+	int e;
+
+	*out = 0;
+	if ((offset | dst) & (PAGE - 1))
+		return MICA_EALIGN;
+	if (offset >= o->size)
+		return MICA_ERANGE;
+	if (dst && (!(r = region_find(&s->regions, dst)) || !(r->rights & REGION_WRITE) ||
+	            (r->kind != REGION_ANON && r->kind != REGION_HEAP)))
+		return MICA_EINVAL;
+	if (!(p = page_find(o, offset / PAGE)) || !p->dirty)
+		return 0;
+	*out = 1;
+	if (!dst)
+		return 0;
+	/* dst may be a page not backed yet: backing it counts as any page does. */
+	if (limit_mem_room(s) == 0) {
+		*out = 0;
+		return MICA_ELIMIT;
+	}
+	p->dirty = false;
+	page_unmap_shared(o, p->node.key);
+	if ((e = cow_write(s, dst, PHYS(p->pa), PAGE)) < 0) {
+		p->dirty = true; /* not taken: dirty still */
+		*out = 0;
+	}
+	return e;
+}
+
 /* pager.memobj_ctl for s (idl/pager.idl, include/mica/pager.h MICA_MEMOBJ_*). */
 int memobj_ctl(struct space *s, uint32_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t *out)
 {
@@ -602,34 +705,104 @@ int memobj_ctl(struct space *s, uint32_t op, uint64_t a, uint64_t b, uint64_t c,
 		*out = o->node.key;
 		return 0;
 	}
-	if (op < MICA_MEMOBJ_CREATE || op > MICA_MEMOBJ_SYNC)
+	if (op < MICA_MEMOBJ_CREATE || op > MICA_MEMOBJ_WRITEBACK)
 		return MICA_EINVAL;
 	/* The other ops: the object's creator only. */
 	if (!(o = object_find(a)))
 		return MICA_ENOENT;
 	if (o->owner != s->pid)
 		return MICA_EPERM;
+	if (op == MICA_MEMOBJ_WRITEBACK)
+		return writeback(s, o, b, c, out);
 	if (op == MICA_MEMOBJ_RESIZE) {
 		if (b > MICA_MEMOBJ_MAX_SIZE)
 			return MICA_EINVAL;
-		if (b < o->size)
+		if (b < o->size) {
 			object_cut(o, b);
-		o->size = b;
+		} else {
+			/* Grown: what the old end's page holds past it is no data (zeros). */
+			object_zero_tail(o, o->size);
+			o->size = b;
+			o->gen++;
+		}
 		return 0;
 	}
 	if (op == MICA_MEMOBJ_GRANT) {
+		struct space *t = space_by_pid(b);
+		struct idnode *n = idtree_find(&grantees, b);
+		struct grantee *e = n ? (struct grantee *)(uintptr_t)n : 0;
 		struct grant *g;
 
-		if (!space_by_pid(b) || !(c & REGION_READ) ||
+		/* A running process (an ended one never maps again: pids are never reused). */
+		if (!t || t->state != SPACE_LIVE || !(c & REGION_READ) ||
 		    (c & ~(uint64_t)(REGION_READ | REGION_WRITE | REGION_EXEC)))
 			return MICA_EINVAL;
 		if (!(g = zalloc(&grants_cache)))
 			return MICA_ENOMEM;
-		*g = (struct grant){.next = o->grants, .pid = b, .rights = (uint32_t)c};
+		if (!e) {
+			if (!(e = zalloc(&grantees_cache))) {
+				slab_free(&grants_cache, g);
+				return MICA_ENOMEM;
+			}
+			e->node.key = b;
+			(void)idtree_insert(&grantees, &e->node);
+		}
+		*g = (struct grant){.next = o->grants,
+		                    .prev = &o->grants,
+		                    .pnext = e->grants,
+		                    .pprev = &e->grants,
+		                    .obj = o,
+		                    .pid = b,
+		                    .rights = (uint32_t)c};
+		if (o->grants)
+			o->grants->prev = &g->next;
 		o->grants = g;
+		if (e->grants)
+			e->grants->pprev = &g->pnext;
+		e->grants = g;
 		return 0;
 	}
 	object_destroy(o, MICA_PAGER_KILL_BUS);
+	return 0;
+}
+
+/*
+ * pager.memobj_write for s: len bytes of data into o's cached pages from
+ * byte offset on (a server's own write to what backs o, fs.write): every
+ * mapping of a cached page sees them at once (shared ones, and private
+ * ones whose page is not copied yet); a page not cached is left alone (its
+ * next fault asks the server, which has the bytes already). A page's
+ * dirty mark stays: the bytes its mappers wrote elsewhere in it still go
+ * back to the server, with these (so the server stores what it wrote).
+ * *pages: how many cached pages took bytes. MICA_ENOENT no such object,
+ * MICA_EPERM not its creator, MICA_ERANGE past the object's end.
+ */
+int memobj_write(struct space *s, uint64_t id, uint64_t offset, const uint8_t *data, uint32_t len,
+                 uint64_t *pages)
+{
+	struct memobj *o = object_find(id);
+
+	*pages = 0;
+	if (!o)
+		return MICA_ENOENT;
+	if (o->owner != s->pid)
+		return MICA_EPERM;
+	if (offset > o->size || len > o->size - offset)
+		return MICA_ERANGE;
+	if (!len)
+		return 0;
+	/* A fault waiting on the server now may bring the page from before: it asks again. */
+	o->gen++;
+	for (uint64_t at = offset, end = offset + len; at < end;) {
+		uint64_t in = at % PAGE, n = PAGE - in < end - at ? PAGE - in : end - at;
+		struct cpage *p = page_find(o, at / PAGE);
+
+		if (p) {
+			mem_copy((uint8_t *)PHYS(p->pa) + in, data + (at - offset), n);
+			(*pages)++;
+		}
+		at += n;
+	}
 	return 0;
 }
 
@@ -675,13 +848,21 @@ int memobj_unmap(struct space *s, struct region *r)
 }
 
 /*
- * s's address space is going (space_teardown): forget its mappings, and if
- * it served objects, they go too (a later touch of a mapping of them
- * kills with MICA_PAGER_KILL_SERVER). Its frames go with the address space.
+ * s's address space is going (space_teardown): forget its mappings and the
+ * grants it held (of any object), and if it served objects, they go too (a
+ * later touch of a mapping of them kills with MICA_PAGER_KILL_SERVER). Its
+ * frames go with the address space.
  */
 void memobj_space_gone(struct space *s)
 {
+	struct idnode *gn = idtree_find(&grantees, s->pid);
 	struct msrv *v;
+
+	/* Its grants: no use to an ended pid (the last one frees the grantee record too). */
+	while (gn && ((struct grantee *)(uintptr_t)gn)->grants) {
+		grant_free(((struct grantee *)(uintptr_t)gn)->grants);
+		gn = idtree_find(&grantees, s->pid);
+	}
 
 	for (struct region *r = region_first(&s->regions); r; r = region_next(&s->regions, r))
 		if (r->kind == REGION_OBJECT && r->data) {

@@ -270,10 +270,18 @@ int memobj_map(struct space *s, uint64_t id, uint64_t offset, uint64_t length, u
 int memobj_stat(uint64_t id, uint64_t *size, uint32_t *rights, uint64_t *owner, uint64_t *cached,
                 uint64_t *mappings);
 int memobj_unmap(struct space *s, struct region *r);
+int memobj_write(struct space *s, uint64_t id, uint64_t offset, const uint8_t *data, uint32_t len,
+                 uint64_t *pages);
 /* A fault in a REGION_OBJECT region: 0 (resume) or a MICA_PAGER_KILL_* code. */
 uint64_t memobj_fault(struct space *s, struct region *r, uint64_t addr, uint64_t access);
 void memobj_space_gone(struct space *s);
 uint64_t memobj_meta_frames(void);
+
+/* ---- watch.c: exit watches (pager.exit_watch) ---- */
+
+int watch_set(struct space *s, mica_handle_t hint);
+/* Process s has ended: its watch goes, every other one is signalled. */
+void watch_ended(struct space *s);
 
 /* ---- process.c ---- */
 

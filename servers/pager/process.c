@@ -415,6 +415,7 @@ void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t ad
 	s->exit_code = code;
 	s->state = SPACE_ZOMBIE;
 	names_ended(s);
+	watch_ended(s);
 	if (!s->parent)
 		space_free(s); /* nobody waits for it */
 	if (was_init)

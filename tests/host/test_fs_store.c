@@ -223,7 +223,7 @@ static void test_data(void **state)
 	assert_int_equal(store_create("data"), MICA_OK);
 	f = store_find("data");
 	assert_non_null(f);
-	assert_int_equal(fds_open(f, &fd), MICA_OK);
+	assert_int_equal(fds_open(f, 1, &fd), MICA_OK);
 	memset(model_bytes, 0, sizeof(model_bytes));
 	for (int step = 0; step < 20000; step++) {
 		unsigned op = (unsigned)rng_below(10);
@@ -468,7 +468,7 @@ static void test_fds(void **state)
 
 	/* Many at once: the table grows; each names the file. */
 	for (int i = 0; i < N; i++) {
-		assert_int_equal(fds_open(f, &fds[i]), MICA_OK);
+		assert_int_equal(fds_open(f, 10 + i % 3, &fds[i]), MICA_OK);
 		assert_true(fds_get(fds[i]) == f);
 		for (int k = 0; k < i; k += 97)
 			assert_true(fds[k] != fds[i]);
@@ -481,7 +481,7 @@ static void test_fds(void **state)
 		assert_null(fds_get(fds[i]));
 		assert_int_equal(fds_close(fds[i]), MICA_EBADH);
 	}
-	assert_int_equal(fds_open(f, &fd), MICA_OK);
+	assert_int_equal(fds_open(f, 1, &fd), MICA_OK);
 	assert_true((fd & 0xFFFFFFFFu) <= N);
 	for (int i = 0; i < N; i += 2)
 		assert_true(fd != fds[i]);
@@ -502,6 +502,72 @@ static void test_fds(void **state)
 	check();
 }
 
+/* An ended client's descriptors close, and only its (fds_close_owner). */
+static void test_fds_owner(void **state)
+{
+	enum { N = 300 };
+	static uint64_t fds[N];
+	struct fs_file *f;
+
+	(void)state;
+	assert_int_equal(store_create("owned"), MICA_OK);
+	f = store_find("owned");
+	uint64_t base = fds_count();
+
+	for (int i = 0; i < N; i++)
+		assert_int_equal(fds_open(f, 20 + i % 3, &fds[i]), MICA_OK);
+	assert_int_equal(fds_close(fds[1]), MICA_OK); /* one of pid 21's closed already */
+	assert_int_equal(fds_close_owner(21), N / 3 - 1);
+	assert_int_equal(fds_count(), base + N - N / 3);
+	for (int i = 0; i < N; i++)
+		assert_true(i % 3 == 1 ? fds_get(fds[i]) == NULL : fds_get(fds[i]) == f);
+	assert_int_equal(fds_close_owner(21), 0);
+	assert_int_equal(fds_close_owner(99), 0);
+	/* A removed file goes with its last descriptor, closed this way too. */
+	assert_int_equal(store_remove("owned"), MICA_OK);
+	assert_int_equal(fds_close_owner(20), N / 3);
+	assert_int_equal(fds_close_owner(22), N / 3);
+	assert_int_equal(fds_count(), base);
+	check();
+}
+
+/* idset: sorted, no repeats, against a bitmap model under random adds and removes. */
+static void test_idset(void **state)
+{
+	enum { IDS = 512, OPS = 20000 };
+	static bool model[IDS];
+	struct idset set = {0};
+	uint64_t x = 12345;
+
+	(void)state;
+	for (int i = 0; i < OPS; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		uint64_t id = (x >> 33) % IDS;
+
+		if ((x >> 20) & 1) {
+			assert_int_equal(idset_add(&set, id), MICA_OK);
+			model[id] = true;
+		} else {
+			assert_int_equal(idset_remove(&set, id), model[id]);
+			model[id] = false;
+		}
+		if (i % 997 == 0) {
+			size_t n = 0;
+
+			for (uint64_t k = 0; k < IDS; k++) {
+				assert_int_equal(idset_has(&set, k), model[k]);
+				n += model[k];
+			}
+			assert_int_equal(set.n, n);
+			for (size_t k = 1; k < set.n; k++)
+				assert_true(set.v[k - 1] < set.v[k]);
+		}
+	}
+	idset_free(&set);
+	assert_int_equal(set.n, 0);
+	assert_false(idset_has(&set, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +575,7 @@ int main(void)
 	    cmocka_unit_test(test_data),       cmocka_unit_test(test_nomem),
 	    cmocka_unit_test(test_list_edges), cmocka_unit_test(test_readonly),
 	    cmocka_unit_test(test_fds),        cmocka_unit_test(test_page_put),
+	    cmocka_unit_test(test_fds_owner),  cmocka_unit_test(test_idset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -17,9 +17,15 @@ IDS = ["lookup", "module_stat", "module_read", "module_tail", "module_past_end",
        "create_exists", "bad_name", "name_too_long", "missing", "bad_fd", "removed_while_open",
        "list", "list_after_last", "many_create", "many_read", "many_remove", "large_write",
        "large_read", "large_frames_back", "out_of_memory", "nomem_recovers",
-       "object_made", "object_errors", "object_memobj_refused", "object_reads_file",
+       "object_made", "object_errors", "object_memobj_refused", "object_cache_write_refused",
+       "object_reads_file",
        "object_shared", "object_written_back", "object_private", "object_truncate_bus",
-       "object_grows", "object_removed", "object_frames_back", "object_grants_reclaimed",
+       "object_grows", "object_removed", "object_frames_back", "object_write_shared",
+       "object_write_private", "object_write_other_process",
+       "object_read_sees_mapper", "object_read_hole_page", "object_write_merged", "object_truncate_tail",
+       "object_truncate_regrow", "object_coherent_frames_back", "object_grants_reclaimed",
+       "object_grants_released", "object_no_fixed_limits",
+       "object_no_limits_frames_back", "client_death_fds_closed", "exit_watch_refused",
        "usage_clean"]
 
 

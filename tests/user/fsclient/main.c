@@ -46,14 +46,19 @@ static uint8_t pat(uint64_t seed, uint64_t i)
 	return (uint8_t)((i * 131 + seed * 7 + (i >> 12)) ^ (i >> 8));
 }
 
+/*
+ * The pool's free frames, with those it gave the kernel's reserve (a page
+ * of a handle table, of a page table: kept by the kernel for the next one,
+ * not lost; mica.frames_back counts the same).
+ */
 static uint64_t pool_free(void)
 {
-	uint64_t f = 0, t, d;
+	uint64_t f = 0, t, d = 0;
 	int32_t l;
 	struct pager_usage u;
 
 	pager_stats(pager, &f, &t, &l, &d, &u);
-	return f;
+	return f + d;
 }
 
 static uint64_t fs_pages(void)
@@ -540,6 +545,18 @@ static int child(uint64_t object)
 static void test_objects(void)
 {
 	const struct mica_startup *st = rt_startup_info();
+	uint64_t warm = 0;
+
+	/*
+	 * A process ends first: fs's code that looks at its clients then
+	 * (clients.c) is paged in at its first run and stays (a frame for good),
+	 * so it is not counted below.
+	 */
+	if (pager_spawn(pager, "fsclient.elf", "hold", &warm) == 0) {
+		(void)pager_kill(pager, warm, 0);
+		(void)wait_for(warm);
+		(void)fs_pages(); /* fs.usage: fs looks at its clients now */
+	}
 	uint64_t before = pool_free(), pages0 = fs_pages();
 	uint64_t fd = 0, mfd = 0, sz = 0, obj = 0, obj2 = 0, at = 0, n, owner, cached, maps, ssize,
 	         pid = 0;
@@ -580,6 +597,11 @@ static void test_objects(void)
 	int e7 = fs_usage(fs, &u);
 
 	result("object_memobj_refused", e6 == MICA_ENOMETHOD && e7 == 0, e6);
+	/* Only the object's creator (fs) may write into the pager's cache of it. */
+	uint64_t wn = 0;
+	int e8 = pager_memobj_write(pager, obj, 0, (const uint8_t *)"x", 1, &wn);
+
+	result("object_cache_write_refused", e8 == MICA_EPERM, e8);
 
 	/* Shared: the file's bytes at first; a child sees our write and we see its writes. */
 	FIRST(rc, pager_memobj_map(pager, obj, 0, 2 * PAGE, RW, SHARED, 0, &at));
@@ -679,6 +701,129 @@ static void test_objects(void)
 	       (long)(after - before) * 1000 + (long)(fs_pages() - pages0));
 }
 
+/*
+ * Coherence (docs/MEMORY_SERVERS.md): a write through fs.write reaches the
+ * pages the pager has cached, so a shared mapping sees it at once, as does
+ * a private one whose page is not copied yet; a private copy already made
+ * keeps its bytes; a mapper's own unsynced writes elsewhere in the page
+ * are kept and go back with fs's. A truncate leaves zeros past the new end
+ * of the last page, in the mappings and after growing again.
+ */
+static void test_coherence(void)
+{
+	const struct mica_startup *st = rt_startup_info();
+	uint64_t before = pool_free(), pages0 = fs_pages();
+	uint64_t fd = 0, sz = 0, obj = 0, sh = 0, pr = 0, cp = 0, got = 0;
+	int rc = write_file("coherent", 2 * PAGE, 9);
+
+	FIRST(rc, fs_open(fs, "coherent", &fd, &sz));
+	FIRST(rc, fs_map_object(fs, fd, st->pid, &obj, &sz));
+	FIRST(rc, pager_memobj_map(pager, obj, 0, 2 * PAGE, RW, SHARED, 0, &sh));
+	FIRST(rc, pager_memobj_map(pager, obj, 0, 2 * PAGE, RW, 0, 0, &pr));
+	FIRST(rc, pager_memobj_map(pager, obj, 0, 2 * PAGE, RW, 0, 0, &cp));
+	volatile uint8_t *s = (volatile uint8_t *)sh, *p = (volatile uint8_t *)pr,
+	                 *c = (volatile uint8_t *)cp;
+	bool ok = rc == 0;
+
+	if (ok) {
+		/* Every page cached and mapped: read through each mapping; c copies page 0. */
+		ok = s[0] == pat(9, 0) && s[PAGE] == pat(9, PAGE) && p[0] == pat(9, 0) &&
+		     p[PAGE] == pat(9, PAGE) && c[PAGE] == pat(9, PAGE);
+		c[0] = 0xC1;
+		s[8] = 0x5A; /* ours, not synced: page 0 is dirty */
+	}
+	/* 200 bytes across the page boundary, through fs.write. */
+	for (unsigned i = 0; i < 200; i++)
+		big[i] = (uint8_t)(0xE0 ^ i);
+	FIRST(rc, fs_write(fs, fd, PAGE - 100, big, 200, &got));
+	bool shared_sees = rc == 0 && ok, private_sees = shared_sees, copy_keeps = shared_sees;
+
+	for (unsigned i = 0; shared_sees && i < 200; i++)
+		shared_sees = s[PAGE - 100 + i] == big[i];
+	for (unsigned i = 0; private_sees && i < 200; i++)
+		private_sees = p[PAGE - 100 + i] == big[i];
+	copy_keeps = copy_keeps && c[0] == 0xC1 && c[PAGE - 1] == pat(9, PAGE - 1) &&
+	             c[PAGE] == big[100]; /* its page 1 is not copied: it sees the write */
+	result("object_write_shared", shared_sees && s[8] == 0x5A, rc ? rc : (long)s[PAGE - 100]);
+	result("object_write_private", private_sees && copy_keeps, rc ? rc : (long)c[0]);
+	/* Another process's fs.write: our shared mapping sees it at once too. */
+	uint64_t wpid = 0;
+	int64_t wr = -1;
+
+	FIRST(rc, pager_spawn(pager, "fsclient.elf", "writer", &wpid));
+	wr = rc ? rc : wait_for(wpid);
+	result("object_write_other_process",
+	       wr == 0 && s[2000] == 'C' && s[2005] == '!' && p[2000] == 'C',
+	       wr ? wr : (long)s[2000]);
+	/*
+	 * fs.read sees what a mapper wrote and did not hand back: the page is
+	 * written back into the file first. It is clean after, so our next
+	 * write faults, marks it again, and the next read sees that too.
+	 */
+	uint32_t n = 0;
+
+	FIRST(rc, fs_read(fs, fd, 0, 16, buf, &n));
+	bool sees = rc == 0 && n == 16 && buf[8] == 0x5A;
+
+	if (rc == 0)
+		s[9] = 0x6B;
+	FIRST(rc, fs_read(fs, fd, 0, 16, buf, &n));
+	sees = sees && rc == 0 && buf[9] == 0x6B && buf[8] == 0x5A;
+	result("object_read_sees_mapper", sees, rc ? rc : (long)buf[8]);
+	/* The unmap hands page 0 back: our byte 8 and fs's bytes, both. */
+	FIRST(rc, pager_unmap(pager, sh));
+
+	FIRST(rc, fs_read(fs, fd, 0, PAGE, buf, &n));
+	bool merged = rc == 0 && n == PAGE && buf[8] == 0x5A && buf[PAGE - 1] == big[99] &&
+	              buf[0] == pat(9, 0);
+
+	result("object_write_merged", merged, rc ? rc : (long)buf[8]);
+
+	/* Truncate into page 0: the cached bytes past 100 read as zeros in the mapping. */
+	FIRST(rc, pager_memobj_map(pager, obj, 0, 2 * PAGE, RW, SHARED, 0, &sh));
+	s = (volatile uint8_t *)sh;
+	uint8_t was = rc ? 0 : s[200]; /* page 0 cached and mapped again */
+
+	FIRST(rc, fs_truncate(fs, fd, 100));
+	bool zeros = rc == 0 && was == pat(9, 200) && s[99] == pat(9, 99);
+
+	for (unsigned i = 100; zeros && i < PAGE; i += 37)
+		zeros = s[i] == 0 && p[i] == 0;
+	int64_t bus = rc ? rc : touch_in_thread(sh + PAGE);
+
+	result("object_truncate_tail", zeros && bus == MICA_EXIT_PAGER * 1000 + MICA_PAGER_KILL_BUS,
+	       rc ? rc : (long)bus);
+	/* A write past the end in the last page is no data: growing again shows zeros. */
+	if (rc == 0)
+		s[300] = 0x77;
+	FIRST(rc, fs_truncate(fs, fd, 2 * PAGE));
+	bool regrown = rc == 0 && s[300] == 0 && s[200] == 0 && s[PAGE + 5] == 0;
+
+	FIRST(rc, fs_read(fs, fd, 0, PAGE, buf, &n));
+	regrown = regrown && rc == 0 && buf[200] == 0 && buf[300] == 0 && buf[99] == pat(9, 99);
+	/* Page 1 is a hole in the file now: a mapper's write there reaches a read too. */
+	uint64_t holes0 = fs_pages();
+
+	if (rc == 0)
+		s[PAGE + 7] = 0x3C;
+	FIRST(rc, fs_read(fs, fd, PAGE, 16, buf, &n));
+	result("object_read_hole_page",
+	       rc == 0 && buf[7] == 0x3C && buf[6] == 0 && fs_pages() == holes0 + 1,
+	       rc ? rc : (long)buf[7]);
+	/* Unmapping writes page 0 back: still zeros past byte 100 of the old end. */
+	FIRST(rc, pager_unmap(pager, sh));
+	FIRST(rc, fs_read(fs, fd, 0, PAGE, buf, &n));
+	regrown = regrown && rc == 0 && buf[300] == 0 && buf[200] == 0;
+	result("object_truncate_regrow", regrown, rc ? rc : (long)buf[300]);
+	FIRST(rc, pager_unmap(pager, pr));
+	FIRST(rc, pager_unmap(pager, cp));
+	fs_close(fs, fd);
+	FIRST(rc, fs_remove(fs, "coherent"));
+	result("object_coherent_frames_back",
+	       rc == 0 && pool_free() == before && fs_pages() == pages0,
+	       rc ? rc : (long)(before - pool_free()));
+}
+
 static inline uint64_t rdtsc(void)
 {
 	uint32_t lo, hi;
@@ -715,10 +860,10 @@ static int bench(void)
 }
 
 /*
- * A file's object granted to more processes over time than fs keeps
- * grants for at once (FS_GRANTS_MAX, 16): each holder runs while it is
- * granted and is killed before the next; fs forgets ended pids to make
- * room, so every grant succeeds.
+ * A file's object granted to many processes over time: each holder runs
+ * while it is granted and is killed before the next; every grant
+ * succeeds, and what fs and the pager kept for each holder goes at its
+ * end (the pool is as it was after another 100).
  */
 static void test_grants(void)
 {
@@ -740,8 +885,154 @@ static void test_grants(void)
 			rc = (int)wr;
 	}
 	result("object_grants_reclaimed", rc == 0 && i == 20, rc ? rc : (long)i);
+	/*
+	 * The pager forgets an ended process's grants at its exit: another 100
+	 * holders (more grants than a slab of them holds) and the pool is as it
+	 * was, while the object lives on.
+	 */
+	uint64_t free0 = pool_free();
+
+	for (i = 0; rc == 0 && i < 100; i++) {
+		rc = pager_spawn(pager, "fsclient.elf", "hold", &pid);
+		if (rc)
+			break;
+		rc = fs_map_object(fs, fd, pid, &obj, &sz);
+		int kr = pager_kill(pager, pid, 0);
+		int64_t wr = wait_for(pid);
+
+		FIRST(rc, kr);
+		if (!rc && wr < 0)
+			rc = (int)wr;
+	}
+	uint64_t free1 = pool_free();
+
+	result("object_grants_released", rc == 0 && free1 == free0,
+	       rc ? rc : (long)(free0 - free1));
 	fs_close(fs, fd);
 	FIRST(rc, fs_remove(fs, "granted"));
+}
+
+/*
+ * No fixed tables in fs: more files with objects at once than the 64 it
+ * once had room for, and one object granted to more running processes at
+ * once than 16; everything goes after. 0 or the first error; *files and
+ * *held: how many files had objects and how many holders were granted.
+ */
+static int no_limits_round(unsigned *files, unsigned *held)
+{
+	const struct mica_startup *st = rt_startup_info();
+	enum { FILES = 70, HOLDERS = 20 };
+	static uint64_t fds[FILES], holders[HOLDERS];
+	uint64_t sz, obj;
+	char name[32];
+	int rc = 0;
+
+	for (*files = 0; rc == 0 && *files < FILES; (*files)++) {
+		snprintf(name, sizeof(name), "objfile-%u", *files);
+		FIRST(rc, write_file(name, 100, *files));
+		FIRST(rc, fs_open(fs, name, &fds[*files], &sz));
+		FIRST(rc, fs_map_object(fs, fds[*files], st->pid, &obj, &sz));
+		if (rc)
+			break;
+	}
+	unsigned spawned = 0;
+
+	for (*held = 0; rc == 0 && *held < HOLDERS; (*held)++) {
+		FIRST(rc, pager_spawn(pager, "fsclient.elf", "hold", &holders[spawned]));
+		if (rc)
+			break;
+		spawned++;
+		if ((rc = fs_map_object(fs, fds[0], holders[spawned - 1], &obj, &sz)))
+			break;
+	}
+	for (unsigned i = 0; i < spawned; i++) {
+		(void)pager_kill(pager, holders[i], 0);
+		(void)wait_for(holders[i]);
+	}
+	for (unsigned i = 0; i <= *files && i < FILES; i++) {
+		if (i < *files)
+			fs_close(fs, fds[i]);
+		snprintf(name, sizeof(name), "objfile-%u", i);
+		int r = fs_remove(fs, name);
+
+		if (i < *files)
+			FIRST(rc, r);
+	}
+	return rc;
+}
+
+static void test_no_limits(void)
+{
+	unsigned files = 0, held = 0;
+	/* A first round: fs's tables (descriptors, objects, clients) grow to their size once. */
+	int rc = no_limits_round(&files, &held);
+	uint64_t before = pool_free();
+
+	FIRST(rc, no_limits_round(&files, &held));
+	result("object_no_fixed_limits", rc == 0 && files == 70 && held == 20,
+	       rc ? rc : (long)files * 1000 + held);
+	result("object_no_limits_frames_back", rc == 0 && pool_free() == before,
+	       rc ? rc : (long)(before - pool_free()));
+}
+
+/* The child "writer": writes "CHILD!" at byte 2000 of file "coherent" (test_coherence). */
+static int writer(void)
+{
+	uint64_t fd = 0, sz, got;
+	int rc = fs_open(fs, "coherent", &fd, &sz);
+
+	FIRST(rc, fs_write(fs, fd, 2000, "CHILD!", 6, &got));
+	return rc ? 1 : 0; /* the descriptor closes with us */
+}
+
+/*
+ * The child "opener": opens file "dies" three times, maps its object for
+ * itself and ends without closing anything (test_client_death).
+ */
+static int opener(void)
+{
+	const struct mica_startup *st = rt_startup_info();
+	uint64_t fd, sz, obj;
+	int rc = 0;
+
+	for (int i = 0; i < 3; i++)
+		FIRST(rc, fs_open(fs, "dies", &fd, &sz));
+	FIRST(rc, fs_map_object(fs, fd, st->pid, &obj, &sz));
+	return rc ? 1 : 0;
+}
+
+/*
+ * A client that ends with descriptors open: fs hears of it (the pager's
+ * exit watch) and closes them, so clients that open files and die leak
+ * nothing; and the exit watch refuses what is not a notification.
+ */
+static void test_client_death(void)
+{
+	struct fs_usage u0 = {0}, u1 = {0};
+	uint64_t pid = 0, free0 = 0;
+	int64_t wr = 0;
+	int rc = fs_create(fs, "dies");
+	unsigned i;
+
+	for (i = 0; rc == 0 && i < 21; i++) {
+		if (i == 1) { /* after a first round: fs's tables have their size */
+			FIRST(rc, fs_usage(fs, &u0));
+			free0 = pool_free();
+		}
+		FIRST(rc, pager_spawn(pager, "fsclient.elf", "opener", &pid));
+		if (rc == 0 && (wr = wait_for(pid)) != 0)
+			rc = wr < 0 ? (int)wr : -400;
+	}
+	FIRST(rc, fs_usage(fs, &u1));
+	uint64_t free1 = pool_free();
+
+	result("client_death_fds_closed", rc == 0 && u1.fds == u0.fds && free1 == free0,
+	       rc ? rc : (long)(u1.fds - u0.fds) * 1000 + (long)(free0 - free1));
+	FIRST(rc, fs_remove(fs, "dies"));
+	/* An endpoint is no notification: refused, and nothing kept. */
+	int e = pager_exit_watch(pager, fs);
+
+	result("exit_watch_refused", rc == 0 && e == MICA_EINVAL, rc ? rc : e);
 }
 
 int main(int argc, char **argv)
@@ -751,6 +1042,10 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "bench") == 0)
 		return rc || !st ? 1 : (pager = st->pager, bench());
+	if (argc > 1 && strcmp(argv[1], "writer") == 0)
+		return rc ? 1 : writer();
+	if (argc > 1 && strcmp(argv[1], "opener") == 0)
+		return rc || !st ? 1 : (pager = st->pager, opener());
 	if (argc > 1 && strcmp(argv[1], "hold") == 0)
 		for (;;) /* until killed: a process that runs (test_grants) */
 			mica_yield();
@@ -768,7 +1063,10 @@ int main(int argc, char **argv)
 	test_large();
 	test_nomem();
 	test_objects();
+	test_coherence();
 	test_grants();
+	test_no_limits();
+	test_client_death();
 	/* Everything this client made is gone: no pages, no descriptors. */
 	struct fs_usage u = {0};
 

@@ -574,7 +574,7 @@ static void t_busy(void)
 static void t_errors(void)
 {
 	const char *id = "errors";
-	uint64_t at, out;
+	uint64_t at, at2, out;
 	mica_handle_t none = MICA_HANDLE_NONE;
 
 	(void)none;
@@ -609,6 +609,49 @@ static void t_errors(void)
 	/* Rights beyond the object's: a read-only mapping cannot be written (the toucher dies). */
 	CHECK(pager_memobj_map(pager, o, 0, PAGE, MICA_MAP_READ, SHARED, 0, &at) == 0, "map ro", 0);
 	CHECK(*(volatile uint64_t *)at == pattern(1, 0, 0), "read", 0);
+	/* memobj_write: into the cached page (the mapping sees it), and its errors. */
+	uint64_t word = 0x1234567890ABCDEFull, n = 9;
+
+	CHECK(pager_memobj_write(pager, o, 8, (const uint8_t *)&word, 8, &n) == 0 && n == 1,
+	      "write cached", (long)n);
+	CHECK(((volatile uint64_t *)at)[1] == word, "write seen", 0);
+	CHECK(pager_memobj_write(pager, o, PAGE, (const uint8_t *)&word, 8, &n) == 0 && n == 0,
+	      "write uncached", (long)n);
+	CHECK(pager_memobj_write(pager, 999999, 0, (const uint8_t *)&word, 8, &n) == MICA_ENOENT,
+	      "write no object", 0);
+	CHECK(pager_memobj_write(pager, o, PAGES * PAGE - 4, (const uint8_t *)&word, 8, &n) ==
+	          MICA_ERANGE,
+	      "write past end", 0);
+	CHECK(pager_memobj_write(pager, o, UINT64_MAX, (const uint8_t *)&word, 1, &n) ==
+	          MICA_ERANGE,
+	      "write offset", 0);
+	/* WRITEBACK: page 0 is mapped read-only, so clean; its errors. */
+	uint64_t wb = 0;
+
+	CHECK(pager_memobj_map(pager, o, 0, PAGE, RW, SHARED, 0, &at2) == 0, "map rw", 0);
+	((volatile uint64_t *)at2)[3] = 0x77; /* dirty now */
+	CHECK(pager_memobj_ctl(pager, MICA_MEMOBJ_WRITEBACK, o, 0, 0, &out) == 0 && out == 1,
+	      "wb dirty", (long)out);
+	CHECK(pager_map(pager, 0, 1, RW, MICA_PAGER_MAP_FILL, &wb) == 0, "wb page", 0);
+	CHECK(pager_memobj_ctl(pager, MICA_MEMOBJ_WRITEBACK, o, 0, wb, &out) == 0 && out == 1 &&
+	          ((volatile uint64_t *)wb)[3] == 0x77 && ((volatile uint64_t *)wb)[1] == word,
+	      "wb copied", (long)out);
+	CHECK(pager_memobj_ctl(pager, MICA_MEMOBJ_WRITEBACK, o, 0, wb, &out) == 0 && out == 0,
+	      "wb clean", (long)out);
+	CHECK(pager_memobj_ctl(pager, MICA_MEMOBJ_WRITEBACK, o, PAGE, 0, &out) == 0 && out == 0,
+	      "wb uncached", (long)out);
+	CHECK(pager_memobj_ctl(pager, MICA_MEMOBJ_WRITEBACK, o, 1, 0, &out) == MICA_EALIGN,
+	      "wb offset", 0);
+	CHECK(pager_memobj_ctl(pager, MICA_MEMOBJ_WRITEBACK, o, 0, wb + 1, &out) == MICA_EALIGN,
+	      "wb dst align", 0);
+	CHECK(pager_memobj_ctl(pager, MICA_MEMOBJ_WRITEBACK, o, PAGES * PAGE, 0, &out) ==
+	          MICA_ERANGE,
+	      "wb range", 0);
+	CHECK(pager_memobj_ctl(pager, MICA_MEMOBJ_WRITEBACK, o, 0, at2, &out) == MICA_EINVAL,
+	      "wb dst object", 0);
+	CHECK(pager_memobj_ctl(pager, MICA_MEMOBJ_WRITEBACK, 999999, 0, 0, &out) == MICA_ENOENT,
+	      "wb no object", 0);
+	CHECK(pager_unmap(pager, wb) == 0 && pager_unmap(pager, at2) == 0, "wb unmap", 0);
 	CHECK(object_destroy(1) == 0, "destroy", 0);
 	CHECK(pager_memobj_ctl(pager, MICA_MEMOBJ_DESTROY, o, 0, 0, &out) == MICA_ENOENT, "again",
 	      0);
