@@ -107,7 +107,7 @@ $(LIBIPC): $(LIBIPC_OBJ)
 LIBRUNTIME     := $(BUILD)/user/libruntime.a
 LIBRUNTIME_OBJ := $(patsubst runtime/%.c,$(BUILD)/user/runtime/%.o,$(wildcard runtime/*.c)) \
 	$(BUILD)/user/runtime/pager_client.o $(BUILD)/user/runtime/console_client.o \
-	$(BUILD)/user/runtime/names_client.o
+	$(BUILD)/user/runtime/names_client.o $(BUILD)/user/runtime/fs_client.o
 # Runtime programs start at _start, which aligns the stack for the SysV ABI,
 # so their compiled C may use x87 and SSE (float, double): the kernel keeps
 # each thread's FPU/SSE state (docs/ABI.md). rthello's float test checks it.
@@ -127,7 +127,8 @@ $(BUILD)/user/runtime/%_client.o: $(IDL_OUT)/%_client.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(RUNTIME_CFLAGS) -c $< -o $@
 
-$(BUILD)/user/runtime/sbrk.o $(BUILD)/user/runtime/stdio.o $(BUILD)/user/runtime/thread.o: $(IDL_GEN_H)
+$(BUILD)/user/runtime/sbrk.o $(BUILD)/user/runtime/stdio.o $(BUILD)/user/runtime/thread.o \
+	$(BUILD)/user/runtime/spawn.o: $(IDL_GEN_H)
 
 $(LIBRUNTIME): $(LIBRUNTIME_OBJ)
 	rm -f $@
@@ -206,6 +207,9 @@ ATTACK_PROGS += $(BUILD)/user/threadtest.elf
 # fork and copy on write (tests/system/test_fork.py), a runtime program.
 $(eval $(call rt_prog,forktest,tests/user/forktest,))
 ATTACK_PROGS += $(BUILD)/user/forktest.elf
+# Programs from files (tests/user/exectest/): pager.spawn_object through the runtime's spawn_file.
+$(eval $(call rt_prog,exectest,tests/user/exectest,))
+ATTACK_PROGS += $(BUILD)/user/exectest.elf
 
 # A new server from the template (tools/new-server.py): make new-server NAME=<name>.
 new-server:

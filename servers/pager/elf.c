@@ -79,7 +79,8 @@ int elf_read_head(const void *image, uint64_t head, uint64_t size, struct elf_se
 		/* Never writable and executable. */
 		if ((p.p_flags & MICA_PF_W) && (p.p_flags & MICA_PF_X))
 			return MICA_ENOEXEC;
-		/* Mapped from the file: its pages are the file's, so the two agree within a page. */
+		/* Mapped from the file: its pages are the file's, so the two agree within a page.
+		 */
 		if ((flags & ELF_MAPPED) && (p.p_vaddr ^ p.p_offset) & (PAGE - 1))
 			return MICA_ENOEXEC;
 		struct elf_seg *s = &segs[n];

@@ -32,7 +32,8 @@ struct elf_seg {
 int elf_read(const void *image, uint64_t size, struct elf_seg *segs, unsigned max, uint64_t *entry);
 
 /* elf_read_head's flags. */
-#define ELF_MAPPED 1u /* each segment's offset and address agree within a page (mapped from the file) */
+#define ELF_MAPPED                                                                                 \
+	1u /* each segment's offset and address agree within a page (mapped from the file) */
 
 /*
  * elf_read for a file of size bytes of which only the first head bytes

@@ -49,7 +49,8 @@ static int copy_regions(struct space *s, struct space *d)
 			data = &d->segs[(const struct seg *)data - s->segs];
 		else if (r->kind == REGION_STACK && data)
 			data = (void *)(uintptr_t)&other_thread_stack;
-		/* An object's mapping gets a record of its own (memobj.c knows it by its region). */
+		/* An object's mapping gets a record of its own (memobj.c knows it by its region).
+		 */
 		else if (r->kind == REGION_OBJECT && data && !(data = memobj_fork_mapping(data, d)))
 			return MICA_ENOMEM;
 		if ((e = space_insert(d, r->start, r->end, r->rights, r->kind, data, &dr)) < 0) {

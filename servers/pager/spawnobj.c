@@ -114,7 +114,8 @@ static int image_fetch(struct image *im, uint64_t ppid)
 		if (e < 0)
 			return e;
 		for (int i = 0; i < im->n; i++)
-			if (seg_tail(&im->segs[i]) && !memobj_cached(im->object, tail_index(&im->segs[i])))
+			if (seg_tail(&im->segs[i]) &&
+			    !memobj_cached(im->object, tail_index(&im->segs[i])))
 				all = false;
 		if (all)
 			return 0;
