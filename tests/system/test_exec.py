@@ -12,7 +12,8 @@ the pool's frames back after each case and at the end."""
 import mica
 import pytest
 
-IDS = ["copied", "runs", "fork", "text_shared", "data_private", "two_run", "not_elf", "empty",
+IDS = ["copied", "runs", "fork", "text_shared", "data_private", "two_run", "dump_keeps_shared_write",
+       "dump_frames_back", "not_elf", "empty",
        "truncated", "misaligned", "missing", "bad_name", "no_rights", "errors_frames_back",
        "removed_bus", "removed_frames_back", "shrunk_bus", "shrunk_frames_back",
        "fs_dead_server", "fs_dead_refused", "frames_back"]

@@ -306,6 +306,44 @@ static void test_share(void)
 	       rc ? rc : (long)ka);
 }
 
+/*
+ * pager.dump maps a process's pages back after reading their frames: a
+ * shared writable mapping of an object keeps its write right (a thread of
+ * ours writes after the dump; it was killed with ACCESS when dump mapped
+ * the page back read-only).
+ */
+static void writer(uint64_t addr)
+{
+	*(volatile uint64_t *)addr = 0x2222;
+	mica_thread_exit(0);
+}
+
+static void test_dump_shared(void)
+{
+	const uint32_t rw = MICA_MAP_READ | MICA_MAP_WRITE;
+	uint64_t obj = 0, c, at = 0, tid = 0, code = 0, before = frames_free();
+	uint32_t reason = 0;
+	int rc = write_file("shared.map", "x", 1);
+
+	FIRST(rc, object_of("shared.map", &obj, &c));
+	FIRST(rc, pager_memobj_map(pager, obj, 0, PAGE, rw, MICA_MEMOBJ_SHARED, 0, &at));
+	if (!rc)
+		*(volatile uint64_t *)at = 0x1111;
+	uint64_t f = rc ? 0 : frame_at(rt_startup_info()->pid, at);
+
+	FIRST(rc, pager_thread_create(pager, (uint64_t)(uintptr_t)writer, at, &tid));
+	while (!rc && (rc = pager_thread_join(pager, tid, &reason, &code)) == MICA_EAGAIN)
+		mica_sleep(2000000);
+	bool seen = rc == 0 && *(volatile uint64_t *)at == 0x2222;
+
+	if (at)
+		pager_unmap(pager, at);
+	fs_remove(fs, "shared.map");
+	result("dump_keeps_shared_write", rc == 0 && f && reason == MICA_EXIT_NORMAL && seen,
+	       rc ? rc : (long)(reason * 1000 + code));
+	result("dump_frames_back", frames_free() == before, (long)(frames_free() - before));
+}
+
 /* A copy of our image with the first PT_LOAD's file offset moved by delta bytes. */
 static int shifted_copy(const char *to, uint64_t delta)
 {
@@ -468,6 +506,7 @@ int main(int argc, char **argv)
 		return 1;
 	test_runs();
 	test_share();
+	test_dump_shared();
 	test_errors();
 	test_gone();
 	fs_remove(fs, PROG);
