@@ -113,6 +113,7 @@ static int child(int argc, char **argv)
 	if (strcmp(argv[1], "fork") == 0) {
 		/* Our own copy of the data page, then a fork: each side's writes are its own. */
 		marker = 7;
+		inited[1] = 0x77; /* the same page: a copy of the file's page would lose it */
 		zeros[5] = 1;
 		long pid = fork();
 
@@ -120,7 +121,7 @@ static int child(int argc, char **argv)
 			if (marker != 7 || zeros[5] != 1)
 				exit(10);
 			marker = 9;
-			exit(marker == 9 ? 0 : 11);
+			exit(marker == 9 && inited[1] == 0x77 ? 0 : 11);
 		}
 		if (pid < 0)
 			return 12;
@@ -131,7 +132,7 @@ static int child(int argc, char **argv)
 		if (marker != 7 || zeros[5] != 1)
 			return 14;
 		marker = 8;
-		return marker == 8 ? 0 : 15;
+		return marker == 8 && inited[1] == 0x77 ? 0 : 15;
 	}
 	if (strcmp(argv[1], "hold") == 0 && argc > 1) {
 		/* Our own data from now on; say so, then run until killed (or killed by a touch).
