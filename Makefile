@@ -359,6 +359,7 @@ test-one: $(SYSTEM_PROGS) | deps
 .PHONY: bench-check bench-baseline itrace
 # The boot figures boot what make run boots: every program of the scenario's modules too.
 BENCH_DEPS = $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(RT_PROGS) $(BUILD)/user/rthello.elf \
+	$(BUILD)/user/exectest.elf \
 	$(filter $(BUILD)/user/%.elf,$(SCENARIO_MODULES)) $(BUILD)/host/bench_buddy
 
 # The buddy allocator built as the pager builds it, driven on the host.

@@ -10,7 +10,7 @@
  * and argument; the file removed, cut short, and fs dead while a program
  * runs from it (killed with BUS, BUS and SERVER); the pool's frames back
  * after each. One line per check: TEST exec.<id> PASS, or FAIL and a
- * detail.
+ * detail. With "bench" it prints make bench's pager.spawn_file_exit.
  */
 #include <idl/fs_client.h>
 #include <idl/names_client.h>
@@ -102,6 +102,8 @@ static int child(int argc, char **argv)
 	const struct mica_startup *st = rt_startup_info();
 	char name[32];
 
+	if (strcmp(argv[1], "quit") == 0)
+		return 42; /* make bench: nothing but the start and the end */
 	/* The data as the file has it, the bss zero (its first page shares a page with data). */
 	if (marker != 0x5eed5eed5eed5eedULL || inited[PAGE / 4 - 1] != 77)
 		return 3;
@@ -479,6 +481,54 @@ static void test_fs_dead(uint64_t start)
 	result("frames_back", frames_not_held() == start, (long)(frames_not_held() - start));
 }
 
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/*
+ * make bench's pager.spawn_file_exit: spawn_file of a copy of this program
+ * (its pages in the pager's cache after a warm-up), which exits at once,
+ * and its wait; in instructions (-icount), as pager.spawn_exit for a module.
+ */
+static int bench(void)
+{
+	const uint64_t n = 20;
+	uint64_t t0, t1;
+	int64_t w = 0;
+	int rc = fs_start();
+
+	FIRST(rc, copy_file(SELF, PROG, 0));
+	for (int i = 0; !rc && i < 2; i++)
+		w = run(PROG, "child quit");
+	t0 = rdtsc();
+	for (uint64_t i = 0; !rc && w == 42 && i < n; i++) {
+		uint64_t pid = 0, code = 0;
+		uint32_t reason = 0;
+		int r = spawn_file(PROG, "child quit", &pid);
+
+		/* Yield, not sleep: the child runs at once, and no idle time is counted. */
+		while (!r && pager_wait(pager, pid, &reason, &code) == MICA_EAGAIN)
+			mica_yield();
+		w = r ? r : (int64_t)reason * 1000 + (int64_t)code;
+	}
+	t1 = rdtsc();
+	if (rc || w != 42) {
+		printf("bench: pager.spawn_file_exit failed: %d %ld\n", rc, (long)w);
+		return 1;
+	}
+	printf("bench pager.spawn_file_exit %lu instr/op n=%lu\n",
+	       (unsigned long)((t1 - t0 + n / 2) / n), (unsigned long)n);
+	fs_remove(fs, PROG);
+	if (!pager_kill(pager, fs_pid, 0))
+		wait_for(fs_pid);
+	printf("bench: done\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const struct mica_startup *st = rt_startup_info();
@@ -488,6 +538,8 @@ int main(int argc, char **argv)
 	pager = st->pager;
 	if (argc > 1 && strcmp(argv[1], "child") == 0)
 		return argc > 2 ? child(argc - 1, argv + 1) : 2;
+	if (argc > 1 && strcmp(argv[1], "bench") == 0)
+		return bench();
 	/*
 	 * A first fs, ended at once: init's name table keeps the page the
 	 * registration took (its heap is not trimmed), so the count at start is
