@@ -108,7 +108,7 @@ $(LIBIPC): $(LIBIPC_OBJ)
 LIBRUNTIME     := $(BUILD)/user/libruntime.a
 LIBRUNTIME_OBJ := $(patsubst runtime/%.c,$(BUILD)/user/runtime/%.o,$(wildcard runtime/*.c)) \
 	$(BUILD)/user/runtime/pager_client.o $(BUILD)/user/runtime/console_client.o \
-	$(BUILD)/user/runtime/names_client.o
+	$(BUILD)/user/runtime/names_client.o $(BUILD)/user/runtime/fs_client.o
 # Runtime programs start at _start, which aligns the stack for the SysV ABI,
 # so their compiled C may use x87 and SSE (float, double): the kernel keeps
 # each thread's FPU/SSE state (docs/ABI.md). rthello's float test checks it.
@@ -128,7 +128,8 @@ $(BUILD)/user/runtime/%_client.o: $(IDL_OUT)/%_client.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(RUNTIME_CFLAGS) -c $< -o $@
 
-$(BUILD)/user/runtime/sbrk.o $(BUILD)/user/runtime/stdio.o $(BUILD)/user/runtime/thread.o: $(IDL_GEN_H)
+$(BUILD)/user/runtime/sbrk.o $(BUILD)/user/runtime/stdio.o $(BUILD)/user/runtime/thread.o \
+	$(BUILD)/user/runtime/spawn.o: $(IDL_GEN_H)
 
 $(LIBRUNTIME): $(LIBRUNTIME_OBJ)
 	rm -f $@
@@ -207,6 +208,9 @@ ATTACK_PROGS += $(BUILD)/user/threadtest.elf
 # fork and copy on write (tests/system/test_fork.py), a runtime program.
 $(eval $(call rt_prog,forktest,tests/user/forktest,))
 ATTACK_PROGS += $(BUILD)/user/forktest.elf
+# Programs from files (tests/user/exectest/): pager.spawn_object through the runtime's spawn_file.
+$(eval $(call rt_prog,exectest,tests/user/exectest,))
+ATTACK_PROGS += $(BUILD)/user/exectest.elf
 
 # A new server from the template (tools/new-server.py): make new-server NAME=<name>.
 new-server:
@@ -362,6 +366,7 @@ test-one: $(SYSTEM_PROGS) | deps
 .PHONY: bench-check bench-baseline itrace
 # The boot figures boot what make run boots: every program of the scenario's modules too.
 BENCH_DEPS = $(KERNEL) $(USER_PROGS) $(BUILD)/user/init.elf $(RT_PROGS) $(BUILD)/user/rthello.elf \
+	$(BUILD)/user/exectest.elf \
 	$(filter $(BUILD)/user/%.elf,$(SCENARIO_MODULES)) $(BUILD)/host/bench_buddy
 
 # The buddy allocator built as the pager builds it, driven on the host.

@@ -142,6 +142,15 @@ def run_fs():
     return parse_bench_lines(lines)
 
 
+def run_exec():
+    """pager.spawn_file_exit: a program spawned from a file of fs (tests/user/exectest bench)."""
+    man = ROOT / "tests" / "system" / "manifests" / "execbench" / "manifest"
+    lines = qemu_run("the spawn-from-a-file benchmark (exectest bench)", mica.SYSTEM_CMDLINE,
+                     [USER / "pager.elf", USER / "init.elf", USER / "fs.elf",
+                      USER / "exectest.elf", man], done="bench: done")
+    return parse_bench_lines(lines)
+
+
 def run_boot(mem, suffix):
     lines = qemu_run(f"the system at {mem}", mica.SYSTEM_CMDLINE + " pager.meta",
                      system_modules(), mem=mem, done="init: ready")
@@ -189,7 +198,7 @@ def git_commit():
 def measure(extra):
     figs = {}
     for part in (lambda: run_kernel(extra), run_pager, run_memobj, lambda: run_boot("128M", ""),
-                 lambda: run_boot("4G", ".4G"), run_fs, run_buddy):
+                 lambda: run_boot("4G", ".4G"), run_fs, run_exec, run_buddy):
         got = part()
         for name, fig in got.items():
             print(f"bench {name} {fig['value']} {fig['unit']}"

@@ -230,7 +230,12 @@ static void cmd_pmap(int argc, char **argv)
 	msh_run("pmap", "memview.elf", "pmap", false, false);
 }
 
-static void cmd_spawn(int argc, char **argv)
+/*
+ * spawn MODULE [ARGS] [&] and run FILE [ARGS] [&]: the program, its
+ * arguments joined by spaces, in the foreground or (a last word &) the
+ * background; file: FILE is a file of the file server.
+ */
+static void start(const char *cmd, int argc, char **argv, bool file)
 {
 	char args[128];
 	uint32_t n = 0;
@@ -239,11 +244,16 @@ static void cmd_spawn(int argc, char **argv)
 	if (bg)
 		argc--;
 	if (argc < 2) {
-		printf("spawn: which module? (modules lists them)\n");
+		printf(file ? "run: which file? (ls lists them)\n"
+		            : "spawn: which module? (modules lists them)\n");
 		return;
 	}
-	if (strlen(argv[1]) > 47) {
+	if (!file && strlen(argv[1]) > 47) {
 		printf("spawn: module name longer than 47 characters\n");
+		return;
+	}
+	if (file && strlen(argv[1]) > FS_OPEN_NAME_MAX) {
+		printf("run: name too long (at most %u bytes)\n", (unsigned)FS_OPEN_NAME_MAX);
 		return;
 	}
 	args[0] = 0;
@@ -251,7 +261,7 @@ static void cmd_spawn(int argc, char **argv)
 		uint32_t w = (uint32_t)strlen(argv[i]);
 
 		if (n + (n ? 1 : 0) + w > sizeof(args) - 1) {
-			printf("spawn: arguments longer than %u characters\n",
+			printf("%s: arguments longer than %u characters\n", cmd,
 			       (unsigned)sizeof(args) - 1);
 			return;
 		}
@@ -260,7 +270,17 @@ static void cmd_spawn(int argc, char **argv)
 		memcpy(args + n, argv[i], w + 1);
 		n += w;
 	}
-	msh_run("spawn", argv[1], args, bg, true);
+	msh_run_from(cmd, argv[1], args, bg, true, file);
+}
+
+static void cmd_spawn(int argc, char **argv)
+{
+	start("spawn", argc, argv, false);
+}
+
+static void cmd_run_file(int argc, char **argv)
+{
+	start("run", argc, argv, true);
 }
 
 static void cmd_kill(int argc, char **argv)
@@ -443,6 +463,72 @@ static void cmd_cat(int argc, char **argv)
 	fs_close(fs_server, fd);
 }
 
+/* cp FROM TO: a new file TO with FROM's bytes (a boot module's too: then run can start it). */
+static void cmd_cp(int argc, char **argv)
+{
+	static uint8_t data[FS_READ_DATA_MAX];
+	uint64_t in = 0, out = 0, size = 0, osz, got, off = 0;
+	uint32_t n = 0;
+	int rc;
+
+	(void)argc;
+	if (!fs_handle("cp"))
+		return;
+	if (strlen(argv[1]) > FS_OPEN_NAME_MAX || strlen(argv[2]) > FS_OPEN_NAME_MAX) {
+		printf("cp: name too long (at most %u bytes)\n", (unsigned)FS_OPEN_NAME_MAX);
+		return;
+	}
+	if ((rc = fs_open(fs_server, argv[1], &in, &size)) < 0) {
+		if (rc == MICA_ENOENT)
+			printf("cp: %s: no such file (ls lists them)\n", argv[1]);
+		else
+			fs_failed("cp", argv[1], rc);
+		return;
+	}
+	if ((rc = fs_create(fs_server, argv[2])) < 0 ||
+	    (rc = fs_open(fs_server, argv[2], &out, &osz)) < 0) {
+		if (rc == MICA_EEXIST)
+			printf("cp: %s: a file has that name already\n", argv[2]);
+		else
+			fs_failed("cp", argv[2], rc);
+		fs_close(fs_server, in);
+		return;
+	}
+	for (; off < size; off += n) {
+		if ((rc = fs_read(fs_server, in, off, sizeof(data), data, &n)) < 0 || !n)
+			break;
+		if ((rc = fs_write(fs_server, out, off, data, n, &got)) < 0)
+			break;
+	}
+	if (rc < 0)
+		fs_failed("cp", "copying", rc);
+	else
+		printf("cp: %s: %lu bytes\n", argv[2], (unsigned long)off);
+	fs_close(fs_server, in);
+	fs_close(fs_server, out);
+}
+
+/* rm FILE: removes a file (a program running from it is killed at its next touch of it). */
+static void cmd_rm(int argc, char **argv)
+{
+	int rc;
+
+	(void)argc;
+	if (!fs_handle("rm"))
+		return;
+	if (strlen(argv[1]) > FS_REMOVE_NAME_MAX) {
+		printf("rm: name too long (at most %u bytes)\n", (unsigned)FS_REMOVE_NAME_MAX);
+		return;
+	}
+	rc = fs_remove(fs_server, argv[1]);
+	if (rc == MICA_ENOENT)
+		printf("rm: %s: no such file (ls lists them)\n", argv[1]);
+	else if (rc == MICA_EPERM)
+		printf("rm: %s: a boot module (read-only)\n", argv[1]);
+	else if (rc < 0)
+		fs_failed("rm", argv[1], rc);
+}
+
 static void cmd_halt(int argc, char **argv)
 {
 	uint8_t status = QEMU_EXIT_SUCCESS;
@@ -491,6 +577,10 @@ static const struct cmd cmds[] = {
     {"modules", 0, 0, "modules", "the boot modules and their sizes", cmd_modules},
     {"ls", 0, 0, "ls", "the files of the file server (fs) and their sizes", cmd_ls},
     {"cat", 1, 1, "cat FILE", "a file's bytes (the boot modules are files too)", cmd_cat},
+    {"cp", 2, 2, "cp FROM TO", "copy a file (a boot module too) into a new file", cmd_cp},
+    {"rm", 1, 1, "rm FILE", "remove a file", cmd_rm},
+    {"run", 1, MSH_ARGS_MAX - 1, "run FILE [ARGS] [&]",
+     "start the program in a file (cp a module to one first); as spawn", cmd_run_file},
     {"trace", 1, 1, "trace start|stop|dump", "the kernel's trace buffer", cmd_trace},
     {"halt", 0, 1, "halt [ok|fail]", "end the run: QEMU exits with status 33 (fail: 35)", cmd_halt},
 };

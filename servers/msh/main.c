@@ -19,6 +19,7 @@
 #include <mica/fault.h>
 #include <startup.h>
 #include <stdio.h>
+#include <spawn.h>
 #include <string.h>
 
 #include "msh.h"
@@ -223,6 +224,12 @@ static int wait_child(const char *name, uint64_t pid, bool kill, bool report)
 
 int msh_run(const char *what, const char *module, const char *args, bool background, bool report)
 {
+	return msh_run_from(what, module, args, background, report, false);
+}
+
+int msh_run_from(const char *what, const char *module, const char *args, bool background,
+                 bool report, bool file)
+{
 	uint64_t pid;
 	unsigned slot = 0;
 
@@ -235,10 +242,22 @@ int msh_run(const char *what, const char *module, const char *args, bool backgro
 			return MICA_ELIMIT;
 		}
 	}
-	int rc = pager_spawn(msh_pager, module, args, &pid);
+	int rc = file ? spawn_file(module, args, &pid) : pager_spawn(msh_pager, module, args, &pid);
 
 	if (rc == MICA_ENOENT) {
-		printf("%s: %s not found\n", what, module);
+		if (file)
+			printf("%s: %s: no such file (ls lists them)\n", what, module);
+		else
+			printf("%s: %s not found\n", what, module);
+		return rc;
+	}
+	if (file && rc == MICA_EPERM) {
+		printf("%s: %s is a boot module: spawn runs it (or cp it to a file)\n", what,
+		       module);
+		return rc;
+	}
+	if (file && rc == MICA_ENOEXEC) {
+		printf("%s: %s: not a program (error ENOEXEC)\n", what, module);
 		return rc;
 	}
 	if (rc < 0) {

@@ -29,6 +29,9 @@ extern mica_handle_t msh_ports; /* the isa-debug-exit port, or MICA_HANDLE_NONE 
  * `what` prefixes the messages ("spawn", "vm"). 0, or the pager's error.
  */
 int msh_run(const char *what, const char *module, const char *args, bool background, bool report);
+/* msh_run for a program in a file of the file server when file (runtime spawn_file). */
+int msh_run_from(const char *what, const char *module, const char *args, bool background,
+                 bool report, bool file);
 /* Wait for every background program, reporting each (Ctrl-C stops waiting). */
 void msh_wait_jobs(void);
 /* The number of background programs not yet waited for. */

@@ -83,10 +83,17 @@ static uint64_t map_runs(mica_handle_t as, uint64_t va, const uint64_t *frames, 
 	return n;
 }
 
-/* The rights the page on frame pa in region r is mapped with: without write while shared. */
+/*
+ * The rights the page on frame pa in region r is mapped with: without write while shared
+ * (but in a region shared by design: made by share, or a shared mapping of a memory object,
+ * whose frame is the object's cached page).
+ */
 uint32_t cow_rights(const struct region *r, uint64_t pa)
 {
-	if (r->kind != REGION_SHARED && (r->rights & REGION_WRITE) && frame_shared(pa))
+	bool shared =
+	    r->kind == REGION_SHARED || (r->kind == REGION_OBJECT && memobj_region_shared(r));
+
+	if (!shared && (r->rights & REGION_WRITE) && frame_shared(pa))
 		return r->rights & ~(uint32_t)REGION_WRITE;
 	return r->rights;
 }

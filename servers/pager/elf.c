@@ -30,13 +30,21 @@ static bool pages_meet(const struct elf_seg *a, const struct elf_seg *b)
 
 int elf_read(const void *image, uint64_t size, struct elf_seg *segs, unsigned max, uint64_t *entry)
 {
+	return elf_read_head(image, size, size, segs, max, entry, 0);
+}
+
+int elf_read_head(const void *image, uint64_t head, uint64_t size, struct elf_seg *segs,
+                  unsigned max, uint64_t *entry, unsigned flags)
+{
 	const uint8_t *img = image;
 	struct mica_elf64_ehdr eh;
 	unsigned n = 0;
 	bool entry_ok = false;
 
-	/* A whole file header. */
-	if (!image || size < sizeof(eh))
+	/* A whole file header, within the bytes we have (which lie within the file). */
+	if (head > size)
+		head = size;
+	if (!image || head < sizeof(eh))
 		return MICA_ENOEXEC;
 	copy(&eh, img, sizeof(eh));
 	/* ELF64, little-endian, current version, an x86_64 static executable. */
@@ -47,10 +55,10 @@ int elf_read(const void *image, uint64_t size, struct elf_seg *segs, unsigned ma
 	    eh.e_ident[MICA_EI_VERSION] != MICA_EV_CURRENT || eh.e_type != MICA_ET_EXEC ||
 	    eh.e_machine != MICA_EM_X86_64 || eh.e_version != MICA_EV_CURRENT)
 		return MICA_ENOEXEC;
-	/* Standard program headers, all inside the file. */
+	/* Standard program headers, all inside the file (and the bytes we have). */
 	if (eh.e_phentsize != sizeof(struct mica_elf64_phdr) || eh.e_phnum == MICA_PN_XNUM ||
-	    eh.e_phoff > size ||
-	    (uint64_t)eh.e_phnum * sizeof(struct mica_elf64_phdr) > size - eh.e_phoff)
+	    eh.e_phoff > head ||
+	    (uint64_t)eh.e_phnum * sizeof(struct mica_elf64_phdr) > head - eh.e_phoff)
 		return MICA_ENOEXEC;
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		struct mica_elf64_phdr p;
@@ -70,6 +78,10 @@ int elf_read(const void *image, uint64_t size, struct elf_seg *segs, unsigned ma
 			return MICA_ENOEXEC;
 		/* Never writable and executable. */
 		if ((p.p_flags & MICA_PF_W) && (p.p_flags & MICA_PF_X))
+			return MICA_ENOEXEC;
+		/* Mapped from the file: its pages are the file's, so the two agree within a page.
+		 */
+		if ((flags & ELF_MAPPED) && (p.p_vaddr ^ p.p_offset) & (PAGE - 1))
 			return MICA_ENOEXEC;
 		struct elf_seg *s = &segs[n];
 

@@ -31,4 +31,19 @@ struct elf_seg {
  */
 int elf_read(const void *image, uint64_t size, struct elf_seg *segs, unsigned max, uint64_t *entry);
 
+/* elf_read_head's flags. */
+#define ELF_MAPPED                                                                                 \
+	1u /* each segment's offset and address agree within a page (mapped from the file) */
+
+/*
+ * elf_read for a file of size bytes of which only the first head bytes
+ * are at image (a program read through a memory object: its first page):
+ * the same rules, and the program headers must lie within those head
+ * bytes; with ELF_MAPPED also each segment's file offset and address
+ * equal modulo the page size. elf_read(image, size, ...) is
+ * elf_read_head(image, size, size, ..., 0).
+ */
+int elf_read_head(const void *image, uint64_t head, uint64_t size, struct elf_seg *segs,
+                  unsigned max, uint64_t *entry, unsigned flags);
+
 #endif /* PAGER_ELF_H */

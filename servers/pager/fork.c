@@ -49,8 +49,19 @@ static int copy_regions(struct space *s, struct space *d)
 			data = &d->segs[(const struct seg *)data - s->segs];
 		else if (r->kind == REGION_STACK && data)
 			data = (void *)(uintptr_t)&other_thread_stack;
-		if ((e = space_insert(d, r->start, r->end, r->rights, r->kind, data, &dr)) < 0 ||
-		    (e = cow_share_region(s, r, d, dr)) < 0)
+		/* An object's mapping gets a record of its own (memobj.c knows it by its region).
+		 */
+		else if (r->kind == REGION_OBJECT && data && !(data = memobj_fork_mapping(data, d)))
+			return MICA_ENOMEM;
+		if ((e = space_insert(d, r->start, r->end, r->rights, r->kind, data, &dr)) < 0) {
+			if (r->kind == REGION_OBJECT && data)
+				memobj_mapping_free(data);
+			return e;
+		}
+		/* A shared object mapping's pages come from the object's cache at d's faults. */
+		if (r->kind == REGION_OBJECT && memobj_region_shared(r))
+			continue;
+		if ((e = cow_share_region(s, r, d, dr)) < 0)
 			return e;
 	}
 	return 0;
@@ -103,7 +114,8 @@ static int fork_into(struct space *s, struct space *d, uint64_t entry, uint64_t 
  * (checked in this order; on any, nothing of the child is left and s's
  * memory reads as before, some of its pages mapped read-only until the
  * next write): MICA_ERANGE an address outside the user half; MICA_EINVAL
- * info misaligned, across a page, or not in a writable unshared region;
+ * info misaligned, across a page, or not in a writable unshared region
+ * (nor a memory object's mapping: its pages are the object's);
  * MICA_ELIMIT a descendants limit or the copy's pages past a memory
  * limit; MICA_ENOMEM no record, frame or kernel memory; MICA_EBUSY a
  * frame's count at its maximum; the kernel's.
@@ -122,7 +134,7 @@ int fork_process(struct space *s, uint64_t entry, uint64_t stack, uint64_t info,
 	/* The record aligned, within one page, in a writable region that is not shared. */
 	r = region_find(&s->regions, info);
 	if ((info & 7) || (info & (PAGE - 1)) + size > PAGE || !r || !(r->rights & REGION_WRITE) ||
-	    r->kind == REGION_SHARED)
+	    r->kind == REGION_SHARED || r->kind == REGION_OBJECT)
 		return MICA_EINVAL;
 	/* A descendant more, and the child's pages (its record's page too), within the limits. */
 	if ((e = limit_spawn_check(s)) < 0 || (e = limit_mem_check(s, s->resident + 1)) < 0)

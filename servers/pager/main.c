@@ -209,6 +209,17 @@ static int op_spawn_driver(void *ctx, uint64_t badge, const char *module, const 
 	return process_spawn_driver(s, module, args, lim->mem_pages, lim->procs, dev, pid);
 }
 
+/* pager.spawn_object: a program whose image is a memory object (spawnobj.c). */
+static int op_spawn_object(void *ctx, uint64_t badge, uint64_t object, const char *name,
+                           const char *args, const struct pager_limits *lim, uint64_t *pid)
+{
+	struct space *s = caller(badge);
+
+	(void)ctx;
+	return s ? spawnobj_spawn(s, object, name, args, lim->mem_pages, lim->procs, pid)
+	         : MICA_EPERM;
+}
+
 static int op_wait(void *ctx, uint64_t badge, uint64_t pid, uint32_t *reason, uint64_t *code)
 {
 	struct space *s = caller(badge);
@@ -545,6 +556,7 @@ static const struct pager_ops ops = {
     .spawn = op_spawn,
     .spawn_with = op_spawn_with,
     .spawn_driver = op_spawn_driver,
+    .spawn_object = op_spawn_object,
     .wait = op_wait,
     .kill = op_kill,
     .kill_tree = op_kill_tree,

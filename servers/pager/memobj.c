@@ -521,6 +521,9 @@ uint64_t memobj_fault(struct space *s, struct region *r, uint64_t addr, uint64_t
 	/* Present: only a private page's first write (copy on write) faults so. */
 	if ((access & MICA_FAULT_PRESENT) && (shared || !write))
 		return MICA_PAGER_KILL_ACCESS;
+	/* That write copies what is mapped: the cached page, or after a fork a copy it shares. */
+	if (access & MICA_FAULT_PRESENT)
+		return cow_fault(s, r, va);
 	if (limit_mem_room(s) == 0)
 		return MICA_PAGER_KILL_LIMIT;
 	uint64_t serial = m->serial, id = m->obj->node.key,
@@ -881,4 +884,130 @@ void memobj_space_gone(struct space *s)
 	(void)idtree_remove(&servers, s->pid);
 	mica_handle_close(v->ep);
 	slab_free(&servers_cache, v);
+}
+
+/* ---- programs run from objects (spawnobj.c) and fork ---- */
+
+/* May s run object id (map it with read)? 0 and its size; MICA_ENOENT, MICA_EPERM. */
+int memobj_run_check(const struct space *s, uint64_t id, uint64_t *size)
+{
+	struct memobj *o = object_find(id);
+
+	if (!o)
+		return MICA_ENOENT;
+	if (!(may_map(s, o) & REGION_READ))
+		return MICA_EPERM;
+	*size = o->size;
+	return 0;
+}
+
+/*
+ * The frame of page idx of object id, cached (fetched from its server if
+ * need be, which may hand the token over and back: look everything up
+ * again after). 0 and *pa; MICA_ENOENT no such object, MICA_ERANGE past
+ * its end, MICA_EPEER its server failed or died, MICA_ETIMEDOUT it did
+ * not answer in time, MICA_EBUSY every worker waits already, MICA_ENOMEM.
+ */
+int memobj_page(uint64_t id, uint64_t idx, uint64_t *pa)
+{
+	struct cpage *p;
+	uint64_t code;
+
+	if (!object_find(id))
+		return MICA_ENOENT;
+	code = page_get(id, idx, &p);
+	if (!code) {
+		*pa = p->pa;
+		return 0;
+	}
+	if (code == ASK_BUSY)
+		return MICA_EBUSY;
+	if (code == MICA_PAGER_KILL_BUS)
+		return object_find(id) ? MICA_ERANGE : MICA_ENOENT;
+	if (code == MICA_PAGER_KILL_TIMEOUT)
+		return MICA_ETIMEDOUT;
+	return code == MICA_PAGER_KILL_NOMEM ? MICA_ENOMEM : MICA_EPEER;
+}
+
+/* The frame of page idx of object id if it is cached now (nothing asked), else 0. */
+uint64_t memobj_cached(uint64_t id, uint64_t idx)
+{
+	struct memobj *o = object_find(id);
+	struct cpage *p = o ? page_find(o, idx) : 0;
+
+	return p ? p->pa : 0;
+}
+
+/*
+ * A private mapping of [offset, offset + length) of object id at [at, at +
+ * length) in s, with rights (the caller decided them: a program's
+ * segment). 0, MICA_ENOENT no such object, MICA_ERANGE past its end,
+ * MICA_ENOMEM; region_insert's errors.
+ */
+int memobj_map_at(struct space *s, uint64_t id, uint64_t offset, uint64_t length, uint32_t rights,
+                  uint64_t at)
+{
+	struct memobj *o = object_find(id);
+	struct mapping *m;
+	int e;
+
+	if (!o)
+		return MICA_ENOENT;
+	if (offset > MICA_MEMOBJ_MAX_SIZE || length > MICA_MEMOBJ_MAX_SIZE ||
+	    offset + length > page_up(o->size))
+		return MICA_ERANGE;
+	if (!(m = zalloc(&maps_cache)))
+		return MICA_ENOMEM;
+	if ((e = space_insert(s, at, at + length, rights, REGION_OBJECT, m, 0)) < 0) {
+		slab_free(&maps_cache, m);
+		return e;
+	}
+	*m = (struct mapping){.next = o->maps,
+	                      .obj = o,
+	                      .serial = next_serial++,
+	                      .pid = s->pid,
+	                      .start = at,
+	                      .end = at + length,
+	                      .offset = offset};
+	o->maps = m;
+	o->nmaps++;
+	return 0;
+}
+
+/*
+ * fork: the record for d's copy of s's object mapping m (the same object,
+ * offset and flags, or gone with the same code), at the same place; NULL
+ * if there is no memory. A server's window (no record) stays NULL.
+ */
+void *memobj_fork_mapping(const void *data, const struct space *d)
+{
+	const struct mapping *m = data;
+	struct mapping *c;
+
+	if (!(c = zalloc(&maps_cache)))
+		return 0;
+	*c = *m;
+	c->serial = next_serial++;
+	c->pid = d->pid;
+	c->next = 0;
+	if (c->obj) {
+		c->next = c->obj->maps;
+		c->obj->maps = c;
+		c->obj->nmaps++;
+	}
+	return c;
+}
+
+/* Is region r (REGION_OBJECT) a shared mapping of an object (its pages never copy on write)? */
+bool memobj_region_shared(const struct region *r)
+{
+	const struct mapping *m = r->data;
+
+	return m && (m->flags & MICA_MEMOBJ_SHARED);
+}
+
+/* Forget a record memobj_fork_mapping made whose region could not be made. */
+void memobj_mapping_free(void *data)
+{
+	mapping_forget(data);
 }

@@ -261,6 +261,11 @@ void worker_acquire(unsigned me);
 bool worker_message(const struct ipc_msg *req);
 void worker_exit(int64_t code);
 
+/* ---- spawnobj.c: pager.spawn_object, a program whose image is a memory object ---- */
+
+int spawnobj_spawn(struct space *parent, uint64_t object, const char *name, const char *args,
+                   uint64_t mem_pages, uint64_t procs, uint64_t *pid);
+
 /* ---- memobj.c: memory objects served by memory servers (docs/MEMORY_SERVERS.md) ---- */
 
 int memobj_serve(struct space *s, mica_handle_t ep);
@@ -276,6 +281,16 @@ int memobj_write(struct space *s, uint64_t id, uint64_t offset, const uint8_t *d
 uint64_t memobj_fault(struct space *s, struct region *r, uint64_t addr, uint64_t access);
 void memobj_space_gone(struct space *s);
 uint64_t memobj_meta_frames(void);
+/* For spawnobj.c: may s run the object (read), its pages, a private mapping at a place. */
+int memobj_run_check(const struct space *s, uint64_t id, uint64_t *size);
+int memobj_page(uint64_t id, uint64_t idx, uint64_t *pa);
+uint64_t memobj_cached(uint64_t id, uint64_t idx);
+int memobj_map_at(struct space *s, uint64_t id, uint64_t offset, uint64_t length, uint32_t rights,
+                  uint64_t at);
+/* For fork.c: the child's own record of an object mapping; a shared mapping's region. */
+void *memobj_fork_mapping(const void *data, const struct space *d);
+void memobj_mapping_free(void *data);
+bool memobj_region_shared(const struct region *r);
 
 /* ---- watch.c: exit watches (pager.exit_watch) ---- */
 
@@ -296,6 +311,12 @@ int process_spawn_driver(struct space *parent, const char *name, const char *arg
                          uint64_t *pid);
 int process_spawn(struct space *parent, const char *name, const char *args, uint64_t mem_pages,
                   uint64_t procs, uint64_t *pid);
+/* Put a program's image into s (regions, heap start) and its entry in *entry: 0 or an error. */
+typedef int (*process_load_fn)(struct space *s, const void *ctx, uint64_t *entry);
+/* Start a child named name whose image load puts in place (process.c). */
+int process_start(struct space *parent, const char *name, process_load_fn load, const void *ctx,
+                  const char *args, uint64_t mem_pages, uint64_t procs,
+                  const struct pager_devices *dev, uint64_t *pid);
 /* An exit notice for process s arrived: reclaim it. */
 void process_exited(struct space *s, uint64_t reason, uint64_t code, uint64_t addr, uint64_t rip);
 /* The wait call. */

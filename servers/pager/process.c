@@ -60,8 +60,9 @@ bool process_init_failed(void)
  * heap's start (the page after the highest segment). MICA_ENOEXEC for an
  * image elf_read refuses.
  */
-static int image_read(struct space *s, const struct mica_bootinfo_module *m, uint64_t *entry)
+static int image_read(struct space *s, const void *ctx, uint64_t *entry)
 {
+	const struct mica_bootinfo_module *m = ctx;
 	struct elf_seg es[SPACE_SEGS];
 	uint64_t end = 0;
 	int n = elf_read(PHYS(m->start), m->size, es, SPACE_SEGS, entry);
@@ -198,7 +199,7 @@ static int give_devices(struct space *s, const struct pager_devices *dev, mica_h
 }
 
 /* The steps of a spawn on slot s, undone by the caller on error. */
-static int spawn_into(struct space *s, const struct mica_bootinfo_module *m, const char *args,
+static int spawn_into(struct space *s, process_load_fn load, const void *ctx, const char *args,
                       const struct pager_devices *dev)
 {
 	mica_handle_t irq, ports;
@@ -209,7 +210,7 @@ static int spawn_into(struct space *s, const struct mica_bootinfo_module *m, con
 	if ((r = mica_aspace_create(boot->aspace)) < 0)
 		return (int)r;
 	s->as = (mica_handle_t)r;
-	if ((e = image_read(s, m, &entry)) < 0)
+	if ((e = load(s, ctx, &entry)) < 0)
 		return e;
 	/* The endpoint it reaches the pager by, badged with its pid: in our table and in its own.
 	 */
@@ -273,14 +274,28 @@ int process_spawn_driver(struct space *parent, const char *name, const char *arg
                          uint64_t *pid)
 {
 	const struct mica_bootinfo_module *m = module_find(name);
-	struct space *s;
-	int e;
 
 	/* A module we can read, and not the pager itself. */
 	if (!m || !(m->flags & MICA_MODULE_IN_POOL))
 		return MICA_ENOENT;
 	if (m == &boot->module[0])
 		return MICA_EPERM;
+	return process_start(parent, m->name, image_read, m, args, mem_pages, procs, dev, pid);
+}
+
+/*
+ * Start a child of parent named name whose image load(s, ctx, &entry)
+ * puts into its address space (regions, heap start; an error undoes the
+ * spawn): the rest of a spawn (limits, pid, stack, endpoint, thread) as
+ * process_spawn_driver says.
+ */
+int process_start(struct space *parent, const char *name, process_load_fn load, const void *ctx,
+                  const char *args, uint64_t mem_pages, uint64_t procs,
+                  const struct pager_devices *dev, uint64_t *pid)
+{
+	struct space *s;
+	int e;
+
 	/* Room under the parent's and its ancestors' descendants limits. */
 	if ((e = limit_spawn_check(parent)) < 0)
 		return e;
@@ -290,9 +305,11 @@ int process_spawn_driver(struct space *parent, const char *name, const char *arg
 	pool_feed_kernel(); /* the thread, address space and page tables come from the reserve */
 	s->parent = parent;
 	s->may_trace = dev && dev->trace;
-	mem_copy(s->name, m->name, sizeof(s->name));
+	for (unsigned i = 0; i < sizeof(s->name); i++)
+		if (!(s->name[i] = name[i]))
+			break;
 	s->name[sizeof(s->name) - 1] = 0;
-	if ((e = spawn_into(s, m, args, dev)) < 0) {
+	if ((e = spawn_into(s, load, ctx, args, dev)) < 0) {
 		space_teardown(s);
 		space_free(s);
 		return e;

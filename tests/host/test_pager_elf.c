@@ -165,12 +165,55 @@ static void test_every_rule(void **state)
 #undef BREAK
 }
 
+/*
+ * elf_read_head: the headers within the bytes given (a program read
+ * through a memory object's first page), and with ELF_MAPPED each
+ * segment's offset and address agreeing within a page.
+ */
+static void test_read_head(void **state)
+{
+	struct image im;
+	struct elf_seg segs[8];
+	uint64_t entry = 0;
+	const uint64_t phend =
+	    sizeof(struct mica_elf64_ehdr) + NPH * sizeof(struct mica_elf64_phdr);
+
+	(void)state;
+	good(&im);
+	/* The good image, its headers within the first page: accepted as elf_read does. */
+	assert_int_equal(elf_read_head(im.bytes, PAGE, IMGLEN, segs, 8, &entry, ELF_MAPPED), 3);
+	assert_int_equal(entry, 0x400010);
+	assert_int_equal(segs[2].offset, 3 * PAGE);
+	/* Exactly the headers given; a byte fewer and the last program header is cut. */
+	assert_int_equal(elf_read_head(im.bytes, phend, IMGLEN, segs, 8, &entry, ELF_MAPPED), 3);
+	assert_int_equal(elf_read_head(im.bytes, phend - 1, IMGLEN, segs, 8, &entry, 0),
+	                 MICA_ENOEXEC);
+	/* More bytes than the file has count as the file's. */
+	assert_int_equal(elf_read_head(im.bytes, 2 * IMGLEN, IMGLEN, segs, 8, &entry, 0), 3);
+	/* Segments are still checked against the whole file, not the head. */
+	ph(&im, 2)->p_offset = IMGLEN - 200;
+	ph(&im, 2)->p_vaddr = 0x403000 + PAGE - 200;
+	assert_int_equal(elf_read_head(im.bytes, PAGE, IMGLEN, segs, 8, &entry, ELF_MAPPED), 3);
+	ph(&im, 2)->p_offset = IMGLEN - 10; /* past the end with its 200 bytes */
+	assert_int_equal(elf_read_head(im.bytes, PAGE, IMGLEN, segs, 8, &entry, 0), MICA_ENOEXEC);
+	/* An offset and an address that differ within their page: fine copied, not mapped. */
+	good(&im);
+	ph(&im, 1)->p_offset = 2 * PAGE + 8;
+	assert_int_equal(elf_read(im.bytes, IMGLEN, segs, 8, &entry), 3);
+	assert_int_equal(elf_read_head(im.bytes, PAGE, IMGLEN, segs, 8, &entry, 0), 3);
+	assert_int_equal(elf_read_head(im.bytes, PAGE, IMGLEN, segs, 8, &entry, ELF_MAPPED),
+	                 MICA_ENOEXEC);
+	/* No bytes at all. */
+	assert_int_equal(elf_read_head(im.bytes, 0, IMGLEN, segs, 8, &entry, 0), MICA_ENOEXEC);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_good_image),
 	    cmocka_unit_test(test_unaligned_image),
 	    cmocka_unit_test(test_every_rule),
+	    cmocka_unit_test(test_read_head),
 	};
 
 	if (argc > 1)

@@ -80,7 +80,8 @@ def test_the_shell_starts_as_the_consoles_reader(sh):
 def test_help_lists_every_command(sh):
     out = sh.run("help")
     for cmd in ("help", "ps", "mem", "regions PID", "vm PID", "pmap", "spawn MODULE", "kill PID",
-                "wait", "modules", "ls", "cat FILE", "trace start|stop|dump", "halt"):
+                "wait", "modules", "ls", "cat FILE", "cp FROM TO", "rm FILE", "run FILE",
+                "trace start|stop|dump", "halt"):
         assert f"\n  {cmd}" in out, out
 
 
@@ -173,6 +174,35 @@ def test_spawn_in_the_foreground(sh):
     assert "spawn: usage: spawn MODULE [ARGS] [&]" in out, out
     out = sh.run("spawn " + "x" * 48)
     assert "spawn: module name longer than 47 characters" in out, out
+
+
+def test_run_a_program_from_a_file(sh):
+    """cp makes a file of a boot module, run starts it from fs (pager.spawn_object), rm removes it."""
+    size = (mica.ROOT / "build" / "user" / "rthello.elf").stat().st_size
+    out = sh.run("cp rthello.elf bin/rthello.elf")
+    assert f"cp: bin/rthello.elf: {size} bytes" in out, out
+    out = sh.run("run bin/rthello.elf one")
+    assert "rthello: 2 arguments: rthello.elf one" in out, out
+    assert re.search(r"^msh: bin/rthello\.elf pid \d+ ended: exit 0$", out, re.M), out
+    assert "FAIL" not in out, out
+    out = sh.run("run rthello.elf")
+    assert "run: rthello.elf is a boot module: spawn runs it (or cp it to a file)" in out, out
+    out = sh.run("run nosuch")
+    assert "run: nosuch: no such file (ls lists them)" in out, out
+    sh.run("cp manifest notes")
+    out = sh.run("run notes")
+    assert "run: notes: not a program (error ENOEXEC)" in out, out
+    out = sh.run("cp manifest notes")
+    assert "cp: notes: a file has that name already" in out, out
+    sh.run("rm notes")
+    sh.run("rm bin/rthello.elf")
+    out = sh.run("rm bin/rthello.elf")
+    assert "rm: bin/rthello.elf: no such file (ls lists them)" in out, out
+    out = sh.run("rm manifest")
+    assert "rm: manifest: a boot module (read-only)" in out, out
+    out = sh.run("run")
+    assert "run: usage: run FILE [ARGS] [&]" in out, out
+    assert "bin/rthello.elf" not in sh.run("ls"), out
 
 
 def test_ctrl_c_ends_the_foreground_program(sh):

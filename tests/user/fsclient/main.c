@@ -49,16 +49,18 @@ static uint8_t pat(uint64_t seed, uint64_t i)
 /*
  * The pool's free frames, with those it gave the kernel's reserve (a page
  * of a handle table, of a page table: kept by the kernel for the next one,
- * not lost; mica.frames_back counts the same).
+ * not lost; mica.frames_back counts the same), and this process's own
+ * pages: its text, data and stack fault in as it runs (how many depends on
+ * its layout), which is no frame lost by the server or the pager.
  */
 static uint64_t pool_free(void)
 {
 	uint64_t f = 0, t, d = 0;
 	int32_t l;
-	struct pager_usage u;
+	struct pager_usage u = {0};
 
 	pager_stats(pager, &f, &t, &l, &d, &u);
-	return f + d;
+	return f + d + u.resident_pages;
 }
 
 static uint64_t fs_pages(void)

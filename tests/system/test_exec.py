@@ -1,0 +1,44 @@
+"""Programs run from files (pager.spawn_object, the runtime's spawn_file): the
+scenario `exec` runs tests/user/exectest/ under init; it starts the file
+server itself, copies its own image into fs files and runs them: the data,
+bss and the page they share; two processes running one file share its text
+frames (pager.dump) while their data pages are their own; fork in such a
+program; every bad image and argument (not an ELF, empty, cut short,
+misplaced segments, no such file or object, a boot module, a bad name, an
+object granted to another process); the file removed or cut short while a
+program runs from it (the program is killed with BUS) and fs killed (SERVER);
+the pool's frames back after each case and at the end."""
+
+import mica
+import pytest
+
+IDS = ["copied", "runs", "fork", "text_shared", "data_private", "two_run", "dump_keeps_shared_write",
+       "dump_frames_back", "not_elf", "empty",
+       "truncated", "misaligned", "missing", "bad_name", "no_rights", "errors_frames_back",
+       "removed_bus", "removed_frames_back", "shrunk_bus", "shrunk_frames_back",
+       "fs_dead_server", "fs_dead_refused", "frames_back"]
+
+
+@pytest.fixture(scope="module")
+def run():
+    r = mica.boot_scenario("exec", timeout=600)
+    assert r.rc == mica.EXIT_SUCCESS, r.log
+    return r
+
+
+@pytest.mark.parametrize("test_id", IDS)
+def test_exec(run, test_id):
+    assert run.results(f"exec.{test_id}") == [f"TEST exec.{test_id} PASS"], run.log
+
+
+def test_every_result_is_known(run):
+    assert run.result_ids("exec") == sorted(IDS), run.log
+
+
+def test_kills_are_logged(run):
+    assert run.has("past the memory object's end"), run.log
+    assert run.has("memory server failed"), run.log
+
+
+def test_every_frame_back_in_the_pager(run):
+    assert run.frames_back(), run.log
