@@ -186,8 +186,9 @@ void endpoint_release(struct endpoint *ep)
  * the buffer's data).
  */
 struct extra {
-	vaddr_t at;  /* 0: the thread gave none; else the descriptor, or the IPC buffer's head */
-	vaddr_t out; /* where recv_len and recv_handle go back */
+	vaddr_t at;   /* 0: the thread gave none; else the descriptor, or the IPC buffer's head */
+	vaddr_t out;  /* where recv_len and recv_handle go back */
+	uint32_t max; /* the most it may send: MICA_MSG_BUF_MAX, or MICA_IPC_BUFFER_DATA */
 	struct mica_ipc_extra e;
 };
 
@@ -213,6 +214,7 @@ static int extra_from_buffer(struct thread *t, struct extra *x, struct usercopy_
 		return MICA_EFAULT;
 	x->at = t->ipcbuf;
 	x->out = t->ipcbuf + offsetof(struct mica_ipc_buffer, recv_len);
+	x->max = MICA_IPC_BUFFER_DATA; /* its data only: never a byte past its page */
 	x->e.send_buf = x->e.recv_buf = t->ipcbuf + MICA_IPC_BUFFER_HEAD;
 	x->e.send_len = b->send_len;
 	x->e.send_handle = b->send_handle;
@@ -237,6 +239,7 @@ static int extra_read(struct thread *t, struct extra *x, struct usercopy_cache *
 	if (x->at == MICA_IPC_BUFFER)
 		return extra_from_buffer(t, x, uc);
 	x->out = x->at + offsetof(struct mica_ipc_extra, recv_len);
+	x->max = MICA_MSG_BUF_MAX;
 	return usercopy_from_cached(uc, t->as->root, &x->e, x->at, sizeof(x->e));
 }
 
@@ -255,7 +258,7 @@ static int extra_check(struct thread *t, struct extra *x, bool sending, bool rec
 		return rc;
 	if (sending) {
 		/* The buffer: bounded and readable. */
-		if (x->e.send_len > MICA_MSG_BUF_MAX)
+		if (x->e.send_len > x->max)
 			return MICA_EINVAL;
 		if (x->e.send_len && usercopy_check_cached(uc, t->as->root, x->e.send_buf,
 		                                           x->e.send_len, false) != MICA_OK)
@@ -390,9 +393,8 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge, const st
 	else if (extra_read(s, &xs, uc) != MICA_OK)
 		return MICA_EFAULT;
 	if (xs.at && xs.e.send_len &&
-	    (xs.e.send_len > MICA_MSG_BUF_MAX ||
-	     usercopy_check_cached(uc, s->as->root, xs.e.send_buf, xs.e.send_len, false) !=
-	         MICA_OK))
+	    (xs.e.send_len > xs.max || usercopy_check_cached(uc, s->as->root, xs.e.send_buf,
+	                                                     xs.e.send_len, false) != MICA_OK))
 		return MICA_EFAULT;
 
 	syscall_abi_ipc_get(thread_frame(s), &m);
