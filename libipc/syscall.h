@@ -366,7 +366,8 @@ static inline struct mica_ipc_buffer *mica_ipc_buffer(void)
 {
 	struct mica_ipc_buffer *b;
 
-	__asm__("movq %%fs:0, %0" : "=r"(b));
+	/* volatile: read again after each mica_ipc_buffer_set (the base may have changed). */
+	__asm__ volatile("movq %%fs:0, %0" : "=r"(b));
 	return b;
 }
 
