@@ -11,6 +11,19 @@ void ipc_server_init(struct ipc_server *s, ipc_dispatch_fn dispatch, const void 
 	s->kernel = 0;
 	s->idle = 0;
 	s->timeout_ns = IPC_FOREVER;
+	s->req_max = MICA_MSG_BUF_MAX;
+}
+
+/*
+ * Where req is received: the thread's IPC buffer's data if every request
+ * fits it (read in place, no copy), else the loop's rx page.
+ */
+static void req_init(struct ipc_server *s, struct ipc_msg *req)
+{
+	if (s->req_max <= MICA_IPC_BUFFER_DATA && ipc_buffers_on())
+		ipc_msg_init(req, 0, mica_ipc_buffer()->data, MICA_IPC_BUFFER_DATA);
+	else
+		ipc_msg_init(req, 0, s->rx, sizeof(s->rx));
 }
 
 /* How long the next wait may last. */
@@ -35,14 +48,14 @@ int64_t ipc_serve(struct ipc_server *s, mica_handle_t ep)
 	struct ipc_msg req, rep;
 	bool retried = false;
 
-	ipc_msg_init(&req, 0, s->rx, sizeof(s->rx));
+	req_init(s, &req);
 	int64_t rc = ipc_recv_timeout(ep, &req, wait_ns(s));
 	for (;;) {
 		ipc_msg_init(&rep, 0, s->tx, sizeof(s->tx));
 		if (rc == MICA_ETIMEDOUT && s->idle) {
 			/* Nobody came in time (a reply went out): what is due, then wait. */
 			s->idle(s->ctx);
-			ipc_msg_init(&req, 0, s->rx, sizeof(s->rx));
+			req_init(s, &req);
 			rc = ipc_recv_timeout(ep, &req, wait_ns(s));
 			continue;
 		}
