@@ -16,7 +16,7 @@ void ipc_server_init(struct ipc_server *s, ipc_dispatch_fn dispatch, const void 
 
 /*
  * Where req is received: the thread's IPC buffer's data if every request
- * fits it (read in place, no copy), else the loop's rx page.
+ * fits it (the kernel then checks lengths only), else the loop's rx page.
  */
 static void req_init(struct ipc_server *s, struct ipc_msg *req)
 {
@@ -60,11 +60,22 @@ int64_t ipc_serve(struct ipc_server *s, mica_handle_t ep)
 			continue;
 		}
 		if (rc == MICA_OK) {
+			/*
+			 * A request in the IPC buffer is copied to rx first: a
+			 * handler's own calls go through the same buffer, and its
+			 * strings and arrays point into the request.
+			 */
+			struct ipc_msg in = req;
+
+			if (req.buf != s->rx) {
+				in.buf = s->rx;
+				ipc_copy(s->rx, req.buf, req.len < req.cap ? req.len : req.cap);
+			}
 			retried = false;
-			if (req.m.label >= MICA_LABEL_KERNEL)
-				kernel_message(s, &req, &rep);
+			if (in.m.label >= MICA_LABEL_KERNEL)
+				kernel_message(s, &in, &rep);
 			else
-				(void)s->dispatch(s->ops, s->ctx, &req, &rep);
+				(void)s->dispatch(s->ops, s->ctx, &in, &rep);
 		} else if (!retried) {
 			/*
 			 * Once more, answering with the error alone: the reply

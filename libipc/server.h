@@ -52,8 +52,9 @@ struct ipc_server {
 	 * generated <iface>_server_init sets it; MICA_MSG_BUF_MAX by
 	 * default). When it fits an IPC buffer's data and the program's
 	 * threads have buffers (ipc_buffers_on), requests arrive in the
-	 * serving thread's IPC buffer and are read there, and replies that
-	 * fit go out through it (libipc/ipc.c).
+	 * serving thread's IPC buffer (copied to rx for the dispatch: a
+	 * handler's own calls use the same buffer), and replies that fit go
+	 * out through it (libipc/ipc.c).
 	 */
 	uint32_t req_max;
 	/*
