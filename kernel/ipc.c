@@ -366,12 +366,13 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge, const st
 		syscall_abi_ipc_set(thread_frame(r), &s->kmsg, badge);
 		trace_ipc(s, r);
 		vaddr_t at = syscall_abi_ipc_extra(thread_frame(r));
-		struct mica_ipc_buffer *b = at == MICA_IPC_BUFFER ? ipcbuf_get(r, uc) : NULL;
-		struct mica_ipc_extra *d =
-		    at && at != MICA_IPC_BUFFER
-		        ? usercopy_view_ptr(&r->ipc_view[IPC_VIEW_DESC], uc, r->as->root, at,
-		                            sizeof(*d), true)
-		        : NULL;
+		struct mica_ipc_extra *d = NULL;
+		struct mica_ipc_buffer *b = NULL;
+		if (at > MICA_IPC_BUFFER)
+			d = usercopy_view_ptr(&r->ipc_view[IPC_VIEW_DESC], uc, r->as->root, at,
+			                      sizeof(*d), true);
+		else if (at)
+			b = ipcbuf_get(r, uc);
 		if (d) {
 			/* The usual case: the descriptor in one page, written in place
 			 * (r's view of it: a pager's fault messages find it at once). */

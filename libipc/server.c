@@ -43,9 +43,20 @@ static void kernel_message(struct ipc_server *s, const struct ipc_msg *req, stru
 	rep->m.label = MICA_FAULT_KILL;
 }
 
+/* req, which arrived in the IPC buffer, as *copy with its bytes in rx (out of line: rare in the
+ * pager). */
+static __attribute__((noinline)) const struct ipc_msg *
+moved(struct ipc_server *s, const struct ipc_msg *req, struct ipc_msg *copy)
+{
+	*copy = *req;
+	copy->buf = s->rx;
+	ipc_copy(s->rx, req->buf, req->len < req->cap ? req->len : req->cap);
+	return copy;
+}
+
 int64_t ipc_serve(struct ipc_server *s, mica_handle_t ep)
 {
-	struct ipc_msg req, rep;
+	struct ipc_msg req, rep, copy;
 	bool retried = false;
 
 	req_init(s, &req);
@@ -65,17 +76,15 @@ int64_t ipc_serve(struct ipc_server *s, mica_handle_t ep)
 			 * handler's own calls go through the same buffer, and its
 			 * strings and arrays point into the request.
 			 */
-			struct ipc_msg in = req;
+			const struct ipc_msg *in = &req;
 
-			if (req.buf != s->rx) {
-				in.buf = s->rx;
-				ipc_copy(s->rx, req.buf, req.len < req.cap ? req.len : req.cap);
-			}
+			if (req.buf != s->rx)
+				in = moved(s, &req, &copy);
 			retried = false;
-			if (in.m.label >= MICA_LABEL_KERNEL)
-				kernel_message(s, &in, &rep);
+			if (in->m.label >= MICA_LABEL_KERNEL)
+				kernel_message(s, in, &rep);
 			else
-				(void)s->dispatch(s->ops, s->ctx, &in, &rep);
+				(void)s->dispatch(s->ops, s->ctx, in, &rep);
 		} else if (!retried) {
 			/*
 			 * Once more, answering with the error alone: the reply
