@@ -7,6 +7,10 @@
  * switch to the partner when the scheduler would pick it anyway
  * (sched_ipc_handoff), without a pass through the run queues.
  *
+ * When both sides use their IPC buffers (RBX MICA_IPC_BUFFER, ipcbuf.c),
+ * ipcbuf_pass takes the call with one compare per buffer (the kernel's
+ * kept view of each page), the sender's lengths and flags, and the copy.
+ *
  * Descriptors (RBX) are read and checked as ipc.c does (extra_check: the
  * running thread's send and receive parts; the waiting partner's read
  * again, as it may have changed), through the running thread's kept
