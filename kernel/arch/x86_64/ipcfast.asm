@@ -318,8 +318,7 @@ ipcfast_switch:
         ; (a thread may have zeroed its own base by loading FS, so a
         ; written base that equals p's proves nothing); the selectors are
         ; the same on both sides, so none was loaded before it. wrmsr takes
-        ; EDX:EAX, the two halves of the field; RDX (word 0) is reloaded
-        ; on both FPU paths below.
+        ; EDX:EAX, the two halves of the field; then RDX is word 0 again.
         mov rcx, [rbx + TH_IPCBUF]
         or rcx, [rel ctx_fs_base_written]
         jz .fs
@@ -328,6 +327,7 @@ ipcfast_switch:
         mov [rel ctx_fs_base_written], rax
         mov ecx, MSR_FS_BASE
         wrmsr
+        mov rdx, [rsp + 8 + F_RDX]      ; word 0 again (t's frame, above RSP)
 .fs:
         ; Its FPU registers, loaded now (eager), the owner's saved first
         ; (the owner may be p itself: its registers saved and loaded back).
@@ -335,19 +335,20 @@ ipcfast_switch:
         mov [rel ctx_fpu_owner], rbx
         cmp byte [rel ctx_use_xsave], 0
         je .fxsave
+        ; The components: XCR0 AND EDX:EAX. XCR0's high half is 0 (ctx.c
+        ; enables x87, SSE and AVX only, and asserts so), so EDX, word 0,
+        ; stays as it is.
         mov eax, [rel ctx_xcr0]
-        mov edx, [rel ctx_xcr0 + 4]
         test rcx, rcx
         jz .xrstor
         xsave64 [rcx + TH_FPU]
 .xrstor:
         xrstor64 [rbx + TH_FPU]
 .fpu:
-        mov rdx, [rsp + 8 + F_RDX]      ; word 0 again (t's frame, above RSP)
         ; Any further per-thread user register ctx_switch restores goes
-        ; here: RAX, RCX, RDI and R11 are free; RDX (word 0) may be used if
-        ; reloaded from t's frame as above; every other register is the
-        ; message, p's badge (RBP) or p (RBX).
+        ; here or beside the FS base: RAX, RCX, RDI and R11 are free; RDX
+        ; (word 0) may be used if reloaded from t's frame as there; every
+        ; other register is the message, p's badge (RBP) or p (RBX).
 
         ; Back to p's user mode with sysret, from p's frame: RIP (below
         ; MICA_USER_TOP, as syscall_entry.exit demands), RFLAGS
