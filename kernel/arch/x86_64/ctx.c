@@ -48,12 +48,13 @@
 #define XCR0_X87         (1ULL << 0)
 #define XCR0_SSE         (1ULL << 1)
 #define XCR0_AVX         (1ULL << 2)
-/* ipcfast.asm's xsave/xrstor give the mask in EAX only (EDX is a message word). */
-_Static_assert(((XCR0_X87 | XCR0_SSE | XCR0_AVX) >> 32) == 0, "XCR0 fits in EAX");
 #define CPUID1_EDX_FXSR  (1u << 24)
 #define CPUID1_EDX_SSE   (1u << 25)
 #define CPUID1_ECX_XSAVE (1u << 26)
 #define CPUID1_ECX_AVX   (1u << 28)
+
+/* ipcfast.asm's xsave/xrstor give the mask in EAX only (EDX is a message word). */
+_Static_assert(((XCR0_X87 | XCR0_SSE | XCR0_AVX) >> 32) == 0, "XCR0 fits in EAX");
 /* The state after FNINIT, with SSE exceptions masked (the ABI's defaults). */
 #define FCW_DEFAULT   0x037F
 #define MXCSR_DEFAULT 0x1F80
