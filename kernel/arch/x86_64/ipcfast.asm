@@ -131,12 +131,14 @@ global ipcfast_call, ipcfast_reply_recv
 ; in RDI (in the frame) to a receiver that waits. Does not return when it
 ; hands over; else it is fastpath_call.
 ipcfast_call:
-        ; No descriptor (a buffer, a handle, a timeout): the C path's.
+        ; No descriptor (a buffer, a handle, a timeout; the IPC buffer,
+        ; MICA_IPC_BUFFER): the C path's. Until RAX is loaded below, RDI,
+        ; RBX and RBP are still as syscall_entry called us: straight there.
         test rbx, rbx
-        jnz .slow
+        jnz fastpath_call
         ; A label user code may send (a signed imm32: MICA_LABEL_KERNEL).
         cmp rsi, LABEL_KERNEL
-        jae .slow
+        jae fastpath_call
         mov rax, [gs:CPU_CURRENT]
         ; The handle: one of the table's fixed slots (handle_slot's fast
         ; case), with the send right (so in use: a free slot has rights 0,
@@ -193,12 +195,13 @@ ipcfast_call:
 ; (in the frame), with nobody queued to send. Does not return when it
 ; hands over; else it is fastpath_reply_recv.
 ipcfast_reply_recv:
-        ; No descriptor of ours: the C path's.
+        ; No descriptor of ours (the IPC buffer too): the C path's, straight
+        ; (the registers as syscall_entry called us).
         test rbx, rbx
-        jnz .slow
+        jnz fastpath_reply_recv
         ; A label user code may send.
         cmp rsi, LABEL_KERNEL
-        jae .slow
+        jae fastpath_reply_recv
         mov rax, [gs:CPU_CURRENT]
         ; A caller to answer, which gave no descriptor. (Parked at
         ; fastpath_resume, checked below, it is a user call: a fault's
