@@ -52,11 +52,11 @@
 ; thread and kernel stack (per-CPU area and TSS RSP0), CR3 when the address
 ; space changes, the FS base and ctx_fs_base_written (the thread's IPC
 ; buffer, by ctx_switch's rule), the FPU state (eager: saved and loaded
-; here, never left for a #NM trap: LazyFP), ctx_fpu_owner. The thread that blocks here is
-; left exactly as sched_ipc_handoff leaves one (state BLOCKED, its frame
-; complete, its ksp a switch frame resuming at fastpath_resume), so every
-; other path (a switch, the C handoff, a wake with MICA_EPEER, a kill)
-; treats it as before.
+; here, never left for a #NM trap: LazyFP), ctx_fpu_owner. The thread
+; that blocks here is left exactly as sched_ipc_handoff leaves one (state
+; BLOCKED, its frame complete, its ksp a switch frame resuming at
+; fastpath_resume), so every other path (a switch, the C handoff, a wake
+; with MICA_EPEER, a kill) treats it as before.
 
 %include "layout.inc"
 %include "trapframe.inc"
