@@ -41,6 +41,7 @@
 #include <mica/time.h>
 #include "aspace.h"
 #include "ipc.h"
+#include "ipcbuf.h"
 #include "lib/string.h"
 #include "notify.h"
 #include "phys.h"
@@ -178,8 +179,16 @@ void endpoint_release(struct endpoint *ep)
 
 /* ---- descriptors ---- */
 
+/*
+ * A thread's descriptor as this file uses it: a copy, whether the thread
+ * gave a struct mica_ipc_extra (RBX its address) or uses its IPC buffer
+ * (RBX MICA_IPC_BUFFER: read from the buffer's head, with both buffers
+ * the buffer's data).
+ */
 struct extra {
-	vaddr_t at; /* 0: the thread gave none */
+	vaddr_t at;   /* 0: the thread gave none; else the descriptor, or the IPC buffer's head */
+	vaddr_t out;  /* where recv_len and recv_handle go back */
+	uint32_t max; /* the most it may send: MICA_MSG_BUF_MAX, or MICA_IPC_BUFFER_DATA */
 	struct mica_ipc_extra e;
 };
 
@@ -191,12 +200,46 @@ struct extra {
  * table while it uses it.
  */
 
-/* Read t's descriptor (RBX) from its address space. Errors: MICA_EFAULT. */
+/*
+ * t's descriptor from its IPC buffer's head, as a descriptor (ipcbuf.c).
+ * Errors: MICA_EINVAL (t registered no buffer), MICA_EFAULT (its page is
+ * not mapped user-writable now).
+ */
+static int extra_from_buffer(struct thread *t, struct extra *x, struct usercopy_cache *uc)
+{
+	if (!t->ipcbuf)
+		return MICA_EINVAL;
+	const struct mica_ipc_buffer *b = ipcbuf_get(t, uc);
+	if (!b)
+		return MICA_EFAULT;
+	x->at = t->ipcbuf;
+	x->out = t->ipcbuf + offsetof(struct mica_ipc_buffer, recv_len);
+	x->max = MICA_IPC_BUFFER_DATA; /* its data only: never a byte past its page */
+	x->e.send_buf = x->e.recv_buf = t->ipcbuf + MICA_IPC_BUFFER_HEAD;
+	x->e.send_len = b->send_len;
+	x->e.send_handle = b->send_handle;
+	x->e.send_xfer = b->send_xfer;
+	x->e.recv_cap = MICA_IPC_BUFFER_DATA;
+	x->e.recv_len = b->recv_len;
+	x->e.recv_handle = b->recv_handle;
+	x->e.flags = b->flags;
+	x->e.timeout_ns = b->timeout_ns;
+	return MICA_OK;
+}
+
+/*
+ * Read t's descriptor (RBX) from its address space. Errors: MICA_EFAULT;
+ * MICA_EINVAL (MICA_IPC_BUFFER without a buffer).
+ */
 static int extra_read(struct thread *t, struct extra *x, struct usercopy_cache *uc)
 {
 	x->at = syscall_abi_ipc_extra(thread_frame(t));
 	if (!x->at)
 		return MICA_OK;
+	if (x->at == MICA_IPC_BUFFER)
+		return extra_from_buffer(t, x, uc);
+	x->out = x->at + offsetof(struct mica_ipc_extra, recv_len);
+	x->max = MICA_MSG_BUF_MAX;
 	return usercopy_from_cached(uc, t->as->root, &x->e, x->at, sizeof(x->e));
 }
 
@@ -215,7 +258,7 @@ static int extra_check(struct thread *t, struct extra *x, bool sending, bool rec
 		return rc;
 	if (sending) {
 		/* The buffer: bounded and readable. */
-		if (x->e.send_len > MICA_MSG_BUF_MAX)
+		if (x->e.send_len > x->max)
 			return MICA_EINVAL;
 		if (x->e.send_len && usercopy_check_cached(uc, t->as->root, x->e.send_buf,
 		                                           x->e.send_len, false) != MICA_OK)
@@ -300,8 +343,8 @@ static void extra_write_back(struct thread *r, const struct extra *x, struct use
 	_Static_assert(offsetof(struct mica_ipc_extra, recv_handle) ==
 	                   offsetof(struct mica_ipc_extra, recv_len) + sizeof(uint32_t),
 	               "recv_len and recv_handle are adjacent");
-	(void)usercopy_to_cached(uc, r->as->root, x->at + offsetof(struct mica_ipc_extra, recv_len),
-	                         &x->e.recv_len, sizeof(uint32_t) + sizeof(int32_t));
+	(void)usercopy_to_cached(uc, r->as->root, x->out, &x->e.recv_len,
+	                         sizeof(uint32_t) + sizeof(int32_t));
 }
 
 /*
@@ -323,14 +366,21 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge, const st
 		syscall_abi_ipc_set(thread_frame(r), &s->kmsg, badge);
 		trace_ipc(s, r);
 		vaddr_t at = syscall_abi_ipc_extra(thread_frame(r));
-		struct mica_ipc_extra *d = at ? usercopy_view_ptr(&r->ipc_view[IPC_VIEW_DESC], uc,
-		                                                  r->as->root, at, sizeof(*d), true)
-		                              : NULL;
+		struct mica_ipc_extra *d = NULL;
+		struct mica_ipc_buffer *b = NULL;
+		if (at > MICA_IPC_BUFFER)
+			d = usercopy_view_ptr(&r->ipc_view[IPC_VIEW_DESC], uc, r->as->root, at,
+			                      sizeof(*d), true);
+		else if (at)
+			b = ipcbuf_get(r, uc);
 		if (d) {
 			/* The usual case: the descriptor in one page, written in place
 			 * (r's view of it: a pager's fault messages find it at once). */
 			d->recv_len = 0;
 			d->recv_handle = MICA_HANDLE_NONE;
+		} else if (b) {
+			b->recv_len = 0;
+			b->recv_handle = MICA_HANDLE_NONE;
 		} else if (extra_read(r, &xr, uc) == MICA_OK && xr.at) {
 			xr.e.recv_len = 0;
 			xr.e.recv_handle = MICA_HANDLE_NONE;
@@ -344,9 +394,8 @@ static int transfer(struct thread *s, struct thread *r, uint64_t badge, const st
 	else if (extra_read(s, &xs, uc) != MICA_OK)
 		return MICA_EFAULT;
 	if (xs.at && xs.e.send_len &&
-	    (xs.e.send_len > MICA_MSG_BUF_MAX ||
-	     usercopy_check_cached(uc, s->as->root, xs.e.send_buf, xs.e.send_len, false) !=
-	         MICA_OK))
+	    (xs.e.send_len > xs.max || usercopy_check_cached(uc, s->as->root, xs.e.send_buf,
+	                                                     xs.e.send_len, false) != MICA_OK))
 		return MICA_EFAULT;
 
 	syscall_abi_ipc_get(thread_frame(s), &m);

@@ -11,6 +11,7 @@
 #include "fastpath.h"
 #include "ioport.h"
 #include "ipc.h"
+#include "ipcbuf.h"
 #include "irq.h"
 #include "notify.h"
 #include "sched.h"
@@ -336,6 +337,7 @@ syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_IOPORT_CREATE] = ioport_sys_create,
     [MICA_SYS_IOPORT_ENABLE] = ioport_sys_enable,
     [MICA_SYS_TRACE] = trace_sys_control,
+    [MICA_SYS_IPC_BUFFER_SET] = ipcbuf_sys_set,
 };
 
 /*

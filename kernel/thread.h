@@ -74,6 +74,10 @@ struct thread {
 	/* Timer (timer.c): queued by deadline while it waits with one. */
 	uint64_t deadline; /* the tick it is due at; 0: not queued */
 	struct thread *timer_next, *timer_prev;
+	/* Its IPC buffer (ipcbuf.c): the page it registered (0: none), which
+	 * is also its FS base (ctx.c), and the kernel's view of the page. */
+	vaddr_t ipcbuf;
+	struct usercopy_view ipcbuf_view;
 };
 
 /*

@@ -76,6 +76,15 @@ int64_t ipc_reply_recv_timeout(mica_handle_t ep, const struct ipc_msg *rep, stru
  */
 uint64_t ipc_set_call_timeout(uint64_t timeout_ns);
 
+/*
+ * on: every thread of this program has an IPC buffer (mica_ipc_buffer_set;
+ * the runtime gives each one), so messages that fit one (at most
+ * MICA_IPC_BUFFER_DATA bytes each way) go through the calling thread's.
+ * Off (the default): by descriptor. One setting per program.
+ */
+void ipc_buffers_enable(bool on);
+bool ipc_buffers_on(void);
+
 /* Drop handle h. Returns 0 or MICA_EBADH. */
 int64_t ipc_handle_close(mica_handle_t h);
 

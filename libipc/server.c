@@ -11,6 +11,19 @@ void ipc_server_init(struct ipc_server *s, ipc_dispatch_fn dispatch, const void 
 	s->kernel = 0;
 	s->idle = 0;
 	s->timeout_ns = IPC_FOREVER;
+	s->req_max = MICA_MSG_BUF_MAX;
+}
+
+/*
+ * Where req is received: the thread's IPC buffer's data if every request
+ * fits it (the kernel then checks lengths only), else the loop's rx page.
+ */
+static void req_init(struct ipc_server *s, struct ipc_msg *req)
+{
+	if (s->req_max <= MICA_IPC_BUFFER_DATA && ipc_buffers_on())
+		ipc_msg_init(req, 0, mica_ipc_buffer()->data, MICA_IPC_BUFFER_DATA);
+	else
+		ipc_msg_init(req, 0, s->rx, sizeof(s->rx));
 }
 
 /* How long the next wait may last. */
@@ -30,28 +43,48 @@ static void kernel_message(struct ipc_server *s, const struct ipc_msg *req, stru
 	rep->m.label = MICA_FAULT_KILL;
 }
 
+/* req, which arrived in the IPC buffer, as *copy with its bytes in rx (out of line: rare in the
+ * pager). */
+static __attribute__((noinline)) const struct ipc_msg *
+moved(struct ipc_server *s, const struct ipc_msg *req, struct ipc_msg *copy)
+{
+	*copy = *req;
+	copy->buf = s->rx;
+	ipc_copy(s->rx, req->buf, req->len < req->cap ? req->len : req->cap);
+	return copy;
+}
+
 int64_t ipc_serve(struct ipc_server *s, mica_handle_t ep)
 {
-	struct ipc_msg req, rep;
+	struct ipc_msg req, rep, copy;
 	bool retried = false;
 
-	ipc_msg_init(&req, 0, s->rx, sizeof(s->rx));
+	req_init(s, &req);
 	int64_t rc = ipc_recv_timeout(ep, &req, wait_ns(s));
 	for (;;) {
 		ipc_msg_init(&rep, 0, s->tx, sizeof(s->tx));
 		if (rc == MICA_ETIMEDOUT && s->idle) {
 			/* Nobody came in time (a reply went out): what is due, then wait. */
 			s->idle(s->ctx);
-			ipc_msg_init(&req, 0, s->rx, sizeof(s->rx));
+			req_init(s, &req);
 			rc = ipc_recv_timeout(ep, &req, wait_ns(s));
 			continue;
 		}
 		if (rc == MICA_OK) {
+			/*
+			 * A request in the IPC buffer is copied to rx first: a
+			 * handler's own calls go through the same buffer, and its
+			 * strings and arrays point into the request.
+			 */
+			const struct ipc_msg *in = &req;
+
+			if (req.buf != s->rx)
+				in = moved(s, &req, &copy);
 			retried = false;
-			if (req.m.label >= MICA_LABEL_KERNEL)
-				kernel_message(s, &req, &rep);
+			if (in->m.label >= MICA_LABEL_KERNEL)
+				kernel_message(s, in, &rep);
 			else
-				(void)s->dispatch(s->ops, s->ctx, &req, &rep);
+				(void)s->dispatch(s->ops, s->ctx, in, &rep);
 		} else if (!retried) {
 			/*
 			 * Once more, answering with the error alone: the reply

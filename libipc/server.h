@@ -48,6 +48,16 @@ struct ipc_server {
 	ipc_idle_fn idle;
 	uint64_t timeout_ns;
 	/*
+	 * The largest request the interface has (<IFACE>_REQ_MAX: the
+	 * generated <iface>_server_init sets it; MICA_MSG_BUF_MAX by
+	 * default). When it fits an IPC buffer's data and the program's
+	 * threads have buffers (ipc_buffers_on), requests arrive in the
+	 * serving thread's IPC buffer (copied to rx for the dispatch: a
+	 * handler's own calls use the same buffer), and replies that fit go
+	 * out through it (libipc/ipc.c).
+	 */
+	uint32_t req_max;
+	/*
 	 * The loop's own buffers, each a whole page: the kernel reaches a
 	 * buffer within one page in place (no walk, docs/PERFORMANCE.md).
 	 */

@@ -342,6 +342,35 @@ static inline uint8_t mica_inb(uint16_t port)
 	return v;
 }
 
+/* ---- the IPC buffer (mica/ipc.h, docs/ABI.md "The IPC buffer") ---- */
+
+/*
+ * Make the page at `page` (page-aligned, mapped writable) the calling
+ * thread's IPC buffer, and its FS base; NULL: none. Returns 0 or
+ * MICA_EALIGN, MICA_ERANGE, MICA_EFAULT.
+ */
+static inline int64_t mica_ipc_buffer_set(void *page)
+{
+	return mica_syscall4(MICA_SYS_IPC_BUFFER_SET, (uint64_t)page, 0, 0, 0);
+}
+
+/* The descriptor argument of an IPC call that uses the thread's IPC buffer. */
+#define MICA_IPC_BUF ((struct mica_ipc_extra *)MICA_IPC_BUFFER)
+
+/*
+ * The calling thread's IPC buffer, found through FS (the kernel keeps the
+ * FS base at the buffer and wrote its address in `self`): one load. Only
+ * for a thread that registered one (FS base 0 otherwise: this faults).
+ */
+static inline struct mica_ipc_buffer *mica_ipc_buffer(void)
+{
+	struct mica_ipc_buffer *b;
+
+	/* volatile: read again after each mica_ipc_buffer_set (the base may have changed). */
+	__asm__ volatile("movq %%fs:0, %0" : "=r"(b));
+	return b;
+}
+
 /* ---- the kernel trace buffer (mica/trace.h, docs/TRACING.md) ---- */
 #include <mica/trace.h>
 

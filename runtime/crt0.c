@@ -4,6 +4,7 @@
  * stack), with argc and argv also on the stack. _start runs main(argc,
  * argv) and exits with its value.
  */
+#include <libipc/ipc.h>
 #include <mica/pager.h>
 #include <stdlib.h>
 #include "rt.h"
@@ -28,16 +29,31 @@ __asm__(".section .text.start\n"
         "	ud2\n"
         ".text\n");
 
+/*
+ * Make b (a page of the calling thread's stack) its IPC buffer: touched
+ * first, so that the page is mapped (a fault the pager fills) before the
+ * kernel checks it. Returns 0 or the kernel's error.
+ */
+long rt_ipc_buffer_take(struct mica_ipc_buffer *b)
+{
+	*(volatile uint64_t *)&b->self = 0;
+	return mica_ipc_buffer_set(b);
+}
+
 /* The C side of _start: keep the startup info, run main, exit with what it returns. */
 void rt_start(const struct mica_startup *info)
 {
 	static char *no_args[] = {NULL};
+	/* The first thread's IPC buffer: a page of its stack, for as long as it runs. */
+	struct mica_ipc_buffer ipcbuf __attribute__((aligned(MICA_PAGE_SIZE)));
 
 	/* Version 1 lacks only the trailing names field (rt_names_handle says none then). */
 	if (info && info->magic == MICA_STARTUP_MAGIC && info->version >= 1 &&
 	    info->version <= MICA_STARTUP_VERSION) {
 		startup_copy = *info;
 		startup = &startup_copy;
+		/* Every thread of a program the pager started has one (thread.c, fork.c). */
+		ipc_buffers_enable(rt_ipc_buffer_take(&ipcbuf) == 0);
 		exit(main((int)info->argc, info->argv));
 	}
 	exit(main(0, no_args)); /* started by something else: no arguments, no heap */

@@ -18,6 +18,7 @@
  * a threaded process): only the calling thread goes on in the child.
  */
 #include <idl/pager_client.h>
+#include <libipc/ipc.h>
 #include <mica/pager.h>
 #include <unistd.h>
 #include "rt.h"
@@ -76,6 +77,13 @@ __asm__(".text\n"
         "	jmp 1b\n"
         ".size rt_fork_child, . - rt_fork_child\n");
 
+/*
+ * The forking thread's IPC buffer (a page of its stack), which the
+ * child's thread takes as its own: the child's copy of that page, at the
+ * same address (set before the pager copies this, under the heap's lock).
+ */
+static struct mica_ipc_buffer *fork_ipcbuf;
+
 /* The parent's half: the pager call, with the runtime's locks held; the child's pid or an error. */
 long rt_fork_call(struct rt_fork_frame *f)
 {
@@ -87,6 +95,7 @@ long rt_fork_call(struct rt_fork_frame *f)
 		return MICA_EPERM;
 	f->info.magic = 0;
 	rt_heap_fork_lock();
+	fork_ipcbuf = ipc_buffers_on() ? mica_ipc_buffer() : 0;
 	rt_stdout_fork_lock();
 	e = pager_fork(info->pager, (uint64_t)(uintptr_t)rt_fork_child, (uint64_t)(uintptr_t)f,
 	               (uint64_t)(uintptr_t)&f->info, &pid);
@@ -95,9 +104,14 @@ long rt_fork_call(struct rt_fork_frame *f)
 	return e < 0 ? e : (long)pid;
 }
 
-/* The child's first C: its own pid and handles from the pager's record, the locks let go. */
+/*
+ * The child's first C: its IPC buffer (its copy of the forking thread's;
+ * if that fails, this one thread of the child goes by descriptors), its
+ * own pid and handles from the pager's record, the locks let go.
+ */
 void rt_fork_child_start(struct rt_fork_frame *f)
 {
+	ipc_buffers_enable(fork_ipcbuf && rt_ipc_buffer_take(fork_ipcbuf) == 0);
 	rt_startup_forked(&f->info);
 	rt_stdout_forked();
 	rt_heap_fork_unlock();

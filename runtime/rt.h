@@ -93,6 +93,10 @@ void rt_heap_forget(void);
  */
 void *rt_sbrk(intptr_t delta);
 
+/* ---- IPC buffers (crt0.c): each thread's, a page of its own stack ---- */
+struct mica_ipc_buffer;
+long rt_ipc_buffer_take(struct mica_ipc_buffer *b);
+
 /* ---- fork.c's helpers in the other files: the locks held across a fork, the child's state ---- */
 struct mica_fork_info;
 void rt_heap_fork_lock(void);

@@ -12,6 +12,7 @@
  * no fairness and no priority inheritance, and a waiter uses its turns.
  */
 #include <idl/pager_client.h>
+#include <libipc/ipc.h>
 #include <libipc/syscall.h>
 #include <mica/fault.h>
 #include <mica/pager.h>
@@ -25,12 +26,22 @@ struct start {
 	void *arg;
 };
 
-/* A new thread begins here (RSP as after a call), runs fn and ends with what it returns. */
+/*
+ * A new thread begins here (RSP as after a call), takes a page of its
+ * stack as its IPC buffer (libipc uses it: crt0.c), runs fn and ends with
+ * what it returns.
+ */
 __attribute__((noreturn)) static void rt_thread_entry(struct start *st)
 {
 	long (*fn)(void *) = st->fn;
 	void *arg = st->arg;
+	struct mica_ipc_buffer ipcbuf __attribute__((aligned(MICA_PAGE_SIZE)));
+	long e = ipc_buffers_on() ? rt_ipc_buffer_take(&ipcbuf) : 0;
 
+	if (e != 0) {
+		rt_free(st); /* no IPC without one (the heap's lock is no IPC) */
+		thread_exit((uint64_t)e);
+	}
 	rt_free(st);
 	thread_exit((uint64_t)fn(arg));
 }

@@ -7,7 +7,7 @@
  *
  *   in:  RAX call number, RDI endpoint handle, RSI label,
  *        RDX R10 R8 R9 R12 R13 R14 R15 words 0-7,
- *        RBX address of a struct mica_ipc_extra, or 0
+ *        RBX address of a struct mica_ipc_extra, or 0, or MICA_IPC_BUFFER
  *   out: RAX 0 or an error, RDI the badge of the handle the message was
  *        sent through (receive side), RSI label, words as above (the
  *        message received, or for call the reply)
@@ -56,6 +56,41 @@ struct mica_ipc_extra {
 	/* How long this side waits: with MICA_IPC_TIMEOUT, timeout_ns; else for ever. */
 	uint64_t flags;      /* MICA_IPC_* */
 	uint64_t timeout_ns; /* relative; 0 polls; at most MICA_TIMEOUT_MAX */
+};
+
+/*
+ * The IPC buffer: a page of the thread's own address space that the
+ * thread registers with ipc_buffer_set (syscall.h 35). With RBX =
+ * MICA_IPC_BUFFER (1: below MICA_USER_BASE, so never a descriptor's
+ * address) an IPC call takes its descriptor from the buffer's head and
+ * sends from, and receives into, its data: the same area both ways (what
+ * is sent is taken before anything is received). The kernel checks the
+ * page once and keeps its translation, so such a call needs no address
+ * checks, only lengths. The thread finds its buffer through FS: the
+ * kernel sets the FS base to the buffer's address while the thread runs
+ * and writes `self` at registration, so `mov %fs:0` gives its address
+ * (libipc/syscall.h mica_ipc_buffer). docs/ABI.md, "The IPC buffer".
+ */
+#define MICA_IPC_BUFFER      1ul  /* RBX: the descriptor is the thread's IPC buffer */
+#define MICA_IPC_BUFFER_SIZE 4096 /* one page, page-aligned */
+#define MICA_IPC_BUFFER_HEAD 64   /* bytes before data */
+#define MICA_IPC_BUFFER_DATA (MICA_IPC_BUFFER_SIZE - MICA_IPC_BUFFER_HEAD) /* 4032 */
+
+struct mica_ipc_buffer {
+	uint64_t self; /* its own address: written by the kernel at ipc_buffer_set */
+	/* What this side sends: send_len bytes of data (at most MICA_IPC_BUFFER_DATA). */
+	uint32_t send_len;
+	int32_t send_handle; /* a handle to pass, or MICA_HANDLE_NONE */
+	uint32_t send_xfer;  /* MICA_XFER_COPY or MICA_XFER_MOVE */
+	/* Filled in by the kernel on receipt (into data, up to MICA_IPC_BUFFER_DATA bytes). */
+	uint32_t recv_len;   /* bytes the sender sent (more than MICA_IPC_BUFFER_DATA: cut) */
+	int32_t recv_handle; /* the handle received, or MICA_HANDLE_NONE */
+	uint32_t reserved0;
+	/* How long this side waits, as a descriptor's. */
+	uint64_t flags;      /* MICA_IPC_* */
+	uint64_t timeout_ns; /* relative; 0 polls; at most MICA_TIMEOUT_MAX */
+	uint64_t reserved[2];
+	uint8_t data[MICA_IPC_BUFFER_DATA];
 };
 
 #endif /* MICA_IPC_H */

@@ -47,6 +47,8 @@ enum mica_syscall {
 	MICA_SYS_IOPORT_CREATE = 32, /* (devices, first port, count) -> I/O port handle */
 	MICA_SYS_IOPORT_ENABLE = 33, /* (I/O ports) -> 0 */
 	MICA_SYS_TRACE = 34,         /* (devices, op, arg, cap): the trace buffer (trace.h) */
+	MICA_SYS_IPC_BUFFER_SET =
+	    35, /* (page address or 0) -> 0: the thread's IPC buffer (ipc.h) */
 	MICA_SYS_COUNT
 };
 

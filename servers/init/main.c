@@ -142,6 +142,7 @@ int main(int argc, char **argv)
 	 */
 	memset(&server, 0, sizeof(server));
 	ipc_server_init(&server, dispatch, &names_handlers, 0);
+	server.req_max = NAMES_REQ_MAX; /* names requests arrive in the IPC buffer */
 	server.idle = idle;
 	server.kernel = on_kernel;
 	server.timeout_ns = timeout();

@@ -36,9 +36,9 @@ HOST_SRCS_test_handle_grow := kernel/handle.c
 HOST_SRCS_test_slab := kernel/slab.c
 HOST_SRCS_test_elf := kernel/elf.c
 HOST_SRCS_test_ipc := kernel/ipc.c kernel/fastpath.c kernel/handle.c kernel/kobj.c kernel/syscall.c \
-	kernel/timer.c kernel/slab.c
+	kernel/timer.c kernel/slab.c kernel/ipcbuf.c
 HOST_SRCS_test_syscall_args := kernel/syscall.c kernel/mem.c kernel/pool.c kernel/aspace.c \
-	kernel/handle.c kernel/kobj.c kernel/usercopy.c kernel/arch/x86_64/pt.c kernel/frame.c \
+	kernel/ipcbuf.c kernel/handle.c kernel/kobj.c kernel/usercopy.c kernel/arch/x86_64/pt.c kernel/frame.c \
 	kernel/memmap.c
 HOST_SRCS_test_buddy := servers/pager/buddy.c
 HOST_SRCS_test_region := servers/pager/region.c

@@ -27,6 +27,7 @@
 #include "frame.h"
 #include "handle.h"
 #include "ipc.h"
+#include "ipcbuf.h"
 #include "kobj.h"
 #include "panic.h"
 #include "sched.h"
@@ -385,6 +386,14 @@ int usercopy_between(struct usercopy_cache *c, paddr_t droot, vaddr_t dst, paddr
 int usercopy_to(vaddr_t udst, const void *src, size_t n)
 {
 	return ucopy(sched_current()->as->root, udst, (void *)src, n, true);
+}
+
+/* The FS base the kernel last set (ctx.c): the running thread's IPC buffer. */
+static uint64_t fs_base;
+
+void ctx_fs_base_set(uint64_t base)
+{
+	fs_base = base;
 }
 
 /* ---- fakes: what syscall.c and kobj.c reach that these tests never use ---- */
@@ -2183,6 +2192,149 @@ static void test_timer_order_and_sleep(void **state)
 	assert_int_equal(cli2->blocks, 1);
 }
 
+/* ---- the IPC buffer (ipcbuf.c; RBX = MICA_IPC_BUFFER) ---- */
+
+/* t's IPC buffer, registered at page va of its task (its own call), as the test sees it. */
+static struct mica_ipc_buffer *ipcbuf_at(struct fthread *t, vaddr_t va)
+{
+	assert_int_equal(sys(t, MICA_SYS_IPC_BUFFER_SET, va), MICA_OK);
+	assert_int_equal(fs_base, va);
+	struct mica_ipc_buffer *b = (struct mica_ipc_buffer *)umem(task_of(t), va);
+	assert_int_equal(b->self, va);
+	b->send_len = 0;
+	b->send_handle = MICA_HANDLE_NONE;
+	b->send_xfer = MICA_XFER_COPY;
+	b->recv_len = LEN_UNSET;
+	b->recv_handle = HANDLE_UNSET;
+	b->flags = 0;
+	b->timeout_ns = 0;
+	return b;
+}
+
+/* Put a message in t's registers with its IPC buffer as the descriptor. */
+static void msg_put_ipcbuf(struct fthread *t, uint64_t label, uint64_t seed)
+{
+	msg_put(t, label, seed, false);
+	t->f.rbx = MICA_IPC_BUFFER;
+}
+
+#define DATA_OFF MICA_IPC_BUFFER_HEAD
+
+/* Both sides through their IPC buffers: the data arrives, recv_len and recv_handle set. */
+static void test_ipcbuf_both_sides(void **state)
+{
+	(void)state;
+	struct mica_ipc_buffer *sb = ipcbuf_at(srv, U_RECV);
+	msg_put_ipcbuf(srv, 0, 0);
+	expect_blocked(srv, sys(srv, MICA_SYS_IPC_RECV, (uint64_t)hb));
+
+	struct mica_ipc_buffer *cb = ipcbuf_at(cli, U_SEND);
+	pattern_put(ta, U_SEND + DATA_OFF, 300, 21);
+	cb->send_len = 300;
+	msg_put_ipcbuf(cli, LABEL, 9);
+	assert_int_equal(sys(cli, MICA_SYS_IPC_SEND, (uint64_t)ha), MICA_OK);
+	expect_woken(srv, MICA_OK);
+	msg_expect(srv, LABEL, 9, BADGE_A);
+	pattern_expect(tb, U_RECV + DATA_OFF, 300, 21);
+	fill_expect(tb, U_RECV + DATA_OFF + 300, MICA_IPC_BUFFER_DATA - 300);
+	fill_expect(tb, U_RECV + PAGE, PAGE); /* nothing past the page */
+	assert_int_equal(sb->recv_len, 300);
+	assert_int_equal(sb->recv_handle, MICA_HANDLE_NONE);
+	/* The sender's head is only read. */
+	assert_int_equal(cb->recv_len, LEN_UNSET);
+}
+
+/* A descriptor to an IPC buffer and back: cut at the buffer's data, never past its page. */
+static void test_ipcbuf_and_descriptors_mix(void **state)
+{
+	(void)state;
+	struct mica_ipc_buffer *sb = ipcbuf_at(srv, U_RECV);
+	msg_put_ipcbuf(srv, 0, 0);
+	expect_blocked(srv, sys(srv, MICA_SYS_IPC_RECV, (uint64_t)hb));
+
+	pattern_put(ta, U_SEND, MICA_MSG_BUF_MAX, 5);
+	desc_clear(cli);
+	desc(cli)->send_buf = U_SEND;
+	desc(cli)->send_len = MICA_MSG_BUF_MAX;
+	desc(cli)->recv_buf = U_SEND + PAGE;
+	desc(cli)->recv_cap = MICA_MSG_BUF_MAX;
+	msg_put(cli, LABEL, 10, true);
+	expect_blocked(cli, sys(cli, MICA_SYS_IPC_CALL, (uint64_t)ha));
+	expect_woken(srv, MICA_OK);
+	pattern_expect(tb, U_RECV + DATA_OFF, MICA_IPC_BUFFER_DATA, 5);
+	fill_expect(tb, U_RECV + PAGE, PAGE);
+	assert_int_equal(sb->recv_len, MICA_MSG_BUF_MAX); /* more than it holds: cut */
+
+	/* The reply from the buffer to the caller's descriptor. */
+	pattern_put(tb, U_RECV + DATA_OFF, 100, 77);
+	sb->send_len = 100;
+	msg_put_ipcbuf(srv, 0, 11);
+	srv->t.state = THREAD_RUNNABLE;
+	expect_blocked(srv, sys(srv, MICA_SYS_IPC_REPLY_RECV, (uint64_t)hb));
+	expect_woken(cli, MICA_OK);
+	msg_expect(cli, 0, 11, 0);
+	pattern_expect(ta, U_SEND + PAGE, 100, 77);
+	assert_int_equal(desc(cli)->recv_len, 100);
+}
+
+/* The errors of the buffer's use: none registered, a length past its data, its page gone. */
+static void test_ipcbuf_errors(void **state)
+{
+	(void)state;
+	srv_waits(srv, false);
+	/* No buffer registered. */
+	msg_put_ipcbuf(cli, LABEL, 12);
+	expect_refused(cli, MICA_SYS_IPC_SEND, (uint64_t)ha, MICA_EINVAL);
+	/* send_len past the data (within MICA_MSG_BUF_MAX, so a descriptor could send it). */
+	struct mica_ipc_buffer *cb = ipcbuf_at(cli, U_SEND);
+	cb->send_len = MICA_IPC_BUFFER_DATA + 1;
+	msg_put_ipcbuf(cli, LABEL, 12);
+	expect_refused(cli, MICA_SYS_IPC_SEND, (uint64_t)ha, MICA_EINVAL);
+	/* A flag it does not know, as a descriptor's. */
+	cb->send_len = 8;
+	cb->flags = 2;
+	expect_refused(cli, MICA_SYS_IPC_SEND, (uint64_t)ha, MICA_EINVAL);
+	cb->flags = 0;
+	/* The page unmapped, then read-only: MICA_EFAULT, nothing written. */
+	ta->perm[(U_SEND - UBASE) / PAGE] = 0;
+	expect_refused(cli, MICA_SYS_IPC_SEND, (uint64_t)ha, MICA_EFAULT);
+	ta->perm[(U_SEND - UBASE) / PAGE] = U_R;
+	expect_refused(cli, MICA_SYS_IPC_CALL, (uint64_t)ha, MICA_EFAULT);
+	/* Writable again: it works. */
+	ta->perm[(U_SEND - UBASE) / PAGE] = U_RW;
+	assert_int_equal(sys(cli, MICA_SYS_IPC_SEND, (uint64_t)ha), MICA_OK);
+	expect_woken(srv, MICA_OK);
+	msg_expect(srv, LABEL, 12, BADGE_A);
+	/* Registration's own errors: none changes the buffer. */
+	assert_int_equal(sys(cli, MICA_SYS_IPC_BUFFER_SET, U_SEND + 1), MICA_EALIGN);
+	assert_int_equal(sys(cli, MICA_SYS_IPC_BUFFER_SET, 0x1000), MICA_ERANGE);
+	assert_int_equal(sys(cli, MICA_SYS_IPC_BUFFER_SET, U_RO), MICA_EFAULT);
+	assert_int_equal(sys(cli, MICA_SYS_IPC_BUFFER_SET, UBASE + UPAGES * PAGE), MICA_EFAULT);
+	assert_int_equal(cli->t.ipcbuf, U_SEND);
+	assert_int_equal(sys(cli, MICA_SYS_IPC_BUFFER_SET, 0), MICA_OK);
+	assert_int_equal(cli->t.ipcbuf, 0);
+	assert_int_equal(fs_base, 0);
+}
+
+/* A receiver whose buffer went while it waited gets the registers only; the sender is fine. */
+static void test_ipcbuf_lost_while_waiting(void **state)
+{
+	(void)state;
+	struct mica_ipc_buffer *sb = ipcbuf_at(srv, U_RECV);
+	msg_put_ipcbuf(srv, 0, 0);
+	expect_blocked(srv, sys(srv, MICA_SYS_IPC_RECV, (uint64_t)hb));
+	tb->perm[(U_RECV - UBASE) / PAGE] = U_R; /* a sibling made it read-only */
+
+	struct mica_ipc_buffer *cb = ipcbuf_at(cli, U_SEND);
+	cb->send_len = 64;
+	msg_put_ipcbuf(cli, LABEL, 13);
+	assert_int_equal(sys(cli, MICA_SYS_IPC_SEND, (uint64_t)ha), MICA_OK);
+	expect_woken(srv, MICA_OK);
+	msg_expect(srv, LABEL, 13, BADGE_A);
+	assert_int_equal(sb->recv_len, LEN_UNSET);
+	fill_expect(tb, U_RECV + DATA_OFF, 64);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -2192,6 +2344,10 @@ int main(void)
 	    T(test_senders_fifo_with_badges),
 	    T(test_kernel_labels_refused),
 	    T(test_buffer_copied),
+	    T(test_ipcbuf_both_sides),
+	    T(test_ipcbuf_and_descriptors_mix),
+	    T(test_ipcbuf_errors),
+	    T(test_ipcbuf_lost_while_waiting),
 	    T(test_buffer_cut_at_recv_cap),
 	    T(test_buffer_recv_cap_zero),
 	    T(test_sender_without_descriptor),

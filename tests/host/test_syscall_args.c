@@ -28,6 +28,7 @@
 #include "fakes.h"
 #include "frame.h"
 #include "ipc.h"
+#include "ipcbuf.h"
 #include "kobj.h"
 #include "kprintf.h"
 #include "mem.h"
@@ -117,6 +118,14 @@ void sched_yield(void)
 paddr_t vm_kernel_root(void)
 {
 	return kroot;
+}
+
+/* The FS base the kernel last set (ctx.c): the IPC buffer's address. */
+static uint64_t fs_base;
+
+void ctx_fs_base_set(uint64_t base)
+{
+	fs_base = base;
 }
 
 void kprintf(const char *fmt, ...)
@@ -1433,6 +1442,65 @@ static void test_table_full(void **state)
 		assert_non_null(syscall_table[i]);
 }
 
+/*
+ * ipc_buffer_set (ipcbuf.c) over the real page tables: a whole user page
+ * mapped writable, or refused with nothing changed; the kernel's view of
+ * the page is found again after an unmap (pt_generation), so a page that
+ * went, or came back read-only, is never written, and a new frame there
+ * is the buffer from then on.
+ */
+static void test_ipc_buffer_set(void **state)
+{
+	struct usercopy_cache uc;
+
+	(void)state;
+	usercopy_cache_init(&uc);
+	assert_int_equal(sys6(MICA_SYS_IPC_BUFFER_SET, U_IO + 8, 0, 0, 0, 0, 0), MICA_EALIGN);
+	assert_int_equal(sys6(MICA_SYS_IPC_BUFFER_SET, 0x1000, 0, 0, 0, 0, 0), MICA_ERANGE);
+	assert_int_equal(sys6(MICA_SYS_IPC_BUFFER_SET, KADDR, 0, 0, 0, 0, 0), MICA_ERANGE);
+	assert_int_equal(sys6(MICA_SYS_IPC_BUFFER_SET, NONCAN, 0, 0, 0, 0, 0), MICA_ERANGE);
+	assert_int_equal(sys6(MICA_SYS_IPC_BUFFER_SET, U_RO, 0, 0, 0, 0, 0), MICA_EFAULT);
+	assert_int_equal(sys6(MICA_SYS_IPC_BUFFER_SET, U_NONE, 0, 0, 0, 0, 0), MICA_EFAULT);
+	assert_int_equal(cur.ipcbuf, 0);
+	assert_null(ipcbuf_get(&cur, &uc));
+
+	/* A page of its own: registered, `self` written, the FS base set. */
+	assert_int_equal(map_(h_self, VA, F(10), 1, RW), MICA_OK);
+	fs_base = 0;
+	assert_int_equal(sys6(MICA_SYS_IPC_BUFFER_SET, VA, 0, 0, 0, 0, 0), MICA_OK);
+	assert_int_equal(cur.ipcbuf, VA);
+	assert_int_equal(fs_base, VA);
+	assert_int_equal(*(uint64_t *)phys_to_virt(F(10)), VA);
+	assert_ptr_equal(ipcbuf_get(&cur, &uc), phys_to_virt(F(10)));
+	assert_ptr_equal(ipcbuf_kept(&cur), phys_to_virt(F(10)));
+	/* A refusal keeps it. */
+	assert_int_equal(sys6(MICA_SYS_IPC_BUFFER_SET, U_RO, 0, 0, 0, 0, 0), MICA_EFAULT);
+	assert_int_equal(cur.ipcbuf, VA);
+	assert_int_equal(fs_base, VA);
+
+	/* Unmapped: not reached any more (the kept view is stale at once). */
+	assert_int_equal(unmap_(h_self, VA, 1, 0), 1);
+	assert_null(ipcbuf_kept(&cur));
+	usercopy_cache_sync(&uc);
+	assert_null(ipcbuf_get(&cur, &uc));
+	/* Read-only there now: not a buffer the kernel may write. */
+	assert_int_equal(map_(h_self, VA, F(11), 1, R), MICA_OK);
+	assert_null(ipcbuf_get(&cur, &uc));
+	assert_int_equal(unmap_(h_self, VA, 1, 0), 1);
+	/* Another frame, writable: that is the buffer now. */
+	assert_int_equal(map_(h_self, VA, F(12), 1, RW), MICA_OK);
+	usercopy_cache_sync(&uc);
+	assert_ptr_equal(ipcbuf_get(&cur, &uc), phys_to_virt(F(12)));
+
+	/* 0: none; the base back to 0. */
+	assert_int_equal(sys6(MICA_SYS_IPC_BUFFER_SET, 0, 0, 0, 0, 0, 0), MICA_OK);
+	assert_int_equal(cur.ipcbuf, 0);
+	assert_int_equal(fs_base, 0);
+	assert_null(ipcbuf_get(&cur, &uc));
+	assert_null(ipcbuf_kept(&cur));
+	assert_int_equal(unmap_(h_self, VA, 1, 0), 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1473,6 +1541,7 @@ int main(void)
 	    T(test_unknown_numbers),
 	    T(test_handle_values_outside_int32),
 	    T(test_debug_write),
+	    T(test_ipc_buffer_set),
 	    T(test_usercopy_walk),
 	};
 #undef T

@@ -16,6 +16,7 @@ INSIDE = [USER / n for n in ("pager.elf", "init.elf", "nametest.elf", "kv.elf", 
                              "rthello.elf")] + [mica.ROOT / "boot" / "tests"]
 INSIDE_CMDLINE = mica.SYSTEM_CMDLINE + " init.args=manifest=tests"
 IDS = ["duplicate", "names_handle", "lookup_call", "unknown", "bad_name", "duplicate_client",
+       "nested_call",
        "restart", "set_names_refused", "module_read", "orphan_set_names", "names_after_orphan",
        "leave"]
 

@@ -33,9 +33,11 @@ IDS = [
     "ipc.receiver_closed",
     "ipc.fast_local.regs",
     "ipc.fast_local.fallbacks",
+    "ipc.fast_local.fs_base",
     "ipc.fast_local.peer_gone",
     "ipc.fast_remote.regs",
     "ipc.fast_remote.fallbacks",
+    "ipc.fast_remote.fs_base",
     "ipc.fast_remote.peer_gone",
     "notify.merge",
     "notify.no_lost_wakeup",
@@ -86,6 +88,11 @@ IDS = [
     "cpu.fpu_fresh",
     "cpu.segs_per_thread",
     "cpu.fsgsbase_off",
+    "ipcbuf.set_errors",
+    "ipcbuf.fs_per_thread",
+    "ipcbuf.calls",
+    "ipcbuf.unmapped",
+    "ipcbuf.shared_frame",
 ]
 
 
@@ -129,6 +136,8 @@ def test_killed_threads_are_named_with_the_cause(run):
         "killed by thread_kill", "#DB debug", "#UD invalid opcode",
         # ioport.kill: in on port 0x80, then just below the range it was given
         "I/O port not granted", "I/O port not granted",
+        # ipcbuf.calls' and ipcbuf.unmapped's servers; ipcbuf.shared_frame's remote server
+        "killed by thread_kill", "killed by thread_kill", "address space destroyed",
     ]), run.log
     assert not run.has("PANIC"), run.log
 
@@ -144,8 +153,9 @@ def test_exit_codes_reported(run):
     # and the time.* helpers, 0 each: recv_in_time 2, fast_path_deadline 2, poll 1,
     # leaves_queue 2, endpoint_closed 1, call_timeout 1, deadline_race 16 (8 rounds of 2),
     # wake_priority 2; the notify.* helpers, 0 each: no_lost_wakeup, closed, timeout,
-    # bound_receive; trace.call's server 0; the ipc.fast_* servers (local, remote) 0 and 0
-    assert sorted(codes) == [0] * (17 + 27 + 4 + 1 + 2) + [5, 7, 21, 100, 101], run.log
+    # bound_receive; trace.call's server 0; the ipc.fast_* servers (local, remote) 0 and 0;
+    # ipcbuf.fs_per_thread's three workers 0, 0 and 0
+    assert sorted(codes) == [0] * (17 + 27 + 4 + 1 + 2 + 3) + [5, 7, 21, 100, 101], run.log
 
 
 MEMSTATS = re.compile(r"^memstats: reserve=(\d+) reserve_free=(\d+) pool=(\d+) pool_mapped=(\d+) "

@@ -15,7 +15,7 @@ import mica
 
 PAGER = mica.BUILD / "user" / "pager.elf"
 THREADTEST = mica.BUILD / "user" / "threadtest.elf"
-IDS = ["many", "guard", "errors", "kill", "main_returns", "limit", "regions_10000", "live_120",
+IDS = ["many", "ipcbuf", "guard", "errors", "kill", "main_returns", "limit", "regions_10000", "live_120",
        "live_1000", "procs_1000"]
 
 

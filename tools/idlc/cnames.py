@@ -46,6 +46,10 @@ def label_macro(iface, m):
     return f"{up(iface.name)}_LABEL_{up(m.name)}"
 
 
+def req_max_macro(iface):
+    return f"{up(iface.name)}_REQ_MAX"
+
+
 def layout_macro(iface, m, direction, what):
     """direction: REQ or REP; what: SLOTS, HEAD or BUF_MAX."""
     return f"{up(iface.name)}_{up(m.name)}_{direction}_{what}"

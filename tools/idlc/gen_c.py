@@ -245,6 +245,12 @@ def types_h(iface):
                                                              else "") for p in lay.arrays]
             out.append(f"#define {N.layout_macro(iface, m, d, 'BUF_MAX')} ({' + '.join(parts)})")
         out.append("")
+    req_max = max([m.req.head + sum(p.type.bound + (1 if p.type.kind == "string" else 0)
+                                    for p in m.req.arrays) for m in iface.methods] or [0])
+    out += comment(["The largest request of any method, in bytes: a server whose requests",
+                    "all fit an IPC buffer's data (MICA_IPC_BUFFER_DATA) receives them",
+                    "there (libipc/server.h)."])
+    out += [f"#define {N.req_max_macro(iface)} {req_max}", ""]
     out.append(one_line_comment("The layout above is the one include/mica/idl.h describes."))
     for m in iface.methods:
         name = f"{iface.name}.{m.name}"
@@ -258,6 +264,9 @@ def types_h(iface):
                                             f"past the words\""], ");")
             out += call("_Static_assert(", [f"{buf} <= MICA_MSG_BUF_MAX",
                                             f"\"{name}: the {what} fits one message\""], ");")
+        out += call("_Static_assert(", [f"{N.layout_macro(iface, m, 'REQ', 'BUF_MAX')} <= "
+                                        f"{N.req_max_macro(iface)}",
+                                        f"\"{name}: within the largest request\""], ");")
     out += ["", f"#endif /* {g} */", ""]
     return "\n".join(out)
 
@@ -477,7 +486,8 @@ def server_h(iface):
                                 "(then: ipc_serve(s, ep))."))
     out += call(f"static inline void {N.server_init(iface)}(",
                 ["struct ipc_server *s", f"const struct {ops} *ops", "void *ctx"], ")")
-    out += ["{", f"\tipc_server_init(s, {N.dispatch_any(iface)}, ops, ctx);", "}", ""]
+    out += ["{", f"\tipc_server_init(s, {N.dispatch_any(iface)}, ops, ctx);",
+            f"\ts->req_max = {N.req_max_macro(iface)};", "}", ""]
     out += [f"#endif /* {g} */", ""]
     return "\n".join(out)
 

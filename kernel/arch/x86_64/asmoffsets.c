@@ -38,6 +38,7 @@ void asmoffsets(void)
 	OFF(TH_REPLIER, offsetof(struct thread, replier));
 	OFF(TH_BOUND_NTF, offsetof(struct thread, bound_ntf));
 	OFF(TH_SEGS, offsetof(struct thread, segs));
+	OFF(TH_IPCBUF, offsetof(struct thread, ipcbuf));
 	OFF(TH_FPU, THREAD_FPU_OFFSET);
 	OFF(TH_CANARY, THREAD_CANARY_OFFSET);
 	OFF(TH_CANARY_VALUE, THREAD_CANARY);

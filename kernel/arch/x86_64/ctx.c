@@ -20,9 +20,16 @@
  * code can load any null or user selector into them, and they stay loaded
  * across system calls and interrupts. So each user thread's selectors are
  * saved when it is switched out and put back (if they differ) when it is
- * switched in; a new thread starts with all four null. The FS and GS
- * bases of user code are always 0: CR4.FSGSBASE stays off (wrfsbase is
- * #UD) and no call sets them.
+ * switched in; a new thread starts with all four null. The GS base of
+ * user code is always 0, and the FS base is the address of the thread's
+ * IPC buffer (ipcbuf.c; 0 without one), which only the kernel sets:
+ * CR4.FSGSBASE stays off (wrfsbase is #UD). The base is written (MSR
+ * FS_BASE) at every switch to a thread that has a buffer, and to one
+ * without when the last base written was not 0: a thread can change its
+ * own base only by loading FS, which makes it 0 (or leaves it, on AMD's
+ * null loads), so "both 0" is the one case where the write can be
+ * skipped whatever the thread before did. The kernel itself never reads
+ * the FS base: it knows each thread's buffer from the thread.
  */
 #include <mica/layout.h>
 #include "cpu.h"
@@ -45,6 +52,9 @@
 #define CPUID1_EDX_SSE   (1u << 25)
 #define CPUID1_ECX_XSAVE (1u << 26)
 #define CPUID1_ECX_AVX   (1u << 28)
+
+/* ipcfast.asm's xsave/xrstor give the mask in EAX only (EDX is a message word). */
+_Static_assert(((XCR0_X87 | XCR0_SSE | XCR0_AVX) >> 32) == 0, "XCR0 fits in EAX");
 /* The state after FNINIT, with SSE exceptions masked (the ABI's defaults). */
 #define FCW_DEFAULT   0x037F
 #define MXCSR_DEFAULT 0x1F80
@@ -55,6 +65,17 @@ bool ctx_use_xsave;
 uint64_t ctx_xcr0;
 static uint32_t area_size;
 struct thread *ctx_fpu_owner; /* whose state the FPU registers hold, or NULL */
+/* The FS base last written (0 at reset); ipcfast.asm's switch keeps it too. */
+uint64_t ctx_fs_base_written;
+
+#define MSR_FS_BASE 0xC0000100u
+
+/* The running thread's FS base is now `base` (its IPC buffer: ipcbuf.c, and the switch below). */
+void ctx_fs_base_set(uint64_t base)
+{
+	cpu_wrmsr(MSR_FS_BASE, base);
+	ctx_fs_base_written = base;
+}
 
 /*
  * Enable the FPU and SSE for user code (CR0, CR4, XCR0) and size the save
@@ -186,6 +207,14 @@ void ctx_switch(struct thread *prev, struct thread *next)
 		return;
 	if (prev->segs != next->segs)
 		segs_write(prev->segs, next->segs);
+	/*
+	 * ---- FS base: the thread's IPC buffer (ipcbuf.c) ----
+	 * After the selectors (loading FS resets the base). A switch written
+	 * elsewhere (assembly) must do the same: write next->ipcbuf to MSR
+	 * FS_BASE unless both it and fs_base_written are 0.
+	 */
+	if (next->ipcbuf | ctx_fs_base_written)
+		ctx_fs_base_set(next->ipcbuf);
 	struct thread *owner = ctx_fpu_owner;
 	if (owner != next) {
 		fpu_swap(owner ? thread_fpu(owner) : NULL, thread_fpu(next));

@@ -32,5 +32,6 @@ uint32_t ctx_fpu_size(void);
 void ctx_thread_init(struct thread *t);
 void ctx_switch(struct thread *prev, struct thread *next);
 void ctx_forget(struct thread *t);
+void ctx_fs_base_set(uint64_t base);
 
 #endif /* ARCH_CTX_H */

@@ -42,20 +42,21 @@
 ;
 ; The switch itself is one labelled block, ipcfast_switch (the per-thread
 ; state a switch changes: the current thread, the kernel stack, CR3, the
-; FPU; the place marked HERE for any further per-thread register, such as
-; an FS base: whatever ctx_switch switches must be switched there too).
+; FS base, the FPU: whatever ctx_switch switches must be switched there
+; too).
 ;
 ; Invariants kept as the C path keeps them (fastpath.c, sched.c
 ; sched_ipc_handoff, switch_enter, ctx.c ctx_switch): the endpoint queues,
 ; ipc_state, the reply link (reply_to, replier), the thread states, the
 ; run ring, its head (sched_queue) and ticks_left, the CPU's current
 ; thread and kernel stack (per-CPU area and TSS RSP0), CR3 when the address
-; space changes, the FPU state (eager: saved and loaded here, never left
-; for a #NM trap: LazyFP), ctx_fpu_owner. The thread that blocks here is
-; left exactly as sched_ipc_handoff leaves one (state BLOCKED, its frame
-; complete, its ksp a switch frame resuming at fastpath_resume), so every
-; other path (a switch, the C handoff, a wake with MICA_EPEER, a kill)
-; treats it as before.
+; space changes, the FS base and ctx_fs_base_written (the thread's IPC
+; buffer, by ctx_switch's rule), the FPU state (eager: saved and loaded
+; here, never left for a #NM trap: LazyFP), ctx_fpu_owner. The thread
+; that blocks here is left exactly as sched_ipc_handoff leaves one (state
+; BLOCKED, its frame complete, its ksp a switch frame resuming at
+; fastpath_resume), so every other path (a switch, the C handoff, a wake
+; with MICA_EPEER, a kill) treats it as before.
 
 %include "layout.inc"
 %include "trapframe.inc"
@@ -70,12 +71,13 @@
 %define SWITCH_RET      56              ; a switch frame's return address (entry.asm cpu_switch)
 %define SWITCH_RFLAGS   48
 %define SWITCH_SIZE     64
+%define MSR_FS_BASE     0xC0000100      ; ctx.c
 
 bits 64
 section .text
 extern fastpath_call, fastpath_reply_recv, fastpath_resume, ipc_exit_frame
 extern sched_dead, sched_queue, ioport_open_as, gdt_tss
-extern ctx_fpu_owner, ctx_use_xsave, ctx_xcr0
+extern ctx_fpu_owner, ctx_use_xsave, ctx_xcr0, ctx_fs_base_written
 global ipcfast_call, ipcfast_reply_recv
 
 ; The checks both calls make once the partner is known: RAX the running
@@ -129,12 +131,14 @@ global ipcfast_call, ipcfast_reply_recv
 ; in RDI (in the frame) to a receiver that waits. Does not return when it
 ; hands over; else it is fastpath_call.
 ipcfast_call:
-        ; No descriptor (a buffer, a handle, a timeout): the C path's.
+        ; No descriptor (a buffer, a handle, a timeout; the IPC buffer,
+        ; MICA_IPC_BUFFER): the C path's. Until RAX is loaded below, RDI,
+        ; RBX and RBP are still as syscall_entry called us: straight there.
         test rbx, rbx
-        jnz .slow
+        jnz fastpath_call
         ; A label user code may send (a signed imm32: MICA_LABEL_KERNEL).
         cmp rsi, LABEL_KERNEL
-        jae .slow
+        jae fastpath_call
         mov rax, [gs:CPU_CURRENT]
         ; The handle: one of the table's fixed slots (handle_slot's fast
         ; case), with the send right (so in use: a free slot has rights 0,
@@ -191,12 +195,13 @@ ipcfast_call:
 ; (in the frame), with nobody queued to send. Does not return when it
 ; hands over; else it is fastpath_reply_recv.
 ipcfast_reply_recv:
-        ; No descriptor of ours: the C path's.
+        ; No descriptor of ours (the IPC buffer too): the C path's, straight
+        ; (the registers as syscall_entry called us).
         test rbx, rbx
-        jnz .slow
+        jnz fastpath_reply_recv
         ; A label user code may send.
         cmp rsi, LABEL_KERNEL
-        jae .slow
+        jae fastpath_reply_recv
         mov rax, [gs:CPU_CURRENT]
         ; A caller to answer, which gave no descriptor. (Parked at
         ; fastpath_resume, checked below, it is a user call: a fault's
@@ -296,7 +301,7 @@ ipcfast_handoff:
 ; The switch from t (RAX) to p (RBX): everything sched.c switch_enter and
 ; ctx.c ctx_switch do for two user threads that pass CHECK_SWITCH. The
 ; one place for per-thread CPU state: a per-thread register added to
-; ctx_switch (an FS base, say) is restored here too, at the mark below.
+; ctx_switch is restored here too.
 ipcfast_switch:
         ; p is the CPU's thread, entered from user mode on its own stack.
         mov [gs:CPU_CURRENT], rbx
@@ -311,26 +316,42 @@ ipcfast_switch:
         mov rcx, [rdi + AS_ROOT]
         mov cr3, rcx
 .space:
+        ; Its FS base: its IPC buffer (ipcbuf.c), by ctx_switch's rule:
+        ; written unless both p's buffer and the base last written are 0
+        ; (a thread may have zeroed its own base by loading FS, so a
+        ; written base that equals p's proves nothing); the selectors are
+        ; the same on both sides, so none was loaded before it. wrmsr takes
+        ; EDX:EAX, the two halves of the field; then RDX is word 0 again.
+        mov rcx, [rbx + TH_IPCBUF]
+        or rcx, [rel ctx_fs_base_written]
+        jz .fs
+        mov rax, [rbx + TH_IPCBUF]
+        mov edx, [rbx + TH_IPCBUF + 4]
+        mov [rel ctx_fs_base_written], rax
+        mov ecx, MSR_FS_BASE
+        wrmsr
+        mov rdx, [rsp + 8 + F_RDX]      ; word 0 again (t's frame, above RSP)
+.fs:
         ; Its FPU registers, loaded now (eager), the owner's saved first
         ; (the owner may be p itself: its registers saved and loaded back).
         mov rcx, [rel ctx_fpu_owner]
         mov [rel ctx_fpu_owner], rbx
         cmp byte [rel ctx_use_xsave], 0
         je .fxsave
+        ; The components: XCR0 AND EDX:EAX. XCR0's high half is 0 (ctx.c
+        ; enables x87, SSE and AVX only, and asserts so), so EDX, word 0,
+        ; stays as it is.
         mov eax, [rel ctx_xcr0]
-        mov edx, [rel ctx_xcr0 + 4]
         test rcx, rcx
         jz .xrstor
         xsave64 [rcx + TH_FPU]
 .xrstor:
         xrstor64 [rbx + TH_FPU]
-        mov rdx, [rsp + 8 + F_RDX]      ; word 0 again (t's frame, above RSP)
 .fpu:
-        ; HERE: any further per-thread user register ctx_switch restores
-        ; (an FS base: p's from its thread, as ctx_switch loads it). RAX,
-        ; RCX, RDI and R11 are free; RDX (word 0) may be used if reloaded
-        ; from t's frame as above; every other register is the message,
-        ; p's badge (RBP) or p (RBX).
+        ; Any further per-thread user register ctx_switch restores goes
+        ; here or beside the FS base: RAX, RCX, RDI and R11 are free; RDX
+        ; (word 0) may be used if reloaded from t's frame as there; every
+        ; other register is the message, p's badge (RBP) or p (RBX).
 
         ; Back to p's user mode with sysret, from p's frame: RIP (below
         ; MICA_USER_TOP, as syscall_entry.exit demands), RFLAGS

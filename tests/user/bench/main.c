@@ -10,7 +10,8 @@
  *                         the same address space
  * ipc.call_reply.remote   the same, server in another address space (a
  *                         page-table switch each way)
- * ipc.call_reply.buf64    remote, with a 64-byte buffer each way
+ * ipc.call_reply.buf64    remote, with a 64-byte buffer each way, through
+ *                         both threads' IPC buffers (RBX MICA_IPC_BUFFER)
  * ipc.call_reply.buf4k    remote, with a 4 KiB buffer each way (page-aligned
  *                         on both sides: one page copied each way)
  *
@@ -114,22 +115,23 @@ static void echo(uint64_t ep)
 	}
 }
 
-/* The same with a buffer: it receives up to 64 bytes and sends them back. */
+/*
+ * The same with a buffer, through its IPC buffer (the page at REMOTE_BUF,
+ * found through FS as libipc does): it sends back what it received.
+ */
 static void echo_buf(uint64_t ep)
 {
-	uint8_t buf[64];
-	struct mica_ipc_extra x = {.send_buf = (uint64_t)buf,
-	                           .send_len = 0,
-	                           .send_handle = MICA_HANDLE_NONE,
-	                           .recv_cap = sizeof(buf),
-	                           .recv_buf = (uint64_t)buf};
 	struct mica_msg m = {0};
 
-	(void)mica_recv((mica_handle_t)ep, &m, &x, 0);
+	if (mica_ipc_buffer_set((void *)REMOTE_BUF) != 0)
+		mica_thread_exit(1);
+	struct mica_ipc_buffer *b = mica_ipc_buffer();
+	b->send_handle = MICA_HANDLE_NONE;
+	(void)mica_recv((mica_handle_t)ep, &m, MICA_IPC_BUF, 0);
 	for (;;) {
 		m.w[0]++;
-		x.send_len = x.recv_len;
-		(void)mica_reply_recv((mica_handle_t)ep, &m, &x, 0);
+		b->send_len = b->recv_len;
+		(void)mica_reply_recv((mica_handle_t)ep, &m, MICA_IPC_BUF, 0);
 	}
 }
 
@@ -212,6 +214,7 @@ static uint64_t frame_take(void)
 }
 
 static uint8_t client_buf[MICA_MSG_BUF_MAX] __attribute__((aligned(MICA_PAGE_SIZE)));
+static struct mica_ipc_buffer client_ipcbuf __attribute__((aligned(MICA_PAGE_SIZE)));
 
 /* A server in a new address space; buf_len bytes each way (0: none). */
 static void bench_remote(const struct mica_bootinfo *bi, const char *name, void (*server)(uint64_t),
@@ -224,8 +227,8 @@ static void bench_remote(const struct mica_bootinfo *bi, const char *name, void 
 	long r = remote_prepare(bi, self, (mica_handle_t)as, frame_take(), SCRATCH);
 	if (r < 0)
 		fail("remote_prepare", r);
-	if (buf_len > 64 && (r = mica_map((mica_handle_t)as, REMOTE_BUF, frame_take(), 1,
-	                                  MICA_MAP_READ | MICA_MAP_WRITE)) < 0)
+	if (buf_len && (r = mica_map((mica_handle_t)as, REMOTE_BUF, frame_take(), 1,
+	                             MICA_MAP_READ | MICA_MAP_WRITE)) < 0)
 		fail("map server buffer", r);
 	long ep = mica_endpoint_create();
 	if (ep < 0)
@@ -237,7 +240,10 @@ static void bench_remote(const struct mica_bootinfo *bi, const char *name, void 
 	if (th < 0)
 		fail("remote_start", th);
 
-	uint8_t *buf = client_buf;
+	/* Up to MICA_IPC_BUFFER_DATA bytes through the IPC buffers (buf64), more by descriptor. */
+	bool ipcbuf = buf_len && buf_len <= MICA_IPC_BUFFER_DATA;
+	uint8_t *buf = ipcbuf ? client_ipcbuf.data : client_buf;
+	uint32_t *recv_len = ipcbuf ? &client_ipcbuf.recv_len : 0;
 
 	buf[0] = 1, buf[2] = 3, buf[buf_len ? buf_len - 1 : 0] = 7;
 	struct mica_ipc_extra x = {.send_buf = (uint64_t)buf,
@@ -245,9 +251,19 @@ static void bench_remote(const struct mica_bootinfo *bi, const char *name, void 
 	                           .send_handle = MICA_HANDLE_NONE,
 	                           .recv_cap = buf_len,
 	                           .recv_buf = (uint64_t)buf};
-	report(name, calls((mica_handle_t)ep, buf_len ? &x : 0), N);
-	if (buf_len && (x.recv_len != buf_len || buf[2] != 3 || buf[buf_len - 1] != 7))
-		fail("buffer echo", -(long)x.recv_len);
+	if (ipcbuf) {
+		if ((r = mica_ipc_buffer_set(&client_ipcbuf)) != 0)
+			fail("ipc_buffer_set", r);
+		client_ipcbuf.send_len = buf_len;
+		client_ipcbuf.send_handle = MICA_HANDLE_NONE;
+	} else {
+		recv_len = &x.recv_len;
+	}
+	report(name, calls((mica_handle_t)ep, ipcbuf ? MICA_IPC_BUF : buf_len ? &x : 0), N);
+	if (buf_len && (*recv_len != buf_len || buf[2] != 3 || buf[buf_len - 1] != 7))
+		fail("buffer echo", -(long)*recv_len);
+	if (ipcbuf && (r = mica_ipc_buffer_set(0)) != 0)
+		fail("ipc_buffer_set 0", r);
 	mica_handle_close((mica_handle_t)th);
 	cur_as = -1;
 	if ((r = remote_destroy((mica_handle_t)as)) != 0)

@@ -19,6 +19,7 @@
 #include <thread.h>
 #include <unistd.h>
 
+#include <libipc/ipc.h>
 #include <libipc/syscall.h>
 
 #define PAGE  MICA_PAGE_SIZE
@@ -138,6 +139,17 @@ static int global_value = 7; /* in the image's data: copy on write too */
 
 /* ---- cases ---- */
 
+/*
+ * In a fork's child: its one thread has the IPC buffer at the forking
+ * thread's address (its own copy of the page, registered: FS leads there).
+ */
+static bool child_buffer_ok(struct mica_ipc_buffer *forking)
+{
+	struct mica_ipc_buffer *b = mica_ipc_buffer();
+
+	return ipc_buffers_on() && b == forking && b->self == (uint64_t)(uintptr_t)b;
+}
+
 /* fork returns twice: 0 in the child, the child's pid in the parent; the child is itself. */
 static void t_basic(void)
 {
@@ -146,6 +158,7 @@ static void t_basic(void)
 	mica_handle_t my_pager = pager();
 	volatile uint64_t kept = 0x1234567890abcdefULL; /* on the stack across the call */
 	char *heap = malloc(100);
+	struct mica_ipc_buffer *buf = mica_ipc_buffer();
 
 	CHECK(heap, "malloc", 0);
 	strcpy(heap, "parent");
@@ -159,6 +172,8 @@ static void t_basic(void)
 		if (st->pid == me || kept != 0x1234567890abcdefULL || strcmp(heap, "parent") ||
 		    global_value != 7)
 			exit(1);
+		if (!child_buffer_ok(buf))
+			exit(3);
 		if (pager_map(pager(), 0, 4, MICA_MAP_READ | MICA_MAP_WRITE, 0, &at) < 0)
 			exit(2);
 		*(volatile uint64_t *)(uintptr_t)at = 5;
@@ -524,12 +539,15 @@ static long little(void *arg)
 static long forker(void *arg)
 {
 	uint8_t *p = arg;
+	struct mica_ipc_buffer *buf = mica_ipc_buffer();
 	long pid = fork();
 
 	if (pid == 0) {
 		/* The child runs this thread's copy alone, on the copy of its stack. */
 		if (wrong(p, PAGES, 10) || threads_of(rt_startup_info()->pid) != 1)
 			exit(1);
+		if (!child_buffer_ok(buf))
+			exit(6);
 		fill(p, PAGES, 11);
 		/* Its stack (a thread's area in the parent) grows, and it can start threads. */
 		if (stack_touch(3) != stack_sum(3))

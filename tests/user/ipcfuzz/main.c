@@ -56,7 +56,12 @@ static mica_handle_t pager, names, kv, fs = MICA_HANDLE_NONE, mine;
 
 #define BIT(n) (1u << (n))
 
-/* One raw call: 0 and the reply's status, or the kernel's IPC error. */
+/*
+ * One raw call: 0 and the reply's status, or the kernel's IPC error.
+ * Every other call that fits goes through this thread's IPC buffer (the
+ * runtime's; docs/ABI.md) instead of a descriptor, with the reply's bytes
+ * copied to recv_buf after: the servers see both kinds of message.
+ */
 static int64_t raw_call(mica_handle_t ep, struct mica_msg *m, uint32_t len, mica_handle_t h,
                         uint32_t xfer, uint64_t recv_buf, uint32_t recv_cap, int32_t *status)
 {
@@ -67,7 +72,27 @@ static int64_t raw_call(mica_handle_t ep, struct mica_msg *m, uint32_t len, mica
 	                           .recv_cap = recv_cap,
 	                           .recv_buf = recv_buf,
 	                           .recv_handle = MICA_HANDLE_NONE};
-	int64_t rc = mica_call(ep, m, &x);
+	struct mica_ipc_buffer *b = ipc_buffers_on() ? mica_ipc_buffer() : 0;
+	int64_t rc;
+
+	if (b && (sent & 1) && len <= MICA_IPC_BUFFER_DATA && recv_cap >= MICA_IPC_BUFFER_DATA) {
+		ipc_copy(b->data, tx, len);
+		b->send_len = len;
+		b->send_handle = h;
+		b->send_xfer = xfer;
+		b->recv_len = 0;
+		b->recv_handle = MICA_HANDLE_NONE;
+		b->flags = 0;
+		rc = mica_call(ep, m, MICA_IPC_BUF);
+		x.recv_len = b->recv_len;
+		x.recv_handle = b->recv_handle;
+		if (rc == 0)
+			ipc_copy((void *)recv_buf, b->data,
+			         x.recv_len < MICA_IPC_BUFFER_DATA ? x.recv_len
+			                                           : MICA_IPC_BUFFER_DATA);
+	} else {
+		rc = mica_call(ep, m, &x);
+	}
 
 	sent++;
 	*status = (int32_t)(uint32_t)m->label;

@@ -10,9 +10,10 @@
  * recv), the others by the assembly one; both must give the same. Then
  * each check the assembly path makes is failed once with the server
  * waiting there (its fall-back to the C paths must give the same error
- * and leave the message registers as they were), and the server ends
- * with a call outstanding (MICA_EPEER, the caller's registers as it
- * entered).
+ * and leave the message registers as they were); then each side's FS
+ * base is its own IPC buffer after every assembly switch (fs_base), and
+ * the server ends with a call outstanding (MICA_EPEER, the caller's
+ * registers as it entered).
  */
 #include <stdbool.h>
 #include <mica/error.h>
@@ -98,9 +99,20 @@ _Static_assert(__builtin_offsetof(struct fregs, rip) == 128, "fast_sys's offsets
 #define BADGE     0xb00bULL
 #define CMD_EXIT  0xdeadULL /* the server ends without replying */
 #define CMD_BAD   0xbadULL  /* the server tries three bad reply_recvs first */
+#define CMD_FS    0xf5ULL   /* the server registers w[7] as its IPC buffer (0: none) */
+#define CMD_FS0   0xf0ULL   /* the server loads the null selector into FS (its base 0) */
 #define RFLAGS_CF 1ULL
 #define RFLAGS_IF 0x200ULL
 #define RFLAGS_NT 0x4000ULL
+
+/* The 8 bytes at FS base + 0: an IPC buffer's `self`, its own address. */
+static inline uint64_t fs_word(uint64_t off)
+{
+	uint64_t v;
+
+	__asm__ volatile("movq %%fs:(%1), %0" : "=r"(v) : "r"(off) : "memory");
+	return v;
+}
 
 /* The server's own view after a reply_recv: a bit per thing wrong (0: all right). */
 static uint64_t own_regs_bad(const struct fregs *io, uint64_t rbp, uint64_t xmm0, uint64_t carry)
@@ -134,7 +146,7 @@ static void fast_server(uint64_t arg)
 	mica_handle_t ep = (mica_handle_t)(uint32_t)arg, send_only = (mica_handle_t)(arg >> 32);
 	struct fregs io;
 	struct mica_msg m = {0};
-	uint64_t badge, bad = 0;
+	uint64_t badge, bad = 0, mybuf = 0;
 	long r = mica_recv(ep, &m, 0, &badge); /* the C path: not parked for the fast one */
 
 	io.rax = (uint64_t)r;
@@ -168,11 +180,22 @@ static void fast_server(uint64_t arg)
 			if (e.rsi != MICA_LABEL_KERNEL || own_regs_bad(&e, SRV_RBP, SRV_XMM, 0))
 				bad |= 512;
 		}
+		if (label == CMD_FS) {
+			/* From here each return to us must bring our own base. */
+			mybuf = io.w[7];
+			if (mica_ipc_buffer_set((void *)mybuf) != 0 ||
+			    (mybuf && fs_word(0) != mybuf))
+				bad |= 4096;
+		}
+		if (label == CMD_FS0)
+			__asm__ volatile("mov %0, %%fs" : : "r"(0));
 		io.rsi = io.rdi + (bad << 32);
 		for (int i = 0; i < MICA_MSG_WORDS; i++)
 			io.w[i] += label + (uint64_t)i;
 		fast_sys(MICA_SYS_IPC_REPLY_RECV, (uint64_t)ep, &io, SRV_RBP, SRV_XMM, 0);
 		bad = own_regs_bad(&io, SRV_RBP, SRV_XMM, 0);
+		if (mybuf && fs_word(0) != mybuf)
+			bad |= 4096; /* the assembly switch left another base (or 0) */
 		/* Our DS is null whatever the caller's (its own selectors stay its own). */
 		uint16_t ds;
 		__asm__ volatile("mov %%ds, %0" : "=r"(ds));
@@ -182,12 +205,16 @@ static void fast_server(uint64_t arg)
 	mica_thread_exit((int64_t)io.rax);
 }
 
+static uint64_t cmd_fs_buf; /* w[7] of a CMD_FS call: the server's buffer */
+
 /* The client's words for a call with `label`. */
 static void client_words(struct fregs *io, uint64_t label)
 {
 	io->rsi = label;
 	for (int i = 0; i < MICA_MSG_WORDS; i++)
 		io->w[i] = label * 0x100010001ULL + (uint64_t)i * 0x1111111111ULL;
+	if (label == CMD_FS)
+		io->w[7] = cmd_fs_buf;
 }
 
 /*
@@ -249,6 +276,52 @@ static const char *refused(uint64_t h, uint64_t label, long want, long *detail)
 }
 
 #define SCRATCH 0x10310000ULL /* free in ktest's address space */
+#define SRV_BUF 0x10200000ULL /* the remote server's IPC buffer, in its address space */
+
+static struct mica_ipc_buffer fsb_page[2] __attribute__((aligned(MICA_PAGE_SIZE)));
+static volatile uint64_t fs_probe = 0x9e0be5ULL; /* read at FS base 0 + its address */
+
+/*
+ * The FS base over the assembly path (ipcfast.asm ipcfast_switch, by
+ * ctx_switch's rule): this thread and the server each register a buffer
+ * of their own, and after every round trip each finds its own at %fs:0
+ * (the server reports in its reply): also after this thread, then the
+ * server, loaded the null selector into FS (base 0: the switch back must
+ * write it again, though the base last written may equal it); then this
+ * thread without a buffer, after the server's: its base must be 0 again
+ * (fs_probe read through FS). Without the write in the assembly switch
+ * the other side's base (or 0) stays.
+ */
+static const char *fs_rounds(mica_handle_t h, uint64_t srv_buf, long *detail)
+{
+	const char *why = 0;
+	uint64_t mine = (uint64_t)&fsb_page[0];
+	long r = mica_ipc_buffer_set(&fsb_page[0]);
+
+	*detail = r;
+	if (r)
+		return "ipc_buffer_set gave";
+	cmd_fs_buf = srv_buf;
+	why = round_trip(h, CMD_FS, detail);
+	for (uint64_t i = 0; i < 8 && !why; i++) {
+		if (i == 2)
+			__asm__ volatile("mov %0, %%fs" : : "r"(0)); /* our base 0 */
+		why = round_trip(h, i == 5 ? CMD_FS0 : 300 + i, detail);
+		if (!why && fs_word(0) != mine)
+			why = "our FS base not our buffer after round", *detail = (long)i;
+	}
+	if (why)
+		return why;
+	/* No buffer here: after the server's base, ours is 0 again. */
+	if ((r = mica_ipc_buffer_set(0)) != 0)
+		return *detail = r, "ipc_buffer_set(0) gave";
+	if ((why = round_trip(h, 320, detail)) != 0)
+		return why;
+	if (fs_word((uint64_t)&fs_probe) != fs_probe)
+		return *detail = 0, "FS base not 0 without a buffer";
+	cmd_fs_buf = 0;
+	return round_trip(h, CMD_FS, detail); /* the server's back to none */
+}
 
 static void fast_run(bool remote)
 {
@@ -318,6 +391,19 @@ static void fast_run(bool remote)
 	if (!why)
 		why = round_trip((mica_handle_t)badged, 200, &d); /* and on as before */
 	result_in(grp, "fallbacks", why, d);
+
+	/* Each side's FS base its own IPC buffer after the assembly switches. */
+	uint64_t srv_buf = (uint64_t)&fsb_page[1];
+	d = 0;
+	if (remote) {
+		uint64_t f = frame_take(1);
+
+		srv_buf = SRV_BUF;
+		d = f ? mica_map((mica_handle_t)as, SRV_BUF, f, 1, MICA_MAP_READ | MICA_MAP_WRITE)
+		      : -1;
+	}
+	why = d ? "map of the server's buffer gave" : fs_rounds((mica_handle_t)badged, srv_buf, &d);
+	result_in(grp, "fs_base", why, d);
 
 	/* The server ends owing us a reply: MICA_EPEER, our registers as we entered. */
 	why = refused((uint64_t)badged, CMD_EXIT, MICA_EPEER, &d);

@@ -20,7 +20,7 @@ extern mica_handle_t self_as;
 uint64_t frame_take(uint64_t n);
 
 /* Stacks for helper threads: one each, by index. */
-#define KTEST_STACKS 12
+#define KTEST_STACKS 16
 extern char stacks[KTEST_STACKS][8192];
 #define STACK_TOP(i) ((void *)(stacks[i] + sizeof(stacks[i])))
 
@@ -42,5 +42,6 @@ void test_time(void);
 void test_notify(void);
 void test_trace(void);
 void test_ipc_fast(void);
+void test_ipcbuf(void);
 
 #endif /* KTEST_H */

@@ -715,6 +715,7 @@ int main(const struct mica_bootinfo *bi)
 	test_cpu_flags();
 	test_fpu();
 	test_segs();
+	test_ipcbuf();
 	say("ktest: done\n");
 	return 0;
 }

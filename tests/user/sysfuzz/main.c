@@ -38,7 +38,8 @@
 static mica_handle_t pager, names, kv = MICA_HANDLE_NONE;
 static uint64_t seed, ncalls, trace_from = ~0ULL;
 static const char *who = "sysfuzz";
-static uint64_t scr;      /* 2 pages, backed, read-write; the next page unmapped */
+static struct mica_ipc_buffer *own_ipcbuf; /* the runtime's buffer for this thread (or none) */
+static uint64_t scr;                       /* 2 pages, backed, read-write; the next page unmapped */
 static uint64_t unbacked; /* 1 page of a region never touched: no frame behind it */
 static const char rodata_anchor[64] = "read-only";
 extern char _end[]; /* user.ld: the end of our image */
@@ -101,6 +102,7 @@ static const uint32_t allowed[MICA_SYS_COUNT] = {
     [MICA_SYS_IOPORT_CREATE] = E(EBADH) | E(ERIGHTS) | E(EINVAL) | E(ERANGE) | E(EBUSY) | E(ENOMEM),
     [MICA_SYS_IOPORT_ENABLE] = E(EBADH) | E(ENOMEM),
     [MICA_SYS_TRACE] = E(EBADH) | E(ERIGHTS), /* it holds no device authority */
+    [MICA_SYS_IPC_BUFFER_SET] = E(EALIGN) | E(ERANGE) | E(EFAULT),
 };
 #undef E
 
@@ -592,6 +594,12 @@ static void fuzz_one(struct rng *r, uint64_t i)
 		if (nr == MICA_SYS_IRQ_BIND)
 			a[1] = pick_handle(r);
 		break;
+	case MICA_SYS_IPC_BUFFER_SET:
+		/* The kernel writes a page it accepts (its `self`): only scratch pages may be. */
+		a[0] = pick_ptr(r);
+		if (!(a[0] & (MICA_PAGE_SIZE - 1)) && a[0] && !in_scratch(a[0], MICA_PAGE_SIZE))
+			a[0] += 8;
+		break;
 	case MICA_SYS_SLEEP:
 		/* Past the limit (EINVAL), or none at all: a random length could sleep for years.
 		 */
@@ -630,6 +638,11 @@ static void fuzz_one(struct rng *r, uint64_t i)
 		return;
 	}
 	switch (nr) {
+	case MICA_SYS_IPC_BUFFER_SET:
+		/* A scratch page (or none) is this thread's buffer now: its own back. */
+		if ((rc = mica_ipc_buffer_set(own_ipcbuf)) != 0)
+			bad_result(i, nr, a, rc);
+		break;
 	case MICA_SYS_ENDPOINT_CREATE:
 		got_handle(rc, true, true, true, false);
 		break;
@@ -785,6 +798,8 @@ int main(int argc, char **argv)
 	struct rng rng;
 	struct counts start;
 	uint64_t at = 0;
+
+	own_ipcbuf = ipc_buffers_on() ? mica_ipc_buffer() : 0;
 	int rc;
 
 	/* Direct output: a console handle would be one the model does not know,

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <thread.h>
 
+#include <libipc/ipc.h>
 #include <libipc/syscall.h>
 
 static int failures;
@@ -508,6 +509,54 @@ static void t_regions(void)
 	PASS();
 }
 
+/* ---- IPC buffers: each thread its own, a page of its own stack (docs/ABI.md) ---- */
+
+#define IPCBUF_THREADS 4
+static volatile uint64_t ipcbuf_of[IPCBUF_THREADS + 1];
+
+/* This thread's buffer: found through FS, its `self`, in its own stack; a call through it. */
+static long ipcbuf_check(uint64_t slot)
+{
+	struct mica_ipc_buffer *b = mica_ipc_buffer();
+	uint64_t here = (uint64_t)(uintptr_t)&b;
+	struct pager_usage u = usage(); /* a stub's call: through the buffer */
+
+	ipcbuf_of[slot] = (uint64_t)(uintptr_t)b;
+	if (!ipc_buffers_on() || (uint64_t)(uintptr_t)b % MICA_PAGE_SIZE ||
+	    b->self != (uint64_t)(uintptr_t)b)
+		return -1;
+	if ((uint64_t)(uintptr_t)b < here || (uint64_t)(uintptr_t)b - here > (16 << 10))
+		return -2; /* not a page of this thread's stack, just above us */
+	if (u.resident_pages == 0)
+		return -3;
+	return 0;
+}
+
+static long ipcbuf_thread(void *arg)
+{
+	return ipcbuf_check((uint64_t)(uintptr_t)arg);
+}
+
+static void t_ipcbuf(void)
+{
+	const char *id = "ipcbuf";
+	long tid[IPCBUF_THREADS];
+	uint64_t code;
+
+	CHECK(ipcbuf_check(IPCBUF_THREADS) == 0, "main's buffer", ipcbuf_check(IPCBUF_THREADS));
+	for (int i = 0; i < IPCBUF_THREADS; i++)
+		CHECK((tid[i] = thread_create(ipcbuf_thread, (void *)(uintptr_t)i)) > 0,
+		      "thread_create", tid[i]);
+	for (int i = 0; i < IPCBUF_THREADS; i++) {
+		CHECK(thread_join(tid[i], &code) == 0, "join", i);
+		CHECK(code == 0, "a thread's buffer, check", (long)code);
+	}
+	for (int i = 0; i <= IPCBUF_THREADS; i++)
+		for (int k = 0; k < i; k++)
+			CHECK(ipcbuf_of[i] != ipcbuf_of[k], "two threads share a buffer", i);
+	PASS();
+}
+
 int main(int argc, char **argv)
 {
 	pager = rt_startup_info()->pager;
@@ -516,6 +565,7 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		return child(argc, argv);
 	t_many();
+	t_ipcbuf();
 	t_guard();
 	t_errors();
 	t_kill();

@@ -1,0 +1,372 @@
+/*
+ * The IPC buffer (docs/ABI.md "The IPC buffer"): ipc_buffer_set's
+ * errors; the FS base of each thread is its own buffer, over yields and
+ * preemption, whatever another thread does with FS; calls through the
+ * buffer to a buffer and to a descriptor; a buffer unmapped or made
+ * read-only is refused (MICA_EFAULT), never written, and a new frame there
+ * works; one frame as the buffer of two processes at once.
+ */
+#include "ktest.h"
+#include "remote.h"
+
+#define IPB_VA      0x10400000UL /* free in ktest's address space: a buffer page to unmap */
+#define IPB_SCRATCH 0x10500000UL /* remote_prepare's scratch page */
+#define IPB_REMOTE  0x10200000UL /* the remote server's buffer, in its own address space */
+
+static struct mica_ipc_buffer ipb_page[3] __attribute__((aligned(MICA_PAGE_SIZE)));
+static const uint8_t ipb_ro[MICA_PAGE_SIZE] __attribute__((aligned(MICA_PAGE_SIZE))) = {1};
+
+/* The calling thread's buffer at b, its head ready to send n bytes. */
+static long ipb_use(struct mica_ipc_buffer *b, uint32_t n)
+{
+	long r = mica_ipc_buffer_set(b);
+
+	if (r)
+		return r;
+	b->send_len = n;
+	b->send_handle = MICA_HANDLE_NONE;
+	b->send_xfer = MICA_XFER_COPY;
+	b->flags = 0;
+	b->timeout_ns = 0;
+	return 0;
+}
+
+static void test_set_errors(void)
+{
+	const char *id = "ipcbuf.set_errors";
+	struct mica_msg m = {.label = 1};
+	long r, ep = mica_endpoint_create();
+
+	if (ep < 0)
+		return result(id, "endpoint_create gave", ep);
+	/* Without a buffer, the IPC calls refuse MICA_IPC_BUF. */
+	if ((r = mica_try_send((mica_handle_t)ep, &m, MICA_IPC_BUF)) != MICA_EINVAL)
+		return result(id, "MICA_IPC_BUF without a buffer gave", r);
+	if ((r = mica_ipc_buffer_set((uint8_t *)&ipb_page[0] + 8)) != MICA_EALIGN)
+		return result(id, "unaligned gave", r);
+	if ((r = mica_ipc_buffer_set((void *)0x1000)) != MICA_ERANGE)
+		return result(id, "below the user half gave", r);
+	if ((r = mica_ipc_buffer_set((void *)0xFFFF800000000000ULL)) != MICA_ERANGE)
+		return result(id, "kernel half gave", r);
+	if ((r = mica_ipc_buffer_set((void *)IPB_VA)) != MICA_EFAULT)
+		return result(id, "unmapped page gave", r);
+	if ((r = mica_ipc_buffer_set((void *)ipb_ro)) != MICA_EFAULT)
+		return result(id, "read-only page gave", r);
+	/* A good one; then the errors leave it as it is. */
+	if ((r = ipb_use(&ipb_page[0], 0)) != 0)
+		return result(id, "set gave", r);
+	if (mica_ipc_buffer() != &ipb_page[0] || ipb_page[0].self != (uint64_t)&ipb_page[0])
+		return result(id, "FS does not lead to the buffer", 0);
+	if ((r = mica_ipc_buffer_set((void *)ipb_ro)) != MICA_EFAULT ||
+	    mica_ipc_buffer() != &ipb_page[0])
+		return result(id, "a refused set changed the buffer", r);
+	/* A length past its data is refused, as a flag it does not know. */
+	ipb_page[0].send_len = MICA_IPC_BUFFER_DATA + 1;
+	if ((r = mica_try_send((mica_handle_t)ep, &m, MICA_IPC_BUF)) != MICA_EINVAL)
+		return result(id, "send_len past the data gave", r);
+	ipb_page[0].send_len = 0;
+	ipb_page[0].flags = 4;
+	if ((r = mica_try_send((mica_handle_t)ep, &m, MICA_IPC_BUF)) != MICA_EINVAL)
+		return result(id, "unknown flag gave", r);
+	ipb_page[0].flags = 0;
+	if ((r = mica_try_send((mica_handle_t)ep, &m, MICA_IPC_BUF)) != MICA_EAGAIN)
+		return result(id, "a good try_send gave", r);
+	if ((r = mica_ipc_buffer_set(0)) != 0)
+		return result(id, "set 0 gave", r);
+	mica_handle_close((mica_handle_t)ep);
+	result(id, 0, 0);
+}
+
+/*
+ * FS per thread: A and B share one page as their buffer, C has its own.
+ * A loads a user data selector into FS after a while (which makes its own
+ * base the descriptor's, 0);
+ * B and C must still find their buffers, every round, over yields and
+ * preemption: the kernel writes each thread's base when it switches to it,
+ * even when the last one written was the same address.
+ */
+static volatile long fs_bad[3], fs_done[3];
+
+static void spin(uint64_t n)
+{
+	__asm__ volatile("1: loop 1b" : "+c"(n));
+}
+
+static void fs_worker(uint64_t i)
+{
+	struct mica_ipc_buffer *mine = &ipb_page[i == 2 ? 1 : 0];
+	long bad = 0;
+
+	if (mica_ipc_buffer_set(mine) != 0)
+		bad = 1000;
+	for (int r = 0; r < 60; r++) {
+		if (i == 0 && r == 20) {
+			__asm__ volatile("mov %0, %%fs" : : "r"(0x1b)); /* user data: base 0 */
+		} else if (i != 0 || r < 20) {
+			if (mica_ipc_buffer() != mine)
+				bad++;
+		}
+		if (r % 3)
+			mica_yield();
+		else
+			spin(2000000);
+	}
+	fs_bad[i] = bad;
+	fs_done[i] = 1;
+	mica_thread_exit(0);
+}
+
+static void test_fs_per_thread(void)
+{
+	const char *id = "ipcbuf.fs_per_thread";
+	long h[3];
+
+	for (int i = 0; i < 3; i++)
+		if ((h[i] = spawn(fs_worker, 12 + i, (uint64_t)i, MICA_HANDLE_NONE,
+		                  MICA_HANDLE_NONE)) < 0)
+			return result(id, "thread_create gave", h[i]);
+	for (long n = 0; n < 100000 && !(fs_done[0] && fs_done[1] && fs_done[2]); n++)
+		mica_yield();
+	for (int i = 0; i < 3; i++)
+		mica_handle_close((mica_handle_t)h[i]);
+	for (int i = 0; i < 3; i++) {
+		if (!fs_done[i])
+			return result(id, "a worker did not finish:", i);
+		if (fs_bad[i])
+			return result(id,
+			              i == 1   ? "B lost its buffer, rounds"
+			              : i == 2 ? "C lost its buffer, rounds"
+			                       : "A lost its buffer, rounds",
+			              fs_bad[i]);
+	}
+	result(id, 0, 0);
+}
+
+/* A server in this address space through its buffer (arg): w0 + 1, the data sent back reversed. */
+static mica_handle_t ipb_ep;
+
+static void local_echo(uint64_t page)
+{
+	struct mica_ipc_buffer *b = (struct mica_ipc_buffer *)page;
+	struct mica_msg m = {0};
+	long r;
+
+	if ((r = ipb_use(b, 0)) != 0)
+		mica_thread_exit(r);
+	r = mica_recv(ipb_ep, &m, MICA_IPC_BUF, 0);
+	while (r == 0) {
+		uint32_t n =
+		    b->recv_len < MICA_IPC_BUFFER_DATA ? b->recv_len : MICA_IPC_BUFFER_DATA;
+		for (uint32_t i = 0; i < n / 2; i++) {
+			uint8_t c = b->data[i];
+			b->data[i] = b->data[n - 1 - i];
+			b->data[n - 1 - i] = c;
+		}
+		m.w[0]++;
+		m.w[1] = (uint64_t)mica_ipc_buffer();
+		b->send_len = n;
+		r = mica_reply_recv(ipb_ep, &m, MICA_IPC_BUF, 0);
+	}
+	mica_thread_exit(r);
+}
+
+/* One call through the caller's buffer b with n bytes from seed; 0 or why not. */
+static long ipb_call(struct mica_ipc_buffer *b, uint32_t n, uint8_t seed, uint64_t *server_fs)
+{
+	struct mica_msg m = {.label = 1, .w = {seed}};
+	long r;
+
+	for (uint32_t i = 0; i < n; i++)
+		b->data[i] = (uint8_t)(seed + i);
+	b->send_len = n;
+	b->recv_len = 0xdead;
+	if ((r = mica_call(ipb_ep, &m, MICA_IPC_BUF)) != 0)
+		return r;
+	if (m.w[0] != (uint64_t)seed + 1 || b->recv_len != n || b->recv_handle != MICA_HANDLE_NONE)
+		return 1;
+	for (uint32_t i = 0; i < n; i++)
+		if (b->data[i] != (uint8_t)(seed + n - 1 - i))
+			return 2;
+	if (server_fs)
+		*server_fs = m.w[1];
+	return 0;
+}
+
+static void test_calls(void)
+{
+	const char *id = "ipcbuf.calls";
+	uint64_t sfs = 0;
+	long r, ep = mica_endpoint_create();
+
+	if (ep < 0)
+		return result(id, "endpoint_create gave", ep);
+	ipb_ep = (mica_handle_t)ep;
+	long th = spawn(local_echo, 15, (uint64_t)&ipb_page[2], MICA_HANDLE_NONE, MICA_HANDLE_NONE);
+	if (th < 0)
+		return result(id, "thread_create gave", th);
+	if ((r = ipb_use(&ipb_page[0], 0)) != 0)
+		return result(id, "set gave", r);
+	/* Buffer to buffer: a few sizes, the largest the data holds. */
+	const uint32_t sizes[] = {0, 1, 64, 1000, MICA_IPC_BUFFER_DATA};
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		if ((r = ipb_call(&ipb_page[0], sizes[i], (uint8_t)(i * 17 + 3), &sfs)) != 0)
+			return result(id, "buffer call gave", r);
+	if (sfs != (uint64_t)&ipb_page[2])
+		return result(id, "the server's FS did not lead to its buffer", 0);
+	/* A descriptor to the buffer server and back: cut at the data's size. */
+	static uint8_t big[MICA_MSG_BUF_MAX];
+	struct mica_ipc_extra x = {.send_buf = (uint64_t)big,
+	                           .send_len = sizeof(big),
+	                           .send_handle = MICA_HANDLE_NONE,
+	                           .recv_buf = (uint64_t)big,
+	                           .recv_cap = sizeof(big)};
+	struct mica_msg m = {.label = 1, .w = {5}};
+	if ((r = mica_call(ipb_ep, &m, &x)) != 0 || m.w[0] != 6)
+		return result(id, "descriptor call gave", r ? r : (long)m.w[0]);
+	if (x.recv_len != MICA_IPC_BUFFER_DATA)
+		return result(id, "reply of a cut message: recv_len", x.recv_len);
+	/* The caller's buffer was not touched by that call. */
+	if (ipb_page[0].recv_len != MICA_IPC_BUFFER_DATA)
+		return result(id, "a descriptor call wrote the buffer", 0);
+	(void)mica_thread_kill((mica_handle_t)th, 0);
+	mica_handle_close((mica_handle_t)th);
+	mica_handle_close((mica_handle_t)ep);
+	(void)mica_ipc_buffer_set(0);
+	result(id, 0, 0);
+}
+
+/* The caller's own buffer page unmapped, then read-only, then a new frame: no crash, no write. */
+static void test_unmapped(void)
+{
+	const char *id = "ipcbuf.unmapped";
+	uint64_t fa = frame_take(1), fb = frame_take(1);
+	struct mica_ipc_buffer *b = (struct mica_ipc_buffer *)IPB_VA;
+	struct mica_msg m = {.label = 1};
+	long r, ep = mica_endpoint_create();
+
+	if (!fa || !fb || ep < 0)
+		return result(id, "no frames or endpoint", ep);
+	ipb_ep = (mica_handle_t)ep;
+	long th = spawn(local_echo, 15, (uint64_t)&ipb_page[2], MICA_HANDLE_NONE, MICA_HANDLE_NONE);
+	if (th < 0)
+		return result(id, "thread_create gave", th);
+	if ((r = mica_map(self_as, IPB_VA, fa, 1, MICA_MAP_READ | MICA_MAP_WRITE)) != 0)
+		return result(id, "map gave", r);
+	if ((r = ipb_use(b, 0)) != 0 || (r = ipb_call(b, 64, 9, 0)) != 0)
+		return result(id, "first call gave", r);
+	if ((r = mica_unmap(self_as, IPB_VA, 1, 0)) != 1)
+		return result(id, "unmap gave", r);
+	if ((r = mica_call(ipb_ep, &m, MICA_IPC_BUF)) != MICA_EFAULT)
+		return result(id, "call with the buffer unmapped gave", r);
+	/* fa read-only there: refused, and nothing written to it. */
+	if ((r = mica_map(self_as, IPB_VA, fa, 1, MICA_MAP_READ)) != 0)
+		return result(id, "map read-only gave", r);
+	if ((r = mica_call(ipb_ep, &m, MICA_IPC_BUF)) != MICA_EFAULT)
+		return result(id, "call with the buffer read-only gave", r);
+	if (b->recv_len != 64 || b->data[0] != (uint8_t)(9 + 63))
+		return result(id, "the read-only frame was written", 0);
+	/* Another frame, writable: the buffer works there (the kernel found it again). */
+	if ((r = mica_unmap(self_as, IPB_VA, 1, 0)) != 1 ||
+	    (r = mica_map(self_as, IPB_VA, fb, 1, MICA_MAP_READ | MICA_MAP_WRITE)) != 0)
+		return result(id, "remap gave", r);
+	b->send_handle = MICA_HANDLE_NONE;
+	b->flags = 0;
+	if ((r = ipb_call(b, 100, 50, 0)) != 0)
+		return result(id, "call on the new frame gave", r);
+	/* fa kept the first reply only. */
+	if ((r = mica_unmap(self_as, IPB_VA, 1, 0)) != 1 ||
+	    (r = mica_map(self_as, IPB_VA, fa, 1, MICA_MAP_READ)) != 0)
+		return result(id, "map fa again gave", r);
+	if (b->recv_len != 64)
+		return result(id, "the old frame was written: recv_len", b->recv_len);
+	(void)mica_ipc_buffer_set(0);
+	if ((r = mica_unmap(self_as, IPB_VA, 1, 0)) != 1)
+		return result(id, "last unmap gave", r);
+	(void)mica_thread_kill((mica_handle_t)th, 0);
+	mica_handle_close((mica_handle_t)th);
+	mica_handle_close((mica_handle_t)ep);
+	result(id, 0, 0);
+}
+
+/*
+ * The remote echo server: its buffer at IPB_REMOTE in its own address
+ * space (only code and stack here: remote.h); w0 + 1, the data sent back
+ * as it came.
+ */
+static void remote_echo(uint64_t ep)
+{
+	struct mica_msg m = {0};
+	struct mica_ipc_buffer *b;
+
+	if (mica_ipc_buffer_set((void *)IPB_REMOTE) != 0)
+		mica_thread_exit(1);
+	b = mica_ipc_buffer();
+	b->send_handle = MICA_HANDLE_NONE;
+	b->flags = 0;
+	(void)mica_recv((mica_handle_t)ep, &m, MICA_IPC_BUF, 0);
+	for (;;) {
+		m.w[0]++;
+		b->send_len = b->recv_len;
+		(void)mica_reply_recv((mica_handle_t)ep, &m, MICA_IPC_BUF, 0);
+	}
+}
+
+/* One frame is the buffer of ktest (at IPB_VA) and of a server in another address space. */
+static void test_shared_frame(void)
+{
+	const char *id = "ipcbuf.shared_frame";
+	uint64_t fs = frame_take(1), fbuf = frame_take(1);
+	struct mica_ipc_buffer *b = (struct mica_ipc_buffer *)IPB_VA;
+	long r;
+
+	if (!fs || !fbuf)
+		return result(id, "no frames", 0);
+	long as = mica_aspace_create(self_as);
+	if (as < 0)
+		return result(id, "aspace_create gave", as);
+	if ((r = remote_prepare(bootinfo, self_as, (mica_handle_t)as, fs, IPB_SCRATCH)) != 0 ||
+	    (r = mica_map((mica_handle_t)as, IPB_REMOTE, fbuf, 1,
+	                  MICA_MAP_READ | MICA_MAP_WRITE)) != 0 ||
+	    (r = mica_map(self_as, IPB_VA, fbuf, 1, MICA_MAP_READ | MICA_MAP_WRITE)) != 0)
+		return result(id, "setup gave", r);
+	long ep = mica_endpoint_create();
+	long rep = mica_handle_give((mica_handle_t)as, (mica_handle_t)ep, MICA_RIGHT_RECV);
+	long th = remote_start((mica_handle_t)as, remote_echo, (uint64_t)rep, 16);
+	if (ep < 0 || rep < 0 || th < 0)
+		return result(id, "endpoint or thread gave", ep < 0 ? ep : rep < 0 ? rep : th);
+	if ((r = ipb_use(b, 0)) != 0)
+		return result(id, "set gave", r);
+	for (int k = 0; k < 20; k++) {
+		struct mica_msg m = {.label = 1, .w = {(uint64_t)k}};
+		uint32_t n = (uint32_t)(k * 200 + 1);
+
+		for (uint32_t i = 0; i < n; i++)
+			b->data[i] = (uint8_t)(k + i);
+		b->send_len = n;
+		if ((r = mica_call((mica_handle_t)ep, &m, MICA_IPC_BUF)) != 0 ||
+		    m.w[0] != (uint64_t)k + 1)
+			return result(id, "call gave", r ? r : -(long)m.w[0]);
+		if (b->recv_len != n)
+			return result(id, "recv_len", b->recv_len);
+		for (uint32_t i = 0; i < n; i++)
+			if (b->data[i] != (uint8_t)(k + i))
+				return result(id, "data changed at", i);
+	}
+	(void)mica_ipc_buffer_set(0);
+	if ((r = mica_unmap(self_as, IPB_VA, 1, 0)) != 1)
+		return result(id, "unmap gave", r);
+	mica_handle_close((mica_handle_t)th);
+	if ((r = remote_destroy((mica_handle_t)as)) != 0)
+		return result(id, "aspace_destroy gave", r);
+	mica_handle_close((mica_handle_t)ep);
+	result(id, 0, 0);
+}
+
+void test_ipcbuf(void)
+{
+	test_set_errors();
+	test_fs_per_thread();
+	test_calls();
+	test_unmapped();
+	test_shared_frame();
+}
