@@ -212,6 +212,16 @@ static int spawn_into(struct space *s, process_load_fn load, const void *ctx, co
 	s->as = (mica_handle_t)r;
 	if ((e = load(s, ctx, &entry)) < 0)
 		return e;
+	/*
+	 * The stack and its guard page have their place in the layout: an image
+	 * with a segment there is one we do not run (else stack_build's
+	 * insertion would fail, and the spawn say MICA_ENOMEM).
+	 */
+	const struct region *at =
+	    region_find_from(&s->regions, MICA_PAGER_STACK_TOP - MICA_PAGER_STACK_INIT - PAGE);
+
+	if (at && at->start < MICA_PAGER_STACK_TOP)
+		return MICA_ENOEXEC;
 	/* The endpoint it reaches the pager by, badged with its pid: in our table and in its own.
 	 */
 	if ((r = mica_handle_mint(pager_ep, MICA_RIGHT_SEND | MICA_RIGHT_COPY, s->pid)) < 0)
@@ -259,8 +269,8 @@ const struct mica_bootinfo_module *module_find(const char *name)
  * with args and its own limits (0: none; limit.c); its pid goes to *pid.
  * Errors: MICA_ENOENT no such module (or not in the pool), MICA_EPERM the
  * pager's own module, MICA_ELIMIT a descendants limit reached, MICA_ENOEXEC
- * a bad image, MICA_ENOMEM no slot, frame or kernel memory; the kernel's
- * errors.
+ * a bad image (also one with a segment over the stack's pages), MICA_ENOMEM
+ * no slot, frame or kernel memory; the kernel's errors.
  */
 int process_spawn(struct space *parent, const char *name, const char *args, uint64_t mem_pages,
                   uint64_t procs, uint64_t *pid)

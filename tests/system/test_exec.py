@@ -15,7 +15,7 @@ import pytest
 IDS = ["copied", "runs", "fork", "text_shared", "data_private", "two_run", "dump_keeps_shared_write",
        "dump_frames_back", "not_elf", "empty",
        "truncated", "misaligned", "missing", "bad_name", "no_rights", "errors_frames_back",
-       "removed_bus", "removed_frames_back", "shrunk_bus", "shrunk_frames_back",
+       "stack_segment", "hostile_headers", "hostile_frames_back", "removed_bus", "removed_frames_back", "shrunk_bus", "shrunk_frames_back",
        "fs_dead_server", "fs_dead_refused", "frames_back"]
 
 

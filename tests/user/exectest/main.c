@@ -347,12 +347,23 @@ static void test_dump_shared(void)
 	result("dump_frames_back", frames_free() == before, (long)(frames_free() - before));
 }
 
-/* A copy of our image with the first PT_LOAD's file offset moved by delta bytes. */
-static int shifted_copy(const char *to, uint64_t delta)
+/* How patched_copy edits the copy's headers. */
+enum patch {
+	PATCH_SHIFT,   /* the first PT_LOAD's file offset moved by v bytes */
+	PATCH_STACK,   /* the last PT_LOAD's memory size made to end at v */
+	PATCH_ENTRY,   /* the entry point v */
+	PATCH_PHOFF,   /* the program headers at file offset v */
+	PATCH_OVERLAP, /* the last PT_LOAD on the first one's page (its offset to match) */
+	PATCH_VADDR,   /* the first PT_LOAD at address v (its offset moved to match) */
+	PATCH_MEMSZ,   /* the first PT_LOAD's memory size v */
+};
+
+/* A copy of our image at `to` with its ELF headers edited as how and v say. */
+static int patched_copy(const char *to, enum patch how, uint64_t v)
 {
 	struct mica_elf64_ehdr eh;
-	struct mica_elf64_phdr ph;
-	uint64_t fd = 0, sz, got;
+	struct mica_elf64_phdr ph, first = {0}, last = {0};
+	uint64_t fd = 0, sz, got, first_at = 0, last_at = 0;
 	uint32_t n;
 	int rc = copy_file(PROG, to, 0);
 
@@ -366,9 +377,36 @@ static int shifted_copy(const char *to, uint64_t delta)
 		memcpy(&ph, buf, sizeof(ph));
 		if (ph.p_type != MICA_PT_LOAD)
 			continue;
-		ph.p_offset += delta;
-		FIRST(rc, fs_write(fs, fd, at, &ph, sizeof(ph), &got));
-		break;
+		if (!first_at)
+			first = ph, first_at = at;
+		last = ph, last_at = at;
+	}
+	if (!rc && (!first_at || first_at == last_at))
+		rc = -101; /* we have two PT_LOADs at least (text, data) */
+	if (how == PATCH_ENTRY || how == PATCH_PHOFF) {
+		if (how == PATCH_ENTRY)
+			eh.e_entry = v;
+		else
+			eh.e_phoff = v;
+		FIRST(rc, fs_write(fs, fd, 0, &eh, sizeof(eh), &got));
+	} else if (how == PATCH_SHIFT || how == PATCH_VADDR || how == PATCH_MEMSZ) {
+		if (how == PATCH_SHIFT) {
+			first.p_offset += v;
+		} else if (how == PATCH_VADDR) {
+			first.p_offset += (v & (PAGE - 1)) - (first.p_vaddr & (PAGE - 1));
+			first.p_vaddr = v;
+		} else {
+			first.p_memsz = v;
+		}
+		FIRST(rc, fs_write(fs, fd, first_at, &first, sizeof(first), &got));
+	} else {
+		if (how == PATCH_STACK) {
+			last.p_memsz = v - last.p_vaddr;
+		} else {
+			last.p_offset = first.p_offset;
+			last.p_vaddr = first.p_vaddr;
+		}
+		FIRST(rc, fs_write(fs, fd, last_at, &last, sizeof(last), &got));
 	}
 	if (fd)
 		fs_close(fs, fd);
@@ -377,7 +415,7 @@ static int shifted_copy(const char *to, uint64_t delta)
 
 static void test_errors(void)
 {
-	uint64_t before = frames_free(), pid = 0, size = 0, obj = 0, fd = 0, c;
+	uint64_t before = frames_not_held(), pid = 0, size = 0, obj = 0, fd = 0, c;
 	struct pager_limits lim = {0};
 	int rc = 0;
 
@@ -386,7 +424,7 @@ static void test_errors(void)
 	FIRST(rc, write_file("bad.empty", "", 0));
 	FIRST(rc, copy_file(PROG, "bad.short", 100));
 	FIRST(rc, copy_file(PROG, "bad.cut", 2 * PAGE + 10));
-	FIRST(rc, shifted_copy("bad.shift", 8));
+	FIRST(rc, patched_copy("bad.shift", PATCH_SHIFT, 8));
 	int64_t e1 = run("bad.text", ""), e2 = run("bad.empty", ""), e3 = run("bad.short", "");
 	int64_t e4 = run("bad.cut", ""), e5 = run("bad.shift", "");
 
@@ -431,7 +469,53 @@ static void test_errors(void)
 
 	for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		fs_remove(fs, files[i]);
-	result("errors_frames_back", frames_free() == before, (long)(frames_free() - before));
+	/* Ours counted too: the pages of our own this test faults in are no leak. */
+	result("errors_frames_back", frames_not_held() == before,
+	       (long)(frames_not_held() - before));
+}
+
+/*
+ * Hostile headers: an image reaching into the stack's pages (its last
+ * segment's bss up to the stack's top, or only over the guard page below
+ * it; the stack is the layout's, so this is no image we run: MICA_ENOEXEC,
+ * where the spawn said MICA_ENOMEM, the stack's insertion failing); an
+ * entry outside every segment; program headers past the first page; two
+ * segments on one page; a segment in the kernel half or below the user
+ * base; a memory size past the user half. Twice: the first pass may grow
+ * fs's own tables for good, the second must give every frame back.
+ */
+static void test_hostile(void)
+{
+	static const char *const files[] = {"bad.stack",   "bad.guard",  "bad.entry", "bad.phoff",
+	                                    "bad.overlap", "bad.kernel", "bad.low",   "bad.huge"};
+	const unsigned n = sizeof(files) / sizeof(files[0]);
+	uint64_t before = 0;
+	int e[8], rc = 0, hostile = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		before = frames_not_held();
+		FIRST(rc, patched_copy(files[0], PATCH_STACK, MICA_PAGER_STACK_TOP));
+		FIRST(rc, patched_copy(files[1], PATCH_STACK,
+		                       MICA_PAGER_STACK_TOP - MICA_PAGER_STACK_INIT - PAGE + 1));
+		FIRST(rc, patched_copy(files[2], PATCH_ENTRY, 0x100000));
+		FIRST(rc, patched_copy(files[3], PATCH_PHOFF, PAGE));
+		FIRST(rc, patched_copy(files[4], PATCH_OVERLAP, 0));
+		FIRST(rc, patched_copy(files[5], PATCH_VADDR, 0xFFFF800000000000ULL));
+		FIRST(rc, patched_copy(files[6], PATCH_VADDR, 0x1000));
+		FIRST(rc, patched_copy(files[7], PATCH_MEMSZ, UINT64_MAX - PAGE));
+		for (unsigned i = 0; i < n; i++)
+			e[i] = rc ? rc : (int)run(files[i], "child none");
+		for (unsigned i = 0; i < n; i++)
+			fs_remove(fs, files[i]);
+	}
+	result("stack_segment", e[0] == MICA_ENOEXEC && e[1] == MICA_ENOEXEC,
+	       e[0] != MICA_ENOEXEC ? e[0] : e[1]);
+	for (unsigned i = 2; i < n && !hostile; i++)
+		if (e[i] != MICA_ENOEXEC)
+			hostile = e[i] ? e[i] : -(int)i;
+	result("hostile_headers", hostile == 0, hostile);
+	result("hostile_frames_back", frames_not_held() == before,
+	       (long)(frames_not_held() - before));
 }
 
 /* The file removed, or cut short, while a program runs from it: its next touch is BUS. */
@@ -561,6 +645,7 @@ int main(int argc, char **argv)
 	test_share();
 	test_dump_shared();
 	test_errors();
+	test_hostile();
 	test_gone();
 	fs_remove(fs, PROG);
 	test_fs_dead(start);
