@@ -5,7 +5,13 @@ bss and the page they share; two processes running one file share its text
 frames (pager.dump) while their data pages are their own; fork in such a
 program; every bad image and argument (not an ELF, empty, cut short,
 misplaced segments, no such file or object, a boot module, a bad name, an
-object granted to another process); the file removed or cut short while a
+object granted to another process); hostile headers (a segment over the stack
+or its guard page, an entry outside every segment, program headers past the
+first page, two segments on a page, addresses outside the user half, a huge
+memory size: all MICA_ENOEXEC, every frame back); the file's object cache is
+its creator's (memobj_write, WRITEBACK, RESIZE, GRANT, DESTROY refused with
+MICA_EPERM); an exit watch (refused without the signal right, signalled at
+once and at a process's end, gone with its process); the file removed or cut short while a
 program runs from it (the program is killed with BUS) and fs killed (SERVER);
 the pool's frames back after each case and at the end."""
 
@@ -14,7 +20,7 @@ import pytest
 
 IDS = ["copied", "runs", "fork", "text_shared", "data_private", "two_run", "dump_keeps_shared_write",
        "dump_frames_back", "not_elf", "empty",
-       "truncated", "misaligned", "missing", "bad_name", "no_rights", "errors_frames_back",
+       "truncated", "misaligned", "missing", "bad_name", "no_rights", "cache_ops_refused", "exit_watch_signals", "errors_frames_back",
        "stack_segment", "hostile_headers", "hostile_frames_back", "removed_bus", "removed_frames_back", "shrunk_bus", "shrunk_frames_back",
        "fs_dead_server", "fs_dead_refused", "frames_back"]
 

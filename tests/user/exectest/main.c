@@ -7,7 +7,8 @@
  * each case. Checks: the data, the bss and the page where they meet; two
  * processes running one file share its text frames (pager.dump) while
  * their data is their own; fork in a program from a file; every bad image
- * and argument; the file removed, cut short, and fs dead while a program
+ * and argument, hostile headers (test_hostile); the object's cache refused
+ * to us (not its creator); an exit watch (child "watch"); the file removed, cut short, and fs dead while a program
  * runs from it (killed with BUS, BUS and SERVER); the pool's frames back
  * after each. One line per check: TEST exec.<id> PASS, or FAIL and a
  * detail. With "bench" it prints make bench's pager.spawn_file_exit.
@@ -97,6 +98,37 @@ static void ready_name(char *out, uint64_t pid)
 	snprintf(out, 32, "ready.%lu", (unsigned long)pid);
 }
 
+/*
+ * Child "watch": pager.exit_watch refuses a notification without the
+ * signal right (MICA_EINVAL); one with it is signalled at once, and again
+ * when a process ends (a child of ours). 42 if so, else which step failed.
+ */
+static int watch_child(void)
+{
+	int64_t note = mica_notify_create(), weak, sig;
+	uint64_t pid;
+
+	if (note < 0)
+		return 20;
+	weak = mica_handle_mint((mica_handle_t)note, MICA_RIGHT_COPY, 0);
+	sig = mica_handle_mint((mica_handle_t)note, MICA_RIGHT_SIGNAL | MICA_RIGHT_COPY, 0);
+	if (weak < 0 || sig < 0)
+		return 21;
+	if (pager_exit_watch(pager, (mica_handle_t)weak) != MICA_EINVAL)
+		return 22;
+	if (mica_notify_poll((mica_handle_t)note) != 0)
+		return 23; /* the refused one was never signalled */
+	if (pager_exit_watch(pager, (mica_handle_t)sig) != 0)
+		return 24;
+	if (mica_notify_poll((mica_handle_t)note) <= 0)
+		return 25; /* signalled once at once */
+	if (pager_spawn(pager, SELF, "child none", &pid) < 0 || wait_for(pid) != 2)
+		return 26;
+	if (mica_notify_poll((mica_handle_t)note) <= 0)
+		return 27; /* signalled at its end */
+	return 42;
+}
+
 static int child(int argc, char **argv)
 {
 	const struct mica_startup *st = rt_startup_info();
@@ -136,6 +168,8 @@ static int child(int argc, char **argv)
 		marker = 8;
 		return marker == 8 && inited[1] == 0x77 ? 0 : 15;
 	}
+	if (strcmp(argv[1], "watch") == 0)
+		return watch_child();
 	if (strcmp(argv[1], "hold") == 0 && argc > 1) {
 		/* Our own data from now on; say so, then run until killed (or killed by a touch).
 		 */
@@ -447,6 +481,41 @@ static void test_errors(void)
 	int e10 = rc ? rc : pager_spawn_object(pager, obj, "a b", "", &lim, &pid);
 
 	result("bad_name", e9 == MICA_EINVAL && e10 == MICA_EINVAL, e9 != MICA_EINVAL ? e9 : e10);
+
+	/*
+	 * The cache of a file's object is fs's (its creator's) alone: we may run
+	 * the object, but not write into its cached pages, take a dirty page
+	 * out (WRITEBACK), resize, grant or destroy it; an unknown op is
+	 * refused first. The object is as it was after.
+	 */
+	uint64_t wout = 0, wn = 0, sz0 = 0, sz1 = 1, own, cch, mps;
+	uint32_t rts;
+	int ec[7];
+
+	FIRST(rc, pager_memobj_stat(pager, obj, &sz0, &rts, &own, &cch, &mps));
+	ec[0] =
+	    pager_memobj_ctl(pager, MICA_MEMOBJ_WRITEBACK, obj, 0, (uint64_t)(uintptr_t)buf, &wout);
+	ec[1] = pager_memobj_ctl(pager, MICA_MEMOBJ_WRITEBACK, obj, 0, 0, &wout);
+	ec[2] = pager_memobj_ctl(pager, MICA_MEMOBJ_RESIZE, obj, 0, 0, &wout);
+	ec[3] = pager_memobj_ctl(pager, MICA_MEMOBJ_GRANT, obj, rt_startup_info()->pid,
+	                         MICA_MAP_READ | MICA_MAP_WRITE, &wout);
+	ec[4] = pager_memobj_ctl(pager, MICA_MEMOBJ_DESTROY, obj, 0, 0, &wout);
+	ec[5] = pager_memobj_write(pager, obj, 0, (const uint8_t *)"x", 1, &wn);
+	ec[6] = pager_memobj_ctl(pager, MICA_MEMOBJ_WRITEBACK + 1, obj, 0, 0, &wout);
+	FIRST(rc, pager_memobj_stat(pager, obj, &sz1, &rts, &own, &cch, &mps));
+	int cache_bad = rc;
+
+	for (unsigned i = 0; i < 6 && !cache_bad; i++)
+		if (ec[i] != MICA_EPERM)
+			cache_bad = ec[i] ? ec[i] : -100 - (int)i;
+	if (!cache_bad && ec[6] != MICA_EINVAL)
+		cache_bad = ec[6] ? ec[6] : -106;
+	result("cache_ops_refused", cache_bad == 0 && sz0 == sz1 && sz0 > 0, cache_bad);
+
+	/* An exit watch (the child's: its watch goes when it ends, so every frame comes back). */
+	int64_t wr = run(PROG, "child watch");
+
+	result("exit_watch_signals", wr == 42, (long)wr);
 
 	/* An object granted to another process only (a child of ours: we are not in its subtree).
 	 */
