@@ -8,10 +8,10 @@
  * processes running one file share its text frames (pager.dump) while
  * their data is their own; fork in a program from a file; every bad image
  * and argument, hostile headers (test_hostile); the object's cache refused
- * to us (not its creator); an exit watch (child "watch"); the file removed, cut short, and fs dead while a program
- * runs from it (killed with BUS, BUS and SERVER); the pool's frames back
- * after each. One line per check: TEST exec.<id> PASS, or FAIL and a
- * detail. With "bench" it prints make bench's pager.spawn_file_exit.
+ * to us (not its creator); an exit watch (child "watch"); the file removed, cut short, and fs dead
+ * while a program runs from it (killed with BUS, BUS and SERVER); the pool's frames back after
+ * each. One line per check: TEST exec.<id> PASS, or FAIL and a detail. With "bench" it prints make
+ * bench's pager.spawn_file_exit.
  */
 #include <idl/fs_client.h>
 #include <idl/names_client.h>
