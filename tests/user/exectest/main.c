@@ -7,11 +7,12 @@
  * each case. Checks: the data, the bss and the page where they meet; two
  * processes running one file share its text frames (pager.dump) while
  * their data is their own; fork in a program from a file; every bad image
- * and argument, hostile headers (test_hostile); the object's cache refused
- * to us (not its creator); an exit watch (child "watch"); the file removed, cut short, and fs dead
- * while a program runs from it (killed with BUS, BUS and SERVER); the pool's frames back after
- * each. One line per check: TEST exec.<id> PASS, or FAIL and a detail. With "bench" it prints make
- * bench's pager.spawn_file_exit.
+ * and argument, hostile headers (test_hostile); the object's cache
+ * refused to us (not its creator); an exit watch (child "watch"); the
+ * file removed, cut short, and fs dead while a program runs from it
+ * (killed with BUS, BUS and SERVER); the pool's frames back after each.
+ * One line per check: TEST exec.<id> PASS, or FAIL and a detail. With
+ * "bench" it prints make bench's pager.spawn_file_exit.
  */
 #include <idl/fs_client.h>
 #include <idl/names_client.h>
