@@ -11,7 +11,8 @@ first page, two segments on a page, addresses outside the user half, a huge
 memory size: all MICA_ENOEXEC, every frame back); the file's object cache is
 its creator's (memobj_write, WRITEBACK, RESIZE, GRANT, DESTROY refused with
 MICA_EPERM); an exit watch (refused without the signal right, signalled at
-once and at a process's end, gone with its process); the file removed or cut short while a
+once and at a process's end, gone with its process); our fs handle's pid
+badge can be neither replaced nor shed through the names (fs_badge_fixed); the file removed or cut short while a
 program runs from it (the program is killed with BUS) and fs killed (SERVER);
 the pool's frames back after each case and at the end."""
 
@@ -20,7 +21,7 @@ import pytest
 
 IDS = ["copied", "runs", "fork", "text_shared", "data_private", "two_run", "dump_keeps_shared_write",
        "dump_frames_back", "not_elf", "empty",
-       "truncated", "misaligned", "missing", "bad_name", "no_rights", "cache_ops_refused", "exit_watch_signals", "errors_frames_back",
+       "truncated", "misaligned", "missing", "bad_name", "no_rights", "cache_ops_refused", "exit_watch_signals", "fs_badge_fixed", "errors_frames_back",
        "stack_segment", "hostile_headers", "hostile_frames_back", "removed_bus", "removed_frames_back", "shrunk_bus", "shrunk_frames_back",
        "fs_dead_server", "fs_dead_refused", "frames_back"]
 

@@ -513,6 +513,31 @@ static void test_errors(void)
 		cache_bad = ec[6] ? ec[6] : -106;
 	result("cache_ops_refused", cache_bad == 0 && sz0 == sz1 && sz0 > 0, cache_bad);
 
+	/*
+	 * Our fs handle carries our pid (the names' lookup badged it), so no
+	 * other pid can be claimed with it: a badge is never replaced. Nor
+	 * through the names: registered under a name of ours, it is lent as it
+	 * is (still badged) to whoever looks it up.
+	 */
+	mica_handle_t again = MICA_HANDLE_NONE;
+	int64_t m1 = mica_handle_mint(fs, MICA_RIGHT_SEND | MICA_RIGHT_COPY, 12345), m2 = -1;
+	int r1 = names_register_name(rt_names_handle(), "fs.again", fs);
+	int r2 = r1 ? r1 : names_lookup(rt_names_handle(), "fs.again", &again);
+
+	if (!r2)
+		m2 = mica_handle_mint(again, MICA_RIGHT_SEND | MICA_RIGHT_COPY, 12345);
+	if (m1 >= 0)
+		mica_handle_close((mica_handle_t)m1);
+	if (m2 >= 0)
+		mica_handle_close((mica_handle_t)m2);
+	if (again != MICA_HANDLE_NONE)
+		mica_handle_close(again);
+	result("fs_badge_fixed", m1 == MICA_ERIGHTS && r1 == 0 && r2 == 0 && m2 == MICA_ERIGHTS,
+	       m1 != MICA_ERIGHTS ? m1
+	       : r1               ? r1
+	       : r2               ? r2
+	                          : m2);
+
 	/* An exit watch (the child's: its watch goes when it ends, so every frame comes back). */
 	int64_t wr = run(PROG, "child watch");
 
