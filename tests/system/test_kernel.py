@@ -39,6 +39,8 @@ IDS = [
     "ipc.fast_remote.fallbacks",
     "ipc.fast_remote.fs_base",
     "ipc.fast_remote.peer_gone",
+    "ipc.fast_top.call",
+    "ipc.fast_top.reply_recv",
     "notify.merge",
     "notify.no_lost_wakeup",
     "notify.badges_rights",
@@ -124,6 +126,8 @@ def test_killed_threads_are_named_with_the_cause(run):
     assert sorted(kills) == sorted([
         # fault.kill_thread: exceptions without a pager
         "#UD invalid opcode", "#PF page fault", "#PF page fault", "#GP general protection",
+        # ipc.fast_top: the caller, then the server, resumed at MICA_USER_TOP
+        "#PF page fault", "#PF page fault",
         # sched.no_starvation's consumer, thread.kill, fault.resume_kill (the fault thread,
         # then the pager), ipc.reply_lost
         "killed by thread_kill", "killed by thread_kill", "killed by its pager", "killed by thread_kill",

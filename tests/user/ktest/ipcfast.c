@@ -420,8 +420,152 @@ static void fast_run(bool remote)
 		result_in(grp, "destroy", "aspace_destroy gave", d);
 }
 
+/*
+ * A partner whose saved RIP sysret must not take (ipcfast.asm's .by_frame):
+ * its system call is the last instruction below MICA_USER_TOP, so it
+ * returns to MICA_USER_TOP itself, which is no user address. The assembly
+ * switch must leave through iretq (a sysret to it would be a #GP in ring
+ * 0 on Intel CPUs), and the thread then faults there, in user mode: it is
+ * killed (#PF at that RIP), reported to its supervisor, and the kernel goes
+ * on. Once the partner is the caller (its call made at the top, answered
+ * by our reply_recv), once the receiver (its reply_recv made at the top,
+ * our call taking it there).
+ */
+#define TOP_CODE (MICA_USER_TOP - MICA_PAGE_SIZE) /* the last user page */
+#define TOP_MAP  0x10320000ULL                    /* free in ktest: the code page written */
+#define TOP_SUP  0x5a5aULL                        /* the supervisor badge */
+#define TOP_CLI  0xc1c1ULL                        /* the caller's badge */
+
+/* Jump to the snippet at the top (xor ebx, ebx; syscall) as system call nr on h with `label`. */
+static void __attribute__((noreturn)) top_jump(uint64_t nr, uint64_t h, uint64_t label)
+{
+	__asm__ volatile("jmp *%0"
+	                 :
+	                 : "r"((uint64_t)MICA_USER_TOP - 4), "a"(nr), "D"(h), "S"(label)
+	                 : "memory");
+	__builtin_unreachable();
+}
+
+/* A caller whose call is made at the top. */
+static void top_caller(uint64_t h)
+{
+	top_jump(MICA_SYS_IPC_CALL, h, 0x77);
+}
+
+/* A server that receives one call, then answers it (and waits again) at the top. */
+static void top_server(uint64_t ep)
+{
+	struct mica_msg m = {0};
+
+	if (mica_recv((mica_handle_t)ep, &m, 0, 0) != 0)
+		mica_thread_exit(1);
+	top_jump(MICA_SYS_IPC_REPLY_RECV, ep, 0x78);
+}
+
+/* The exit notice in io (label, badge, words): killed by #PF at MICA_USER_TOP. */
+static const char *top_notice(const struct fregs *io, long *detail)
+{
+	*detail = (long)io->rax;
+	if (io->rax != 0)
+		return "waiting for the exit notice gave";
+	*detail = (long)io->w[2];
+	if (io->rsi != MICA_LABEL_EXIT || io->rdi != TOP_SUP)
+		return "not the exit notice (label, badge)";
+	if (io->w[1] != MICA_EXIT_FAULT || io->w[2] != 14)
+		return "the thread did not end by #PF (code)";
+	*detail = (long)io->w[4];
+	if (io->w[3] != MICA_USER_TOP || io->w[4] != MICA_USER_TOP)
+		return "not resumed at MICA_USER_TOP (rip)";
+	return 0;
+}
+
+static void fast_top(void)
+{
+	const char *why = 0;
+	uint64_t f = frame_take(1);
+	long d = 0, r;
+	long ep = mica_endpoint_create(), ep2 = mica_endpoint_create();
+	long sup = mica_handle_mint((mica_handle_t)ep, MICA_RIGHT_SEND, TOP_SUP);
+	long cli = mica_handle_mint((mica_handle_t)ep, MICA_RIGHT_SEND, TOP_CLI);
+
+	if (!f || ep < 0 || ep2 < 0 || sup < 0 || cli < 0)
+		return result_in("ipc.fast_top", "call", "frame or handles", ep);
+	/* The snippet at the very end of the last user page, mapped executable. */
+	if ((r = mica_map(self_as, TOP_MAP, f, 1, MICA_MAP_READ | MICA_MAP_WRITE)) != 0 ||
+	    (r = mica_map(self_as, TOP_CODE, f, 1, MICA_MAP_READ | MICA_MAP_EXEC)) != 0)
+		return result_in("ipc.fast_top", "call", "map gave", r);
+	static const uint8_t snippet[] = {0x31, 0xdb, 0x0f, 0x05}; /* xor ebx, ebx; syscall */
+	for (unsigned i = 0; i < sizeof(snippet); i++)
+		((volatile uint8_t *)TOP_MAP)[MICA_PAGE_SIZE - sizeof(snippet) + i] = snippet[i];
+
+	/* The caller at the top: our reply_recv (assembly) answers it, then
+	 * waits on; the next message is its exit notice. */
+	long th = spawn(top_caller, 5, (uint64_t)cli, MICA_HANDLE_NONE, (mica_handle_t)sup);
+	struct mica_msg m = {0};
+	uint64_t badge = 0;
+	struct fregs io = {0};
+	if (th < 0) {
+		why = "thread_create gave", d = th;
+	} else if ((r = mica_recv((mica_handle_t)ep, &m, 0, &badge)) != 0 || m.label != 0x77 ||
+	           badge != TOP_CLI) {
+		why = "the top caller's call: recv gave (or label, badge wrong)", d = r;
+	} else {
+		client_words(&io, 0x99);
+		(void)fast_sys(MICA_SYS_IPC_REPLY_RECV, (uint64_t)ep, &io, SRV_RBP, SRV_XMM, 0);
+		why = top_notice(&io, &d);
+		if (!why && (d = (long)own_regs_bad(&io, SRV_RBP, SRV_XMM, 0)) != 0)
+			why = "our registers after the reply_recv (bits)";
+	}
+	result_in("ipc.fast_top", "call", why, d);
+	if (th >= 0)
+		mica_handle_close((mica_handle_t)th);
+
+	/* The receiver at the top: our first call parks it there (its
+	 * reply_recv), our second (assembly) hands over to it there. */
+	why = 0;
+	th = spawn(top_server, 5, (uint64_t)ep2, MICA_HANDLE_NONE, (mica_handle_t)sup);
+	if (th < 0) {
+		why = "thread_create gave", d = th;
+	} else {
+		yield_n(2); /* let it wait in its recv */
+		client_words(&io, 0x31);
+		r = fast_sys(MICA_SYS_IPC_CALL, (uint64_t)ep2, &io, CLI_RBP, CLI_XMM, 1);
+		if (r != 0 || io.rsi != 0x78)
+			why = "the first call gave (or the reply's label)",
+			d = r ? r : (long)io.rsi;
+	}
+	if (!why) {
+		client_words(&io, 0x32);
+		r = fast_sys(MICA_SYS_IPC_CALL, (uint64_t)ep2, &io, CLI_RBP, CLI_XMM, 1);
+		if (r != MICA_EPEER)
+			why = "the call to the top server gave", d = r;
+		else if ((d = (long)own_regs_bad(&io, CLI_RBP, CLI_XMM, RFLAGS_CF)) != 0)
+			why = "our registers after the call (bits)";
+	}
+	if (!why) {
+		m = (struct mica_msg){0};
+		r = mica_recv((mica_handle_t)ep, &m, 0, &badge);
+		io.rax = (uint64_t)r;
+		io.rdi = badge;
+		io.rsi = m.label;
+		for (int i = 0; i < MICA_MSG_WORDS; i++)
+			io.w[i] = m.w[i];
+		why = top_notice(&io, &d);
+	}
+	result_in("ipc.fast_top", "reply_recv", why, d);
+	if (th >= 0)
+		mica_handle_close((mica_handle_t)th);
+	(void)mica_unmap(self_as, TOP_CODE, 1, 0);
+	(void)mica_unmap(self_as, TOP_MAP, 1, 0);
+	mica_handle_close((mica_handle_t)cli);
+	mica_handle_close((mica_handle_t)sup);
+	mica_handle_close((mica_handle_t)ep2);
+	mica_handle_close((mica_handle_t)ep);
+}
+
 void test_ipc_fast(void)
 {
 	fast_run(false);
 	fast_run(true);
+	fast_top();
 }
