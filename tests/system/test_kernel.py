@@ -95,6 +95,8 @@ IDS = [
     "ipcbuf.calls",
     "ipcbuf.unmapped",
     "ipcbuf.shared_frame",
+    "ipcbuf.top_of_user",
+    "ipcbuf.receiver_gone",
 ]
 
 
@@ -142,6 +144,8 @@ def test_killed_threads_are_named_with_the_cause(run):
         "I/O port not granted", "I/O port not granted",
         # ipcbuf.calls' and ipcbuf.unmapped's servers; ipcbuf.shared_frame's remote server
         "killed by thread_kill", "killed by thread_kill", "address space destroyed",
+        # ipcbuf.top_of_user's server; ipcbuf.receiver_gone's two
+        "killed by thread_kill", "killed by thread_kill", "killed by thread_kill",
     ]), run.log
     assert not run.has("PANIC"), run.log
 
