@@ -19,6 +19,7 @@
 #include <mica/error.h>
 #include <mica/handle.h>
 #include <mica/syscall.h>
+#include <mica/trace.h>
 #include "ktest.h"
 #include "remote.h"
 
@@ -359,6 +360,35 @@ static void fast_run(bool remote)
 	for (uint64_t i = 0; i < 6 && !why; i++)
 		why = round_trip((mica_handle_t)badged, 100 + i, &d);
 	result_in(grp, "regs", why, d);
+
+	/*
+	 * Tracing turned on and off with the server parked by the assembly
+	 * path (trace.c points call and reply_recv at the C fast path while
+	 * switches are traced, at the general path while messages are): each
+	 * path resumes the other's parked threads, with the same answers, and
+	 * the switches were recorded.
+	 */
+	mica_handle_t dev = bootinfo->devices;
+	const uint32_t masks[] = {MICA_TRACE_EV(MICA_TRACE_SWITCH), MICA_TRACE_EV(MICA_TRACE_IPC),
+	                          MICA_TRACE_ALL};
+	for (unsigned k = 0; k < 3 && !why; k++) {
+		if ((d = mica_trace(dev, MICA_TRACE_START, masks[k], 0)) != 0) {
+			why = "trace start gave";
+			break;
+		}
+		for (uint64_t i = 0; i < 3 && !why; i++)
+			why = round_trip((mica_handle_t)badged, 400 + k * 10 + i, &d);
+		long n = mica_trace(dev, MICA_TRACE_STOP, 0, 0);
+		if (!why && n < 6)
+			why = "events recorded over three round trips", d = n;
+		for (uint64_t i = 0; i < 3 && !why; i++)
+			why = round_trip((mica_handle_t)badged, 500 + k * 10 + i, &d);
+	}
+	/* The ring left empty (trace.errors expects it so): faults only, none. */
+	if (mica_trace(dev, MICA_TRACE_START, MICA_TRACE_EV(MICA_TRACE_FAULT), 0) != 0 ||
+	    mica_trace(dev, MICA_TRACE_STOP, 0, 0) != 0)
+		why = why ? why : "emptying the trace ring failed";
+	result_in(grp, "trace_toggle", why, d);
 
 	/* Each check failed with the server waiting in the fast path. */
 	long closed = mica_endpoint_create();
