@@ -498,6 +498,67 @@ static void test_receiver_gone(void)
 	result(id, 0, 0);
 }
 
+/* A caller queued with its buffer at `page` (no receiver yet); its call's result in gone_r. */
+static void queued_caller(uint64_t page)
+{
+	struct mica_msg m = {.label = 0x700};
+
+	if (ipb_use((struct mica_ipc_buffer *)page, 50) != 0)
+		mica_thread_exit(1);
+	gone_done = 1;
+	gone_r = mica_call(ipb_ep, &m, MICA_IPC_BUF);
+	gone_done = 2;
+	mica_thread_exit(0);
+}
+
+/*
+ * A sender's buffer taken away while it waits in the queue: the receiver
+ * that comes takes nothing from it (try_recv finds no message:
+ * MICA_EAGAIN), the caller hears MICA_EFAULT (docs/ABI.md), and neither
+ * side's page is written.
+ */
+static void test_sender_gone(void)
+{
+	const char *id = "ipcbuf.sender_gone";
+	volatile struct mica_ipc_buffer *alias = (volatile struct mica_ipc_buffer *)IPB_ALIAS;
+	uint64_t f = frame_take(1);
+	long r, ep = mica_endpoint_create();
+
+	if (!f || ep < 0)
+		return result(id, "no frame or endpoint", ep);
+	ipb_ep = (mica_handle_t)ep;
+	if ((r = mica_map(self_as, IPB_GONE, f, 1, MICA_MAP_READ | MICA_MAP_WRITE)) != 0 ||
+	    (r = mica_map(self_as, IPB_ALIAS, f, 1, MICA_MAP_READ | MICA_MAP_WRITE)) != 0)
+		return result(id, "map gave", r);
+	gone_done = 0;
+	long th = spawn(queued_caller, 15, IPB_GONE, MICA_HANDLE_NONE, MICA_HANDLE_NONE);
+	if (th < 0)
+		return result(id, "thread_create gave", th);
+	yield_n(3); /* it is queued in its call */
+	if (gone_done != 1)
+		return result(id, "the caller did not queue", gone_done);
+	alias->recv_len = 0xaaaa;
+	if ((r = mica_unmap(self_as, IPB_GONE, 1, 0)) != 1)
+		return result(id, "unmap gave", r);
+	struct mica_msg m = {0};
+	if ((r = ipb_use(&ipb_page[0], 0)) != 0)
+		return result(id, "set gave", r);
+	ipb_page[0].recv_len = 0xbbbb;
+	if ((r = mica_try_recv(ipb_ep, &m, MICA_IPC_BUF, 0)) != MICA_EAGAIN)
+		return result(id, "try_recv gave", r);
+	yield_n(3); /* the caller hears */
+	if (gone_done != 2 || gone_r != MICA_EFAULT)
+		return result(id, "the caller's call gave", gone_done == 2 ? gone_r : -1000);
+	if (alias->recv_len != 0xaaaa || ipb_page[0].recv_len != 0xbbbb)
+		return result(id, "a page was written", 0);
+	(void)mica_ipc_buffer_set(0);
+	mica_handle_close((mica_handle_t)th);
+	mica_handle_close((mica_handle_t)ep);
+	if ((r = mica_unmap(self_as, IPB_ALIAS, 1, 0)) != 1)
+		return result(id, "unmap gave", r);
+	result(id, 0, 0);
+}
+
 void test_ipcbuf(void)
 {
 	test_set_errors();
@@ -507,4 +568,5 @@ void test_ipcbuf(void)
 	test_shared_frame();
 	test_top();
 	test_receiver_gone();
+	test_sender_gone();
 }
