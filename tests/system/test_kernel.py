@@ -100,6 +100,7 @@ IDS = [
     "ipcbuf.top_of_user",
     "ipcbuf.receiver_gone",
     "ipcbuf.sender_gone",
+    "ipcbuf.large_page",
 ]
 
 
@@ -147,8 +148,9 @@ def test_killed_threads_are_named_with_the_cause(run):
         "I/O port not granted", "I/O port not granted",
         # ipcbuf.calls' and ipcbuf.unmapped's servers; ipcbuf.shared_frame's remote server
         "killed by thread_kill", "killed by thread_kill", "address space destroyed",
-        # ipcbuf.top_of_user's server; ipcbuf.receiver_gone's two
+        # ipcbuf.top_of_user's server; ipcbuf.receiver_gone's two; ipcbuf.large_page's server
         "killed by thread_kill", "killed by thread_kill", "killed by thread_kill",
+        "killed by thread_kill",
     ]), run.log
     assert not run.has("PANIC"), run.log
 

@@ -559,6 +559,54 @@ static void test_sender_gone(void)
 	result(id, 0, 0);
 }
 
+/*
+ * The buffer in a 2 MiB page (MICA_MAP_LARGE): registered at its last
+ * 4 KiB and at one inside, calls of the full 4,032 bytes through each
+ * (the kernel finds the 4 KiB within the large page), the FS base each;
+ * then the 2 MiB unmapped while registered: MICA_EFAULT, no crash.
+ */
+static void test_large(void)
+{
+	const char *id = "ipcbuf.large_page";
+	const uint64_t lp = MICA_MAP_LARGE_PAGES, lsz = MICA_LARGE_PAGE_SIZE;
+	const uint64_t lva = 0x40000000UL; /* 1 GiB: 2 MiB-aligned, free (mem.map_large's) */
+	struct mica_msg m = {.label = 1};
+	uint64_t f = frame_take(0);
+	long r, ep = mica_endpoint_create();
+
+	(void)frame_take((f + lsz - 1) / lsz * lsz / MICA_PAGE_SIZE - f / MICA_PAGE_SIZE);
+	f = frame_take(lp);
+	if (!f || f % lsz || ep < 0)
+		return result(id, "no aligned 2 MiB (or endpoint) at", (long)f);
+	if ((r = mica_map(self_as, lva, f, lp, MICA_MAP_READ | MICA_MAP_WRITE | MICA_MAP_LARGE)) !=
+	    0)
+		return result(id, "map gave", r);
+	ipb_ep = (mica_handle_t)ep;
+	long th = spawn(local_echo, 15, (uint64_t)&ipb_page[2], MICA_HANDLE_NONE, MICA_HANDLE_NONE);
+	if (th < 0)
+		return result(id, "thread_create gave", th);
+	const uint64_t at[] = {lva + lsz - MICA_PAGE_SIZE, lva + 7 * MICA_PAGE_SIZE};
+	for (int k = 0; k < 2; k++) {
+		struct mica_ipc_buffer *b = (struct mica_ipc_buffer *)at[k];
+
+		if ((r = ipb_use(b, 0)) != 0)
+			return result(id, "set gave", r);
+		if (mica_ipc_buffer() != b || b->self != at[k])
+			return result(id, "FS does not lead to the buffer, case", k);
+		if ((r = ipb_call(b, MICA_IPC_BUFFER_DATA, (uint8_t)(k + 5), 0)) != 0)
+			return result(id, "a full buffer's call gave", r);
+	}
+	if ((r = mica_unmap(self_as, lva, lp, 0)) != (long)lp)
+		return result(id, "unmap gave", r);
+	if ((r = mica_call(ipb_ep, &m, MICA_IPC_BUF)) != MICA_EFAULT)
+		return result(id, "a call with the 2 MiB gone gave", r);
+	(void)mica_ipc_buffer_set(0);
+	(void)mica_thread_kill((mica_handle_t)th, 0);
+	mica_handle_close((mica_handle_t)th);
+	mica_handle_close((mica_handle_t)ep);
+	result(id, 0, 0);
+}
+
 void test_ipcbuf(void)
 {
 	test_set_errors();
@@ -569,4 +617,5 @@ void test_ipcbuf(void)
 	test_top();
 	test_receiver_gone();
 	test_sender_gone();
+	test_large();
 }
