@@ -32,13 +32,18 @@ IDS = [
     "ipc.endpoint_closed",
     "ipc.receiver_closed",
     "ipc.fast_local.regs",
+    "ipc.fast_local.trace_toggle",
     "ipc.fast_local.fallbacks",
     "ipc.fast_local.fs_base",
     "ipc.fast_local.peer_gone",
     "ipc.fast_remote.regs",
+    "ipc.fast_remote.trace_toggle",
     "ipc.fast_remote.fallbacks",
     "ipc.fast_remote.fs_base",
     "ipc.fast_remote.peer_gone",
+    "ipc.fast_top.call",
+    "ipc.fast_top.reply_recv",
+    "ipc.fast_local.ymm",
     "notify.merge",
     "notify.no_lost_wakeup",
     "notify.badges_rights",
@@ -93,6 +98,10 @@ IDS = [
     "ipcbuf.calls",
     "ipcbuf.unmapped",
     "ipcbuf.shared_frame",
+    "ipcbuf.top_of_user",
+    "ipcbuf.receiver_gone",
+    "ipcbuf.sender_gone",
+    "ipcbuf.large_page",
 ]
 
 
@@ -124,6 +133,8 @@ def test_killed_threads_are_named_with_the_cause(run):
     assert sorted(kills) == sorted([
         # fault.kill_thread: exceptions without a pager
         "#UD invalid opcode", "#PF page fault", "#PF page fault", "#GP general protection",
+        # ipc.fast_top: the caller, then the server, resumed at MICA_USER_TOP
+        "#PF page fault", "#PF page fault",
         # sched.no_starvation's consumer, thread.kill, fault.resume_kill (the fault thread,
         # then the pager), ipc.reply_lost
         "killed by thread_kill", "killed by thread_kill", "killed by its pager", "killed by thread_kill",
@@ -138,6 +149,9 @@ def test_killed_threads_are_named_with_the_cause(run):
         "I/O port not granted", "I/O port not granted",
         # ipcbuf.calls' and ipcbuf.unmapped's servers; ipcbuf.shared_frame's remote server
         "killed by thread_kill", "killed by thread_kill", "address space destroyed",
+        # ipcbuf.top_of_user's server; ipcbuf.receiver_gone's two; ipcbuf.large_page's server
+        "killed by thread_kill", "killed by thread_kill", "killed by thread_kill",
+        "killed by thread_kill",
     ]), run.log
     assert not run.has("PANIC"), run.log
 
@@ -154,8 +168,9 @@ def test_exit_codes_reported(run):
     # leaves_queue 2, endpoint_closed 1, call_timeout 1, deadline_race 16 (8 rounds of 2),
     # wake_priority 2; the notify.* helpers, 0 each: no_lost_wakeup, closed, timeout,
     # bound_receive; trace.call's server 0; the ipc.fast_* servers (local, remote) 0 and 0;
-    # ipcbuf.fs_per_thread's three workers 0, 0 and 0
-    assert sorted(codes) == [0] * (17 + 27 + 4 + 1 + 2 + 3) + [5, 7, 21, 100, 101], run.log
+    # ipcbuf.fs_per_thread's three workers 0, 0 and 0; ipcbuf.sender_gone's caller 0;
+    # ipc.fast_local.ymm's server 0
+    assert sorted(codes) == [0] * (17 + 27 + 4 + 1 + 2 + 3 + 1 + 1) + [5, 7, 21, 100, 101], run.log
 
 
 MEMSTATS = re.compile(r"^memstats: reserve=(\d+) reserve_free=(\d+) pool=(\d+) pool_mapped=(\d+) "

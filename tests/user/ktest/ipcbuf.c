@@ -362,6 +362,251 @@ static void test_shared_frame(void)
 	result(id, 0, 0);
 }
 
+/*
+ * The buffer in the last user page (MICA_USER_TOP - 4 KiB), the physically
+ * next frame mapped elsewhere with a pattern: the full 4,032 bytes out and
+ * back, and 4,033 refused, write nothing past the page (a write past it
+ * through the kernel's direct map would land in that next frame).
+ */
+#define IPB_TOP   (MICA_USER_TOP - MICA_PAGE_SIZE)
+#define IPB_NEXT  0x10700000UL /* free in ktest: the frame after the top buffer's */
+#define IPB_GONE  0x10710000UL /* free in ktest: a server's buffer, to take away */
+#define IPB_ALIAS 0x10720000UL /* free in ktest: the same frame, to look at */
+
+static void test_top(void)
+{
+	const char *id = "ipcbuf.top_of_user";
+	struct mica_ipc_buffer *b = (struct mica_ipc_buffer *)IPB_TOP;
+	volatile uint8_t *next = (volatile uint8_t *)IPB_NEXT;
+	uint64_t f = frame_take(2); /* two frames, one after the other */
+	struct mica_msg m = {.label = 1};
+	long r, ep = mica_endpoint_create();
+
+	if (!f || ep < 0)
+		return result(id, "no frames or endpoint", ep);
+	if ((r = mica_map(self_as, IPB_TOP, f, 1, MICA_MAP_READ | MICA_MAP_WRITE)) != 0 ||
+	    (r = mica_map(self_as, IPB_NEXT, f + MICA_PAGE_SIZE, 1,
+	                  MICA_MAP_READ | MICA_MAP_WRITE)) != 0)
+		return result(id, "map gave", r);
+	for (unsigned i = 0; i < MICA_PAGE_SIZE; i++)
+		next[i] = 0x5a;
+	ipb_ep = (mica_handle_t)ep;
+	long th = spawn(local_echo, 15, (uint64_t)&ipb_page[2], MICA_HANDLE_NONE, MICA_HANDLE_NONE);
+	if (th < 0)
+		return result(id, "thread_create gave", th);
+	if ((r = ipb_use(b, 0)) != 0)
+		return result(id, "set gave", r);
+	for (uint8_t k = 0; k < 3; k++)
+		if ((r = ipb_call(b, MICA_IPC_BUFFER_DATA, (uint8_t)(k * 40 + 1), 0)) != 0)
+			return result(id, "a full buffer's call gave", r);
+	b->send_len = MICA_IPC_BUFFER_DATA + 1;
+	if ((r = mica_call(ipb_ep, &m, MICA_IPC_BUF)) != MICA_EINVAL)
+		return result(id, "4,033 bytes gave", r);
+	for (unsigned i = 0; i < MICA_PAGE_SIZE; i++)
+		if (next[i] != 0x5a)
+			return result(id, "the next frame was written at", (long)i);
+	(void)mica_ipc_buffer_set(0);
+	(void)mica_thread_kill((mica_handle_t)th, 0);
+	mica_handle_close((mica_handle_t)th);
+	mica_handle_close((mica_handle_t)ep);
+	if ((r = mica_unmap(self_as, IPB_TOP, 1, 0)) != 1 ||
+	    (r = mica_unmap(self_as, IPB_NEXT, 1, 0)) != 1)
+		return result(id, "unmap gave", r);
+	result(id, 0, 0);
+}
+
+/* What gone_server saw: its recv's result, label and word 0; set when it got there. */
+static volatile long gone_r, gone_done;
+static volatile uint64_t gone_label, gone_w0;
+
+/* A server that waits once with its buffer at `page`, then answers without one. */
+static void gone_server(uint64_t page)
+{
+	struct mica_msg m = {0};
+
+	if (ipb_use((struct mica_ipc_buffer *)page, 0) != 0)
+		mica_thread_exit(1);
+	gone_r = mica_recv(ipb_ep, &m, MICA_IPC_BUF, 0);
+	gone_label = m.label;
+	gone_w0 = m.w[0];
+	gone_done = 1;
+	m.w[0]++;
+	(void)mica_reply_recv(ipb_ep, &m, 0, 0);
+	mica_thread_exit(2);
+}
+
+/*
+ * A receiver's buffer taken away while it waits in recv: its page
+ * unmapped, then (another server) mapped read-only. A call with 100 bytes
+ * reaches it with the registers only (docs/ABI.md), and the frame is not
+ * written: not its data, not recv_len or recv_handle.
+ */
+static void test_receiver_gone(void)
+{
+	const char *id = "ipcbuf.receiver_gone";
+	volatile struct mica_ipc_buffer *alias = (volatile struct mica_ipc_buffer *)IPB_ALIAS;
+	long r, ep = mica_endpoint_create();
+
+	if (ep < 0)
+		return result(id, "endpoint_create gave", ep);
+	ipb_ep = (mica_handle_t)ep;
+	for (int ro = 0; ro < 2; ro++) {
+		uint64_t f = frame_take(1);
+
+		if (!f)
+			return result(id, "no frame", 0);
+		if ((r = mica_map(self_as, IPB_GONE, f, 1, MICA_MAP_READ | MICA_MAP_WRITE)) != 0 ||
+		    (r = mica_map(self_as, IPB_ALIAS, f, 1, MICA_MAP_READ | MICA_MAP_WRITE)) != 0)
+			return result(id, "map gave", r);
+		gone_done = 0;
+		long th = spawn(gone_server, 15, IPB_GONE, MICA_HANDLE_NONE, MICA_HANDLE_NONE);
+		if (th < 0)
+			return result(id, "thread_create gave", th);
+		yield_n(3); /* it waits in its recv */
+		alias->recv_len = 0xaaaa;
+		alias->recv_handle = 77;
+		for (unsigned i = 0; i < 200; i++)
+			alias->data[i] = 0xee;
+		if ((r = mica_unmap(self_as, IPB_GONE, 1, 0)) != 1 ||
+		    (ro && (r = mica_map(self_as, IPB_GONE, f, 1, MICA_MAP_READ)) != 0))
+			return result(id, "taking the page away gave", r);
+		struct mica_msg m = {.label = 0x600 + (uint64_t)ro, .w = {9}};
+		if ((r = ipb_use(&ipb_page[0], 100)) != 0)
+			return result(id, "set gave", r);
+		for (unsigned i = 0; i < 100; i++)
+			ipb_page[0].data[i] = 0x11;
+		if ((r = mica_call(ipb_ep, &m, MICA_IPC_BUF)) != 0 || m.w[0] != 10)
+			return result(id, "the call gave", r ? r : (long)m.w[0]);
+		if (!gone_done || gone_r != 0 || gone_label != 0x600 + (uint64_t)ro || gone_w0 != 9)
+			return result(id, "the server's recv gave", gone_done ? gone_r : -1000);
+		if (ipb_page[0].recv_len != 0)
+			return result(id, "a reply without data: our recv_len",
+			              ipb_page[0].recv_len);
+		if (alias->recv_len != 0xaaaa || alias->recv_handle != 77)
+			return result(id, "the taken page's head was written, case", ro);
+		for (unsigned i = 0; i < 200; i++)
+			if (alias->data[i] != 0xee)
+				return result(id, "the taken page's data was written at", (long)i);
+		(void)mica_thread_kill((mica_handle_t)th, 0);
+		mica_handle_close((mica_handle_t)th);
+		if ((ro && (r = mica_unmap(self_as, IPB_GONE, 1, 0)) != 1) ||
+		    (r = mica_unmap(self_as, IPB_ALIAS, 1, 0)) != 1)
+			return result(id, "unmap gave", r);
+	}
+	(void)mica_ipc_buffer_set(0);
+	mica_handle_close((mica_handle_t)ep);
+	result(id, 0, 0);
+}
+
+/* A caller queued with its buffer at `page` (no receiver yet); its call's result in gone_r. */
+static void queued_caller(uint64_t page)
+{
+	struct mica_msg m = {.label = 0x700};
+
+	if (ipb_use((struct mica_ipc_buffer *)page, 50) != 0)
+		mica_thread_exit(1);
+	gone_done = 1;
+	gone_r = mica_call(ipb_ep, &m, MICA_IPC_BUF);
+	gone_done = 2;
+	mica_thread_exit(0);
+}
+
+/*
+ * A sender's buffer taken away while it waits in the queue: the receiver
+ * that comes takes nothing from it (try_recv finds no message:
+ * MICA_EAGAIN), the caller hears MICA_EFAULT (docs/ABI.md), and neither
+ * side's page is written.
+ */
+static void test_sender_gone(void)
+{
+	const char *id = "ipcbuf.sender_gone";
+	volatile struct mica_ipc_buffer *alias = (volatile struct mica_ipc_buffer *)IPB_ALIAS;
+	uint64_t f = frame_take(1);
+	long r, ep = mica_endpoint_create();
+
+	if (!f || ep < 0)
+		return result(id, "no frame or endpoint", ep);
+	ipb_ep = (mica_handle_t)ep;
+	if ((r = mica_map(self_as, IPB_GONE, f, 1, MICA_MAP_READ | MICA_MAP_WRITE)) != 0 ||
+	    (r = mica_map(self_as, IPB_ALIAS, f, 1, MICA_MAP_READ | MICA_MAP_WRITE)) != 0)
+		return result(id, "map gave", r);
+	gone_done = 0;
+	long th = spawn(queued_caller, 15, IPB_GONE, MICA_HANDLE_NONE, MICA_HANDLE_NONE);
+	if (th < 0)
+		return result(id, "thread_create gave", th);
+	yield_n(3); /* it is queued in its call */
+	if (gone_done != 1)
+		return result(id, "the caller did not queue", gone_done);
+	alias->recv_len = 0xaaaa;
+	if ((r = mica_unmap(self_as, IPB_GONE, 1, 0)) != 1)
+		return result(id, "unmap gave", r);
+	struct mica_msg m = {0};
+	if ((r = ipb_use(&ipb_page[0], 0)) != 0)
+		return result(id, "set gave", r);
+	ipb_page[0].recv_len = 0xbbbb;
+	if ((r = mica_try_recv(ipb_ep, &m, MICA_IPC_BUF, 0)) != MICA_EAGAIN)
+		return result(id, "try_recv gave", r);
+	yield_n(3); /* the caller hears */
+	if (gone_done != 2 || gone_r != MICA_EFAULT)
+		return result(id, "the caller's call gave", gone_done == 2 ? gone_r : -1000);
+	if (alias->recv_len != 0xaaaa || ipb_page[0].recv_len != 0xbbbb)
+		return result(id, "a page was written", 0);
+	(void)mica_ipc_buffer_set(0);
+	mica_handle_close((mica_handle_t)th);
+	mica_handle_close((mica_handle_t)ep);
+	if ((r = mica_unmap(self_as, IPB_ALIAS, 1, 0)) != 1)
+		return result(id, "unmap gave", r);
+	result(id, 0, 0);
+}
+
+/*
+ * The buffer in a 2 MiB page (MICA_MAP_LARGE): registered at its last
+ * 4 KiB and at one inside, calls of the full 4,032 bytes through each
+ * (the kernel finds the 4 KiB within the large page), the FS base each;
+ * then the 2 MiB unmapped while registered: MICA_EFAULT, no crash.
+ */
+static void test_large(void)
+{
+	const char *id = "ipcbuf.large_page";
+	const uint64_t lp = MICA_MAP_LARGE_PAGES, lsz = MICA_LARGE_PAGE_SIZE;
+	const uint64_t lva = 0x40000000UL; /* 1 GiB: 2 MiB-aligned, free (mem.map_large's) */
+	struct mica_msg m = {.label = 1};
+	uint64_t f = frame_take(0);
+	long r, ep = mica_endpoint_create();
+
+	(void)frame_take((f + lsz - 1) / lsz * lsz / MICA_PAGE_SIZE - f / MICA_PAGE_SIZE);
+	f = frame_take(lp);
+	if (!f || f % lsz || ep < 0)
+		return result(id, "no aligned 2 MiB (or endpoint) at", (long)f);
+	if ((r = mica_map(self_as, lva, f, lp, MICA_MAP_READ | MICA_MAP_WRITE | MICA_MAP_LARGE)) !=
+	    0)
+		return result(id, "map gave", r);
+	ipb_ep = (mica_handle_t)ep;
+	long th = spawn(local_echo, 15, (uint64_t)&ipb_page[2], MICA_HANDLE_NONE, MICA_HANDLE_NONE);
+	if (th < 0)
+		return result(id, "thread_create gave", th);
+	const uint64_t at[] = {lva + lsz - MICA_PAGE_SIZE, lva + 7 * MICA_PAGE_SIZE};
+	for (int k = 0; k < 2; k++) {
+		struct mica_ipc_buffer *b = (struct mica_ipc_buffer *)at[k];
+
+		if ((r = ipb_use(b, 0)) != 0)
+			return result(id, "set gave", r);
+		if (mica_ipc_buffer() != b || b->self != at[k])
+			return result(id, "FS does not lead to the buffer, case", k);
+		if ((r = ipb_call(b, MICA_IPC_BUFFER_DATA, (uint8_t)(k + 5), 0)) != 0)
+			return result(id, "a full buffer's call gave", r);
+	}
+	if ((r = mica_unmap(self_as, lva, lp, 0)) != (long)lp)
+		return result(id, "unmap gave", r);
+	if ((r = mica_call(ipb_ep, &m, MICA_IPC_BUF)) != MICA_EFAULT)
+		return result(id, "a call with the 2 MiB gone gave", r);
+	(void)mica_ipc_buffer_set(0);
+	(void)mica_thread_kill((mica_handle_t)th, 0);
+	mica_handle_close((mica_handle_t)th);
+	mica_handle_close((mica_handle_t)ep);
+	result(id, 0, 0);
+}
+
 void test_ipcbuf(void)
 {
 	test_set_errors();
@@ -369,4 +614,8 @@ void test_ipcbuf(void)
 	test_calls();
 	test_unmapped();
 	test_shared_frame();
+	test_top();
+	test_receiver_gone();
+	test_sender_gone();
+	test_large();
 }

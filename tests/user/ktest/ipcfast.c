@@ -19,6 +19,7 @@
 #include <mica/error.h>
 #include <mica/handle.h>
 #include <mica/syscall.h>
+#include <mica/trace.h>
 #include "ktest.h"
 #include "remote.h"
 
@@ -360,6 +361,35 @@ static void fast_run(bool remote)
 		why = round_trip((mica_handle_t)badged, 100 + i, &d);
 	result_in(grp, "regs", why, d);
 
+	/*
+	 * Tracing turned on and off with the server parked by the assembly
+	 * path (trace.c points call and reply_recv at the C fast path while
+	 * switches are traced, at the general path while messages are): each
+	 * path resumes the other's parked threads, with the same answers, and
+	 * the switches were recorded.
+	 */
+	mica_handle_t dev = bootinfo->devices;
+	const uint32_t masks[] = {MICA_TRACE_EV(MICA_TRACE_SWITCH), MICA_TRACE_EV(MICA_TRACE_IPC),
+	                          MICA_TRACE_ALL};
+	for (unsigned k = 0; k < 3 && !why; k++) {
+		if ((d = mica_trace(dev, MICA_TRACE_START, masks[k], 0)) != 0) {
+			why = "trace start gave";
+			break;
+		}
+		for (uint64_t i = 0; i < 3 && !why; i++)
+			why = round_trip((mica_handle_t)badged, 400 + k * 10 + i, &d);
+		long n = mica_trace(dev, MICA_TRACE_STOP, 0, 0);
+		if (!why && n < 6)
+			why = "events recorded over three round trips", d = n;
+		for (uint64_t i = 0; i < 3 && !why; i++)
+			why = round_trip((mica_handle_t)badged, 500 + k * 10 + i, &d);
+	}
+	/* The ring left empty (trace.errors expects it so): faults only, none. */
+	if (mica_trace(dev, MICA_TRACE_START, MICA_TRACE_EV(MICA_TRACE_FAULT), 0) != 0 ||
+	    mica_trace(dev, MICA_TRACE_STOP, 0, 0) != 0)
+		why = why ? why : "emptying the trace ring failed";
+	result_in(grp, "trace_toggle", why, d);
+
 	/* Each check failed with the server waiting in the fast path. */
 	long closed = mica_endpoint_create();
 	long closed_send = mica_handle_mint((mica_handle_t)closed, MICA_RIGHT_SEND, 0);
@@ -420,8 +450,257 @@ static void fast_run(bool remote)
 		result_in(grp, "destroy", "aspace_destroy gave", d);
 }
 
+/*
+ * A partner whose saved RIP sysret must not take (ipcfast.asm's .by_frame):
+ * its system call is the last instruction below MICA_USER_TOP, so it
+ * returns to MICA_USER_TOP itself, which is no user address. The assembly
+ * switch must leave through iretq (a sysret to it would be a #GP in ring
+ * 0 on Intel CPUs), and the thread then faults there, in user mode: it is
+ * killed (#PF at that RIP), reported to its supervisor, and the kernel goes
+ * on. Once the partner is the caller (its call made at the top, answered
+ * by our reply_recv), once the receiver (its reply_recv made at the top,
+ * our call taking it there).
+ */
+#define TOP_CODE (MICA_USER_TOP - MICA_PAGE_SIZE) /* the last user page */
+#define TOP_MAP  0x10320000ULL                    /* free in ktest: the code page written */
+#define TOP_SUP  0x5a5aULL                        /* the supervisor badge */
+#define TOP_CLI  0xc1c1ULL                        /* the caller's badge */
+
+/* Jump to the snippet at the top (xor ebx, ebx; syscall) as system call nr on h with `label`. */
+static void __attribute__((noreturn)) top_jump(uint64_t nr, uint64_t h, uint64_t label)
+{
+	__asm__ volatile("jmp *%0"
+	                 :
+	                 : "r"((uint64_t)MICA_USER_TOP - 4), "a"(nr), "D"(h), "S"(label)
+	                 : "memory");
+	__builtin_unreachable();
+}
+
+/* A caller whose call is made at the top. */
+static void top_caller(uint64_t h)
+{
+	top_jump(MICA_SYS_IPC_CALL, h, 0x77);
+}
+
+/* A server that receives one call, then answers it (and waits again) at the top. */
+static void top_server(uint64_t ep)
+{
+	struct mica_msg m = {0};
+
+	if (mica_recv((mica_handle_t)ep, &m, 0, 0) != 0)
+		mica_thread_exit(1);
+	top_jump(MICA_SYS_IPC_REPLY_RECV, ep, 0x78);
+}
+
+/* The exit notice in io (label, badge, words): killed by #PF at MICA_USER_TOP. */
+static const char *top_notice(const struct fregs *io, long *detail)
+{
+	*detail = (long)io->rax;
+	if (io->rax != 0)
+		return "waiting for the exit notice gave";
+	*detail = (long)io->w[2];
+	if (io->rsi != MICA_LABEL_EXIT || io->rdi != TOP_SUP)
+		return "not the exit notice (label, badge)";
+	if (io->w[1] != MICA_EXIT_FAULT || io->w[2] != 14)
+		return "the thread did not end by #PF (code)";
+	*detail = (long)io->w[4];
+	if (io->w[3] != MICA_USER_TOP || io->w[4] != MICA_USER_TOP)
+		return "not resumed at MICA_USER_TOP (rip)";
+	return 0;
+}
+
+static void fast_top(void)
+{
+	const char *why = 0;
+	uint64_t f = frame_take(1);
+	long d = 0, r;
+	long ep = mica_endpoint_create(), ep2 = mica_endpoint_create();
+	long sup = mica_handle_mint((mica_handle_t)ep, MICA_RIGHT_SEND, TOP_SUP);
+	long cli = mica_handle_mint((mica_handle_t)ep, MICA_RIGHT_SEND, TOP_CLI);
+
+	if (!f || ep < 0 || ep2 < 0 || sup < 0 || cli < 0)
+		return result_in("ipc.fast_top", "call", "frame or handles", ep);
+	/* The snippet at the very end of the last user page, mapped executable. */
+	if ((r = mica_map(self_as, TOP_MAP, f, 1, MICA_MAP_READ | MICA_MAP_WRITE)) != 0 ||
+	    (r = mica_map(self_as, TOP_CODE, f, 1, MICA_MAP_READ | MICA_MAP_EXEC)) != 0)
+		return result_in("ipc.fast_top", "call", "map gave", r);
+	static const uint8_t snippet[] = {0x31, 0xdb, 0x0f, 0x05}; /* xor ebx, ebx; syscall */
+	for (unsigned i = 0; i < sizeof(snippet); i++)
+		((volatile uint8_t *)TOP_MAP)[MICA_PAGE_SIZE - sizeof(snippet) + i] = snippet[i];
+
+	/* The caller at the top: our reply_recv (assembly) answers it, then
+	 * waits on; the next message is its exit notice. */
+	long th = spawn(top_caller, 5, (uint64_t)cli, MICA_HANDLE_NONE, (mica_handle_t)sup);
+	struct mica_msg m = {0};
+	uint64_t badge = 0;
+	struct fregs io = {0};
+	if (th < 0) {
+		why = "thread_create gave", d = th;
+	} else if ((r = mica_recv((mica_handle_t)ep, &m, 0, &badge)) != 0 || m.label != 0x77 ||
+	           badge != TOP_CLI) {
+		why = "the top caller's call: recv gave (or label, badge wrong)", d = r;
+	} else {
+		client_words(&io, 0x99);
+		(void)fast_sys(MICA_SYS_IPC_REPLY_RECV, (uint64_t)ep, &io, SRV_RBP, SRV_XMM, 0);
+		why = top_notice(&io, &d);
+		if (!why && (d = (long)own_regs_bad(&io, SRV_RBP, SRV_XMM, 0)) != 0)
+			why = "our registers after the reply_recv (bits)";
+	}
+	result_in("ipc.fast_top", "call", why, d);
+	if (th >= 0)
+		mica_handle_close((mica_handle_t)th);
+
+	/* The receiver at the top: our first call parks it there (its
+	 * reply_recv), our second (assembly) hands over to it there. */
+	why = 0;
+	th = spawn(top_server, 5, (uint64_t)ep2, MICA_HANDLE_NONE, (mica_handle_t)sup);
+	if (th < 0) {
+		why = "thread_create gave", d = th;
+	} else {
+		yield_n(2); /* let it wait in its recv */
+		client_words(&io, 0x31);
+		r = fast_sys(MICA_SYS_IPC_CALL, (uint64_t)ep2, &io, CLI_RBP, CLI_XMM, 1);
+		if (r != 0 || io.rsi != 0x78)
+			why = "the first call gave (or the reply's label)",
+			d = r ? r : (long)io.rsi;
+	}
+	if (!why) {
+		client_words(&io, 0x32);
+		r = fast_sys(MICA_SYS_IPC_CALL, (uint64_t)ep2, &io, CLI_RBP, CLI_XMM, 1);
+		if (r != MICA_EPEER)
+			why = "the call to the top server gave", d = r;
+		else if ((d = (long)own_regs_bad(&io, CLI_RBP, CLI_XMM, RFLAGS_CF)) != 0)
+			why = "our registers after the call (bits)";
+	}
+	if (!why) {
+		m = (struct mica_msg){0};
+		r = mica_recv((mica_handle_t)ep, &m, 0, &badge);
+		io.rax = (uint64_t)r;
+		io.rdi = badge;
+		io.rsi = m.label;
+		for (int i = 0; i < MICA_MSG_WORDS; i++)
+			io.w[i] = m.w[i];
+		why = top_notice(&io, &d);
+	}
+	result_in("ipc.fast_top", "reply_recv", why, d);
+	if (th >= 0)
+		mica_handle_close((mica_handle_t)th);
+	(void)mica_unmap(self_as, TOP_CODE, 1, 0);
+	(void)mica_unmap(self_as, TOP_MAP, 1, 0);
+	mica_handle_close((mica_handle_t)cli);
+	mica_handle_close((mica_handle_t)sup);
+	mica_handle_close((mica_handle_t)ep2);
+	mica_handle_close((mica_handle_t)ep);
+}
+
+/*
+ * long ymm_sys(nr, handle, label, pattern, out): system call nr (call or
+ * reply_recv) on handle with RSI = label, RBX 0, the other message
+ * registers 0, and all four quadwords of YMM1 = pattern; then out[0] = the
+ * upper half's low quadword of YMM1 as the call left it, out[1] = RSI (the
+ * label received). Returns RAX. Needs AVX.
+ */
+long ymm_sys(uint64_t nr, uint64_t handle, uint64_t label, uint64_t pattern, uint64_t *out);
+__asm__(".global ymm_sys\n"
+        "ymm_sys:\n"
+        "	pushq %rbx; pushq %rbp; pushq %r12; pushq %r13; pushq %r14; pushq %r15\n"
+        "	pushq %r8\n"
+        "	subq $32, %rsp\n"
+        "	movq %rcx, 0(%rsp); movq %rcx, 8(%rsp); movq %rcx, 16(%rsp); movq %rcx, 24(%rsp)\n"
+        "	vmovdqu (%rsp), %ymm1\n"
+        "	addq $32, %rsp\n"
+        "	movq %rdi, %rax\n"
+        "	movq %rsi, %rdi\n"
+        "	movq %rdx, %rsi\n"
+        "	xorl %ebx, %ebx; xorl %edx, %edx; xorl %r10d, %r10d; xorl %r8d, %r8d\n"
+        "	xorl %r9d, %r9d; xorl %r12d, %r12d; xorl %r13d, %r13d; xorl %r14d, %r14d\n"
+        "	xorl %r15d, %r15d\n"
+        "	syscall\n"
+        "	popq %rcx\n"
+        "	vextractf128 $1, %ymm1, %xmm1\n"
+        "	vmovq %xmm1, 0(%rcx)\n"
+        "	movq %rsi, 8(%rcx)\n"
+        "	vzeroupper\n"
+        "	popq %r15; popq %r14; popq %r13; popq %r12; popq %rbp; popq %rbx\n"
+        "	ret\n");
+
+#define YMM_SRV 0x5e5e5e5e0000aaaaULL
+#define YMM_CLI 0xc1c1c1c10000bbbbULL
+#define YMM_END 0xe0dULL /* the server ends */
+
+/* AVX usable: CPUID.1:ECX AVX and OSXSAVE (the kernel enables AVX in XCR0 when it is there). */
+static bool have_avx(void)
+{
+	uint32_t a = 1, b, c = 0, d;
+
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	return (c & (1u << 28)) && (c & (1u << 27));
+}
+
+/* Answers each call with label 0, or 1 if its YMM1 upper half was not its own after its call. */
+static void ymm_server(uint64_t ep)
+{
+	struct mica_msg m = {0};
+	uint64_t out[2] = {YMM_SRV, 0}, label;
+
+	if (mica_recv((mica_handle_t)ep, &m, 0, 0) != 0)
+		mica_thread_exit(1);
+	label = m.label;
+	while (label != YMM_END) {
+		uint64_t reply = out[0] != YMM_SRV;
+
+		if (ymm_sys(MICA_SYS_IPC_REPLY_RECV, ep, reply, YMM_SRV, out) != 0)
+			mica_thread_exit(2);
+		label = out[1];
+	}
+	mica_thread_exit(0);
+}
+
+/*
+ * The AVX registers' upper halves over the assembly switch (xsave/xrstor
+ * with XCR0's components): client and server each keep their own YMM1
+ * whole over round trips (the first by the C paths, the rest by the
+ * assembly one); nothing of the other's shows. On a CPU without AVX there
+ * is nothing to check (the cpu=qemu64 boot).
+ */
+static void fast_ymm(void)
+{
+	const char *why = 0;
+	long d = 0;
+	long ep = mica_endpoint_create();
+
+	if (!have_avx())
+		return result_in("ipc.fast_local", "ymm", 0, 0);
+	if (ep < 0)
+		return result_in("ipc.fast_local", "ymm", "endpoint_create gave", ep);
+	long th = spawn(ymm_server, 4, (uint64_t)ep, MICA_HANDLE_NONE, MICA_HANDLE_NONE);
+	if (th < 0)
+		return result_in("ipc.fast_local", "ymm", "thread_create gave", th);
+	for (uint64_t i = 0; i < 6 && !why; i++) {
+		uint64_t out[2];
+
+		d = ymm_sys(MICA_SYS_IPC_CALL, (uint64_t)ep, 100 + i, YMM_CLI, out);
+		if (d != 0)
+			why = "call gave";
+		else if (out[0] != YMM_CLI)
+			why = "our YMM1 upper half after the call, round", d = (long)i;
+		else if (out[1] != 0)
+			why = "the server's YMM1 upper half after its reply_recv, round",
+			d = (long)i;
+	}
+	uint64_t out[2];
+	long last = ymm_sys(MICA_SYS_IPC_CALL, (uint64_t)ep, YMM_END, YMM_CLI, out);
+	if (last != MICA_EPEER && !why)
+		why = "the last call gave", d = last;
+	result_in("ipc.fast_local", "ymm", why, d);
+	mica_handle_close((mica_handle_t)th);
+	mica_handle_close((mica_handle_t)ep);
+}
+
 void test_ipc_fast(void)
 {
 	fast_run(false);
 	fast_run(true);
+	fast_top();
+	fast_ymm();
 }
