@@ -235,6 +235,16 @@ static int spawn_into(struct space *s, process_load_fn load, const void *ctx, co
 		return e;
 	if (!(sp = stack_build(s, args, ep_child, names_give(s), irq, ports)))
 		return MICA_ENOMEM;
+	/*
+	 * The pages backed now (the stack's top page; for spawn_object each
+	 * page where data meets bss) count against the limits of the subtree
+	 * the child joins, its own included: s is not yet live, so the room
+	 * is what is left before it. Over it: MICA_ELIMIT (logged), undone by
+	 * the caller before the thread exists.
+	 */
+	if ((e = limit_mem_check(s, s->resident + limit_region_pages(region_count(&s->regions)))) <
+	    0)
+		return e;
 	struct mica_thread_params p = {.entry = entry,
 	                               .stack_top = sp,
 	                               .arg = MICA_PAGER_STACK_TOP -
@@ -268,7 +278,8 @@ const struct mica_bootinfo_module *module_find(const char *name)
  * Start boot module `name` as a child of parent (NULL: the pager's own),
  * with args and its own limits (0: none; limit.c); its pid goes to *pid.
  * Errors: MICA_ENOENT no such module (or not in the pool), MICA_EPERM the
- * pager's own module, MICA_ELIMIT a descendants limit reached, MICA_ENOEXEC
+ * pager's own module, MICA_ELIMIT a descendants limit reached or the pages
+ * backed at spawn (the stack's top page) over a memory limit, MICA_ENOEXEC
  * a bad image (also one with a segment over the stack's pages), MICA_ENOMEM
  * no slot, frame or kernel memory; the kernel's errors.
  */

@@ -4,7 +4,8 @@ server itself, copies its own image into fs files and runs them: the data,
 bss and the page they share; two processes running one file share its text
 frames (pager.dump) while their data pages are their own; fork in such a
 program; every bad image and argument (not an ELF, empty, cut short,
-misplaced segments, no such file or object, a boot module, a bad name, an
+misplaced segments, no such file or object, a boot module, a bad name, a memory limit
+too small for the pages backed at spawn (MICA_ELIMIT), an
 object granted to another process); hostile headers (a segment over the stack
 or its guard page, an entry outside every segment, program headers past the
 first page, two segments on a page, addresses outside the user half, a huge
@@ -21,7 +22,7 @@ import pytest
 
 IDS = ["copied", "runs", "fork", "text_shared", "data_private", "two_run", "dump_keeps_shared_write",
        "dump_frames_back", "not_elf", "empty",
-       "truncated", "misaligned", "missing", "bad_name", "no_rights", "cache_ops_refused", "exit_watch_signals", "fs_badge_fixed", "errors_frames_back",
+       "truncated", "misaligned", "missing", "bad_name", "spawn_mem_limit", "no_rights", "cache_ops_refused", "exit_watch_signals", "fs_badge_fixed", "errors_frames_back",
        "stack_segment", "hostile_headers", "hostile_frames_back", "removed_bus", "removed_frames_back", "shrunk_bus", "shrunk_frames_back",
        "fs_dead_server", "fs_dead_refused", "frames_back"]
 

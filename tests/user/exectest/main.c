@@ -484,6 +484,20 @@ static void test_errors(void)
 	result("bad_name", e9 == MICA_EINVAL && e10 == MICA_EINVAL, e9 != MICA_EINVAL ? e9 : e10);
 
 	/*
+	 * A memory limit (the subtree the child joins: its own) too small for
+	 * the pages backed at spawn, the stack's top page and the page where
+	 * our data meets bss: refused before the child runs, nothing kept
+	 * (errors_frames_back counts).
+	 */
+	struct pager_limits tight = {.mem_pages = 1};
+	uint64_t tpid = 0;
+	int e12 = rc ? rc : pager_spawn_object(pager, obj, "tight", "child exit", &tight, &tpid);
+
+	if (e12 == 0)
+		wait_for(tpid);
+	result("spawn_mem_limit", e12 == MICA_ELIMIT, e12);
+
+	/*
 	 * The cache of a file's object is fs's (its creator's) alone: we may run
 	 * the object, but not write into its cached pages, take a dirty page
 	 * out (WRITEBACK), resize, grant or destroy it; an unknown op is

@@ -2,7 +2,9 @@
  * ptest's limit cases: a parent sets a child's memory and descendants
  * limits at spawn (pager.spawn_with); they bound the child's whole
  * subtree. A process growing past its memory limit is refused
- * (MICA_ELIMIT) or, at a fault, killed ("memory limit"); a spawner is
+ * (MICA_ELIMIT) or, at a fault, killed ("memory limit"); a spawn whose
+ * pages backed at spawn (the stack's top page) do not fit is refused
+ * (MICA_ELIMIT); a spawner is
  * stopped at its descendants limit; nobody else notices. Also the mode
  * init's manifest test runs (tests/system/test_limits.py).
  */
@@ -48,6 +50,40 @@ static int hog(void)
 	touch(a, HOG_PAGES);
 	touch(b, HOG_PAGES);
 	return 13;
+}
+
+/*
+ * "full": under a memory limit, back every page it leaves (no room), then
+ * spawn a module: its stack's top page, backed at spawn, does not fit,
+ * so MICA_ELIMIT (not a child killed at its first fault); with a page
+ * given back, the spawn is made and the child runs.
+ */
+static int full(void)
+{
+	struct pager_limits lim = {0};
+	uint64_t pid = 0, at;
+	int r;
+
+	/* The calls below once before: the stack pages they touch are backed now. */
+	if (pager_spawn_with(pager, "nosuch.elf", "exit", &lim, &pid) != MICA_ENOENT)
+		return 20;
+	struct pager_usage u = usage();
+
+	if (u.mem_limit == MICA_PAGER_NO_LIMIT || u.mem_used >= u.mem_limit)
+		return 21;
+	if (pager_map(pager, 0, u.mem_limit - u.mem_used, MICA_MAP_READ | MICA_MAP_WRITE,
+	              MICA_PAGER_MAP_FILL, &at) != 0)
+		return 22;
+	u = usage();
+	if (u.mem_used != u.mem_limit)
+		return 23;
+	if ((r = pager_spawn_with(pager, "ptest.elf", "exit 7", &lim, &pid)) != MICA_ELIMIT)
+		return r ? 24 : 25;
+	if (pager_unmap(pager, at) != 0)
+		return 26;
+	if (pager_spawn_with(pager, "ptest.elf", "exit 7", &lim, &pid) != 0 || wait_for(pid) != 7)
+		return 27;
+	return 0;
 }
 
 /* "bomb": spawn children that spawn, until the limit stops the tree; then report and end. */
@@ -115,6 +151,8 @@ bool limits_child(const char *mode, int argc, char **argv, int *rc)
 		/* The grandchild has no limit of its own: ours holds it. */
 		*rc =
 		    wait_for(spawn("hog")) == MICA_EXIT_PAGER * 100 + MICA_PAGER_KILL_LIMIT ? 0 : 1;
+	else if (str_eq(mode, "full"))
+		*rc = full();
 	else if (str_eq(mode, "bomb"))
 		*rc = bomb(argc < 3);
 	else if (str_eq(mode, "limits"))
@@ -137,6 +175,9 @@ void t_mem_limit(void)
 	/* The limit is on the subtree: a grandchild with none of its own is held by it. */
 	CHECK((pid = spawn_limited("hogtree", 64, 0)) != 0, "spawn tree", 0);
 	CHECK((w = wait_for(pid)) == 0, "hogtree", w);
+	/* A spawn whose stack page does not fit the spawner's limit: refused, nothing kept. */
+	CHECK((pid = spawn_limited("full", 64, 0)) != 0, "spawn full", 0);
+	CHECK((w = wait_for(pid)) == 0, "full", w);
 	CHECK(pool_free() == free0, "frames", (int64_t)(free0 - pool_free()));
 	/* We have no limit: far more than 64 pages is fine. */
 	CHECK((r = pager_map(pager, 0, 256, MICA_MAP_READ | MICA_MAP_WRITE, MICA_PAGER_MAP_FILL,
