@@ -127,6 +127,26 @@ global ipcfast_call, ipcfast_reply_recv
 %%ports:
 %endmacro
 
+; ENDPOINT_HANDLE right, fail: the handle in the frame's RDI (RDI the
+; frame, RAX the running thread) is one of its table's fixed slots
+; (handle_slot's fast case) with the right (so in use: a free slot has
+; rights 0, handle.h), on an endpoint. Leaves the slot in RBP and the
+; endpoint in RCX; clobbers R11. Jumps to fail if not.
+%macro ENDPOINT_HANDLE 2
+        mov rbp, [rdi + F_RDI]
+        mov rcx, [rax + TH_AS]
+        mov r11d, [rcx + AS_HNFIXED]
+        cmp rbp, r11
+        jae %2
+        imul rbp, rbp, H_SIZE
+        add rbp, [rcx + AS_HSLOT]
+        test byte [rbp + H_RIGHTS], %1
+        jz %2
+        mov rcx, [rbp + H_OBJ]
+        cmp dword [rcx + KOBJ_TYPE], OBJ_ENDPOINT
+        jne %2
+%endmacro
+
 ; int64_t ipcfast_call(const struct syscall_args *s): call on the endpoint
 ; in RDI (in the frame) to a receiver that waits. Does not return when it
 ; hands over; else it is fastpath_call.
@@ -140,21 +160,8 @@ ipcfast_call:
         cmp rsi, LABEL_KERNEL
         jae fastpath_call
         mov rax, [gs:CPU_CURRENT]
-        ; The handle: one of the table's fixed slots (handle_slot's fast
-        ; case), with the send right (so in use: a free slot has rights 0,
-        ; handle.h), on an endpoint.
-        mov rbp, [rdi + F_RDI]
-        mov rcx, [rax + TH_AS]
-        mov r11d, [rcx + AS_HNFIXED]
-        cmp rbp, r11
-        jae .slow
-        imul rbp, rbp, H_SIZE
-        add rbp, [rcx + AS_HSLOT]
-        test byte [rbp + H_RIGHTS], RIGHT_SEND
-        jz .slow
-        mov rcx, [rbp + H_OBJ]
-        cmp dword [rcx + KOBJ_TYPE], OBJ_ENDPOINT
-        jne .slow
+        ; The handle: a fixed slot with the send right, on an endpoint.
+        ENDPOINT_HANDLE RIGHT_SEND, .slow
         ; A receiver waiting (so the endpoint is open: endpoint_close wakes
         ; every receiver, and nobody queues on a closed one), which gave
         ; no descriptor.
@@ -214,20 +221,8 @@ ipcfast_reply_recv:
         ; No bound notification (its bits come before any message).
         cmp qword [rax + TH_BOUND_NTF], 0
         jne .slow
-        ; The handle: a fixed slot with the receive right (so in use), on
-        ; an endpoint.
-        mov rbp, [rdi + F_RDI]
-        mov rcx, [rax + TH_AS]
-        mov r11d, [rcx + AS_HNFIXED]
-        cmp rbp, r11
-        jae .slow
-        imul rbp, rbp, H_SIZE
-        add rbp, [rcx + AS_HSLOT]
-        test byte [rbp + H_RIGHTS], RIGHT_RECV
-        jz .slow
-        mov rcx, [rbp + H_OBJ]
-        cmp dword [rcx + KOBJ_TYPE], OBJ_ENDPOINT
-        jne .slow
+        ; The handle: a fixed slot with the receive right, on an endpoint.
+        ENDPOINT_HANDLE RIGHT_RECV, .slow
         ; Open, with nobody queued to send (t will wait).
         cmp byte [rcx + EP_CLOSED], 0
         jne .slow
