@@ -867,25 +867,36 @@ static int bench(void)
  * succeeds, and what fs and the pager kept for each holder goes at its
  * end (the pool is as it was after another 100).
  */
+/*
+ * Starts a holder, grants it the object of fd, ends it and waits for it:
+ * 0 or the first error.
+ */
+static int grant_one(uint64_t fd)
+{
+	uint64_t pid = 0, obj = 0, sz = 0;
+	int rc = pager_spawn(pager, "fsclient.elf", "hold", &pid);
+
+	if (rc)
+		return rc;
+	rc = fs_map_object(fs, fd, pid, &obj, &sz);
+	int kr = pager_kill(pager, pid, 0);
+	int64_t wr = wait_for(pid);
+
+	FIRST(rc, kr);
+	if (!rc && wr < 0)
+		rc = (int)wr;
+	return rc;
+}
+
 static void test_grants(void)
 {
-	uint64_t fd = 0, sz = 0, obj = 0, pid = 0;
+	uint64_t fd = 0, sz = 0;
 	int rc = write_file("granted", PAGE, 3);
 	unsigned i;
 
 	FIRST(rc, fs_open(fs, "granted", &fd, &sz));
-	for (i = 0; rc == 0 && i < 20; i++) {
-		rc = pager_spawn(pager, "fsclient.elf", "hold", &pid);
-		if (rc)
-			break;
-		rc = fs_map_object(fs, fd, pid, &obj, &sz);
-		int kr = pager_kill(pager, pid, 0);
-		int64_t wr = wait_for(pid);
-
-		FIRST(rc, kr);
-		if (!rc && wr < 0)
-			rc = (int)wr;
-	}
+	for (i = 0; rc == 0 && i < 20; i++)
+		rc = grant_one(fd);
 	result("object_grants_reclaimed", rc == 0 && i == 20, rc ? rc : (long)i);
 	/*
 	 * The pager forgets an ended process's grants at its exit: another 100
@@ -894,18 +905,8 @@ static void test_grants(void)
 	 */
 	uint64_t free0 = pool_free();
 
-	for (i = 0; rc == 0 && i < 100; i++) {
-		rc = pager_spawn(pager, "fsclient.elf", "hold", &pid);
-		if (rc)
-			break;
-		rc = fs_map_object(fs, fd, pid, &obj, &sz);
-		int kr = pager_kill(pager, pid, 0);
-		int64_t wr = wait_for(pid);
-
-		FIRST(rc, kr);
-		if (!rc && wr < 0)
-			rc = (int)wr;
-	}
+	for (i = 0; rc == 0 && i < 100; i++)
+		rc = grant_one(fd);
 	uint64_t free1 = pool_free();
 
 	result("object_grants_released", rc == 0 && free1 == free0,
